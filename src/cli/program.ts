@@ -1,0 +1,67 @@
+/**
+ * The command tree. Only definitions live here — names, arguments, options, help — and every action
+ * lazily imports its implementation from `./commands/`, so `gatepass token` loads only what it uses.
+ * `npm run docs` renders docs/cli/ from this same tree.
+ */
+import { Command, Option } from 'commander';
+import { VERSION } from '../version.js';
+import type { CliContext, CliIO, GlobalOptions } from './context.js';
+import { defineConfigCommand } from './defs/config.js';
+
+export type Runner = (load: () => Promise<CommandModule>, args: unknown[]) => Promise<void>;
+
+/** What a lazily imported command module exports. */
+export interface CommandModule {
+  run(ctx: CliContext, ...args: never[]): Promise<number | undefined>;
+}
+
+export interface ProgramHooks {
+  /** Called by every action with a loader for the command module and commander's action args. */
+  runner: Runner;
+}
+
+export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: ProgramHooks): Command {
+  const program = new Command('gatepass')
+    .description(
+      'Bridge AI coding tools to an SSO/OIDC-protected LLM gateway: a token helper, a loopback proxy, and tool wiring.',
+    )
+    .version(VERSION, '-V, --version', 'print the gatepass version')
+    .helpOption('-h, --help', 'show help')
+    .addOption(
+      new Option(
+        '-v, --verbose',
+        'debug logs on stderr (secrets are always redacted); also GATEPASS_VERBOSE=1',
+      ),
+    )
+    .addOption(new Option('-q, --quiet', 'only errors on stderr'))
+    .addOption(
+      new Option('--config <file>', 'config file to use (default: XDG config dir; also GATEPASS_CONFIG)'),
+    )
+    .addOption(
+      new Option('-p, --provider <name>', "provider to use (default: the config's default_provider)"),
+    )
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    "\nExit codes: 0 success, 1 failure, 2 usage error.\nRun `gatepass help <command>` for a command's options; full reference in docs/cli/.",
+  );
+
+  const ctx = { program, runner: hooks.runner };
+  defineConfigCommand(ctx);
+  return program;
+}
+
+export interface DefineContext {
+  program: Command;
+  runner: Runner;
+}
+
+/** commander passes (…args, options, command); extract the global options from the command. */
+export function globalsOf(command: Command): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}

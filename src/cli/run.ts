@@ -1,0 +1,63 @@
+/**
+ * The composition root: parse argv with the command tree, lazily import the chosen command, run it
+ * with an injected context, and map every outcome to an exit code (0 ok, 1 failure, 2 usage).
+ */
+import type { Command } from 'commander';
+import { CommanderError } from 'commander';
+import { describeError, GatepassError } from '../errors.js';
+import { redact } from '../redact.js';
+import { type CliIO, createContext } from './context.js';
+import { buildProgram, type CommandModule, globalsOf } from './program.js';
+
+export async function runCli(argv: string[], io: CliIO): Promise<number> {
+  let exitCode = 0;
+  let verbose = false;
+  const runner = async (load: () => Promise<CommandModule>, args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const globals = globalsOf(command);
+    const ctx = createContext(io, globals);
+    verbose = ctx.logger.verbose;
+    ctx.logger.debug(`gatepass ${command.name()}: config file ${ctx.paths.configFile}`);
+    const mod = await load();
+    const result = await (mod.run as (...a: unknown[]) => Promise<number | undefined>)(
+      ctx,
+      ...args.slice(0, -1),
+    );
+    exitCode = typeof result === 'number' ? result : 0;
+  };
+  const program = buildProgram(io, { runner });
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return 2;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    return reportError(err, io, verbose || /^(1|true|yes)$/i.test(io.env['GATEPASS_VERBOSE'] ?? ''));
+  }
+}
+
+export function reportError(err: unknown, io: Pick<CliIO, 'stderr'>, verbose: boolean): number {
+  if (err instanceof CommanderError) {
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    ) {
+      return 0;
+    }
+    // commander already printed the message.
+    return err.code === 'commander.executeSubCommandAsync' ? 1 : 2;
+  }
+  if (err instanceof GatepassError) {
+    io.stderr.write(`gatepass: error: ${err.message}\n`);
+    if (err.hint) io.stderr.write(`hint: ${err.hint}\n`);
+    if (verbose && err.cause) io.stderr.write(`cause: ${describeError(err.cause)}\n`);
+    return err.exitCode;
+  }
+  io.stderr.write(`gatepass: internal error: ${describeError(err)}\n`);
+  if (verbose && err instanceof Error && err.stack) io.stderr.write(`${redact(err.stack)}\n`);
+  else io.stderr.write('Run again with --verbose for details.\n');
+  return 1;
+}

@@ -1,0 +1,134 @@
+/**
+ * Pure edits of a config object: set and unset fields of a provider or of the top level. The CLI and
+ * `gatepass setup` use these inside `updateConfig`, so validation runs before anything is written.
+ */
+import { ConfigError } from '../errors.js';
+import { type GatepassConfig, newProvider, type Provider, type ProviderType } from './schema.js';
+import { checkProviderName, type FieldSpec, findField, parseFieldInput } from './validate.js';
+
+export interface FieldAssignment {
+  spec: FieldSpec;
+  value: unknown;
+}
+
+/** Parse `key=value` style assignments given on the command line. */
+export function parseAssignments(pairs: ReadonlyArray<readonly [string, string]>): FieldAssignment[] {
+  return pairs.map(([key, raw]) => {
+    const spec = findField(key);
+    if (!spec) {
+      throw new ConfigError('E_CONFIG_INVALID', `unknown config key "${key}"`, {
+        field: key,
+        hint: 'run `gatepass config set --help` for the list of keys',
+      });
+    }
+    return { spec, value: parseFieldInput(spec, raw) };
+  });
+}
+
+function setPath(root: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let cur = root;
+  for (const part of parts.slice(0, -1)) {
+    const next = cur[part];
+    if (!next || typeof next !== 'object') cur[part] = {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  const last = parts[parts.length - 1]!;
+  if (value === undefined) delete cur[last];
+  else cur[last] = value;
+}
+
+function ensureProvider(config: GatepassConfig, name: string, type: ProviderType | undefined): Provider {
+  const reason = checkProviderName(name);
+  if (reason) throw new ConfigError('E_CONFIG_INVALID', `invalid provider: ${reason}`, { field: 'provider' });
+  let provider = config.providers[name];
+  if (!provider) {
+    provider = newProvider(type ?? 'oidc');
+    config.providers[name] = provider;
+  } else if (type && provider.type !== type) {
+    const section = provider.type === 'oidc' ? provider.oidc : provider.auth;
+    if (Object.keys(section).length > 0) {
+      throw new ConfigError(
+        'E_CONFIG_INVALID',
+        `provider "${name}" is of type ${provider.type} and has ${provider.type === 'oidc' ? 'oidc' : 'auth'} settings; cannot change it to ${type}`,
+        { field: 'type', hint: `remove it first with \`gatepass config unset --provider ${name} --all\`` },
+      );
+    }
+    const fresh = newProvider(type);
+    if (provider.gateway_url) fresh.gateway_url = provider.gateway_url;
+    provider = fresh;
+    config.providers[name] = provider;
+  }
+  return provider;
+}
+
+/** Apply assignments to `config` for provider `providerName` (created when missing). */
+export function applyAssignments(
+  config: GatepassConfig,
+  providerName: string,
+  assignments: FieldAssignment[],
+): void {
+  const typeAssignment = assignments.find((a) => a.spec.key === 'type');
+  const needsProvider = assignments.some((a) => a.spec.scope === 'provider');
+  const inferredType =
+    (typeAssignment?.value as ProviderType | undefined) ??
+    (config.providers[providerName]
+      ? undefined
+      : assignments.find((a) => a.spec.providerType)?.spec.providerType);
+  const provider = needsProvider ? ensureProvider(config, providerName, inferredType) : undefined;
+  for (const { spec, value } of assignments) {
+    if (spec.key === 'type') continue;
+    if (spec.scope === 'global') {
+      setPath(config as unknown as Record<string, unknown>, spec.key, value);
+      continue;
+    }
+    if (spec.providerType && provider && spec.providerType !== provider.type) {
+      throw new ConfigError(
+        'E_CONFIG_INVALID',
+        `${spec.key} applies to ${spec.providerType} providers, but provider "${providerName}" is of type ${provider.type}`,
+        {
+          field: spec.key,
+          hint: `use --provider to pick another provider, or --type ${spec.providerType} for a new one`,
+        },
+      );
+    }
+    setPath(provider as unknown as Record<string, unknown>, spec.key, value);
+    if (provider?.type === 'oidc' && (spec.key === 'gateway_url' || spec.key === 'oidc.issuer')) {
+      // The cached token reference belongs to the old gateway/issuer pair.
+      delete provider.token_ref;
+    }
+  }
+}
+
+/** Remove fields (or a whole provider with `all`). Unknown keys are an error; absent ones are fine. */
+export function unsetFields(config: GatepassConfig, providerName: string, keys: string[], all = false): void {
+  if (all) {
+    delete config.providers[providerName];
+    return;
+  }
+  for (const key of keys) {
+    const spec = findField(key);
+    if (!spec) {
+      throw new ConfigError('E_CONFIG_INVALID', `unknown config key "${key}"`, {
+        field: key,
+        hint: 'run `gatepass config unset --help` for the list of keys',
+      });
+    }
+    if (spec.key === 'type') {
+      throw new ConfigError(
+        'E_CONFIG_INVALID',
+        'type cannot be unset; remove the provider with --all instead',
+        { field: 'type' },
+      );
+    }
+    if (spec.scope === 'global') {
+      setPath(config as unknown as Record<string, unknown>, spec.key, undefined);
+      continue;
+    }
+    const provider = config.providers[providerName];
+    if (!provider) continue;
+    setPath(provider as unknown as Record<string, unknown>, spec.key, undefined);
+    if (provider.type === 'oidc' && (spec.key === 'gateway_url' || spec.key === 'oidc.issuer'))
+      delete provider.token_ref;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The gatepass configuration model.
+ *
+ * ```yaml
+ * version: 1
+ * default_provider: default
+ * providers:
+ *   default:                     # an OIDC provider: gatepass runs the login itself
+ *     type: oidc
+ *     gateway_url: https://llm.example.com
+ *     oidc:
+ *       issuer: https://sso.example.com
+ *       client_id: gatepass
+ *       audience: llm-gateway     # optional
+ *       scopes: [openid, profile, email, offline_access]
+ *       callback_port: 8666
+ *     token_ref: { secret_key: LLM_OAUTH_1a2b3c4d, expires_at: 1767225600 }  # written after login
+ *   corp:                        # a command provider: the user's own SSO tooling makes the token
+ *     type: command
+ *     gateway_url: https://llm.corp.example.com
+ *     auth:
+ *       env_var: CORP_LLM_TOKEN
+ *       token_command: corp-auth get-token
+ * proxy:
+ *   listen_port: 14000
+ * configured_tools: []          # written by `gatepass setup`, read by `gatepass teardown`
+ * ```
+ */
+
+export const CONFIG_VERSION = 1;
+export const DEFAULT_PROVIDER = 'default';
+export const DEFAULT_PROXY_PORT = 14000;
+export const DEFAULT_CALLBACK_PORT = 8666;
+export const DEFAULT_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'offline_access'];
+export const DEFAULT_COMMAND_TIMEOUT_S = 300;
+
+export type ProviderType = 'oidc' | 'command';
+
+export interface OidcSettings {
+  issuer?: string;
+  client_id?: string;
+  audience?: string;
+  scopes?: string[];
+  callback_port?: number;
+}
+
+export interface TokenRef {
+  /** Secret-store key of the refresh token. */
+  secret_key: string;
+  /** Expiry (epoch seconds) of the access token obtained with it, when known. */
+  expires_at?: number;
+}
+
+export interface CommandAuthSettings {
+  /** Environment variable that, when set, always supplies the token (CI override). */
+  env_var?: string;
+  /** Command that produces a token (may be interactive). Run through the shell. */
+  token_command?: string;
+  /** Optional non-interactive command run when the cached token is near expiry. */
+  refresh_command?: string;
+  /** Path of the token cache file; default in gatepass' cache dir. */
+  token_cache?: string;
+  /** Lifetime (seconds) assumed for tokens that state no expiry. */
+  token_ttl?: number;
+  /** Timeout (seconds) for token_command / refresh_command. */
+  timeout?: number;
+  /** How often (seconds) a long-running consumer (the proxy) refreshes proactively. */
+  refresh_interval?: number;
+}
+
+interface ProviderCommon {
+  /** Base URL of the LLM gateway this provider's tokens are for. */
+  gateway_url?: string;
+  /** API dialect of the gateway, e.g. `openai_compatible` or `anthropic` (informational, for exports). */
+  api_type?: string;
+  /** Path of the chat-completions endpoint relative to gateway_url (for exports). */
+  chat_completions_path?: string;
+}
+
+export interface OidcProvider extends ProviderCommon {
+  type: 'oidc';
+  oidc: OidcSettings;
+  token_ref?: TokenRef;
+}
+
+export interface CommandProvider extends ProviderCommon {
+  type: 'command';
+  auth: CommandAuthSettings;
+}
+
+export type Provider = OidcProvider | CommandProvider;
+
+export interface ProxySettings {
+  listen_port?: number;
+}
+
+/** One tool wired by `gatepass setup`; the tool module owns `changes` (what to undo). */
+export interface ConfiguredTool {
+  tool: string;
+  mode: 'direct' | 'proxy' | 'manual';
+  config_path: string;
+  provider?: string;
+  [key: string]: unknown;
+}
+
+export interface GatepassConfig {
+  version: number;
+  default_provider: string;
+  providers: Record<string, Provider>;
+  proxy: ProxySettings;
+  configured_tools: ConfiguredTool[];
+}
+
+export function emptyConfig(): GatepassConfig {
+  return {
+    version: CONFIG_VERSION,
+    default_provider: DEFAULT_PROVIDER,
+    providers: {},
+    proxy: {},
+    configured_tools: [],
+  };
+}
+
+export function newProvider(type: ProviderType): Provider {
+  // gateway_url is listed (undefined) so a value set later is written before the settings block.
+  return type === 'oidc'
+    ? { type: 'oidc', gateway_url: undefined, oidc: {} }
+    : { type: 'command', gateway_url: undefined, auth: {} };
+}
+
+export function effectiveProxyPort(config: GatepassConfig): number {
+  return config.proxy.listen_port ?? DEFAULT_PROXY_PORT;
+}
+
+export function effectiveCallbackPort(provider: OidcProvider): number {
+  return provider.oidc.callback_port ?? DEFAULT_CALLBACK_PORT;
+}
+
+/** Scopes to request, with `openid` and `offline_access` always present. */
+export function effectiveScopes(provider: OidcProvider): string[] {
+  const scopes = provider.oidc.scopes?.length ? [...provider.oidc.scopes] : [...DEFAULT_SCOPES];
+  if (!scopes.includes('openid')) scopes.unshift('openid');
+  if (!scopes.includes('offline_access')) scopes.push('offline_access');
+  return scopes;
+}
+
+/** True when the provider has everything it needs to produce tokens. */
+export function isProviderConfigured(provider: Provider | undefined): boolean {
+  if (!provider) return false;
+  if (provider.type === 'oidc') {
+    return Boolean(provider.gateway_url && provider.oidc.issuer && provider.oidc.client_id);
+  }
+  return Boolean(provider.gateway_url && (provider.auth.token_command || provider.auth.env_var));
+}

@@ -1,0 +1,548 @@
+/**
+ * Validation rules for every configuration field, as pure functions. Each rule names the field it
+ * rejects and says what would be accepted, so `gatepass config set` can print an actionable error.
+ *
+ * Partial validation checks whatever fields are set; full validation additionally requires the
+ * fields a provider needs to work and cross-field consistency. Full validation starts once the
+ * mandatory fields of a provider are all present (gateway_url + issuer + client_id for OIDC).
+ */
+import { ConfigError } from '../errors.js';
+import {
+  type CommandProvider,
+  type ConfiguredTool,
+  DEFAULT_CALLBACK_PORT,
+  type GatepassConfig,
+  isProviderConfigured,
+  type OidcProvider,
+  type Provider,
+  type ProviderType,
+} from './schema.js';
+
+export type FieldKind =
+  | 'url'
+  | 'issuer'
+  | 'port'
+  | 'text'
+  | 'client_id'
+  | 'scopes'
+  | 'seconds'
+  | 'env_var'
+  | 'command'
+  | 'path'
+  | 'provider_name'
+  | 'provider_type'
+  | 'url_path';
+
+export interface FieldSpec {
+  /** The key as users write it: `gateway_url`, `oidc.issuer`, `proxy.listen_port`… */
+  key: string;
+  /** Where it lives: on the selected provider or at the top level. */
+  scope: 'provider' | 'global';
+  /** Only valid for providers of this type. */
+  providerType?: ProviderType;
+  kind: FieldKind;
+  /** The `config set` flag. */
+  flag: string;
+  description: string;
+  aliases?: string[];
+}
+
+export const FIELDS: readonly FieldSpec[] = [
+  {
+    key: 'gateway_url',
+    scope: 'provider',
+    kind: 'url',
+    flag: '--gateway-url',
+    description: 'base URL of the LLM gateway (https, or http on a loopback host)',
+    aliases: ['base_url'],
+  },
+  {
+    key: 'type',
+    scope: 'provider',
+    kind: 'provider_type',
+    flag: '--type',
+    description: 'provider type: oidc (gatepass logs in) or command (your own token command)',
+  },
+  {
+    key: 'oidc.issuer',
+    scope: 'provider',
+    providerType: 'oidc',
+    kind: 'issuer',
+    flag: '--issuer',
+    description: 'OIDC issuer URL (discovery at /.well-known/openid-configuration)',
+  },
+  {
+    key: 'oidc.client_id',
+    scope: 'provider',
+    providerType: 'oidc',
+    kind: 'client_id',
+    flag: '--client-id',
+    description: 'OIDC client ID registered for gatepass (public client, PKCE)',
+  },
+  {
+    key: 'oidc.audience',
+    scope: 'provider',
+    providerType: 'oidc',
+    kind: 'text',
+    flag: '--audience',
+    description: 'audience (resource) the gateway expects in tokens, if your IdP needs one',
+  },
+  {
+    key: 'oidc.scopes',
+    scope: 'provider',
+    providerType: 'oidc',
+    kind: 'scopes',
+    flag: '--scopes',
+    description: 'scopes to request, comma or space separated (openid and offline_access are always added)',
+  },
+  {
+    key: 'oidc.callback_port',
+    scope: 'provider',
+    providerType: 'oidc',
+    kind: 'port',
+    flag: '--callback-port',
+    description: `loopback port for the login callback (default ${DEFAULT_CALLBACK_PORT})`,
+  },
+  {
+    key: 'auth.env_var',
+    scope: 'provider',
+    providerType: 'command',
+    kind: 'env_var',
+    flag: '--env-var',
+    description: 'environment variable that, when set, supplies the token (wins over everything)',
+  },
+  {
+    key: 'auth.token_command',
+    scope: 'provider',
+    providerType: 'command',
+    kind: 'command',
+    flag: '--token-command',
+    description: 'command printing a token (bare or JSON) on stdout; may be interactive',
+  },
+  {
+    key: 'auth.refresh_command',
+    scope: 'provider',
+    providerType: 'command',
+    kind: 'command',
+    flag: '--refresh-command',
+    description: 'non-interactive command run when the cached token is near expiry',
+  },
+  {
+    key: 'auth.token_cache',
+    scope: 'provider',
+    providerType: 'command',
+    kind: 'path',
+    flag: '--token-cache',
+    description: "path of the token cache file (default in gatepass' cache dir)",
+  },
+  {
+    key: 'auth.token_ttl',
+    scope: 'provider',
+    providerType: 'command',
+    kind: 'seconds',
+    flag: '--token-ttl',
+    description: 'lifetime in seconds assumed for tokens that state no expiry',
+  },
+  {
+    key: 'auth.timeout',
+    scope: 'provider',
+    providerType: 'command',
+    kind: 'seconds',
+    flag: '--timeout',
+    description: 'timeout in seconds for the token and refresh commands (default 300)',
+  },
+  {
+    key: 'auth.refresh_interval',
+    scope: 'provider',
+    providerType: 'command',
+    kind: 'seconds',
+    flag: '--refresh-interval',
+    description: 'seconds between proactive refreshes in long-running consumers',
+  },
+  {
+    key: 'api_type',
+    scope: 'provider',
+    kind: 'text',
+    flag: '--api-type',
+    description: 'API dialect of the gateway, e.g. openai_compatible or anthropic (for exports)',
+  },
+  {
+    key: 'chat_completions_path',
+    scope: 'provider',
+    kind: 'url_path',
+    flag: '--chat-completions-path',
+    description: 'chat completions path relative to gateway_url (for exports)',
+  },
+  {
+    key: 'proxy.listen_port',
+    scope: 'global',
+    kind: 'port',
+    flag: '--proxy-port',
+    description: 'loopback port of `gatepass proxy` (default 14000)',
+  },
+  {
+    key: 'default_provider',
+    scope: 'global',
+    kind: 'provider_name',
+    flag: '--default-provider',
+    description: 'provider used when --provider is not given',
+  },
+];
+
+export function findField(key: string): FieldSpec | undefined {
+  return FIELDS.find((f) => f.key === key || f.aliases?.includes(key));
+}
+
+const LOOPBACK_V4 = /^127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
+/** True for host names that always mean this machine: localhost, 127.0.0.0/8, ::1. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
+  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || LOOPBACK_V4.test(h);
+}
+
+function checkUrl(value: string, { issuer }: { issuer: boolean }): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `"${value}" is not a valid absolute URL (expected e.g. https://llm.example.com)`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return `scheme "${url.protocol.replace(/:$/, '')}" is not supported; use https://`;
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    return `must use https:// (plain http is only allowed for loopback hosts such as localhost or 127.0.0.1), got ${url.origin}`;
+  }
+  if (url.username || url.password) return 'must not contain credentials (user:password@)';
+  if (url.hash) return 'must not contain a #fragment';
+  if (issuer && url.search) return 'an OIDC issuer must not contain a ?query';
+  if (!url.hostname) return 'has no host';
+  return undefined;
+}
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/; // RFC 6749 §3.3 scope-token
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Validate one field value (already parsed to its type). Returns a reason, or undefined when valid. */
+export function checkFieldValue(spec: FieldSpec, value: unknown): string | undefined {
+  switch (spec.kind) {
+    case 'url':
+    case 'issuer':
+      if (typeof value !== 'string' || !value) return 'must be a non-empty URL';
+      return checkUrl(value, { issuer: spec.kind === 'issuer' });
+    case 'port':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+        return `must be a whole number from 1 to 65535, got ${JSON.stringify(value)}`;
+      }
+      return undefined;
+    case 'seconds':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 7 * 24 * 3600) {
+        return `must be a whole number of seconds from 1 to 604800, got ${JSON.stringify(value)}`;
+      }
+      return undefined;
+    case 'client_id':
+      if (typeof value !== 'string' || !value) return 'must not be empty';
+      if (/\s/.test(value) || CONTROL.test(value)) return 'must not contain spaces or control characters';
+      if (value.length > 256) return 'is longer than 256 characters';
+      return undefined;
+    case 'text':
+      if (typeof value !== 'string' || !value.trim()) return 'must not be empty';
+      if (CONTROL.test(value)) return 'must not contain control characters';
+      if (value.length > 1024) return 'is longer than 1024 characters';
+      return undefined;
+    case 'scopes': {
+      if (!Array.isArray(value) || value.length === 0) return 'must list at least one scope';
+      const bad = value.find((s) => typeof s !== 'string' || !SCOPE_TOKEN.test(s));
+      if (bad !== undefined)
+        return `${JSON.stringify(bad)} is not a valid scope (no spaces, quotes or backslashes)`;
+      return undefined;
+    }
+    case 'env_var':
+      if (typeof value !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) {
+        return `${JSON.stringify(value)} is not a valid environment variable name (letters, digits, _; not starting with a digit)`;
+      }
+      return undefined;
+    case 'command':
+      if (typeof value !== 'string' || !value.trim()) return 'must be a non-empty command line';
+      if (/[\u0000\r\n]/.test(value)) return 'must be a single line';
+      return undefined;
+    case 'path':
+      if (typeof value !== 'string' || !value) return 'must be a non-empty path';
+      if (value.includes('\u0000')) return 'must not contain NUL';
+      if (
+        !(
+          value.startsWith('/') ||
+          value.startsWith('~/') ||
+          /^[A-Za-z]:[\\/]/.test(value) ||
+          value.startsWith('\\\\')
+        )
+      ) {
+        return 'must be an absolute path (or start with ~/)';
+      }
+      return undefined;
+    case 'provider_name':
+      return checkProviderName(value);
+    case 'provider_type':
+      return value === 'oidc' || value === 'command'
+        ? undefined
+        : `must be "oidc" or "command", got ${JSON.stringify(value)}`;
+    case 'url_path':
+      if (typeof value !== 'string' || !value.startsWith('/') || /\s|[?#]/.test(value)) {
+        return 'must be a path starting with / (no spaces, query or fragment)';
+      }
+      return undefined;
+  }
+}
+
+export function checkProviderName(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(value)) {
+    return `${JSON.stringify(value)} is not a valid provider name (letters, digits, . _ -; up to 63 characters)`;
+  }
+  return undefined;
+}
+
+/** Parse a command-line string into the field's type. Throws ConfigError naming the field. */
+export function parseFieldInput(spec: FieldSpec, raw: string): unknown {
+  const fail = (reason: string): never => {
+    throw new ConfigError('E_CONFIG_INVALID', `invalid ${spec.key}: ${reason}`, { field: spec.key });
+  };
+  let value: unknown = raw;
+  switch (spec.kind) {
+    case 'port':
+    case 'seconds': {
+      const t = raw.trim();
+      if (!/^\d+$/.test(t)) fail(`must be a whole number, got ${JSON.stringify(raw)}`);
+      value = Number(t);
+      break;
+    }
+    case 'scopes':
+      value = raw.split(/[\s,]+/).filter(Boolean);
+      break;
+    case 'url':
+    case 'issuer':
+      value = raw.trim().replace(/\/+$/, (m) => (spec.kind === 'url' ? '' : m));
+      break;
+    default:
+      value = spec.kind === 'command' ? raw : raw.trim();
+  }
+  const reason = checkFieldValue(spec, value);
+  if (reason) fail(reason);
+  return value;
+}
+
+function invalid(field: string, reason: string, where?: string): never {
+  throw new ConfigError('E_CONFIG_INVALID', `invalid ${field}${where ? ` (${where})` : ''}: ${reason}`, {
+    field,
+  });
+}
+
+/** Read a dotted key from a provider or the config. */
+export function getFieldValue(
+  config: GatepassConfig,
+  provider: Provider | undefined,
+  spec: FieldSpec,
+): unknown {
+  const root: Record<string, unknown> =
+    spec.scope === 'global'
+      ? (config as unknown as Record<string, unknown>)
+      : ((provider ?? {}) as Record<string, unknown>);
+  let cur: unknown = root;
+  for (const part of spec.key.split('.')) {
+    if (!cur || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function validateProvider(name: string, provider: Provider, config: GatepassConfig, full: boolean): void {
+  const where = `provider "${name}"`;
+  for (const spec of FIELDS) {
+    if (spec.scope !== 'provider' || spec.key === 'type') continue;
+    if (spec.providerType && spec.providerType !== provider.type) continue;
+    const value = getFieldValue(config, provider, spec);
+    if (value === undefined) continue;
+    const reason = checkFieldValue(spec, value);
+    if (reason) invalid(spec.key, reason, where);
+  }
+  if (!full || !isProviderConfigured(provider)) return;
+  if (provider.type === 'oidc') validateOidcFull(provider, config, where);
+  else validateCommandFull(provider, where);
+}
+
+function validateOidcFull(provider: OidcProvider, config: GatepassConfig, where: string): void {
+  const callback = provider.oidc.callback_port ?? DEFAULT_CALLBACK_PORT;
+  const proxyPort = config.proxy.listen_port ?? 14000;
+  if (callback === proxyPort) {
+    invalid('oidc.callback_port', `must differ from proxy.listen_port (both are ${callback})`, where);
+  }
+}
+
+function validateCommandFull(provider: CommandProvider, where: string): void {
+  if (!provider.auth.token_command && !provider.auth.env_var) {
+    invalid('auth.token_command', 'a command provider needs auth.token_command or auth.env_var', where);
+  }
+}
+
+export interface ValidateOptions {
+  /** Run full validation for every provider whose mandatory fields are present. Default true. */
+  full?: boolean;
+}
+
+/** Validate a whole config. Throws ConfigError (E_CONFIG_INVALID) naming the first bad field. */
+export function validateConfig(config: GatepassConfig, options: ValidateOptions = {}): void {
+  const full = options.full ?? true;
+  const nameReason = checkProviderName(config.default_provider);
+  if (nameReason) invalid('default_provider', nameReason);
+  for (const [name, provider] of Object.entries(config.providers)) {
+    const r = checkProviderName(name);
+    if (r) invalid('providers', r);
+    validateProvider(name, provider, config, full);
+  }
+  if (config.proxy.listen_port !== undefined) {
+    const reason = checkFieldValue(findField('proxy.listen_port')!, config.proxy.listen_port);
+    if (reason) invalid('proxy.listen_port', reason);
+  }
+}
+
+/** Full validation of one provider, requiring its mandatory fields. Used before a provider is used. */
+export function requireUsableProvider(
+  name: string,
+  provider: Provider | undefined,
+  config: GatepassConfig,
+): Provider {
+  if (!provider) {
+    throw new ConfigError('E_PROVIDER_UNKNOWN', `no provider named "${name}" is configured`, {
+      field: 'provider',
+      hint: 'run `gatepass config set --gateway-url … --issuer … --client-id …` or `gatepass setup`',
+    });
+  }
+  const missing: string[] = [];
+  if (!provider.gateway_url) missing.push('gateway_url');
+  if (provider.type === 'oidc') {
+    if (!provider.oidc.issuer) missing.push('oidc.issuer');
+    if (!provider.oidc.client_id) missing.push('oidc.client_id');
+  } else if (!provider.auth.token_command && !provider.auth.env_var) {
+    missing.push('auth.token_command (or auth.env_var)');
+  }
+  if (missing.length) {
+    throw new ConfigError(
+      'E_CONFIG_MISSING',
+      `provider "${name}" is not fully configured: missing ${missing.join(', ')}`,
+      {
+        field: missing[0],
+        hint: `set them with \`gatepass config set${name === 'default' ? '' : ` --provider ${name}`} ${missing
+          .map((m) => findField(m.split(' ')[0]!)?.flag ?? m)
+          .map((f) => `${f} …`)
+          .join(' ')}\``,
+      },
+    );
+  }
+  validateProvider(name, provider, config, true);
+  return provider;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Structural normalisation of a parsed YAML document into a GatepassConfig.
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function malformed(file: string, where: string, reason: string): never {
+  throw new ConfigError('E_CONFIG_MALFORMED', `config file ${file} is malformed: ${where} ${reason}`, {
+    field: where,
+    hint: `fix or remove the file (\`gatepass config path\` shows where it is)`,
+  });
+}
+
+/**
+ * Turn whatever YAML held into a typed config, refusing wrong types with the path of the offending
+ * node. Unknown keys are kept (forward compatibility) but not interpreted.
+ */
+export function normalizeConfig(raw: unknown, file: string): GatepassConfig {
+  if (raw === null || raw === undefined) raw = {};
+  if (!isRecord(raw)) malformed(file, 'the document', 'is not a mapping');
+  const out: GatepassConfig = {
+    ...(raw as object),
+    version: typeof raw['version'] === 'number' ? raw['version'] : 1,
+    default_provider: typeof raw['default_provider'] === 'string' ? raw['default_provider'] : 'default',
+    providers: {},
+    proxy: {},
+    configured_tools: [],
+  };
+  if (raw['version'] !== undefined && typeof raw['version'] !== 'number')
+    malformed(file, 'version', 'is not a number');
+  if (typeof out.version === 'number' && out.version > 1) {
+    malformed(
+      file,
+      'version',
+      `is ${out.version}, newer than this gatepass understands (1); upgrade gatepass`,
+    );
+  }
+  const providers = raw['providers'] ?? {};
+  if (!isRecord(providers)) malformed(file, 'providers', 'is not a mapping');
+  for (const [name, p] of Object.entries(providers)) {
+    if (!isRecord(p)) malformed(file, `providers.${name}`, 'is not a mapping');
+    const type = p['type'] ?? (p['auth'] !== undefined && p['oidc'] === undefined ? 'command' : 'oidc');
+    if (type !== 'oidc' && type !== 'command')
+      malformed(file, `providers.${name}.type`, 'must be oidc or command');
+    const gateway = p['gateway_url'] ?? p['base_url'];
+    if (gateway !== undefined && typeof gateway !== 'string')
+      malformed(file, `providers.${name}.gateway_url`, 'is not a string');
+    const provider: Record<string, unknown> = { ...p, type };
+    delete provider['base_url'];
+    if (gateway !== undefined) provider['gateway_url'] = gateway;
+    const section = type === 'oidc' ? 'oidc' : 'auth';
+    const sub = p[section] ?? {};
+    if (!isRecord(sub)) malformed(file, `providers.${name}.${section}`, 'is not a mapping');
+    provider[section] = { ...sub };
+    if (type === 'oidc' && p['token_ref'] !== undefined) {
+      const ref = p['token_ref'];
+      if (!isRecord(ref) || typeof ref['secret_key'] !== 'string') {
+        malformed(file, `providers.${name}.token_ref`, 'must have a string secret_key');
+      }
+    }
+    for (const spec of FIELDS) {
+      if (spec.scope !== 'provider' || spec.key === 'type') continue;
+      if (spec.providerType && spec.providerType !== type) continue;
+      const v = getFieldValue({} as GatepassConfig, provider as unknown as Provider, spec);
+      if (v === undefined) continue;
+      const wantNumber = spec.kind === 'port' || spec.kind === 'seconds';
+      const wantArray = spec.kind === 'scopes';
+      const ok = wantArray
+        ? Array.isArray(v) || typeof v === 'string'
+        : wantNumber
+          ? typeof v === 'number'
+          : typeof v === 'string';
+      if (!ok)
+        malformed(
+          file,
+          `providers.${name}.${spec.key}`,
+          `is not a ${wantArray ? 'list' : wantNumber ? 'number' : 'string'}`,
+        );
+      if (wantArray && typeof v === 'string')
+        (provider['oidc'] as OidcProviderSettings).scopes = v.split(/[\s,]+/).filter(Boolean);
+    }
+    out.providers[name] = provider as unknown as Provider;
+  }
+  const proxy = raw['proxy'] ?? {};
+  if (!isRecord(proxy)) malformed(file, 'proxy', 'is not a mapping');
+  if (proxy['listen_port'] !== undefined && typeof proxy['listen_port'] !== 'number') {
+    malformed(file, 'proxy.listen_port', 'is not a number');
+  }
+  out.proxy = { ...proxy };
+  const tools = raw['configured_tools'] ?? [];
+  if (!Array.isArray(tools)) malformed(file, 'configured_tools', 'is not a list');
+  tools.forEach((t, i) => {
+    if (!isRecord(t) || typeof t['tool'] !== 'string')
+      malformed(file, `configured_tools[${i}]`, 'must have a string tool');
+  });
+  out.configured_tools = tools as ConfiguredTool[];
+  return out;
+}
+
+type OidcProviderSettings = OidcProvider['oidc'];

@@ -1,0 +1,16 @@
+/** gatepass' library API. */
+
+export { applyAssignments, parseAssignments, unsetFields } from './config/edit.js';
+export { type GatepassPaths, resolvePaths } from './config/paths.js';
+export * from './config/schema.js';
+export {
+  type LoadedConfig,
+  loadConfig,
+  requireProvider,
+  selectProvider,
+  updateConfig,
+} from './config/store.js';
+export { FIELDS, type FieldSpec, isLoopbackHost, validateConfig } from './config/validate.js';
+export * from './errors.js';
+export { formatOAuthError, redact, redactDeep, registerSecret, sanitizeOAuthError } from './redact.js';
+export { VERSION } from './version.js';

@@ -1,0 +1,82 @@
+/**
+ * Run the built `gatepass` CLI in a child process with a private temporary HOME, so tests never see
+ * or touch the developer's real configuration, keychain or tools.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const CLI = path.join(ROOT, 'dist/cli.js');
+
+export interface TempHome {
+  home: string;
+  /** Environment for a child process living in this HOME (XDG and GATEPASS_* variables cleared). */
+  env: NodeJS.ProcessEnv;
+  configFile: string;
+  cleanup(): void;
+}
+
+export function makeTempHome(extraEnv: NodeJS.ProcessEnv = {}): TempHome {
+  const home = realpathSync(mkdtempSync(path.join(tmpdir(), 'gatepass-home-')));
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(XDG_|GATEPASS_|DBUS_SESSION_BUS_ADDRESS$|BROWSER$|DISPLAY$|WAYLAND_DISPLAY$)/.test(k)) continue;
+    env[k] = v;
+  }
+  Object.assign(
+    env,
+    { HOME: home, USERPROFILE: home, APPDATA: path.join(home, 'AppData/Roaming') },
+    extraEnv,
+  );
+  return {
+    home,
+    env,
+    configFile: path.join(home, '.config/gatepass/config.yaml'),
+    cleanup: () => rmSync(home, { recursive: true, force: true }),
+  };
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+export function runGatepass(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return runNode([CLI, ...args], options);
+}
+
+export function runNode(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      env: options.env ?? process.env,
+      cwd: options.cwd ?? ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}

@@ -1,0 +1,222 @@
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
+
+let t: TempHome;
+beforeEach(() => {
+  t = makeTempHome();
+});
+afterEach(() => t.cleanup());
+
+const gp = (args: string[], env: NodeJS.ProcessEnv = {}) => runGatepass(args, { env: { ...t.env, ...env } });
+const base = [
+  '--gateway-url',
+  'https://llm.example.com',
+  '--issuer',
+  'https://sso.example.com',
+  '--client-id',
+  'gatepass',
+];
+
+describe('gatepass config', () => {
+  it('refuses a non-HTTPS, non-loopback gateway and leaves the file untouched', async () => {
+    expect((await gp(['config', 'set', ...base])).code).toBe(0);
+    const before = readFileSync(t.configFile);
+    const mtime = statSync(t.configFile).mtimeMs;
+    const r = await gp(['config', 'set', '--gateway-url', 'http://example.com']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/invalid gateway_url: must use https:\/\//);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(t.configFile).equals(before)).toBe(true);
+    expect(statSync(t.configFile).mtimeMs).toBe(mtime);
+  });
+
+  it('refuses bad values before a file exists, and creates nothing', async () => {
+    const r = await gp(['config', 'set', '--gateway-url', 'http://example.com']);
+    expect(r.code).toBe(2);
+    expect(() => statSync(t.configFile)).toThrow();
+  });
+
+  it('writes the file 0600 in a 0700 directory, in the XDG config dir', async () => {
+    const r = await gp(['config', 'set', ...base]);
+    expect(r.code).toBe(0);
+    expect(t.configFile).toBe(path.join(t.home, '.config/gatepass/config.yaml'));
+    expect(statSync(t.configFile).mode & 0o777).toBe(0o600);
+    expect(statSync(path.dirname(t.configFile)).mode & 0o777).toBe(0o700);
+    const xdg = path.join(t.home, 'xdg');
+    await gp(['config', 'set', ...base], { XDG_CONFIG_HOME: xdg });
+    expect(statSync(path.join(xdg, 'gatepass/config.yaml')).mode & 0o777).toBe(0o600);
+  });
+
+  it('honours --config and GATEPASS_CONFIG', async () => {
+    const a = path.join(t.home, 'a/config.yaml');
+    const b = path.join(t.home, 'b/config.yaml');
+    expect((await gp(['--config', a, 'config', 'set', ...base])).code).toBe(0);
+    expect((await gp(['config', 'set', ...base], { GATEPASS_CONFIG: b })).code).toBe(0);
+    expect(readFileSync(a, 'utf8')).toContain('https://llm.example.com');
+    expect(readFileSync(b, 'utf8')).toContain('https://llm.example.com');
+    expect((await gp(['config', 'path'], { GATEPASS_CONFIG: b })).stdout.trim()).toBe(b);
+    expect((await gp(['config', 'path', '--config', a], { GATEPASS_CONFIG: b })).stdout.trim()).toBe(a);
+  });
+
+  it('show --json reports effective values for machines', async () => {
+    await gp(['config', 'set', ...base, '--audience', 'llm', '--proxy-port', '15000']);
+    const r = await gp(['config', 'show', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.providers.default).toMatchObject({
+      type: 'oidc',
+      gateway_url: 'https://llm.example.com',
+      configured: true,
+      oidc: {
+        issuer: 'https://sso.example.com',
+        client_id: 'gatepass',
+        audience: 'llm',
+        callback_port: 8666,
+      },
+    });
+    expect(j.providers.default.oidc.scopes).toContain('offline_access');
+    expect(j.proxy.listen_port).toBe(15000);
+    expect(j.config_file).toBe(t.configFile);
+  });
+
+  it('KEY VALUE pairs, unset, and several providers', async () => {
+    expect(
+      (
+        await gp([
+          'config',
+          'set',
+          'gateway_url',
+          'https://llm.example.com',
+          'oidc.issuer',
+          'https://sso.example.com',
+        ])
+      ).code,
+    ).toBe(0);
+    const partial = await gp(['config', 'show', '--json']);
+    expect(JSON.parse(partial.stdout).providers.default.configured).toBe(false);
+    expect((await gp(['config', 'set', 'oidc.client_id'])).code).toBe(2); // odd number of args
+    expect((await gp(['config', 'set', 'oidc.client_id', 'x'])).code).toBe(0);
+    expect((await gp(['-p', 'corp', 'config', 'set', '--type', 'command', '--base-url', 'x'])).code).toBe(
+      1 + 1,
+    ); // unknown flag
+    const corp = await gp([
+      'config',
+      'set',
+      '--provider',
+      'corp',
+      '--gateway-url',
+      'https://c.example',
+      '--token-command',
+      'corp-auth token',
+      '--env-var',
+      'CORP_TOKEN',
+    ]);
+    expect(corp.code).toBe(0);
+    const j = JSON.parse((await gp(['config', 'show', '--json'])).stdout);
+    expect(Object.keys(j.providers)).toEqual(['default', 'corp']);
+    expect(j.providers.corp).toMatchObject({
+      type: 'command',
+      configured: true,
+      auth: { token_command: 'corp-auth token', env_var: 'CORP_TOKEN' },
+    });
+    expect((await gp(['config', 'unset', 'oidc.client_id'])).code).toBe(0);
+    expect(
+      JSON.parse((await gp(['config', 'show', '--json'])).stdout).providers.default.oidc.client_id,
+    ).toBeNull();
+    expect((await gp(['-p', 'corp', 'config', 'unset', '--all'])).code).toBe(0);
+    expect(Object.keys(JSON.parse((await gp(['config', 'show', '--json'])).stdout).providers)).toEqual([
+      'default',
+    ]);
+    expect((await gp(['config', 'unset'])).code).toBe(2);
+  });
+
+  it('preserves comments a user wrote in the config file', async () => {
+    mkdirSync(path.dirname(t.configFile), { recursive: true, mode: 0o700 });
+    writeFileSync(
+      t.configFile,
+      '# my settings\nproviders:\n  default:\n    # the corporate gateway\n    gateway_url: https://llm.example.com # prod\n    oidc:\n      issuer: https://sso.example.com\n',
+      { mode: 0o600 },
+    );
+    expect((await gp(['config', 'set', '--client-id', 'gatepass'])).code).toBe(0);
+    const text = readFileSync(t.configFile, 'utf8');
+    expect(text).toContain('# my settings');
+    expect(text).toContain('# the corporate gateway');
+    expect(text).toContain('# prod');
+    expect(text).toContain('client_id: gatepass');
+  });
+
+  it('a malformed config file gives a clear error and is left untouched', async () => {
+    mkdirSync(path.dirname(t.configFile), { recursive: true });
+    writeFileSync(t.configFile, 'providers:\n  default: [unclosed\n');
+    const before = readFileSync(t.configFile);
+    for (const args of [
+      ['config', 'show'],
+      ['config', 'set', '--client-id', 'x'],
+    ]) {
+      const r = await gp(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/is not valid YAML \(line \d+, column \d+\)/);
+      expect(r.stderr).not.toMatch(/internal error/);
+    }
+    expect(readFileSync(t.configFile).equals(before)).toBe(true);
+    writeFileSync(t.configFile, 'providers: 5\n');
+    const r = await gp(['config', 'show']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/providers is not a mapping/);
+  });
+
+  it('concurrent writers do not lose updates (lock around read-modify-write)', async () => {
+    await gp(['config', 'set', ...base]);
+    const ports = [15001, 15002, 15003, 15004, 15005, 15006];
+    await Promise.all(
+      ports.map((p, i) =>
+        gp([
+          '-p',
+          `p${i}`,
+          'config',
+          'set',
+          '--type',
+          'command',
+          '--gateway-url',
+          `https://p${p}.example`,
+          '--env-var',
+          'TOK',
+        ]),
+      ),
+    );
+    const j = JSON.parse((await gp(['config', 'show', '--json'])).stdout);
+    expect(Object.keys(j.providers).sort()).toEqual(['default', 'p0', 'p1', 'p2', 'p3', 'p4', 'p5']);
+  });
+});
+
+describe('gatepass CLI basics', () => {
+  it('--version prints the package version, --help lists commands', async () => {
+    const pkg = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8'));
+    const v = await gp(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(pkg.version);
+    const h = await gp(['--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/Usage: gatepass/);
+    expect(h.stdout).toMatch(/config/);
+  });
+
+  it('usage errors exit 2: no command, unknown command, unknown option', async () => {
+    expect((await gp([])).code).toBe(2);
+    const unknown = await gp(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command/);
+    expect((await gp(['config', 'show', '--nope'])).code).toBe(2);
+  });
+
+  it('-v turns on debug logs (redacted); without it there are none', async () => {
+    const quiet = await gp(['config', 'set', ...base]);
+    expect(quiet.stderr).not.toMatch(/debug/);
+    const loud = await gp(['-v', 'config', 'show']);
+    expect(loud.stderr).toContain(`debug: gatepass show: config file ${t.configFile}`);
+    const env = await gp(['config', 'show'], { GATEPASS_VERBOSE: '1' });
+    expect(env.stderr).toContain('debug: gatepass show');
+  });
+});

@@ -1,0 +1,200 @@
+import { CompactEncrypt, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AuthError, ConfigError, GatepassError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
+import {
+  clearRegisteredSecrets,
+  formatOAuthError,
+  REDACTED,
+  redact,
+  redactDeep,
+  registerSecret,
+  sanitizeOAuthError,
+} from '../../src/redact.js';
+
+let rs256: string;
+let es256: string;
+let jwe: string;
+let unsigned: string;
+
+beforeAll(async () => {
+  const rsa = await generateKeyPair('RS256');
+  rs256 = await new SignJWT({ sub: 'alice@example.com', scope: 'openid offline_access', aud: 'llm-gateway' })
+    .setProtectedHeader({ alg: 'RS256', kid: 'key-1', typ: 'at+jwt' })
+    .setIssuer('https://sso.example.com')
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(rsa.privateKey);
+  const ec = await generateKeyPair('ES256');
+  es256 = await new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'ES256' }).sign(ec.privateKey);
+  const enc = await generateKeyPair('RSA-OAEP-256');
+  jwe = await new CompactEncrypt(new TextEncoder().encode('refresh-secret'))
+    .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM' })
+    .encrypt(enc.publicKey);
+  unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.`;
+  void exportJWK;
+});
+
+describe('redact', () => {
+  it('removes signed JWTs (RS256, ES256) wherever they appear', () => {
+    for (const jwt of [rs256, es256]) {
+      const out = redact(`got token ${jwt} from IdP`);
+      expect(out).not.toContain(jwt);
+      expect(out).not.toContain(jwt.split('.')[1]!);
+      expect(out).not.toContain(jwt.split('.')[2]!);
+      expect(out).toBe(`got token ${REDACTED} from IdP`);
+    }
+  });
+
+  it('removes encrypted (5-part) JWEs and unsigned JWTs', () => {
+    expect(redact(`x ${jwe} y`)).toBe(`x ${REDACTED} y`);
+    expect(redact(`x ${unsigned} y`)).toBe(`x ${REDACTED} y`);
+  });
+
+  it('removes Authorization header values of any scheme, keeping the scheme', () => {
+    expect(redact('Authorization: Bearer abcdef0123456789opaque')).not.toContain('abcdef0123456789opaque');
+    expect(redact('authorization: Basic dXNlcjpwYXNzd29yZA==')).not.toContain('dXNlcjpwYXNzd29yZA==');
+    expect(redact(`Bearer ${rs256}`)).toBe(`Bearer ${REDACTED}`);
+    expect(redact('bearer zzzzzzzzzzzz')).toBe(`bearer ${REDACTED}`);
+  });
+
+  it('removes secrets in JSON bodies', () => {
+    const body = JSON.stringify({
+      access_token: 'opaque-access-123456',
+      refresh_token: 'opaque-refresh-abcdef',
+      id_token: rs256,
+      token_type: 'Bearer',
+      expires_in: 3600,
+    });
+    const out = redact(body);
+    expect(out).not.toContain('opaque-access-123456');
+    expect(out).not.toContain('opaque-refresh-abcdef');
+    expect(out).not.toContain(rs256);
+    expect(out).toContain('"token_type":"Bearer"');
+    expect(out).toContain('"expires_in":3600');
+  });
+
+  it('removes secrets in form-encoded bodies and query strings', () => {
+    const out = redact('grant_type=refresh_token&refresh_token=r3fr3sh-s3cr3t&client_id=gatepass');
+    expect(out).not.toContain('r3fr3sh-s3cr3t');
+    expect(out).toContain('client_id=gatepass');
+    expect(out).toContain('grant_type=refresh_token');
+    const cb = redact('GET /callback?code=auth-code-xyz&state=abc123');
+    expect(cb).not.toContain('auth-code-xyz');
+    expect(cb).toContain('state=abc123');
+    expect(redact('code_verifier=verifier-value-0123456789')).not.toContain('verifier-value');
+  });
+
+  it('removes API-key headers and well-known key shapes', () => {
+    expect(redact('x-api-key: sk-ant-api03-abcdefghijklmnopqrstuv')).not.toContain('abcdefghijklmnop');
+    expect(redact('x-goog-api-key: AIzaSyA-1234567890abcdef')).not.toContain('AIzaSyA-1234567890abcdef');
+    expect(redact('key sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX used')).toBe(`key ${REDACTED} used`);
+    expect(redact('gh token ghp_abcdefghijklmnopqrstuvwxyz0123')).not.toContain('ghp_');
+    expect(redact('google ya29.a0AfH6SMBx-abcdefghijkl')).not.toContain('ya29.a0');
+    expect(redact('local key gp_local_abcdefghijklmnopqrstuvwx')).not.toContain('gp_local_abc');
+  });
+
+  it('removes registered secrets of any shape', () => {
+    registerSecret('plain-looking-value-42');
+    expect(redact('the value plain-looking-value-42 leaked')).toBe(`the value ${REDACTED} leaked`);
+    clearRegisteredSecrets();
+    expect(redact('the value plain-looking-value-42 leaked')).toContain('plain-looking-value-42');
+    registerSecret('short'); // too short to be registered safely
+    expect(redact('short')).toBe('short');
+  });
+
+  it('leaves ordinary text alone', () => {
+    const s = 'Logged in to https://llm.example.com as alice (expires in 59 min); proxy on 127.0.0.1:14000';
+    expect(redact(s)).toBe(s);
+    expect(redact('invalid oidc.issuer: must use https://')).toBe('invalid oidc.issuer: must use https://');
+  });
+
+  it('redactDeep masks secret-named keys and redacts nested strings', () => {
+    const out = redactDeep({ token: 'x', nested: { msg: `Bearer ${rs256}`, list: [rs256] }, ok: 1 });
+    expect(out).toEqual({ token: REDACTED, nested: { msg: `Bearer ${REDACTED}`, list: [REDACTED] }, ok: 1 });
+  });
+});
+
+describe('sanitizeOAuthError', () => {
+  it('keeps only error and error_description from a JSON body', () => {
+    const body = {
+      error: 'invalid_grant',
+      error_description: 'grant request is invalid',
+      refresh_token: 'leaked-refresh-token',
+      access_token: rs256,
+      debug: { request: 'grant_type=refresh_token&refresh_token=leaked-refresh-token' },
+    };
+    expect(sanitizeOAuthError(body)).toEqual({
+      error: 'invalid_grant',
+      error_description: 'grant request is invalid',
+    });
+    expect(sanitizeOAuthError(JSON.stringify(body))).toEqual({
+      error: 'invalid_grant',
+      error_description: 'grant request is invalid',
+    });
+  });
+
+  it('redacts tokens an IdP echoed inside error_description', () => {
+    const e = sanitizeOAuthError({ error: 'invalid_token', error_description: `token ${rs256} expired` });
+    expect(e.error_description).toBe(`token ${REDACTED} expired`);
+  });
+
+  it('handles form-encoded and non-OAuth bodies', () => {
+    expect(sanitizeOAuthError('error=access_denied&error_description=User+denied&code=abc')).toEqual({
+      error: 'access_denied',
+      error_description: 'User denied',
+    });
+    expect(sanitizeOAuthError('<html>502 Bad Gateway</html>')).toEqual({ error: 'invalid_response' });
+    expect(sanitizeOAuthError(null)).toEqual({ error: 'unknown_error' });
+  });
+
+  it('reads openid-client style errors (fields on the error or in cause)', () => {
+    const err = Object.assign(new Error('server responded with an error'), {
+      error: 'invalid_client',
+      cause: { error: 'invalid_client', error_description: 'client authentication failed', id_token: rs256 },
+    });
+    expect(sanitizeOAuthError(err)).toEqual({
+      error: 'invalid_client',
+      error_description: 'client authentication failed',
+    });
+    expect(formatOAuthError(err)).toBe('invalid_client: client authentication failed');
+  });
+
+  it('strips control characters and bounds length', () => {
+    const e = sanitizeOAuthError({ error: 'bad\u001b[31m', error_description: 'x'.repeat(1000) });
+    expect(e.error).toBe('bad [31m');
+    expect(e.error_description!.length).toBeLessThanOrEqual(301);
+  });
+});
+
+describe('errors and logger never carry secrets', () => {
+  it('GatepassError redacts its message and hint', () => {
+    const err = new AuthError('E_AUTH_FAILED', `refresh failed for Bearer ${rs256}`, {
+      hint: `token ${es256}`,
+    });
+    expect(err.message).not.toContain(rs256);
+    expect(err.hint).not.toContain(es256);
+    expect(err.code).toBe('E_AUTH_FAILED');
+    expect(err.exitCode).toBe(1);
+    expect(err).toBeInstanceOf(GatepassError);
+  });
+
+  it('ConfigError for invalid input exits 2 and names the field', () => {
+    const err = new ConfigError('E_CONFIG_INVALID', 'invalid gateway_url: nope', { field: 'gateway_url' });
+    expect(err.exitCode).toBe(2);
+    expect(err.field).toBe('gateway_url');
+  });
+
+  it('logger redacts every line and hides debug unless verbose', () => {
+    const lines: string[] = [];
+    const stream = { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream;
+    const quiet = createLogger({ stream });
+    quiet.debug(`debug ${rs256}`);
+    quiet.info(`info Bearer ${rs256}`);
+    const loud = createLogger({ stream, verbose: true });
+    loud.debug(`refresh_token=${'a'.repeat(20)}`);
+    expect(lines).toHaveLength(2);
+    expect(lines.join('')).not.toContain(rs256);
+    expect(lines.join('')).not.toContain('a'.repeat(20));
+  });
+});
