@@ -1,0 +1,37 @@
+/**
+ * The per-install local proxy key: a random secret generated at setup and stored with the other
+ * secrets. Proxy-mode tools present it as their API key; the proxy refuses requests without it, so
+ * other local users and web pages cannot borrow the gateway token through the loopback proxy.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { registerSecret } from '../redact.js';
+import { LOCAL_PROXY_KEY_NAME, type SecretStore } from './types.js';
+
+export const LOCAL_KEY_PREFIX = 'gp_local_';
+
+export function generateLocalProxyKey(): string {
+  return `${LOCAL_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+export async function getLocalProxyKey(store: SecretStore): Promise<string | undefined> {
+  const key = await store.get(LOCAL_PROXY_KEY_NAME);
+  registerSecret(key);
+  return key;
+}
+
+export async function getOrCreateLocalProxyKey(store: SecretStore): Promise<string> {
+  const existing = await getLocalProxyKey(store);
+  if (existing) return existing;
+  const key = generateLocalProxyKey();
+  await store.set(LOCAL_PROXY_KEY_NAME, key);
+  registerSecret(key);
+  return key;
+}
+
+/** Constant-time comparison of a presented key with the expected one. */
+export function localKeyMatches(presented: string | undefined, expected: string): boolean {
+  if (!presented) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
