@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // HOME, the built CLI), e2e (the built CLI against a real IdP, a real browser and real AI tools).
 export default defineConfig({
   test: {
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
       {
         test: {
