@@ -24,6 +24,8 @@ await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
+  // Prefer ESM entry points: some packages (jsonc-parser) ship a UMD `main` esbuild cannot follow.
+  mainFields: ['module', 'main'],
   target: 'node20.19',
   chunkNames: 'chunks/[name]-[hash]',
   external,
