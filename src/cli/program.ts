@@ -7,6 +7,8 @@ import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
 import type { CliContext, CliIO, GlobalOptions } from './context.js';
 import { defineConfigCommand } from './defs/config.js';
+import { defineEnvCommand } from './defs/env.js';
+import { defineExecCommand } from './defs/exec.js';
 
 export type Runner = (load: () => Promise<CommandModule>, args: unknown[]) => Promise<void>;
 
@@ -53,6 +55,8 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
 
   const ctx = { program, runner: hooks.runner };
   defineConfigCommand(ctx);
+  defineExecCommand(ctx);
+  defineEnvCommand(ctx);
   return program;
 }
 

@@ -1,23 +1,34 @@
-// SCAFFOLD (replaced by the command provider work).
+/**
+ * `gatepass login` / `logout` for command providers: login runs token_command now (interactive,
+ * whatever the cache holds) and caches its token; logout deletes the cache file. Nothing is revoked:
+ * the user's own tooling owns the session.
+ */
 import type { CommandProvider } from '../../config/schema.js';
-import { GatepassError } from '../../errors.js';
 import type { LoginOptions, LogoutOptions, LogoutResult } from '../login.js';
 import type { AuthContext, TokenResult } from '../types.js';
+import { cacheFilePath, deleteCache } from './cache.js';
+import { createCommandTokenSource } from './source.js';
 
 export async function loginCommandProvider(
-  _ctx: AuthContext,
-  _name: string,
-  _provider: CommandProvider,
-  _options: LoginOptions,
+  ctx: AuthContext,
+  name: string,
+  provider: CommandProvider,
+  options: LoginOptions,
 ): Promise<TokenResult> {
-  throw new GatepassError('E_INTERNAL', 'command login not built yet');
+  const source = createCommandTokenSource(ctx, name, provider);
+  return source.login({
+    interactive: true,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
 }
 
 export async function logoutCommandProvider(
-  _ctx: AuthContext,
-  _name: string,
-  _provider: CommandProvider,
+  ctx: AuthContext,
+  name: string,
+  provider: CommandProvider,
   _options: LogoutOptions,
 ): Promise<LogoutResult> {
-  throw new GatepassError('E_INTERNAL', 'command logout not built yet');
+  const deleted = await deleteCache(cacheFilePath(ctx.paths, ctx.env, name, provider));
+  return { deleted, revoked: false };
 }
