@@ -160,6 +160,33 @@ describe('gatepass exec', () => {
   });
 });
 
+describe('stopping gatepass while a token command runs', () => {
+  it('SIGTERM kills the command and its children, then gatepass dies by SIGTERM', async () => {
+    const pidFile = path.join(t.home, 'grandchild.pid');
+    await addProvider('corp', cmd('slow', pidFile), ['--default-provider', 'corp']);
+    const child = spawn(process.execPath, [CLI, 'env'], {
+      env: t.env,
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      if (d.includes('waiting forever')) child.kill('SIGTERM');
+    });
+    const signal = await new Promise<NodeJS.Signals | null>((r) => child.on('close', (_c, s) => r(s)));
+    expect(signal).toBe('SIGTERM');
+    const gpid = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((r) => setTimeout(r, 300));
+    let alive = true;
+    try {
+      process.kill(gpid, 0);
+      alive = !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${gpid}/stat`, 'utf8'));
+    } catch {
+      alive = false;
+    }
+    expect(alive).toBe(false);
+  });
+});
+
 describe('gatepass env', () => {
   it('shell format evaluates in a real shell; dotenv and json formats', async () => {
     await addProvider('corp', cmd('bare', "tok-'quoted'-1"), [

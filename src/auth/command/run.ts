@@ -17,6 +17,8 @@ import { MAX_OUTPUT_BYTES } from './parse.js';
 
 const STDERR_TAIL_BYTES = 2048;
 const KILL_GRACE_MS = 2000;
+const STOP_SIGNALS: NodeJS.Signals[] =
+  process.platform === 'win32' ? ['SIGINT'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export interface RunCommandOptions {
   /** A command line for the shell (`/bin/sh -c` on POSIX, cmd.exe on Windows). */
@@ -86,9 +88,27 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
       killTimer ??= setTimeout(() => killTree(child.pid, group, 'SIGKILL'), KILL_GRACE_MS);
       killTimer.unref();
     };
-    // If gatepass exits while the command runs in its own group, do not leave it behind.
+    // If gatepass exits or is told to stop while the command runs in its own process group (which
+    // the terminal's Ctrl-C does not reach), do not leave the command behind.
     const onExit = () => killTree(child.pid, group, 'SIGKILL');
     process.once('exit', onExit);
+    const signalHandlers = group
+      ? STOP_SIGNALS.map((sig) => {
+          const h = () => {
+            killTree(child.pid, group, 'SIGTERM');
+            removeSignalHandlers();
+            // Re-raise only when nobody else handles it (e.g. the proxy's graceful shutdown). Ours runs
+            // first (prepended) and is gone by the time signal-exit (proper-lockfile's) runs, so that
+            // one sees itself alone and re-raises after releasing the lock.
+            if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+          };
+          process.prependOnceListener(sig, h);
+          return [sig, h] as const;
+        })
+      : [];
+    function removeSignalHandlers() {
+      for (const [sig, h] of signalHandlers) process.removeListener(sig, h);
+    }
     const timer = setTimeout(() => {
       timedOut = true;
       kill();
@@ -131,6 +151,7 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
       settled = true;
       clearTimeout(timer);
       process.removeListener('exit', onExit);
+      removeSignalHandlers();
       options.signal?.removeEventListener('abort', onAbort);
       if (lineBuf) options.stderr.write(`${redact(lineBuf)}\n`);
       if (err) reject(err);

@@ -11,10 +11,10 @@ export function defineExecCommand({ program, runner }: DefineContext): void {
 The command gets the token in GATEPASS_TOKEN and, for command providers with auth.env_var, in that
 variable too; GATEPASS_PROVIDER and GATEPASS_GATEWAY_URL name the provider and its gateway. The token
 is passed in the environment only (never on a command line); the command's exit code is gatepass'
-exit code, and SIGINT/SIGTERM/SIGHUP sent to gatepass are forwarded to it.
+exit code, and SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to gatepass are forwarded to it.
 
 Examples:
-  gatepass exec -- curl -sH "Authorization: Bearer \\$GATEPASS_TOKEN" https://llm.example.com/v1/models
+  gatepass exec -- sh -c 'curl -sH "Authorization: Bearer $GATEPASS_TOKEN" https://llm.example.com/v1/models'
   gatepass --provider corp exec -- ./run-evals.sh`,
     )
     .action((...args) => runner(() => import('../commands/exec.js'), args));
