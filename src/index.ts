@@ -1,7 +1,11 @@
 /** gatepass' library API. */
 
+export { type CacheEntry, cacheFilePath, readCache, writeCache } from './auth/command/cache.js';
+export { MAX_OUTPUT_BYTES, type ParsedToken, parseTokenOutput } from './auth/command/parse.js';
+export { type CommandTokenSource, createCommandTokenSource } from './auth/command/source.js';
+export { formatVariables, instrumentationArgs, shellQuote, tokenVariables } from './auth/export.js';
 export { applyAssignments, parseAssignments, unsetFields } from './config/edit.js';
-export { type GatepassPaths, resolvePaths } from './config/paths.js';
+export { type GatepassPaths, resolveHome, resolvePaths } from './config/paths.js';
 export * from './config/schema.js';
 export {
   type LoadedConfig,

@@ -213,6 +213,18 @@ describe('command token source', () => {
     expect(runs()).toHaveLength(4);
   });
 
+  it('asking for more validity than the tokens ever have does not re-run the command every time', async () => {
+    const src = createCommandTokenSource(
+      context(),
+      'corp',
+      provider({ token_command: cmd('json', 'tok-5min', String(nowS() + 300)) }),
+    );
+    expect((await src.getToken({ minValidityMs: 600_000 })).origin).toBe('command');
+    expect((await src.getToken({ minValidityMs: 600_000 })).origin).toBe('memory');
+    clock += 151_000; // less than half the lifetime left
+    expect((await src.getToken({ minValidityMs: 600_000 })).origin).not.toBe('memory');
+  });
+
   it('the command may write the cache file itself and print nothing', async () => {
     const exp = nowS() + 900;
     const src = createCommandTokenSource(
@@ -226,6 +238,7 @@ describe('command token source', () => {
       origin: 'command',
     });
     expect(JSON.parse(readFileSync(cacheOf(), 'utf8')).metadata).toEqual({ by: 'command' });
+    expect(statSync(cacheOf()).mode & 0o777).toBe(0o600);
   });
 
   it('failures: exit code with redacted stderr tail, empty, non-UTF-8, huge output; no secret in messages', async () => {

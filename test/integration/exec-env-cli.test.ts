@@ -305,6 +305,7 @@ describe('config for command providers', () => {
     expect(u.code).toBe(0);
     expect(JSON.parse((await gp(['config', 'show', '--json'])).stdout).providers.corp.auth).toEqual({
       token_command: 'corp-auth get-token',
+      timeout: 300, // the effective default is shown
     });
     // OIDC-only keys are refused for a command provider.
     expect((await gp(['-p', 'corp', 'config', 'set', '--issuer', 'https://sso.example.com'])).code).toBe(2);

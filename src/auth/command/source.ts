@@ -15,6 +15,7 @@
  * N concurrent gatepass processes run the command once and the others reuse its result.
  */
 
+import { promises as fsp } from 'node:fs';
 import type { CommandProvider } from '../../config/schema.js';
 import { DEFAULT_COMMAND_TIMEOUT_S } from '../../config/schema.js';
 import { AuthError, describeError } from '../../errors.js';
@@ -55,6 +56,17 @@ interface Held {
 
 type Kind = 'token' | 'refresh';
 
+/** A cache the command wrote itself may have a loose mode; it holds a token, so make it 0600. */
+async function tightenMode(file: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  try {
+    const st = await fsp.stat(file);
+    if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) await fsp.chmod(file, 0o600);
+  } catch {
+    // best effort
+  }
+}
+
 export function createCommandTokenSource(
   ctx: AuthContext,
   name: string,
@@ -71,7 +83,11 @@ export function createCommandTokenSource(
     if (invalidated.has(h.token)) return false;
     const now = ctx.now();
     const expiry = h.expiresAt ?? h.obtainedAt + UNKNOWN_EXPIRY_TTL_MS;
-    if (expiry - now <= minValidityMs) return false;
+    // A caller wanting more validity than the command's tokens ever have (10 min asked, 5 min
+    // tokens) would otherwise re-run the command on every call: ask for at most half the lifetime.
+    const lifetime = expiry - h.obtainedAt;
+    const wanted = lifetime > 0 ? Math.min(minValidityMs, lifetime / 2) : minValidityMs;
+    if (expiry - now <= wanted) return false;
     if (auth.refresh_interval && now - h.obtainedAt >= auth.refresh_interval * 1000) return false;
     return true;
   };
@@ -134,6 +150,7 @@ export function createCommandTokenSource(
         );
       }
       ctx.logger.debug(`provider "${name}": ${kind}_command wrote the token cache itself`);
+      await tightenMode(cacheFile);
       return result(held, kind === 'refresh' ? 'refresh' : 'command');
     }
     const parsed = parseTokenOutput(out.stdout, {

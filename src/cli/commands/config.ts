@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { applyAssignments, type FieldAssignment, parseAssignments, unsetFields } from '../../config/edit.js';
 import {
   DEFAULT_CALLBACK_PORT,
+  DEFAULT_COMMAND_TIMEOUT_S,
   DEFAULT_PROXY_PORT,
   effectiveScopes,
   type GatepassConfig,
@@ -107,7 +108,7 @@ export function describeConfig(config: GatepassConfig): Record<string, unknown> 
             },
             ...(p.token_ref ? { token_ref: p.token_ref } : {}),
           }
-        : { ...base, auth: { ...p.auth } };
+        : { ...base, auth: { ...p.auth, timeout: p.auth.timeout ?? DEFAULT_COMMAND_TIMEOUT_S } };
   }
   return {
     default_provider: config.default_provider,
