@@ -317,6 +317,27 @@ describe('command token source', () => {
     expect(runs()).toHaveLength(1);
   });
 
+  it('a failure is shared with the processes waiting on the lock: the command runs once, not N times', async () => {
+    const p = provider({ token_command: cmd('fail', 'failing-secret-123') });
+    const all = await Promise.allSettled(
+      Array.from({ length: 6 }, () => createCommandTokenSource(context(), 'corp', p).getToken()),
+    );
+    expect(all.every((r) => r.status === 'rejected')).toBe(true);
+    expect(runs()).toHaveLength(1);
+    const shared = all.filter(
+      (r) =>
+        r.status === 'rejected' && /failed moments ago in another gatepass process/.test(String(r.reason)),
+    );
+    expect(shared).toHaveLength(5);
+    for (const r of all)
+      expect(String((r as PromiseRejectedResult).reason)).not.toContain('failing-secret-123');
+    // A later, separate attempt runs the command again (the marker only covers those who waited).
+    await expect(createCommandTokenSource(context(), 'corp', p).getToken()).rejects.toThrow(
+      /exited with code 3/,
+    );
+    expect(runs()).toHaveLength(2);
+  });
+
   it('login forces token_command; logout deletes the cache', async () => {
     const ctx = context();
     const p = provider({ token_command: cmd('bare', 'tok-login'), token_cache: '~/tokens/custom.json' });

@@ -20,6 +20,7 @@ import type { CommandProvider } from '../../config/schema.js';
 import { DEFAULT_COMMAND_TIMEOUT_S } from '../../config/schema.js';
 import { AuthError, describeError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
+import { writeFileAtomic } from '../../util/fs.js';
 import { withFileLock } from '../../util/lock.js';
 import type { AuthContext, TokenRequest, TokenResult, TokenSource } from '../types.js';
 import { type CacheEntry, cacheFilePath, readCache, writeCache } from './cache.js';
@@ -56,6 +57,23 @@ interface Held {
 
 type Kind = 'token' | 'refresh';
 
+/** `<cache>.failed`: when the last token_command run failed, and its (already redacted) message. */
+async function readFailure(file: string): Promise<{ at: number; message: string } | undefined> {
+  try {
+    const o = JSON.parse(await fsp.readFile(file, 'utf8')) as { at?: unknown; message?: unknown };
+    return typeof o.at === 'number' && typeof o.message === 'string'
+      ? { at: o.at, message: o.message }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeFailure(file: string, err: unknown): Promise<void> {
+  const message = describeError(err).split('\n')[0]!;
+  await writeFileAtomic(file, JSON.stringify({ at: Date.now(), message }), { mode: 0o600 }).catch(() => {});
+}
+
 /** A cache the command wrote itself may have a loose mode; it holds a token, so make it 0600. */
 async function tightenMode(file: string): Promise<void> {
   if (process.platform === 'win32') return;
@@ -74,6 +92,7 @@ export function createCommandTokenSource(
 ): CommandTokenSource {
   const auth = provider.auth;
   const cacheFile = cacheFilePath(ctx.paths, ctx.env, name, provider);
+  const failureFile = `${cacheFile}.failed`;
   const timeoutMs = (auth.timeout ?? DEFAULT_COMMAND_TIMEOUT_S) * 1000;
   const invalidated = new Set<string>();
   let memory: Held | undefined;
@@ -151,6 +170,7 @@ export function createCommandTokenSource(
       }
       ctx.logger.debug(`provider "${name}": ${kind}_command wrote the token cache itself`);
       await tightenMode(cacheFile);
+      await fsp.rm(failureFile, { force: true }).catch(() => {});
       return result(held, kind === 'refresh' ? 'refresh' : 'command');
     }
     const parsed = parseTokenOutput(out.stdout, {
@@ -177,6 +197,7 @@ export function createCommandTokenSource(
     if (parsed.expiresAt !== undefined) entry.expiresAt = parsed.expiresAt;
     if (refreshToken) entry.refreshToken = refreshToken;
     await writeCache(cacheFile, entry);
+    await fsp.rm(failureFile, { force: true }).catch(() => {});
     ctx.logger.debug(
       `provider "${name}": ${kind}_command gave a token${
         parsed.expiresAt
@@ -218,6 +239,7 @@ export function createCommandTokenSource(
       if (usable(held, minValidity)) return result(held, 'cache');
     }
     const seenMtime = first.state === 'ok' ? first.mtimeMs : undefined;
+    const waitStarted = Date.now();
     return withFileLock(
       cacheFile,
       async () => {
@@ -231,6 +253,15 @@ export function createCommandTokenSource(
           // A forced refresh still takes a token another process fetched while we waited.
           const renewedMeanwhile = read.mtimeMs !== seenMtime && held.token !== rejected;
           if ((!force || renewedMeanwhile) && usable(held, minValidity)) return result(held, 'cache');
+        }
+        // The holder before us just failed: share its failure instead of running the command (and
+        // maybe prompting the user) once more per waiting process.
+        const failure = await readFailure(failureFile);
+        if (failure && failure.at >= waitStarted) {
+          throw new AuthError(
+            'E_TOKEN_COMMAND',
+            `the token command of provider "${name}" failed moments ago in another gatepass process: ${failure.message}`,
+          );
         }
         const opts = { timeoutMs, ...(request.signal ? { signal: request.signal } : {}) };
         let refreshError: unknown;
@@ -256,7 +287,12 @@ export function createCommandTokenSource(
             },
           );
         }
-        return runAndStore('token', prev, interactive, opts);
+        try {
+          return await runAndStore('token', prev, interactive, opts);
+        } catch (err) {
+          await writeFailure(failureFile, err);
+          throw err;
+        }
       },
       // The holder may be waiting for a human at an interactive command for up to the timeout.
       { waitMs: timeoutMs + 60_000 },
