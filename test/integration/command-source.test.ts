@@ -352,6 +352,21 @@ describe('command token source', () => {
     expect(await logoutCommandProvider(ctx, 'corp', p, {})).toEqual({ deleted: false, revoked: false });
   });
 
+  it("a cache entry without expires_at falls back to the JWT's exp, then token_ttl", async () => {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(path.dirname(cacheOf()), { recursive: true });
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const jwtTok = (exp: number) => `${b64({ alg: 'none' })}.${b64({ exp })}.x`;
+    const p = provider({ token_command: cmd('bare', 'tok-new') });
+    writeFileSync(cacheOf(), JSON.stringify({ token: jwtTok(nowS() + 1000) }));
+    expect(await createCommandTokenSource(context(), 'corp', p).getToken()).toMatchObject({
+      origin: 'cache',
+      expiresAt: (nowS() + 1000) * 1000,
+    });
+    writeFileSync(cacheOf(), JSON.stringify({ token: jwtTok(nowS() - 1) }));
+    expect((await createCommandTokenSource(context(), 'corp', p).getToken()).token).toBe('tok-new');
+  });
+
   it('a malformed cache file is ignored with a warning and replaced', async () => {
     const file = cacheOf();
     const p = provider({ token_command: cmd('bare', 'tok-after-garbage') });

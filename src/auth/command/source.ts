@@ -117,7 +117,12 @@ export function createCommandTokenSource(
       token: entry.token,
       obtainedAt: Number.isFinite(obtained) && obtained > 0 ? obtained * 1000 : mtimeMs,
     };
-    if (entry.expiresAt !== undefined) held.expiresAt = entry.expiresAt;
+    // A cache written by the command itself may state no expiry: same fallbacks as for its output.
+    const expiresAt =
+      entry.expiresAt ??
+      jwtExpiry(entry.token) ??
+      (auth.token_ttl !== undefined ? held.obtainedAt + auth.token_ttl * 1000 : undefined);
+    if (expiresAt !== undefined) held.expiresAt = expiresAt;
     return held;
   };
 
