@@ -125,6 +125,28 @@ describe('gatepass exec', () => {
     expect(code).toBe(42);
   });
 
+  it('at a terminal, Ctrl-C reaches CMD once (not relayed a second time)', async () => {
+    await addProvider('corp', cmd('bare', 'tok-tty'), ['--default-provider', 'corp']);
+    const script =
+      "let n = 0; process.on('SIGINT', () => { n++ }); console.log('ready'); setTimeout(() => { console.log('sigints=' + n); process.exit(5) }, 1500)";
+    const line = [process.execPath, CLI, 'exec', '--', process.execPath, '-e', script]
+      .map(shellQuote)
+      .join(' ');
+    const child = spawn('script', ['-qec', line, '/dev/null'], {
+      env: t.env,
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (d.includes('ready')) child.stdin.write('\x03');
+    });
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(out).toContain('sigints=1');
+    expect(code).toBe(5);
+  });
+
   it('CMD killed by a signal: gatepass dies by the same signal', async () => {
     await addProvider('corp', cmd('bare', 'tok-sig'), ['--default-provider', 'corp']);
     const r = await gp(['exec', '--', process.execPath, '-e', "process.kill(process.pid, 'SIGKILL')"]);

@@ -28,7 +28,12 @@ export async function run(ctx: CliContext, command: string[]): Promise<number> {
 
   const [file, ...args] = command as [string, ...string[]];
   const child = spawn(file, args, { stdio: 'inherit', env });
+  // Ctrl-C / Ctrl-\ at a terminal already reach CMD (same foreground process group): relaying them
+  // would deliver each twice, and tools such as Claude Code read a double Ctrl-C as "quit". So at a
+  // terminal they only keep gatepass alive until CMD decides; elsewhere they are relayed.
+  const atTerminal = Boolean(ctx.stdin.isTTY);
   const forward = (signal: NodeJS.Signals) => {
+    if (atTerminal && (signal === 'SIGINT' || signal === 'SIGQUIT')) return;
     child.kill(signal);
   };
   const handlers = FORWARDED.map((s) => {
