@@ -115,6 +115,7 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
     }, options.timeoutMs);
     const onAbort = () => kill();
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) kill();
 
     child.stdout.on('data', (d: Buffer) => {
       if (oversized) return;
