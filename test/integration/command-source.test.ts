@@ -285,6 +285,18 @@ describe('command token source', () => {
     expect(alive(gpid)).toBe(false);
   });
 
+  it('an AbortSignal cancels a running command', async () => {
+    const pidFile = path.join(dir, 'grandchild.pid');
+    const src = createCommandTokenSource(
+      context(),
+      'slow',
+      provider({ token_command: cmd('slow', pidFile) }),
+    );
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 500);
+    await expect(src.getToken({ signal: ac.signal })).rejects.toThrow(/was cancelled/);
+  });
+
   it('non-interactive token_command gets no stdin (EOF, never hangs)', async () => {
     const src = createCommandTokenSource(
       context(),
