@@ -209,6 +209,18 @@ describe('stopping gatepass while a token command runs', () => {
   });
 });
 
+describe('misconfiguration', () => {
+  it('a token command that calls gatepass for its own provider fails fast instead of deadlocking', async () => {
+    const loop = [process.execPath, CLI, 'env', '-f', 'json'].map(shellQuote).join(' ');
+    await addProvider('corp', loop, ['--default-provider', 'corp']);
+    const started = Date.now();
+    const r = await gp(['env']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/runs gatepass for the same provider \(a loop\)/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
 describe('gatepass env', () => {
   it('shell format evaluates in a real shell; dotenv and json formats', async () => {
     await addProvider('corp', cmd('bare', "tok-'quoted'-1"), [

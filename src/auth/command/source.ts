@@ -57,6 +57,9 @@ interface Held {
 
 type Kind = 'token' | 'refresh';
 
+/** Set for the commands we run, so a gatepass they start for the same cache can detect the loop. */
+const RUNNING_VAR = 'GATEPASS_RUNNING_TOKEN_COMMAND';
+
 /** `<cache>.failed`: when the last token_command run failed, and its (already redacted) message. */
 async function readFailure(file: string): Promise<{ at: number; message: string } | undefined> {
   try {
@@ -149,6 +152,7 @@ export function createCommandTokenSource(
       ...ctx.env,
       GATEPASS_PROVIDER: name,
       GATEPASS_TOKEN_CACHE: cacheFile,
+      [RUNNING_VAR]: cacheFile,
     };
     if (kind === 'refresh' && prev?.refreshToken) env['GATEPASS_REFRESH_TOKEN'] = prev.refreshToken;
     ctx.logger.debug(`provider "${name}": running ${kind}_command${interactive ? ' (interactive)' : ''}`);
@@ -244,6 +248,14 @@ export function createCommandTokenSource(
       if (usable(held, minValidity)) return result(held, 'cache');
     }
     const seenMtime = first.state === 'ok' ? first.mtimeMs : undefined;
+    // A token command that calls gatepass for its own provider would wait forever on our lock.
+    if (ctx.env[RUNNING_VAR] === cacheFile) {
+      throw new AuthError(
+        'E_TOKEN_COMMAND',
+        `the token command of provider "${name}" runs gatepass for the same provider (a loop)`,
+        { hint: 'the token command must get the token itself, not through gatepass' },
+      );
+    }
     const waitStarted = Date.now();
     return withFileLock(
       cacheFile,
