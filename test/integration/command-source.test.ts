@@ -279,7 +279,7 @@ describe('command token source', () => {
       code: 'E_AUTH_TIMEOUT',
       message: expect.stringMatching(/did not finish within 1 s[\s\S]*waiting forever/),
     });
-    expect(Date.now() - started).toBeLessThan(6000);
+    expect(Date.now() - started).toBeLessThan(15_000);
     const gpid = Number(readFileSync(pidFile, 'utf8'));
     await new Promise((r) => setTimeout(r, 300));
     expect(alive(gpid)).toBe(false);

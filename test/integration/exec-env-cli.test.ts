@@ -128,7 +128,7 @@ describe('gatepass exec', () => {
   it('at a terminal, Ctrl-C reaches CMD once (not relayed a second time)', async () => {
     await addProvider('corp', cmd('bare', 'tok-tty'), ['--default-provider', 'corp']);
     const script =
-      "let n = 0; process.on('SIGINT', () => { n++ }); console.log('ready'); setTimeout(() => { console.log('sigints=' + n); process.exit(5) }, 1500)";
+      "let n = 0; process.on('SIGINT', () => { n++ }); console.log('ready'); setTimeout(() => { console.log('sigints=' + n); process.exit(5) }, 3000)";
     const line = [process.execPath, CLI, 'exec', '--', process.execPath, '-e', script]
       .map(shellQuote)
       .join(' ');
@@ -217,7 +217,7 @@ describe('misconfiguration', () => {
     const r = await gp(['env']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/runs gatepass for the same provider \(a loop\)/);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
   });
 });
 
