@@ -6,9 +6,8 @@
  * and treats a malformed file as absent (it is only a cache; the next fetch replaces it).
  */
 import { promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { GatepassPaths } from '../../config/paths.js';
+import { type GatepassPaths, resolveHome } from '../../config/paths.js';
 import type { CommandProvider } from '../../config/schema.js';
 import { registerSecret } from '../../redact.js';
 import { writeFileAtomic } from '../../util/fs.js';
@@ -32,8 +31,7 @@ export function cacheFilePath(
   const configured = provider.auth.token_cache;
   if (configured) {
     if (configured === '~' || configured.startsWith('~/')) {
-      const home = env['HOME'] || os.homedir();
-      return path.join(home, configured.slice(1));
+      return path.join(resolveHome({ env }), configured.slice(1));
     }
     return path.resolve(configured);
   }
