@@ -7,6 +7,9 @@ import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
 import type { CliContext, CliIO, GlobalOptions } from './context.js';
 import { defineConfigCommand } from './defs/config.js';
+import { defineLoginCommand } from './defs/login.js';
+import { defineLogoutCommand } from './defs/logout.js';
+import { defineTokenCommand } from './defs/token.js';
 
 export type Runner = (load: () => Promise<CommandModule>, args: unknown[]) => Promise<void>;
 
@@ -53,6 +56,9 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
 
   const ctx = { program, runner: hooks.runner };
   defineConfigCommand(ctx);
+  defineLoginCommand(ctx);
+  defineLogoutCommand(ctx);
+  defineTokenCommand(ctx);
   return program;
 }
 

@@ -101,6 +101,14 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     },
     pkce: { required: () => true },
     rotateRefreshToken: true,
+    // oidc-provider drops offline_access unless prompt=consent; most IdPs do not. Behave like them:
+    // issue (rotating) refresh tokens to the client whenever it may use the grant.
+    async issueRefreshToken(_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) {
+      return client.grantTypeAllowed('refresh_token');
+    },
+    async expiresWithSession() {
+      return false;
+    },
     ttl: {
       AccessToken: options.accessTokenTtl ?? 3600,
       RefreshToken: options.refreshTokenTtl ?? 86400,
