@@ -31,6 +31,11 @@ export interface BrowserHook {
   lastPageText(): string | undefined;
   /** Errors from driving the browser (a test can assert this is empty). */
   errors(): string[];
+  /**
+   * Drive the browser through the IdP pages at `url` (e.g. a device-flow verification URI) and
+   * return the text of the page it ends on. Not counted in logins().
+   */
+  visit(url: string): Promise<string>;
   /** Resolves when `n` logins completed (or rejects after timeoutMs). */
   waitForLogins(n: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -55,7 +60,7 @@ export async function startBrowserHook(options: BrowserHookOptions = {}): Promis
     return browser;
   };
 
-  const drive = async (url: string): Promise<void> => {
+  const drive = async (url: string, count = true): Promise<string> => {
     const b = await getBrowser();
     const context = await b.newContext();
     try {
@@ -64,10 +69,10 @@ export async function startBrowserHook(options: BrowserHookOptions = {}): Promis
       // oidc-provider's devInteractions: a login form, then a consent form. Either may be skipped
       // when a session or grant exists. Stop when we land on a non-IdP page (gatepass' callback).
       const idpOrigin = new URL(url).origin;
-      for (let step = 0; step < 5; step++) {
+      for (let step = 0; step < 8; step++) {
         if (new URL(page.url()).origin !== idpOrigin) break;
         const loginInput = page.locator('input[name="login"]');
-        const userCode = page.locator('input[name="user_code"]');
+        const userCode = page.locator('input[name="user_code"]:not([type="hidden"])');
         if (await userCode.count()) {
           // Device flow: the verification URI without the complete code (not used by gatepass).
           break;
@@ -86,9 +91,12 @@ export async function startBrowserHook(options: BrowserHookOptions = {}): Promis
         break;
       }
       await page.waitForLoadState('load').catch(() => {});
-      lastText = (await page.textContent('body').catch(() => undefined)) ?? undefined;
+      const text = (await page.textContent('body').catch(() => null)) ?? '';
+      if (!count) return text;
+      lastText = text;
       if (new URL(page.url()).origin !== idpOrigin) completed += 1;
       else errors.push(`browser stayed on the IdP at ${new URL(page.url()).pathname}`);
+      return text;
     } finally {
       await context.close().catch(() => {});
     }
@@ -104,7 +112,12 @@ export async function startBrowserHook(options: BrowserHookOptions = {}): Promis
       res.end('ok');
       received.push(body);
       if (!options.passive && body) {
-        pending.push(drive(body).catch((err: unknown) => void errors.push(String(err))));
+        pending.push(
+          drive(body).then(
+            () => {},
+            (err: unknown) => void errors.push(String(err)),
+          ),
+        );
       }
     });
   });
@@ -117,6 +130,7 @@ export async function startBrowserHook(options: BrowserHookOptions = {}): Promis
     urls: () => [...received],
     lastPageText: () => lastText,
     errors: () => [...errors],
+    visit: (url) => drive(url, false),
     async waitForLogins(n, timeoutMs = 30_000) {
       const start = Date.now();
       while (completed < n) {
