@@ -1,5 +1,10 @@
 /** gatepass' library API. */
 
+export { canOpenBrowser, createBrowserOpener } from './auth/browser.js';
+export { createTokenSource } from './auth/factory.js';
+export { loginProvider, logoutProvider } from './auth/login.js';
+export { accessTokenKey, oidcSecretKey } from './auth/oidc/keys.js';
+export type * from './auth/types.js';
 export { applyAssignments, parseAssignments, unsetFields } from './config/edit.js';
 export { type GatepassPaths, resolvePaths } from './config/paths.js';
 export * from './config/schema.js';
@@ -13,4 +18,6 @@ export {
 export { FIELDS, type FieldSpec, isLoopbackHost, validateConfig } from './config/validate.js';
 export * from './errors.js';
 export { formatOAuthError, redact, redactDeep, registerSecret, sanitizeOAuthError } from './redact.js';
+export { openSecretStore } from './secrets/index.js';
+export type { SecretStore, SecretStoreKind } from './secrets/types.js';
 export { VERSION } from './version.js';

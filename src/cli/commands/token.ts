@@ -16,6 +16,7 @@ export interface TokenOptions {
   interactive?: boolean;
   skipBrowser?: boolean;
   format?: string;
+  minValid?: string;
 }
 
 export const EXEC_CREDENTIAL_API_VERSION = 'client.authentication.k8s.io/v1';
@@ -75,6 +76,16 @@ export function formatToken(result: TokenResult, format: string): string {
 export async function run(ctx: CliContext, options: TokenOptions): Promise<number> {
   const format = options.format ?? 'token';
   formatToken({ token: '', origin: 'memory' }, format); // validate before any work
+  let minValidityMs: number | undefined;
+  if (options.minValid !== undefined) {
+    const s = Number(options.minValid);
+    if (!Number.isFinite(s) || s < 0 || s > 86_400) {
+      throw new UsageError(
+        `--min-valid must be a number of seconds from 0 to 86400, got "${options.minValid}"`,
+      );
+    }
+    minValidityMs = s * 1000;
+  }
   const { config } = await loadConfig(ctx.paths.configFile);
   const { name, provider } = requireProvider(config, ctx.globals.provider);
   const interactive = tokenInteractivity(options, ctx.env, provider);
@@ -84,7 +95,9 @@ export async function run(ctx: CliContext, options: TokenOptions): Promise<numbe
     skipBrowser: Boolean(options.skipBrowser),
   });
   const source = await createTokenSource(auth, name, provider);
-  const result = await source.getToken({ interactive });
+  const result = await source.getToken(
+    minValidityMs === undefined ? { interactive } : { interactive, minValidityMs },
+  );
   registerSecret(result.token);
   ctx.logger.debug(`token for provider "${name}" from ${result.origin}`);
   ctx.stdout.write(formatToken(result, format));

@@ -9,6 +9,7 @@ export function defineTokenCommand({ program, runner }: DefineContext): void {
     .description('print a fresh gateway token on stdout (for apiKeyHelper, auth.command, kubectl, scripts)')
     .option('--interactive', 'allow the browser login when no token can be refreshed')
     .option('--skip-browser', 'when a login is needed, print the URL on stderr instead of opening a browser')
+    .option('--min-valid <seconds>', 'refresh unless the token stays valid at least this long (default 60)')
     .addOption(
       new Option(
         '--format <format>',
