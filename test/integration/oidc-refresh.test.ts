@@ -53,6 +53,16 @@ describe('refresh across processes', () => {
     expect(rtAfter).not.toBe(rtBefore);
   });
 
+  it('a verbose refresh logs no secret on stderr', async () => {
+    home.expireCachedToken();
+    const rtBefore = readFileSync(path.join(home.secretsDir, home.secretKey()), 'utf8');
+    const r = await runGatepass(['--verbose', 'token'], { env: home.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('refreshed');
+    const rtAfter = readFileSync(path.join(home.secretsDir, home.secretKey()), 'utf8');
+    for (const secret of [r.stdout.trimEnd(), rtBefore, rtAfter]) expect(r.stderr).not.toContain(secret);
+  });
+
   it('IdP down: a clear error, nothing on stdout, refresh token kept', async () => {
     home.expireCachedToken();
     await idp.down();
@@ -150,11 +160,18 @@ describe('login errors', () => {
   it('--skip-browser prints the URL on stderr and never runs the browser command', async () => {
     const home = await configureOidcHome(idp, hook);
     homes.push(home);
+    await runGatepass(['config', 'set', 'oidc.audience', 'llm-gateway'], { env: home.env });
     const urls = hook.urls().length;
     const r = await runGatepass(['login', '--skip-browser', '--timeout', '1'], { env: home.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${idp.issuer}/auth?`);
     expect(r.stderr).toContain('code_challenge_method=S256');
+    const url = new URL(/(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(r.stderr)![1]!);
+    expect(url.searchParams.get('scope')?.split(' ')).toContain('offline_access');
+    expect(url.searchParams.get('state')).toBeTruthy();
+    expect(url.searchParams.get('nonce')).toBeTruthy();
+    expect(url.searchParams.get('audience')).toBe('llm-gateway');
+    expect(url.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
     expect(hook.urls().length).toBe(urls);
   });
 });

@@ -44,7 +44,13 @@ export async function saveTokens(
   registerSecret(tokens.refresh_token);
   const expiresAt = expiryOf(tokens, ctx.now());
   if (tokens.refresh_token) await ctx.secrets.set(secretKey, tokens.refresh_token);
-  await ctx.secrets.set(accessTokenKey(secretKey), serializeCachedToken(tokens.access_token, expiresAt));
+  try {
+    await ctx.secrets.set(accessTokenKey(secretKey), serializeCachedToken(tokens.access_token, expiresAt));
+  } catch (err) {
+    // Caching is an optimisation (and some keychains cap entry sizes below a large JWT's length):
+    // the token in hand is still good, and the refresh token is what must persist.
+    ctx.logger.debug(`could not cache the access token: ${(err as Error).message}`);
+  }
   await persistTokenRef(ctx, name, provider, secretKey, expiresAt);
   return {
     token: tokens.access_token,
