@@ -55,17 +55,52 @@ export async function openSecretStore(options: OpenStoreOptions): Promise<Secret
   }
 }
 
+/**
+ * The keychain, falling back to the file store when the keychain's first operation fails (no D-Bus
+ * session, no Secret Service, no keychain daemon). Deciding on first use rather than with a probe
+ * saves a keychain round trip on every `gatepass token`.
+ */
 async function openDefaultStore(options: OpenStoreOptions): Promise<SecretStore> {
-  const { createKeychainStore, probeKeychain } = await import('./keychain.js');
-  if (await probeKeychain()) return createKeychainStore();
   const dir = fileStoreDir(options.paths);
-  const marker = path.join(dir, FALLBACK_MARKER);
-  if (!(await fileExists(marker))) {
-    options.logger.warn(
-      `no OS keychain is available; tokens are kept in private files (0600) in ${dir} (set ${SECRET_STORE_ENV}=file to silence this)`,
-    );
-    await writeFileAtomic(marker, '', { mode: 0o600 }).catch(() => {});
+  const fallback = async (reason: unknown): Promise<SecretStore> => {
+    options.logger.debug(`OS keychain unavailable: ${(reason as Error)?.message ?? reason}`);
+    const marker = path.join(dir, FALLBACK_MARKER);
+    if (!(await fileExists(marker))) {
+      options.logger.warn(
+        `no OS keychain is available; tokens are kept in private files (0600) in ${dir} (set ${SECRET_STORE_ENV}=file to silence this)`,
+      );
+      await writeFileAtomic(marker, '', { mode: 0o600 }).catch(() => {});
+    }
+    return createFileStore(dir);
+  };
+  let active: SecretStore | undefined;
+  let keychain: SecretStore;
+  try {
+    const { createKeychainStore } = await import('./keychain.js');
+    keychain = await createKeychainStore();
+  } catch (err) {
+    return fallback(err);
   }
-  options.logger.debug(`secret store: files in ${dir}`);
-  return createFileStore(dir);
+  const use = async <T>(op: (store: SecretStore) => Promise<T>): Promise<T> => {
+    if (active) return op(active);
+    try {
+      const value = await op(keychain);
+      active = keychain;
+      return value;
+    } catch (err) {
+      active = await fallback(err);
+      return op(active);
+    }
+  };
+  return {
+    get kind() {
+      return (active ?? keychain).kind;
+    },
+    get description() {
+      return (active ?? keychain).description;
+    },
+    get: (key) => use((s) => s.get(key)),
+    set: (key, value) => use((s) => s.set(key, value)),
+    delete: (key) => use((s) => s.delete(key)),
+  };
 }
