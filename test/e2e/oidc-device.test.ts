@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 it('logs in with the device grant, then `gatepass token` works', async () => {
-  const child = spawn(process.execPath, [CLI, 'login', '--device'], {
+  const child = spawn(process.execPath, [CLI, 'login', '--device', '--timeout', '60'], {
     env: home.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -42,9 +42,17 @@ it('logs in with the device grant, then `gatepass token` works', async () => {
     });
   });
   expect(stderr).toMatch(/confirm the code: \S+/);
-  const text = await hook.visit(url);
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  let text: string;
+  try {
+    text = await hook.visit(url);
+  } catch (err) {
+    child.kill();
+    throw err;
+  }
+  if (!/success/i.test(text)) child.kill();
   expect(text).toMatch(/success/i);
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const code = await closed;
   expect(code, stderr).toBe(0);
   expect(stdout).toBe('');
   expect(idp.grantCount('urn:ietf:params:oauth:grant-type:device_code')).toBe(1);
