@@ -17,6 +17,9 @@ export function createBrowserOpener(env: NodeJS.ProcessEnv): BrowserOpener {
   const command = env[BROWSER_ENV]?.trim();
   if (command) return (url) => spawnDetached(command.split(/\s+/), url);
   return async (url) => {
+    // Without a graphical session xdg-open would fall back to a text browser in the background:
+    // report failure instead, so the caller prints the URL for the user.
+    if (!canOpenBrowser(env)) throw new Error('no graphical session (DISPLAY/WAYLAND_DISPLAY unset)');
     const { default: open } = await import('open');
     const child = await open(url, { wait: false });
     await new Promise<void>((resolve, reject) => {

@@ -93,3 +93,36 @@ describe('callback server', () => {
     expect(result.stderr).toContain('login failed at the identity provider: access_denied');
   });
 });
+
+describe('browser that cannot be opened', () => {
+  it('prints the URL on stderr and keeps waiting; finishing the login elsewhere works', async () => {
+    const home = await configureOidcHome(idp, undefined, {
+      GATEPASS_BROWSER: '/nonexistent/browser --new-window',
+    });
+    homes.push(home);
+    const child = spawn(process.execPath, [CLI, 'login', '--timeout', '30'], {
+      env: home.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed: ${stderr}`)), 20_000);
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        const m = /Could not open a browser\. Open this URL to log in:\s+(\S+)/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+    });
+    expect(await hook.visit(url)).toContain('Logged in');
+    expect(await closed).toBe(0);
+    expect(stdout).toBe('');
+  });
+});

@@ -80,3 +80,18 @@ describe('when `gatepass token` may log in interactively', () => {
     expect(canOpenBrowser({ GATEPASS_BROWSER: '  ' }, 'linux')).toBe(false);
   });
 });
+
+describe('default browser opener', () => {
+  it('refuses (so the URL gets printed) when there is no graphical session on Linux', async () => {
+    const { createBrowserOpener } = await import('../../src/auth/browser.js');
+    if (process.platform !== 'linux') return;
+    await expect(createBrowserOpener({})('http://127.0.0.1/')).rejects.toThrow(/no graphical session/);
+  });
+
+  it('GATEPASS_BROWSER that cannot be spawned rejects', async () => {
+    const { createBrowserOpener } = await import('../../src/auth/browser.js');
+    await expect(
+      createBrowserOpener({ GATEPASS_BROWSER: '/nonexistent/browser --flag' })('http://127.0.0.1/'),
+    ).rejects.toThrow();
+  });
+});
