@@ -92,6 +92,33 @@ describe('refresh across processes', () => {
     }
   });
 
+  it('IdP slow with 5 processes queued on the lock: the queue fails fast after the first timeout', async () => {
+    home.expireCachedToken();
+    idp.setDelay(6000);
+    const before = idp.counts.requests;
+    const started = Date.now();
+    try {
+      const runs = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          runGatepass(['token'], { env: { ...home.env, GATEPASS_HTTP_TIMEOUT: '2' }, timeoutMs: 30_000 }),
+        ),
+      );
+      for (const r of runs) {
+        expect(r.code).toBe(1);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(/did not answer the .* in time/);
+      }
+      // Without the memo each process would wait out its own 2 s timeout in turn (>= 10 s).
+      expect(Date.now() - started).toBeLessThan(9_000);
+      expect(idp.counts.requests - before).toBeLessThan(5);
+    } finally {
+      idp.setDelay(0);
+    }
+    // A fresh invocation retries (and succeeds now).
+    const ok = await runGatepass(['token'], { env: home.env });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('invalid_grant clears the refresh token and asks for a login', async () => {
     home.expireCachedToken();
     idp.setInvalidGrant(true);

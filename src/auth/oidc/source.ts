@@ -10,6 +10,7 @@
  *
  * Tiers 1–2 import nothing heavy: openid-client loads only when a grant is needed.
  */
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OidcProvider } from '../../config/schema.js';
 import { AuthError } from '../../errors.js';
@@ -49,6 +50,33 @@ export function authRequiredError(name: string, isDefault: boolean): AuthError {
   });
 }
 
+interface FailureMemo {
+  at: number;
+  code: 'E_AUTH_UNAVAILABLE' | 'E_AUTH_TIMEOUT';
+  message: string;
+  hint?: string;
+}
+
+/** A failure recorded at or after `since` (when the caller started waiting for the lock). */
+async function readFailure(file: string, since: number): Promise<FailureMemo | undefined> {
+  try {
+    const memo = JSON.parse(await readFile(file, 'utf8')) as FailureMemo;
+    return typeof memo.at === 'number' && memo.at >= since ? memo : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeFailure(file: string, now: number, err: AuthError): Promise<void> {
+  const memo: FailureMemo = {
+    at: now,
+    code: err.code as FailureMemo['code'],
+    message: err.message,
+    ...(err.hint ? { hint: err.hint } : {}),
+  };
+  await writeFile(file, JSON.stringify(memo), { mode: 0o600 }).catch(() => {});
+}
+
 export function createOidcTokenSource(
   ctx: AuthContext,
   name: string,
@@ -59,6 +87,7 @@ export function createOidcTokenSource(
   const secretKey = providerSecretKey(provider);
   const atKey = accessTokenKey(secretKey);
   const lockFile = tokenLockFile(ctx, secretKey);
+  const failureFile = `${lockFile}.failed`;
   const rejected = new Set<string>();
   let memory: Held | undefined;
   let inflight: Promise<TokenResult> | undefined;
@@ -75,6 +104,7 @@ export function createOidcTokenSource(
   const readCached = async (): Promise<Held | undefined> => parseCachedToken(await ctx.secrets.get(atKey));
 
   async function refresh(minValidity: number, skip: Set<string>): Promise<TokenResult | undefined> {
+    const waitStart = ctx.now();
     return withFileLock(lockFile, async () => {
       // Another process may have refreshed while we waited for the lock.
       const cached = await readCached();
@@ -85,6 +115,17 @@ export function createOidcTokenSource(
       const refreshToken = await ctx.secrets.get(secretKey);
       if (!refreshToken) return undefined;
       registerSecret(refreshToken);
+      // A process ahead of us in the queue failed to reach the IdP while we waited: fail the same
+      // way instead of making every queued process wait out its own timeout. (A fresh invocation
+      // always retries.)
+      const recent = await readFailure(failureFile, waitStart);
+      if (recent) {
+        if (cached && !skip.has(cached.token) && usable(cached, 0)) {
+          memory = cached;
+          return result(cached, 'cache');
+        }
+        throw new AuthError(recent.code, recent.message, { hint: recent.hint });
+      }
       const client = await import('./client.js');
       const { saveTokens } = await import('./persist.js');
       try {
@@ -94,6 +135,7 @@ export function createOidcTokenSource(
         });
         const tokens = await client.refreshGrant(await discovery, refreshToken);
         const saved = await saveTokens(ctx, name, provider, secretKey, tokens);
+        await rm(failureFile, { force: true }).catch(() => {});
         ctx.logger.debug(`refreshed the access token for provider "${name}"`);
         memory =
           saved.expiresAt === undefined
@@ -112,6 +154,9 @@ export function createOidcTokenSource(
           return undefined;
         }
         const mapped = client.mapOidcError(err, 'refresh', provider.oidc.issuer ?? '');
+        if (mapped.code === 'E_AUTH_UNAVAILABLE' || mapped.code === 'E_AUTH_TIMEOUT') {
+          await writeFailure(failureFile, ctx.now(), mapped);
+        }
         // The IdP is unreachable but the cached token has not expired yet: better than nothing.
         if (cached && !skip.has(cached.token) && usable(cached, 0)) {
           ctx.logger.warn(`${mapped.message}; using the cached access token until it expires`);
@@ -187,10 +232,23 @@ export function createOidcTokenSource(
         if (cached) skip.add(cached.token);
       }
       // One slow path at a time within this process (the proxy serves many requests at once).
+      const joined = inflight !== undefined;
       inflight ??= slowPath(request, minValidity, skip).finally(() => {
         inflight = undefined;
       });
-      return inflight;
+      try {
+        return await inflight;
+      } catch (err) {
+        // We joined a non-interactive caller's attempt, but this caller may log in.
+        if (
+          joined &&
+          (request.interactive ?? ctx.interactive) &&
+          (err as AuthError).code === 'E_AUTH_REQUIRED'
+        ) {
+          return login(request);
+        }
+        throw err;
+      }
     },
     invalidate(token: string): void {
       rejected.add(token);
