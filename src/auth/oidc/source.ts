@@ -168,14 +168,15 @@ export function createOidcTokenSource(
     });
   }
 
-  async function login(request: TokenRequest): Promise<TokenResult> {
+  async function login(request: TokenRequest, minValidity: number, skip: Set<string>): Promise<TokenResult> {
     // One login at a time per provider: concurrent callers wait, then find the new token cached.
     const timeoutMs = options.loginTimeoutMs ?? 5 * 60_000;
     return withFileLock(
       `${lockFile}.login`,
       async () => {
+        // Someone else logged in while we waited for the lock.
         const cached = await readCached();
-        if (usable(cached, 0)) {
+        if (usable(cached, minValidity) && !skip.has(cached.token)) {
           memory = cached;
           return result(cached, 'cache');
         }
@@ -210,7 +211,7 @@ export function createOidcTokenSource(
     if (refreshed) return refreshed;
     const interactive = request.interactive ?? ctx.interactive;
     if (!interactive) throw authRequiredError(name, name === ctx.config.default_provider);
-    return login(request);
+    return login(request, minValidity, skip);
   }
 
   return {
@@ -245,7 +246,7 @@ export function createOidcTokenSource(
           (request.interactive ?? ctx.interactive) &&
           (err as AuthError).code === 'E_AUTH_REQUIRED'
         ) {
-          return login(request);
+          return login(request, minValidity, skip);
         }
         throw err;
       }
