@@ -4,6 +4,7 @@ export { canOpenBrowser, createBrowserOpener } from './auth/browser.js';
 export { createTokenSource } from './auth/factory.js';
 export { loginProvider, logoutProvider } from './auth/login.js';
 export { accessTokenKey, oidcSecretKey } from './auth/oidc/keys.js';
+export { type OidcTokenStatus, oidcTokenStatus } from './auth/oidc/status.js';
 export type * from './auth/types.js';
 export { applyAssignments, parseAssignments, unsetFields } from './config/edit.js';
 export { type GatepassPaths, resolvePaths } from './config/paths.js';

@@ -111,3 +111,24 @@ describe('OIDC token source tiers', () => {
     expect(await source.getToken()).toEqual({ token: 'opaque-token-1', origin: 'cache' });
   });
 });
+
+describe('oidcTokenStatus', () => {
+  it('reports what is stored without any token', async () => {
+    const { oidcTokenStatus } = await import('../../src/auth/oidc/status.js');
+    expect(await oidcTokenStatus(store, provider)).toEqual({
+      secretKey: KEY,
+      hasRefreshToken: false,
+      hasAccessToken: false,
+    });
+    await store.set(KEY, 'refresh-token-1');
+    await store.set(accessTokenKey(KEY), serializeCachedToken('cached-token-1', now));
+    const status = await oidcTokenStatus(store, provider);
+    expect(status).toEqual({
+      secretKey: KEY,
+      hasRefreshToken: true,
+      hasAccessToken: true,
+      accessTokenExpiresAt: now,
+    });
+    expect(JSON.stringify(status)).not.toContain('token-1');
+  });
+});
