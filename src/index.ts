@@ -1,9 +1,15 @@
 /** gatepass' library API. */
 
+export { canOpenBrowser, createBrowserOpener } from './auth/browser.js';
 export { type CacheEntry, cacheFilePath, readCache, writeCache } from './auth/command/cache.js';
 export { MAX_OUTPUT_BYTES, type ParsedToken, parseTokenOutput } from './auth/command/parse.js';
 export { type CommandTokenSource, createCommandTokenSource } from './auth/command/source.js';
 export { formatVariables, instrumentationArgs, shellQuote, tokenVariables } from './auth/export.js';
+export { createTokenSource } from './auth/factory.js';
+export { loginProvider, logoutProvider } from './auth/login.js';
+export { accessTokenKey, oidcSecretKey } from './auth/oidc/keys.js';
+export { type OidcTokenStatus, oidcTokenStatus } from './auth/oidc/status.js';
+export type * from './auth/types.js';
 export { applyAssignments, parseAssignments, unsetFields } from './config/edit.js';
 export { type GatepassPaths, resolveHome, resolvePaths } from './config/paths.js';
 export * from './config/schema.js';
@@ -17,4 +23,6 @@ export {
 export { FIELDS, type FieldSpec, isLoopbackHost, validateConfig } from './config/validate.js';
 export * from './errors.js';
 export { formatOAuthError, redact, redactDeep, registerSecret, sanitizeOAuthError } from './redact.js';
+export { openSecretStore } from './secrets/index.js';
+export type { SecretStore, SecretStoreKind } from './secrets/types.js';
 export { VERSION } from './version.js';

@@ -1,4 +1,5 @@
 /** Build the AuthContext for a CLI command from its CliContext. */
+import { createBrowserOpener } from '../auth/browser.js';
 import type { AuthContext, BrowserOpener } from '../auth/types.js';
 import type { GatepassConfig } from '../config/schema.js';
 import { openSecretStore } from '../secrets/index.js';
@@ -24,6 +25,7 @@ export async function buildAuthContext(ctx: CliContext, options: AuthContextOpti
     interactive: options.interactive,
     skipBrowser: options.skipBrowser ?? false,
     stderr: ctx.stderr,
-    ...(options.openBrowser ? { openBrowser: options.openBrowser } : {}),
+    // GATEPASS_BROWSER=<command> or the OS opener (lazily imported `open`).
+    openBrowser: options.openBrowser ?? createBrowserOpener(ctx.env),
   };
 }

@@ -9,6 +9,9 @@ import type { CliContext, CliIO, GlobalOptions } from './context.js';
 import { defineConfigCommand } from './defs/config.js';
 import { defineEnvCommand } from './defs/env.js';
 import { defineExecCommand } from './defs/exec.js';
+import { defineLoginCommand } from './defs/login.js';
+import { defineLogoutCommand } from './defs/logout.js';
+import { defineTokenCommand } from './defs/token.js';
 
 export type Runner = (load: () => Promise<CommandModule>, args: unknown[]) => Promise<void>;
 
@@ -57,6 +60,9 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
   defineConfigCommand(ctx);
   defineExecCommand(ctx);
   defineEnvCommand(ctx);
+  defineLoginCommand(ctx);
+  defineLogoutCommand(ctx);
+  defineTokenCommand(ctx);
   return program;
 }
 

@@ -1,0 +1,148 @@
+/**
+ * The loopback redirect target of the browser login (RFC 8252): an HTTP server on 127.0.0.1 that
+ * accepts exactly one callback carrying the expected `state`, answers with a small HTML page (every
+ * interpolated value escaped), and closes. Other paths get 404 (browsers ask for /favicon.ico);
+ * callbacks with a wrong or missing state are refused without ending the wait, so a stray or forged
+ * request cannot abort or hijack the login.
+ */
+import http from 'node:http';
+import { AuthError, GatepassError } from '../../errors.js';
+import { redact } from '../../redact.js';
+
+export const CALLBACK_PATH = '/callback';
+
+export type CallbackVerdict =
+  | { kind: 'ignore'; status: 404 }
+  | { kind: 'reject'; status: 400; message: string }
+  | { kind: 'error'; status: 200; error: string; description?: string }
+  | { kind: 'ok'; status: 200 };
+
+/** Judge one request to the callback server. Pure, for unit tests. */
+export function judgeCallback(method: string, url: URL, expectedState: string): CallbackVerdict {
+  if (method !== 'GET' || url.pathname !== CALLBACK_PATH) return { kind: 'ignore', status: 404 };
+  const states = url.searchParams.getAll('state');
+  if (states.length !== 1 || states[0] !== expectedState) {
+    return {
+      kind: 'reject',
+      status: 400,
+      message: 'This login response does not belong to the login in progress.',
+    };
+  }
+  const error = url.searchParams.get('error');
+  if (error) {
+    const description = url.searchParams.get('error_description');
+    return description
+      ? { kind: 'error', status: 200, error, description }
+      : { kind: 'error', status: 200, error };
+  }
+  if (url.searchParams.getAll('code').length !== 1 || !url.searchParams.get('code')) {
+    return { kind: 'reject', status: 400, message: 'The login response has no authorization code.' };
+  }
+  return { kind: 'ok', status: 200 };
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+export function resultPage(title: string, detail: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>gatepass: ${escapeHtml(title)}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
+</head><body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p></body></html>
+`;
+}
+
+export interface CallbackHit {
+  url: URL;
+  respond(ok: boolean, detail?: string): void;
+}
+
+export interface CallbackServer {
+  port: number;
+  redirectUri: string;
+  /**
+   * Resolves with the full callback URL (to hand to openid-client) and a function that answers the
+   * browser once the code exchange is done; rejects on an error the IdP redirected with.
+   */
+  result: Promise<CallbackHit>;
+  close(): Promise<void>;
+}
+
+export async function startCallbackServer(port: number, expectedState: string): Promise<CallbackServer> {
+  let settle!: { resolve: (hit: CallbackHit) => void; reject: (e: Error) => void };
+  const result = new Promise<CallbackHit>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  result.catch(() => {});
+  let done = false;
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    const verdict = done
+      ? ({ kind: 'ignore', status: 404 } as const)
+      : judgeCallback(req.method ?? 'GET', url, expectedState);
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('connection', 'close');
+    switch (verdict.kind) {
+      case 'ignore':
+        res.writeHead(404).end(resultPage('Not found', 'Nothing here.'));
+        return;
+      case 'reject':
+        res.writeHead(400).end(resultPage('Login response refused', verdict.message));
+        return;
+      case 'error': {
+        done = true;
+        const text = redact(
+          verdict.description ? `${verdict.error}: ${verdict.description}` : verdict.error,
+        ).slice(0, 300);
+        res.writeHead(200).end(resultPage('Login failed', `${text}. You can close this window.`));
+        settle.reject(new AuthError('E_AUTH_FAILED', `login failed at the identity provider: ${text}`));
+        return;
+      }
+      case 'ok':
+        done = true;
+        settle.resolve({
+          url,
+          respond(ok, detail) {
+            if (res.writableEnded) return;
+            res
+              .writeHead(200)
+              .end(
+                ok
+                  ? resultPage('Logged in', 'gatepass received your login. You can close this window.')
+                  : resultPage('Login failed', `${redact(detail ?? 'unknown error').slice(0, 300)}`),
+              );
+          },
+        });
+        return;
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new GatepassError(
+              'E_PORT_IN_USE',
+              `the login callback port 127.0.0.1:${port} is already in use`,
+              {
+                hint: 'stop the program using it (maybe another `gatepass login`), or pick another port: `gatepass config set oidc.callback_port <n>` (it must match a redirect URI your IdP allows)',
+              },
+            )
+          : new GatepassError('E_IO', `cannot listen on 127.0.0.1:${port}: ${err.message}`, { cause: err }),
+      );
+    });
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const actual = (server.address() as { port: number }).port;
+  return {
+    port: actual,
+    redirectUri: `http://127.0.0.1:${actual}${CALLBACK_PATH}`,
+    result,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * openid-client plumbing: discovery (with plain http allowed only for loopback issuers), refresh and
+ * revocation, and the mapping of every failure to a clear, secret-free AuthError. Loaded lazily —
+ * only when the cached access token is not good enough.
+ */
+import * as oidc from 'openid-client';
+import type { OidcProvider } from '../../config/schema.js';
+import { isLoopbackHost } from '../../config/validate.js';
+import { AuthError } from '../../errors.js';
+import { formatOAuthError, registerSecret, sanitizeOAuthError } from '../../redact.js';
+
+export type OidcConfiguration = oidc.Configuration;
+export type TokenResponse = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
+
+export const DEFAULT_HTTP_TIMEOUT_S = 30;
+
+/** HTTP timeout for IdP requests in seconds: GATEPASS_HTTP_TIMEOUT (seconds) or 30. */
+export function httpTimeoutSeconds(env: NodeJS.ProcessEnv): number {
+  const v = Number(env['GATEPASS_HTTP_TIMEOUT']);
+  return Number.isFinite(v) && v > 0 ? v : DEFAULT_HTTP_TIMEOUT_S;
+}
+
+export async function discover(provider: OidcProvider, env: NodeJS.ProcessEnv): Promise<OidcConfiguration> {
+  const issuer = new URL(provider.oidc.issuer!);
+  // Plain http only for an IdP on this machine (tests, local dev IdPs); validation refuses others.
+  const insecure = issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname);
+  try {
+    return await oidc.discovery(issuer, provider.oidc.client_id!, undefined, oidc.None(), {
+      execute: insecure ? [oidc.allowInsecureRequests] : [],
+      timeout: httpTimeoutSeconds(env),
+    });
+  } catch (err) {
+    throw mapOidcError(err, `discovery at ${issuer.href}`, provider.oidc.issuer!);
+  }
+}
+
+export async function refreshGrant(config: OidcConfiguration, refreshToken: string): Promise<TokenResponse> {
+  const tokens = await oidc.refreshTokenGrant(config, refreshToken);
+  registerTokens(tokens);
+  return tokens;
+}
+
+export async function revoke(config: OidcConfiguration, refreshToken: string): Promise<boolean> {
+  if (!config.serverMetadata().revocation_endpoint) return false;
+  await oidc.tokenRevocation(config, refreshToken, { token_type_hint: 'refresh_token' });
+  return true;
+}
+
+export function registerTokens(tokens: oidc.TokenEndpointResponse): void {
+  registerSecret(tokens.access_token);
+  registerSecret(tokens.refresh_token);
+  registerSecret(tokens.id_token);
+}
+
+/** The IdP rejected the refresh token (expired, revoked, already rotated). */
+export function isInvalidGrant(err: unknown): boolean {
+  return err instanceof oidc.ResponseBodyError && err.error === 'invalid_grant';
+}
+
+function findCause(err: unknown, pred: (e: unknown) => boolean): unknown {
+  let cur: unknown = err;
+  for (let i = 0; i < 8 && cur; i++) {
+    if (pred(cur)) return cur;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Turn any failure talking to the IdP into an AuthError naming what happened, never a secret. */
+export function mapOidcError(err: unknown, what: string, issuer: string): AuthError {
+  if (err instanceof AuthError) return err;
+  if (err instanceof oidc.ResponseBodyError) {
+    const e = sanitizeOAuthError(err);
+    return new AuthError(
+      'E_AUTH_FAILED',
+      `the identity provider refused the ${what}: ${formatOAuthError(e)}`,
+      {
+        cause: err,
+        hint: e.error === 'invalid_grant' ? 'run `gatepass login` again' : undefined,
+      },
+    );
+  }
+  if (err instanceof oidc.AuthorizationResponseError) {
+    const e = sanitizeOAuthError(err);
+    return new AuthError('E_AUTH_FAILED', `login failed: ${formatOAuthError(e)}`, { cause: err });
+  }
+  const timeout = findCause(
+    err,
+    (e) =>
+      (e as Error).name === 'TimeoutError' || (e as NodeJS.ErrnoException).code === 'UND_ERR_CONNECT_TIMEOUT',
+  );
+  if (timeout) {
+    return new AuthError(
+      'E_AUTH_TIMEOUT',
+      `the identity provider at ${issuer} did not answer the ${what} in time`,
+      {
+        cause: err,
+        hint: 'check your network or VPN; GATEPASS_HTTP_TIMEOUT (seconds) sets the limit',
+      },
+    );
+  }
+  const net = findCause(
+    err,
+    (e) =>
+      typeof (e as NodeJS.ErrnoException).code === 'string' &&
+      /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!),
+  ) as NodeJS.ErrnoException | undefined;
+  if (net) {
+    return new AuthError(
+      'E_AUTH_UNAVAILABLE',
+      `cannot reach the identity provider at ${issuer} (${net.code})`,
+      {
+        cause: err,
+        hint: 'check your network or VPN, and the issuer URL (`gatepass config show`)',
+      },
+    );
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new AuthError('E_AUTH_FAILED', `${what} failed: ${message}`, { cause: err });
+}

@@ -1,0 +1,178 @@
+/**
+ * The interactive OIDC flows: authorization code + PKCE (S256) with state, nonce and issuer checks
+ * through a loopback callback, and the device authorization grant (RFC 8628) for machines without a
+ * browser. Both return the token response; saving it is the caller's job.
+ */
+import * as oidc from 'openid-client';
+import { effectiveCallbackPort, effectiveScopes, type OidcProvider } from '../../config/schema.js';
+import { AuthError } from '../../errors.js';
+import { createBrowserOpener } from '../browser.js';
+import type { AuthContext } from '../types.js';
+import { startCallbackServer } from './callback.js';
+import { discover, mapOidcError, registerTokens, type TokenResponse } from './client.js';
+
+export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
+
+export interface FlowOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+function audienceParams(provider: OidcProvider): Record<string, string> {
+  return provider.oidc.audience ? { audience: provider.oidc.audience } : {};
+}
+
+/** A spinner on stderr while waiting, only when stderr is a terminal. */
+function startSpinner(stderr: AuthContext['stderr'], text: string): () => void {
+  if (!stderr.isTTY) return () => {};
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let i = 0;
+  const timer = setInterval(() => {
+    i = (i + 1) % frames.length;
+    stderr.write(`\r${frames[i]} ${text}`);
+  }, 100);
+  return () => {
+    clearInterval(timer);
+    stderr.write('\r\x1b[K');
+  };
+}
+
+function timeoutPromise(ms: number, signal?: AbortSignal): { promise: Promise<never>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const promise = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new AuthError('E_AUTH_TIMEOUT', `login timed out after ${Math.round(ms / 1000)} s`, {
+            hint: 'run `gatepass login` again and finish the login in the browser',
+          }),
+        ),
+      ms,
+    );
+    onAbort = () => reject(new AuthError('E_AUTH_FAILED', 'login cancelled'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  return {
+    promise,
+    cancel: () => {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+export async function browserLogin(
+  ctx: AuthContext,
+  provider: OidcProvider,
+  options: FlowOptions = {},
+): Promise<TokenResponse> {
+  const issuer = provider.oidc.issuer!;
+  const config = await discover(provider, ctx.env);
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const verifier = oidc.randomPKCECodeVerifier();
+  const challenge = await oidc.calculatePKCECodeChallenge(verifier);
+  // Listen before showing the URL: a busy port fails fast with a clear error.
+  const callback = await startCallbackServer(effectiveCallbackPort(provider), state);
+  const timeout = timeoutPromise(options.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS, options.signal);
+  let stopSpinner = () => {};
+  try {
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: callback.redirectUri,
+      scope: effectiveScopes(provider).join(' '),
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+      ...audienceParams(provider),
+    });
+    const href = url.href;
+    if (ctx.skipBrowser) {
+      ctx.stderr.write(
+        `To log in to ${issuer}, open this URL in a browser on this machine:\n\n  ${href}\n\n`,
+      );
+    } else {
+      ctx.stderr.write(`Opening your browser to log in to ${issuer}…\n`);
+      const open = ctx.openBrowser ?? createBrowserOpener(ctx.env);
+      try {
+        await open(href);
+      } catch (err) {
+        ctx.logger.debug(`could not open a browser: ${(err as Error).message}`);
+        ctx.stderr.write(`Could not open a browser. Open this URL to log in:\n\n  ${href}\n\n`);
+      }
+    }
+    stopSpinner = startSpinner(ctx.stderr, 'Waiting for the login to finish in your browser…');
+    const hit = await Promise.race([callback.result, timeout.promise]);
+    stopSpinner();
+    try {
+      const tokens = await oidc.authorizationCodeGrant(config, hit.url, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+        idTokenExpected: true,
+      });
+      registerTokens(tokens);
+      hit.respond(true);
+      return tokens;
+    } catch (err) {
+      const mapped = mapOidcError(err, 'code exchange', issuer);
+      hit.respond(false, mapped.message);
+      throw mapped;
+    }
+  } finally {
+    stopSpinner();
+    timeout.cancel();
+    await callback.close();
+  }
+}
+
+export async function deviceLogin(
+  ctx: AuthContext,
+  provider: OidcProvider,
+  options: FlowOptions = {},
+): Promise<TokenResponse> {
+  const issuer = provider.oidc.issuer!;
+  const config = await discover(provider, ctx.env);
+  if (!config.serverMetadata().device_authorization_endpoint) {
+    throw new AuthError('E_AUTH_FAILED', `the identity provider at ${issuer} does not support device login`, {
+      hint: 'use `gatepass login` (browser), or `gatepass login --skip-browser` and open the URL yourself',
+    });
+  }
+  let response: oidc.DeviceAuthorizationResponse;
+  try {
+    response = await oidc.initiateDeviceAuthorization(config, {
+      scope: effectiveScopes(provider).join(' '),
+      ...audienceParams(provider),
+    });
+  } catch (err) {
+    throw mapOidcError(err, 'device authorization', issuer);
+  }
+  const where = response.verification_uri_complete ?? response.verification_uri;
+  ctx.stderr.write(
+    `To log in to ${issuer}, visit:\n\n  ${where}\n\nand confirm the code: ${response.user_code}\n\n`,
+  );
+  const controller = new AbortController();
+  const limit = Math.min(options.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS, response.expires_in * 1000);
+  const timer = setTimeout(() => controller.abort(), limit);
+  const onAbort = () => controller.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const stopSpinner = startSpinner(ctx.stderr, 'Waiting for you to confirm the code…');
+  try {
+    const tokens = await oidc.pollDeviceAuthorizationGrant(config, response, undefined, {
+      signal: controller.signal,
+    });
+    registerTokens(tokens);
+    return tokens;
+  } catch (err) {
+    if (controller.signal.aborted) {
+      throw new AuthError('E_AUTH_TIMEOUT', `device login timed out after ${Math.round(limit / 1000)} s`);
+    }
+    throw mapOidcError(err, 'device login', issuer);
+  } finally {
+    stopSpinner();
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Secret-store keys of an OIDC provider's tokens, and the cached access-token record. Kept free of
+ * heavy imports: `gatepass token` on a cache hit loads only this and the source.
+ */
+import { createHash } from 'node:crypto';
+import { registerSecret } from '../../redact.js';
+
+/** `LLM_OAUTH_<8 hex of sha256(gateway_url + "\0" + issuer)>`: the refresh token's key. */
+export function oidcSecretKey(gatewayUrl: string, issuer: string): string {
+  const hex = createHash('sha256').update(`${gatewayUrl}\0${issuer}`).digest('hex').slice(0, 8);
+  return `LLM_OAUTH_${hex}`;
+}
+
+/** Key of the cached access token (a JSON record) next to the refresh token's key. */
+export function accessTokenKey(secretKey: string): string {
+  return `${secretKey}_AT`;
+}
+
+/** What the `_AT` entry holds. `expires_at` is epoch seconds, like the config's token_ref. */
+export interface CachedAccessToken {
+  access_token: string;
+  expires_at?: number;
+}
+
+export function serializeCachedToken(token: string, expiresAtMs: number | undefined): string {
+  const record: CachedAccessToken = { access_token: token };
+  if (expiresAtMs !== undefined) record.expires_at = Math.floor(expiresAtMs / 1000);
+  return JSON.stringify(record);
+}
+
+/** Parse an `_AT` entry; anything malformed counts as "no cached token". */
+export function parseCachedToken(
+  text: string | undefined,
+): { token: string; expiresAt?: number } | undefined {
+  if (!text) return undefined;
+  try {
+    const rec = JSON.parse(text) as Partial<CachedAccessToken>;
+    if (typeof rec.access_token !== 'string' || rec.access_token === '') return undefined;
+    registerSecret(rec.access_token);
+    return typeof rec.expires_at === 'number'
+      ? { token: rec.access_token, expiresAt: rec.expires_at * 1000 }
+      : { token: rec.access_token };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Expiry of a JWT access token from its `exp` claim (epoch ms), for IdPs that omit `expires_in`.
+ * The token is not verified here: the gateway does that; we only decide when to refresh.
+ */
+export function jwtExpiry(token: string): number | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Saving what a grant returned: the (possibly rotated) refresh token, the access token for
+ * cross-process reuse, and a token reference (secret key + expiry, never a token) in the config.
+ */
+import type { OidcProvider } from '../../config/schema.js';
+import { updateConfig } from '../../config/store.js';
+import { registerSecret } from '../../redact.js';
+import type { AuthContext } from '../types.js';
+import { accessTokenKey, jwtExpiry, serializeCachedToken } from './keys.js';
+
+export interface GrantTokens {
+  access_token: string;
+  refresh_token?: string | undefined;
+  expires_in?: number | undefined;
+}
+
+export interface SavedTokens {
+  token: string;
+  expiresAt?: number;
+  /** A refresh token was stored (new or rotated). */
+  refreshStored: boolean;
+}
+
+/** Expiry in epoch ms: `expires_in` when given, else the JWT's `exp`, else unknown. */
+export function expiryOf(tokens: GrantTokens, now: number): number | undefined {
+  if (typeof tokens.expires_in === 'number' && Number.isFinite(tokens.expires_in)) {
+    return now + tokens.expires_in * 1000;
+  }
+  return jwtExpiry(tokens.access_token);
+}
+
+/**
+ * Store the refresh token first, then the access token: a concurrent reader (holding no lock) that
+ * sees the new access token can rely on the refresh token matching it.
+ */
+export async function saveTokens(
+  ctx: AuthContext,
+  name: string,
+  provider: OidcProvider,
+  secretKey: string,
+  tokens: GrantTokens,
+): Promise<SavedTokens> {
+  registerSecret(tokens.access_token);
+  registerSecret(tokens.refresh_token);
+  const expiresAt = expiryOf(tokens, ctx.now());
+  if (tokens.refresh_token) await ctx.secrets.set(secretKey, tokens.refresh_token);
+  try {
+    await ctx.secrets.set(accessTokenKey(secretKey), serializeCachedToken(tokens.access_token, expiresAt));
+  } catch (err) {
+    // Caching is an optimisation (and some keychains cap entry sizes below a large JWT's length):
+    // the token in hand is still good, and the refresh token is what must persist.
+    ctx.logger.debug(`could not cache the access token: ${(err as Error).message}`);
+  }
+  await persistTokenRef(ctx, name, provider, secretKey, expiresAt);
+  return {
+    token: tokens.access_token,
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+    refreshStored: Boolean(tokens.refresh_token),
+  };
+}
+
+/** Write token_ref into the config (after login/rotation only). A failure here never fails the token. */
+export async function persistTokenRef(
+  ctx: AuthContext,
+  name: string,
+  provider: OidcProvider,
+  secretKey: string,
+  expiresAtMs: number | undefined,
+): Promise<void> {
+  const ref = {
+    secret_key: secretKey,
+    ...(expiresAtMs === undefined ? {} : { expires_at: Math.floor(expiresAtMs / 1000) }),
+  };
+  provider.token_ref = ref;
+  try {
+    await updateConfig(ctx.configFile, (cfg) => {
+      const p = cfg.providers[name];
+      if (p?.type === 'oidc') p.token_ref = { ...ref };
+    });
+  } catch (err) {
+    ctx.logger.debug(`could not record token_ref in ${ctx.configFile}: ${(err as Error).message}`);
+  }
+}
+
+/** Forget the token reference (logout). */
+export async function clearTokenRef(ctx: AuthContext, name: string, provider: OidcProvider): Promise<void> {
+  delete provider.token_ref;
+  try {
+    await updateConfig(ctx.configFile, (cfg) => {
+      const p = cfg.providers[name];
+      if (p?.type === 'oidc') delete p.token_ref;
+    });
+  } catch (err) {
+    ctx.logger.debug(`could not clear token_ref in ${ctx.configFile}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,37 @@
+import { loginProvider } from '../../auth/login.js';
+import { loadConfig, requireProvider } from '../../config/store.js';
+import { UsageError } from '../../errors.js';
+import { registerSecret } from '../../redact.js';
+import { buildAuthContext } from '../auth-context.js';
+import type { CliContext } from '../context.js';
+
+export interface LoginCommandOptions {
+  device?: boolean;
+  skipBrowser?: boolean;
+  timeout?: string;
+}
+
+export async function run(ctx: CliContext, options: LoginCommandOptions): Promise<number> {
+  let timeoutMs: number | undefined;
+  if (options.timeout !== undefined) {
+    const s = Number(options.timeout);
+    if (!Number.isFinite(s) || s <= 0)
+      throw new UsageError(`--timeout must be a positive number of seconds, got "${options.timeout}"`);
+    timeoutMs = s * 1000;
+  }
+  const { config } = await loadConfig(ctx.paths.configFile);
+  const { name, provider } = requireProvider(config, ctx.globals.provider);
+  const auth = await buildAuthContext(ctx, {
+    config,
+    interactive: true,
+    skipBrowser: Boolean(options.skipBrowser),
+  });
+  const result = await loginProvider(auth, name, provider, {
+    ...(options.device ? { device: true } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+  });
+  registerSecret(result.token);
+  const until = result.expiresAt ? `; token valid until ${new Date(result.expiresAt).toISOString()}` : '';
+  ctx.logger.info(`Logged in (provider "${name}", tokens in ${auth.secrets.description})${until}`);
+  return 0;
+}

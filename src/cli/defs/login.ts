@@ -1,0 +1,27 @@
+import type { DefineContext } from '../program.js';
+
+export function defineLoginCommand({ program, runner }: DefineContext): void {
+  program
+    .command('login')
+    .description(
+      'log in to the provider (browser, or --device for machines without one) and store the tokens',
+    )
+    .option(
+      '--device',
+      'use the device authorization grant (RFC 8628): visit a URL on any device and confirm a code',
+    )
+    .option('--skip-browser', 'print the login URL on stderr instead of opening a browser')
+    .option('--timeout <seconds>', 'give up waiting for the login after this long (default 300)')
+    .addHelpText(
+      'after',
+      `
+Tokens go to the OS keychain (or the store chosen with GATEPASS_SECRET_STORE=keychain|file|env|memory).
+GATEPASS_BROWSER=<command> opens the URL with that command instead of the system browser.
+
+Examples:
+  gatepass login
+  gatepass login --provider corp --skip-browser
+  gatepass login --device`,
+    )
+    .action((...args) => runner(() => import('../commands/login.js'), args));
+}

@@ -1,0 +1,43 @@
+import { Option } from 'commander';
+import type { DefineContext } from '../program.js';
+
+export const TOKEN_FORMATS = ['token', 'json', 'exec-credential'] as const;
+
+export function defineTokenCommand({ program, runner }: DefineContext): void {
+  program
+    .command('token')
+    .description('print a fresh gateway token on stdout (for apiKeyHelper, auth.command, kubectl, scripts)')
+    .option('--interactive', 'allow the browser login when no token can be refreshed')
+    .option('--skip-browser', 'when a login is needed, print the URL on stderr instead of opening a browser')
+    .option('--min-valid <seconds>', 'refresh unless the token stays valid at least this long (default 60)')
+    .addOption(
+      new Option(
+        '--format <format>',
+        'output: the bare token, JSON {token, expires_at}, or a kubectl ExecCredential',
+      )
+        .choices([...TOKEN_FORMATS])
+        .default('token'),
+    )
+    .addHelpText(
+      'after',
+      `
+stdout carries only the token and a newline (or the JSON document); everything else goes to stderr.
+The token comes from memory, the secret-store cache, a refresh, or — when interactive — a browser login.
+
+Interactive (may open the browser) when any of:
+  --interactive, or GATEPASS_INTERACTIVE=1;
+  the provider has never logged in (no token_ref in the config, e.g. after \`gatepass setup --lazy\`)
+  and a browser can be opened (GATEPASS_BROWSER set, macOS, Windows, or a DISPLAY/WAYLAND_DISPLAY).
+GATEPASS_INTERACTIVE=0 turns the second rule off. Otherwise, with no usable token it fails with
+"authentication required: run \`gatepass login\`" (code E_AUTH_REQUIRED, exit 1).
+With --format exec-credential, kubectl's KUBERNETES_EXEC_INFO spec.interactive=true also allows it.
+
+--format json prints {"token": "...", "expires_at": <epoch seconds or null>}.
+
+Examples:
+  gatepass token
+  gatepass token --format json
+  gatepass token --provider corp --format exec-credential`,
+    )
+    .action((...args) => runner(() => import('../commands/token.js'), args));
+}

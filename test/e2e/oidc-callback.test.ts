@@ -1,0 +1,128 @@
+/** The loopback callback server during a real login: forged callbacks, IdP errors, HTML escaping. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
+import { CLI } from '../helpers/cli.js';
+import { startTestIdp, type TestIdp } from '../helpers/idp.js';
+import { configureOidcHome, type OidcHome } from '../helpers/oidc-home.js';
+
+let idp: TestIdp;
+let hook: BrowserHook;
+const homes: OidcHome[] = [];
+beforeAll(async () => {
+  idp = await startTestIdp();
+  hook = await startBrowserHook({ passive: true });
+});
+afterAll(async () => {
+  for (const h of homes) h.cleanup();
+  await hook?.close();
+  await idp?.close();
+});
+
+interface Running {
+  child: ChildProcess;
+  authUrl: URL;
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/** Start `gatepass login` and wait until it handed the authorization URL to the (passive) hook. */
+async function startLogin(home: OidcHome): Promise<Running> {
+  const seen = hook.urls().length;
+  const child = spawn(process.execPath, [CLI, 'login', '--timeout', '30'], {
+    env: home.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
+  const started = Date.now();
+  while (hook.urls().length === seen) {
+    if (Date.now() - started > 20_000) throw new Error(`no authorization URL: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, authUrl: new URL(hook.urls()[seen]!), done };
+}
+
+describe('callback server', () => {
+  it('refuses a forged callback (wrong state) and still completes the real login', async () => {
+    const home = await configureOidcHome(idp, hook);
+    homes.push(home);
+    const run = await startLogin(home);
+    const redirect = run.authUrl.searchParams.get('redirect_uri')!;
+    const forged = await fetch(`${redirect}?code=attacker&state=wrong`);
+    expect(forged.status).toBe(400);
+    expect(await forged.text()).toContain('does not belong to the login in progress');
+    const other = await fetch(new URL('/favicon.ico', redirect));
+    expect(other.status).toBe(404);
+    const text = await hook.visit(run.authUrl.href);
+    expect(text).toContain('Logged in');
+    const result = await run.done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('');
+    // Only one callback is accepted: the server is gone afterwards.
+    await expect(
+      fetch(`${redirect}?code=x&state=${run.authUrl.searchParams.get('state')}`),
+    ).rejects.toThrow();
+  });
+
+  it('an IdP error with the right state fails the login; the page escapes what the IdP sent', async () => {
+    const home = await configureOidcHome(idp, hook);
+    homes.push(home);
+    const run = await startLogin(home);
+    const redirect = new URL(run.authUrl.searchParams.get('redirect_uri')!);
+    redirect.search = new URLSearchParams({
+      error: 'access_denied',
+      error_description: '<script>alert(1)</script>',
+      state: run.authUrl.searchParams.get('state')!,
+    }).toString();
+    const res = await fetch(redirect);
+    const html = await res.text();
+    expect(html).toContain('Login failed');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&#60;script&#62;');
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('login failed at the identity provider: access_denied');
+  });
+});
+
+describe('browser that cannot be opened', () => {
+  it('prints the URL on stderr and keeps waiting; finishing the login elsewhere works', async () => {
+    const home = await configureOidcHome(idp, undefined, {
+      GATEPASS_BROWSER: '/nonexistent/browser --new-window',
+    });
+    homes.push(home);
+    const child = spawn(process.execPath, [CLI, 'login', '--timeout', '30'], {
+      env: home.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed: ${stderr}`)), 20_000);
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        const m = /Could not open a browser\. Open this URL to log in:\s+(\S+)/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+    });
+    expect(await hook.visit(url)).toContain('Logged in');
+    expect(await closed).toBe(0);
+    expect(stdout).toBe('');
+  });
+});

@@ -1,0 +1,113 @@
+/** Secret stores through the built CLI: the real Secret Service (gnome-keyring) and the file fallback. */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
+import { makeTempHome, runGatepass } from '../helpers/cli.js';
+import { startTestIdp, type TestIdp } from '../helpers/idp.js';
+import { keyringAvailable, startTestKeyring, type TestKeyring } from '../helpers/keyring.js';
+import { loggedInOidcHome } from '../helpers/oidc-home.js';
+
+let idp: TestIdp;
+let hook: BrowserHook;
+beforeAll(async () => {
+  idp = await startTestIdp();
+  hook = await startBrowserHook();
+});
+afterAll(async () => {
+  await hook?.close();
+  await idp?.close();
+});
+
+describe.runIf(keyringAvailable())('keychain store (real Secret Service)', () => {
+  let kr: TestKeyring;
+  beforeAll(async () => {
+    kr = await startTestKeyring();
+  });
+  afterAll(async () => {
+    await kr?.close();
+  });
+
+  it('is the default: login stores the tokens in the keychain, not in files', async () => {
+    // GATEPASS_SECRET_STORE unset: the keychain probe decides.
+    const home = await loggedInOidcHome(idp, hook, { ...kr.env, GATEPASS_SECRET_STORE: '' });
+    try {
+      const key = home.secretKey();
+      expect(kr.read(key)).toBeTruthy();
+      expect(JSON.parse(kr.read(`${key}_AT`)!).access_token).toMatch(/^eyJ/);
+      expect(existsSync(home.secretsDir)).toBe(false);
+      const requests = idp.counts.requests;
+      const r = await runGatepass(['token'], { env: home.env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trimEnd()).toBe(JSON.parse(kr.read(`${key}_AT`)!).access_token);
+      expect(idp.counts.requests).toBe(requests);
+      const out = await runGatepass(['logout'], { env: home.env });
+      expect(out.code, out.stderr).toBe(0);
+      expect(kr.read(key)).toBeUndefined();
+      expect(kr.read(`${key}_AT`)).toBeUndefined();
+    } finally {
+      home.cleanup();
+    }
+  });
+
+  it('GATEPASS_SECRET_STORE=keychain fails clearly when no keychain is reachable', async () => {
+    const home = makeTempHome({
+      GATEPASS_SECRET_STORE: 'keychain',
+      DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent',
+    });
+    try {
+      await runGatepass(
+        [
+          'config',
+          'set',
+          '--gateway-url',
+          'https://gw.example.test',
+          '--issuer',
+          idp.issuer,
+          '--client-id',
+          'x',
+        ],
+        {
+          env: home.env,
+        },
+      );
+      const r = await runGatepass(['token'], { env: home.env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('the OS keychain is not available');
+    } finally {
+      home.cleanup();
+    }
+  });
+});
+
+describe('file store fallback', () => {
+  it('without a keychain, falls back to 0600 files in a 0700 dir and says so once', async () => {
+    const env = { GATEPASS_SECRET_STORE: '', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent' };
+    const home = makeTempHome({ ...env, ...hook.env });
+    try {
+      await runGatepass(
+        [
+          'config',
+          'set',
+          '--gateway-url',
+          'https://gw.example.test',
+          '--issuer',
+          idp.issuer,
+          '--client-id',
+          idp.clientId,
+        ],
+        { env: home.env },
+      );
+      const first = await runGatepass(['logout'], { env: home.env });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toContain('no OS keychain is available');
+      const second = await runGatepass(['logout'], { env: home.env });
+      expect(second.stderr).not.toContain('no OS keychain');
+      const dir = path.join(home.home, '.local/share/gatepass/secrets');
+      expect(statSync(dir).mode & 0o777).toBe(0o700);
+      for (const f of readdirSync(dir)) expect(statSync(path.join(dir, f)).mode & 0o777).toBe(0o600);
+    } finally {
+      home.cleanup();
+    }
+  });
+});

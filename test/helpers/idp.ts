@@ -1,0 +1,207 @@
+/**
+ * A real OpenID Provider (oidc-provider v9) on 127.0.0.1 with a random port, for integration and e2e
+ * tests: a public native client with PKCE, refresh-token rotation, JWT access tokens signed by the
+ * IdP (via a resource indicator), the device grant, revocation, and the development login/consent
+ * pages that the headless browser (test/helpers/browser.ts) fills in.
+ *
+ * Controls let a test take the IdP down (connection refused), make it slow, or answer every refresh
+ * grant with `invalid_grant`; `counts` records every request and every successful grant by type.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider from 'oidc-provider';
+
+export interface TestIdpOptions {
+  clientId?: string;
+  /** Access-token lifetime in seconds (default 3600). */
+  accessTokenTtl?: number;
+  /** Refresh-token lifetime in seconds (default 1 day). */
+  refreshTokenTtl?: number;
+  /** `aud` of the JWT access tokens (default "gatepass-gateway"). */
+  audience?: string;
+  /** Port to listen on (default: random). */
+  port?: number;
+}
+
+export interface GrantCounts {
+  /** Every HTTP request the IdP received (any path). */
+  requests: number;
+  /** Successful token-endpoint grants, by grant_type. */
+  grants: Record<string, number>;
+  /** Requests to the token endpoint, by grant_type (including failures). */
+  tokenRequests: Record<string, number>;
+  /** Successful revocations. */
+  revocations: number;
+}
+
+export interface TestIdp {
+  issuer: string;
+  clientId: string;
+  port: number;
+  /** The resource indicator used for JWT access tokens. */
+  resource: string;
+  audience: string;
+  /** Live counters (mutated in place). */
+  counts: GrantCounts;
+  /** Shorthand: successful grants of `type` so far. */
+  grantCount(type: string): number;
+  resetCounts(): void;
+  /** Stop listening: clients get ECONNREFUSED until up(). */
+  down(): Promise<void>;
+  /** Listen again on the same port. */
+  up(): Promise<void>;
+  /** Delay every response by `ms` (0 to stop). */
+  setDelay(ms: number): void;
+  /** Answer every refresh_token grant with 400 invalid_grant while on. */
+  setInvalidGrant(on: boolean): void;
+  /** JWKS URL, to verify access tokens with jose. */
+  jwksUri: string;
+  close(): Promise<void>;
+}
+
+function emptyCounts(): GrantCounts {
+  return { requests: 0, grants: {}, tokenRequests: {}, revocations: 0 };
+}
+
+export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestIdp> {
+  const clientId = options.clientId ?? 'gatepass-test';
+  const audience = options.audience ?? 'gatepass-gateway';
+  const resource = 'https://gateway.gatepass.test/';
+  const counts = emptyCounts();
+  let delayMs = 0;
+  let invalidGrant = false;
+
+  // Reserve the port first: the issuer URL must be known before the Provider is built.
+  const server = http.createServer();
+  await listen(server, options.port ?? 0);
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://127.0.0.1:${port}`;
+
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: clientId,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        // Native clients may use any loopback port (RFC 8252 7.3); oidc-provider ignores the port.
+        redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
+        grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+        response_types: ['code'],
+      },
+    ],
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: { openid: ['sub'], email: ['email'], profile: ['name'] },
+    async findAccount(_ctx: unknown, sub: string) {
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, email: `${sub}@example.test`, name: sub };
+        },
+      };
+    },
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    // oidc-provider drops offline_access unless prompt=consent; most IdPs do not. Behave like them:
+    // issue (rotating) refresh tokens to the client whenever it may use the grant.
+    async issueRefreshToken(_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) {
+      return client.grantTypeAllowed('refresh_token');
+    },
+    async expiresWithSession() {
+      return false;
+    },
+    ttl: {
+      AccessToken: options.accessTokenTtl ?? 3600,
+      RefreshToken: options.refreshTokenTtl ?? 86400,
+      Grant: 86400,
+      Session: 86400,
+      Interaction: 3600,
+      AuthorizationCode: 600,
+      DeviceCode: 600,
+      IdToken: 3600,
+    },
+    features: {
+      devInteractions: { enabled: true },
+      deviceFlow: { enabled: true },
+      revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => resource,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async () => ({
+          scope: 'llm',
+          audience,
+          accessTokenTTL: options.accessTokenTtl ?? 3600,
+          accessTokenFormat: 'jwt',
+        }),
+      },
+    },
+  });
+  provider.proxy = false;
+
+  provider.use(async (ctx, next) => {
+    counts.requests += 1;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    await next();
+    if (ctx.path === '/token' && ctx.method === 'POST') {
+      const type = String(ctx.oidc?.params?.grant_type ?? 'unknown');
+      counts.tokenRequests[type] = (counts.tokenRequests[type] ?? 0) + 1;
+      if (invalidGrant && type === 'refresh_token') {
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid' };
+        return;
+      }
+      if (ctx.status === 200) counts.grants[type] = (counts.grants[type] ?? 0) + 1;
+    }
+    if (ctx.path === '/token/revocation' && ctx.status === 200) counts.revocations += 1;
+  });
+
+  const handler = provider.callback();
+  server.on('request', handler);
+
+  return {
+    issuer,
+    clientId,
+    port,
+    resource,
+    audience,
+    counts,
+    jwksUri: `${issuer}/jwks`,
+    grantCount: (type) => counts.grants[type] ?? 0,
+    resetCounts() {
+      Object.assign(counts, emptyCounts());
+    },
+    async down() {
+      await closeServer(server);
+    },
+    async up() {
+      if (!server.listening) await listen(server, port);
+    },
+    setDelay(ms) {
+      delayMs = ms;
+    },
+    setInvalidGrant(on) {
+      invalidGrant = on;
+    },
+    async close() {
+      await closeServer(server);
+    },
+  };
+}
+
+function listen(server: http.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
