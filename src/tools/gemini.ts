@@ -1,0 +1,35 @@
+/**
+ * Gemini CLI (proxy mode; it has no token-command feature): `~/.gemini/.env` points
+ * `GOOGLE_GEMINI_BASE_URL` at the local proxy with the local proxy key as `GEMINI_API_KEY`, and
+ * `~/.gemini/settings.json` selects API-key auth (the base URL only applies to that auth type).
+ */
+import { dirExists, onPath, pathJoin } from './platform.js';
+import type { ToolEnv, ToolModule } from './types.js';
+
+function configDir(env: ToolEnv): string {
+  return pathJoin(env, env.home, '.gemini');
+}
+
+export const gemini: ToolModule = {
+  id: 'gemini',
+  name: 'Gemini CLI',
+  mode: 'proxy',
+  configPath: (env) => pathJoin(env, configDir(env), '.env'),
+  detect: async (env) => (await dirExists(configDir(env))) || onPath(env, 'gemini'),
+  files: (env, p) => [
+    {
+      file: pathJoin(env, configDir(env), '.env'),
+      format: 'dotenv',
+      settings: [
+        { path: ['GOOGLE_GEMINI_BASE_URL'], value: p.proxyUrl },
+        { path: ['GEMINI_API_KEY'], value: p.proxyKey, secret: true },
+      ],
+    },
+    {
+      file: pathJoin(env, configDir(env), 'settings.json'),
+      format: 'json',
+      settings: [{ path: ['security', 'auth', 'selectedType'], value: 'gemini-api-key' }],
+    },
+  ],
+  restart: 'start a new Gemini CLI session, with `gatepass proxy` running',
+};
