@@ -7,6 +7,9 @@ import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
 import type { CliContext, CliIO, GlobalOptions } from './context.js';
 import { defineConfigCommand } from './defs/config.js';
+import { defineSetupCommand } from './defs/setup.js';
+import { defineStatusCommand } from './defs/status.js';
+import { defineTeardownCommand } from './defs/teardown.js';
 
 export type Runner = (load: () => Promise<CommandModule>, args: unknown[]) => Promise<void>;
 
@@ -53,6 +56,9 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
 
   const ctx = { program, runner: hooks.runner };
   defineConfigCommand(ctx);
+  defineSetupCommand(ctx);
+  defineTeardownCommand(ctx);
+  defineStatusCommand(ctx);
   return program;
 }
 

@@ -31,7 +31,9 @@ export function toolEnv(run: RunEnv): ToolEnv {
 }
 
 export function openStore(run: RunEnv): Promise<SecretStore> {
-  return run.openStore ? run.openStore() : openSecretStore({ paths: run.paths, env: run.env, logger: run.logger });
+  return run.openStore
+    ? run.openStore()
+    : openSecretStore({ paths: run.paths, env: run.env, logger: run.logger });
 }
 
 export function authContext(
@@ -66,7 +68,9 @@ export function parseToolList(list: string[] | undefined): ToolModule[] | undefi
   for (const id of ids) {
     const tool = findTool(id === 'claude-code' ? 'claude' : id);
     if (!tool) {
-      throw new UsageError(`unknown tool "${id}"`, { hint: `known tools: ${TOOLS.map((t) => t.id).join(', ')}` });
+      throw new UsageError(`unknown tool "${id}"`, {
+        hint: `known tools: ${TOOLS.map((t) => t.id).join(', ')}`,
+      });
     }
     if (!out.includes(tool)) out.push(tool);
   }
@@ -74,10 +78,13 @@ export function parseToolList(list: string[] | undefined): ToolModule[] | undefi
 }
 
 export function notInstalled(tool: ToolModule, env: ToolEnv): ToolConfigError {
-  return new ToolConfigError(`${tool.name} (${tool.id}) is not installed: found neither its command nor ${tool.configPath(env)}`, {
-    code: 'E_TOOL_NOT_INSTALLED',
-    hint: `install ${tool.name} first, or leave it out of --tools`,
-  });
+  return new ToolConfigError(
+    `${tool.name} (${tool.id}) is not installed: found neither its command nor ${tool.configPath(env)}`,
+    {
+      code: 'E_TOOL_NOT_INSTALLED',
+      hint: `install ${tool.name} first, or leave it out of --tools`,
+    },
+  );
 }
 
 /** The file records of a configured_tools entry. */

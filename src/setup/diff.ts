@@ -19,13 +19,13 @@ export function unifiedDiff(file: string, before: string | undefined, after: str
   while (i < n || j < m) {
     if (i < n && j < m && a[i] === b[j]) {
       ops.push({ t: ' ', line: a[i]!, ai: i++, bi: j++ });
-    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
-      ops.push({ t: '+', line: b[j]!, ai: i, bi: j++ });
-    } else {
+    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
       ops.push({ t: '-', line: a[i]!, ai: i++, bi: j });
+    } else {
+      ops.push({ t: '+', line: b[j]!, ai: i, bi: j++ });
     }
   }
-  const out = [`--- ${before === undefined ? '/dev/null' : `a/${file}`}`, `+++ b/${file}`];
+  const out = [`--- ${before === undefined ? '/dev/null' : file}`, `+++ ${file}`];
   let k = 0;
   while (k < ops.length) {
     if (ops[k]!.t === ' ') {

@@ -12,7 +12,6 @@ import { requireUsableProvider, validateConfig } from '../config/validate.js';
 import { describeError } from '../errors.js';
 import { getLocalProxyKey, getOrCreateLocalProxyKey } from '../secrets/local-key.js';
 import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
-import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
 import {
   type PlannedFile,
   planFile,
@@ -25,7 +24,17 @@ import type { ToolModule, WireParams } from '../tools/index.js';
 import { TOOLS } from '../tools/index.js';
 import { resolveSelf } from '../tools/self.js';
 import type { SelfCommand } from '../tools/types.js';
-import { authContext, fileRecords, HELPER_TTL_MS, notInstalled, openStore, parseToolList, type RunEnv, toolEnv } from './common.js';
+import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
+import {
+  authContext,
+  fileRecords,
+  HELPER_TTL_MS,
+  notInstalled,
+  openStore,
+  parseToolList,
+  type RunEnv,
+  toolEnv,
+} from './common.js';
 import { unifiedDiff } from './diff.js';
 
 export const LAZY_MESSAGE =
@@ -108,7 +117,12 @@ export async function runSetup(run: RunEnv, options: SetupOptions): Promise<Setu
     const prevFiles = previous ? fileRecords(previous) : [];
     const files: PlannedFile[] = [];
     for (const plan of tool.files(tenv, toolParams(tool, params))) {
-      files.push(await planFile(plan, prevFiles.find((f) => f.file === plan.file)));
+      files.push(
+        await planFile(
+          plan,
+          prevFiles.find((f) => f.file === plan.file),
+        ),
+      );
     }
     planned.push({ tool, files });
     if (tool.manualSteps) manual.push(...tool.manualSteps(tenv, params));
@@ -135,7 +149,9 @@ export async function runSetup(run: RunEnv, options: SetupOptions): Promise<Setu
       }
     }
     const flagsChange = assignments.length ? ' and the inline settings' : '';
-    run.logger.info(`Dry run: nothing was changed. Setup would wire ${describeTools(planned)}${flagsChange}.`);
+    run.logger.info(
+      `Dry run: nothing was changed. Setup would wire ${describeTools(planned)}${flagsChange}.`,
+    );
     for (const line of manual) run.logger.info(line);
     return result;
   }
@@ -198,7 +214,9 @@ export async function runSetup(run: RunEnv, options: SetupOptions): Promise<Setu
   } catch (err) {
     run.logger.warn(`setup failed; undoing its changes (${describeError(err)})`);
     for (const f of [...written].reverse()) {
-      await restorePlanned(f).catch((e) => run.logger.warn(`could not restore ${f.file}: ${describeError(e)}`));
+      await restorePlanned(f).catch((e) =>
+        run.logger.warn(`could not restore ${f.file}: ${describeError(e)}`),
+      );
     }
     await writeBackups(run.paths.stateDir, backupsBefore).catch(() => {});
     if (configWritten) {
@@ -212,12 +230,14 @@ export async function runSetup(run: RunEnv, options: SetupOptions): Promise<Setu
   // 6. Tell the user what happened and what to restart.
   for (const t of result.tools) {
     run.logger.info(
-      `${t.changed ? 'Configured' : 'Already configured'} ${t.name} (${t.mode === 'direct' ? 'token helper' : 'via the local proxy'}): ${t.files.join(', ')}`,
+      `${t.changed ? 'Configured' : 'Already configured'} ${t.name} (${t.mode === 'direct' ? 'token-helper mode' : 'proxy mode'}): ${t.files.join(', ')}`,
     );
   }
   if (result.tools.length === 0) run.logger.info('No supported AI tools were found to configure.');
   for (const line of manual) run.logger.info(line);
-  const restarts = planned.filter(({ files }) => files.some((f) => f.before !== f.after)).map(({ tool }) => `  - ${tool.name}: ${tool.restart}`);
+  const restarts = planned
+    .filter(({ files }) => files.some((f) => f.before !== f.after))
+    .map(({ tool }) => `  - ${tool.name}: ${tool.restart}`);
   if (restarts.length) run.logger.info(`Restart needed:\n${restarts.join('\n')}`);
   if (proxyTools.length) run.logger.info('Proxy-mode tools need `gatepass proxy start` running.');
   return result;
@@ -225,7 +245,9 @@ export async function runSetup(run: RunEnv, options: SetupOptions): Promise<Setu
 
 function toolParams(tool: ToolModule, params: WireParams): WireParams {
   // Codex speaks the OpenAI Responses API under /v1 of the gateway.
-  return tool.id === 'codex' ? { ...params, gatewayUrl: `${params.gatewayUrl.replace(/\/+$/, '')}/v1` } : params;
+  return tool.id === 'codex'
+    ? { ...params, gatewayUrl: `${params.gatewayUrl.replace(/\/+$/, '')}/v1` }
+    : params;
 }
 
 function describeTools(planned: Array<{ tool: ToolModule }>): string {

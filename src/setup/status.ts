@@ -24,11 +24,21 @@ export interface StatusReport {
     token_expires_at: string | null;
     token_expired: boolean | null;
   }>;
-  tools: Array<{ tool: string; name: string; mode: string; config_path: string; state: KeyState; files: Array<{ file: string; state: KeyState }> }>;
+  tools: Array<{
+    tool: string;
+    name: string;
+    mode: string;
+    config_path: string;
+    state: KeyState;
+    files: Array<{ file: string; state: KeyState }>;
+  }>;
   proxy: { running: boolean; healthy: boolean; pid: number | null; url: string | null; error?: string };
 }
 
-export async function collectStatus(run: RunEnv, options: { healthTimeoutMs?: number } = {}): Promise<StatusReport> {
+export async function collectStatus(
+  run: RunEnv,
+  options: { healthTimeoutMs?: number } = {},
+): Promise<StatusReport> {
   const loaded = await loadConfig(run.paths.configFile);
   const { config } = loaded;
   const now = run.now();
@@ -58,7 +68,11 @@ export async function collectStatus(run: RunEnv, options: { healthTimeoutMs?: nu
       files.push({ file: record.file, state });
     }
     const states = files.map((f) => f.state);
-    const state: KeyState = states.includes('missing') ? 'missing' : states.includes('drifted') ? 'drifted' : 'wired';
+    const state: KeyState = states.includes('missing')
+      ? 'missing'
+      : states.includes('drifted')
+        ? 'drifted'
+        : 'wired';
     tools.push({
       tool: entry.tool,
       name: findTool(entry.tool)?.name ?? entry.tool,

@@ -42,7 +42,8 @@ export async function runTeardown(run: RunEnv, options: TeardownOptions): Promis
     : [...config.configured_tools];
   if (requested) {
     for (const t of requested) {
-      if (!entries.some((e) => e.tool === t.id)) run.logger.info(`${t.name} was not configured by gatepass; nothing to undo.`);
+      if (!entries.some((e) => e.tool === t.id))
+        run.logger.info(`${t.name} was not configured by gatepass; nothing to undo.`);
     }
   }
   const full = !requested || entries.length === config.configured_tools.length;
@@ -73,22 +74,27 @@ export async function runTeardown(run: RunEnv, options: TeardownOptions): Promis
   }
   await writeBackups(run.paths.stateDir, backups);
 
-  await updateConfig(
-    file,
-    (cfg) => {
-      cfg.configured_tools = cfg.configured_tools.filter((e) => !done.has(e.tool));
-    },
-    { validation: 'partial' },
-  ).catch((err) => {
-    if (!(err instanceof GatepassError)) throw err;
-    run.logger.warn(`could not update ${file}: ${err.message}`);
-  });
+  if (done.size) {
+    await updateConfig(
+      file,
+      (cfg) => {
+        cfg.configured_tools = cfg.configured_tools.filter((e) => !done.has(e.tool));
+      },
+      { validation: 'partial' },
+    ).catch((err) => {
+      if (!(err instanceof GatepassError)) throw err;
+      run.logger.warn(`could not update ${file}: ${err.message}`);
+    });
+  }
 
   // Tokens: deleted on a full teardown unless kept; on a partial one only with --purge-tokens.
   const deleteTokens = options.purgeTokens || (full && !options.keepTokens);
   if (deleteTokens) {
     const logout = options.logout ?? logoutProvider;
-    const names = new Set<string>([config.default_provider, ...entries.map((e) => e.provider ?? config.default_provider)]);
+    const names = new Set<string>([
+      config.default_provider,
+      ...entries.map((e) => e.provider ?? config.default_provider),
+    ]);
     const store = await openStore(run);
     for (const name of names) {
       const provider = config.providers[name];

@@ -8,7 +8,16 @@ import type { ToolModule } from './types.js';
 import { vscode, vscodeInsiders } from './vscode.js';
 import { xcode } from './xcode.js';
 
-export const TOOLS: readonly ToolModule[] = [claude, codex, gemini, opencode, vscode, vscodeInsiders, xcode, cursor];
+export const TOOLS: readonly ToolModule[] = [
+  claude,
+  codex,
+  gemini,
+  opencode,
+  vscode,
+  vscodeInsiders,
+  xcode,
+  cursor,
+];
 
 export function findTool(id: string): ToolModule | undefined {
   return TOOLS.find((t) => t.id === id);

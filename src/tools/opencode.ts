@@ -36,4 +36,3 @@ export const opencode: ToolModule = {
   ],
   restart: 'restart OpenCode, with `gatepass proxy` running',
 };
-

@@ -32,6 +32,10 @@ export function shellQuote(word: string, platform: NodeJS.Platform = process.pla
 }
 
 /** A shell command line running `gatepass <args…>`. */
-export function selfCommandLine(self: SelfCommand, args: string[], platform: NodeJS.Platform = process.platform): string {
+export function selfCommandLine(
+  self: SelfCommand,
+  args: string[],
+  platform: NodeJS.Platform = process.platform,
+): string {
   return [self.command, ...self.args, ...args].map((w) => shellQuote(w, platform)).join(' ');
 }

@@ -28,4 +28,9 @@ function makeVscode(id: string, name: string, dirName: string, command: string):
 }
 
 export const vscode = makeVscode('vscode', 'VS Code', 'Code', 'code');
-export const vscodeInsiders = makeVscode('vscode-insiders', 'VS Code Insiders', 'Code - Insiders', 'code-insiders');
+export const vscodeInsiders = makeVscode(
+  'vscode-insiders',
+  'VS Code Insiders',
+  'Code - Insiders',
+  'code-insiders',
+);

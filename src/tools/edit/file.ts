@@ -104,7 +104,14 @@ export async function planFile(plan: FilePlan, previous?: FileChange): Promise<P
     created_dirs: previous?.created_dirs ?? (before === undefined ? await missingDirs(plan.file) : []),
     changes,
   };
-  return { file: plan.file, format: plan.format, before, after: result.text, record, backups: result.backups };
+  return {
+    file: plan.file,
+    format: plan.format,
+    before,
+    after: result.text,
+    record,
+    backups: result.backups,
+  };
 }
 
 /** Write a planned file (atomic, existing mode kept; new files 0600 in 0700 dirs). */
@@ -131,7 +138,10 @@ export interface RevertFileResult {
   drifted: string[][];
 }
 
-export async function revertFile(record: FileChange, backups: Record<string, string>): Promise<RevertFileResult> {
+export async function revertFile(
+  record: FileChange,
+  backups: Record<string, string>,
+): Promise<RevertFileResult> {
   const text = await readTextIfExists(record.file);
   if (text === undefined) return { file: record.file, outcome: 'missing', drifted: [] };
   const r = await revertText(record.format, record.file, text, record.changes, backups);

@@ -4,17 +4,26 @@
  * inserted gives back the original bytes. jsonc-parser supplies the syntax tree and scanner; the
  * edit layout (indentation, EOL) follows the file's own.
  */
-import { createScanner, getNodeValue, type Node, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import {
+  createScanner,
+  getNodeValue,
+  type Node,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from 'jsonc-parser';
 import { ToolConfigError } from '../../errors.js';
 import {
   afterFields,
   backupId,
   detectEol,
   detectIndent,
+  groupSettings,
   keyName,
   lineCol,
   matchesAfter,
   nest,
+  sameValue,
 } from './common.js';
 import type { KeyChange, KeySetting, PatchResult, RevertResult } from './types.js';
 
@@ -33,7 +42,10 @@ interface Edit {
 
 function applyEdits(text: string, edits: Edit[]): string {
   let out = text;
-  for (const e of [...edits].sort((a, b) => b.offset - a.offset)) {
+  // Back to front; of two edits at the same offset the later one is applied first, so the earlier
+  // one's text ends up in front of it.
+  const order = edits.map((e, i) => ({ e, i })).sort((a, b) => b.e.offset - a.e.offset || b.i - a.i);
+  for (const { e } of order) {
     out = out.slice(0, e.offset) + e.content + out.slice(e.offset + e.length);
   }
   return out;
@@ -91,7 +103,14 @@ function serialize(value: unknown, indent: string, unit: string, eol: string): s
   return JSON.stringify(value, null, unit).replace(/\n/g, eol + indent);
 }
 
-function insertProperty(text: string, obj: Node, key: string, value: unknown, unit: string, eol: string): Edit[] {
+function insertProperty(
+  text: string,
+  obj: Node,
+  key: string,
+  value: unknown,
+  unit: string,
+  eol: string,
+): Edit[] {
   const open = obj.offset;
   const close = obj.offset + obj.length - 1;
   const props = obj.children ?? [];
@@ -147,7 +166,8 @@ function removeProperty(text: string, prop: Node, containerInner: string | undef
     else if (isLast) {
       const prev = props[idx - 1]!;
       const comma = nextSignificant(text, prev.offset + prev.length);
-      if (comma.kind === COMMA && comma.offset < start) edits.push({ offset: comma.offset, length: 1, content: '' });
+      if (comma.kind === COMMA && comma.offset < start)
+        edits.push({ offset: comma.offset, length: 1, content: '' });
     }
     return edits;
   }
@@ -164,7 +184,8 @@ export function patchJson(file: string, text: string | undefined, settings: KeyS
   let cur = text === undefined || text.trim() === '' ? `{}${eol}` : text;
   const changes: KeyChange[] = [];
   const backups: Record<string, string> = {};
-  for (const setting of settings) {
+  const grouped = groupSettings(settings, (p) => !valueAt(parseJsonDocument(file, cur), p));
+  for (const setting of grouped) {
     const root = parseJsonDocument(file, cur);
     let node = root;
     for (let i = 0; i < setting.path.length; i++) {
@@ -196,7 +217,7 @@ export function patchJson(file: string, text: string | undefined, settings: KeyS
         continue;
       }
       const current = getNodeValue(valueNode);
-      if (JSON.stringify(current) === JSON.stringify(setting.value)) break;
+      if (sameValue(current, setting.value)) break;
       const raw = cur.slice(valueNode.offset, valueNode.offset + valueNode.length);
       const change: KeyChange = { path: here, ...afterFields(setting, setting.value) };
       if (setting.secret) {
@@ -222,7 +243,7 @@ function valueAt(root: Node, path: string[]): { prop: Node; value: unknown } | u
   let node: Node | undefined = root;
   let prop: Node | undefined;
   for (const key of path) {
-    if (!node || node.type !== 'object') return undefined;
+    if (node?.type !== 'object') return undefined;
     prop = childProperty(node, key);
     if (!prop) return undefined;
     node = prop.children![1];
@@ -231,7 +252,11 @@ function valueAt(root: Node, path: string[]): { prop: Node; value: unknown } | u
 }
 
 /** State of each recorded change in the current document. */
-export function inspectJson(file: string, text: string | undefined, changes: KeyChange[]): Array<'wired' | 'drifted' | 'missing'> {
+export function inspectJson(
+  file: string,
+  text: string | undefined,
+  changes: KeyChange[],
+): Array<'wired' | 'drifted' | 'missing'> {
   if (text === undefined) return changes.map(() => 'missing');
   const root = parseJsonDocument(file, text);
   return changes.map((c) => {
@@ -257,7 +282,11 @@ export function revertJson(
     if (!matchesAfter(change, at.value)) {
       if (change.before_absent && isPlainObject(change.after) && isPlainObject(at.value)) {
         // gatepass created this object and the user added to it: remove only gatepass's keys.
-        const sub = Object.entries(change.after).map(([k, v]) => ({ path: [...change.path, k], before_absent: true, after: v }));
+        const sub = Object.entries(change.after).map(([k, v]) => ({
+          path: [...change.path, k],
+          before_absent: true,
+          after: v,
+        }));
         const r = revertJson(file, cur, sub, backups);
         cur = r.text;
         const left = valueAt(parseJsonDocument(file, cur), change.path);

@@ -3,9 +3,8 @@
  * changed on the plain object, and `patch()` rewrites only what differs — comments, order and
  * formatting of everything else survive, and reverting gives back the original bytes.
  */
-import { isDeepStrictEqual } from 'node:util';
 import { ToolConfigError } from '../../errors.js';
-import { afterFields, backupId, keyName, matchesAfter, nest } from './common.js';
+import { afterFields, backupId, groupSettings, keyName, matchesAfter, nest, sameValue } from './common.js';
 import type { KeyChange, KeySetting, PatchResult, RevertResult } from './types.js';
 
 type TomlModule = typeof import('@decimalturn/toml-patch');
@@ -38,10 +37,13 @@ function write(toml: TomlModule, file: string, original: string, updated: Table)
   try {
     return toml.patch(original, updated, format);
   } catch (err) {
-    throw new ToolConfigError(`cannot update ${file}: ${(err as Error).message}; gatepass left it unchanged`, {
-      path: file,
-      cause: err,
-    });
+    throw new ToolConfigError(
+      `cannot update ${file}: ${(err as Error).message}; gatepass left it unchanged`,
+      {
+        path: file,
+        cause: err,
+      },
+    );
   }
 }
 
@@ -58,12 +60,18 @@ export async function loadToml(): Promise<TomlModule> {
   return import('@decimalturn/toml-patch');
 }
 
-export function patchToml(toml: TomlModule, file: string, text: string | undefined, settings: KeySetting[]): PatchResult {
+export function patchToml(
+  toml: TomlModule,
+  file: string,
+  text: string | undefined,
+  settings: KeySetting[],
+): PatchResult {
   const original = text ?? '';
   const doc = parseTomlDocument(toml, file, original);
   const changes: KeyChange[] = [];
   const backups: Record<string, string> = {};
-  for (const setting of settings) {
+  const grouped = groupSettings(settings, (p) => !getAt(doc, p).found);
+  for (const setting of grouped) {
     let node: Table = doc;
     for (let i = 0; i < setting.path.length; i++) {
       const key = setting.path[i]!;
@@ -86,7 +94,7 @@ export function patchToml(toml: TomlModule, file: string, text: string | undefin
         continue;
       }
       const current = node[key];
-      if (isDeepStrictEqual(current, setting.value)) break;
+      if (sameValue(current, setting.value)) break;
       const change: KeyChange = { path: here, ...afterFields(setting, setting.value) };
       if (setting.secret) {
         const id = backupId(file, here);
@@ -135,7 +143,7 @@ export function revertToml(
     if (!matchesAfter(change, current)) {
       if (change.before_absent && isTable(change.after) && isTable(current)) {
         for (const [k, v] of Object.entries(change.after)) {
-          if (isDeepStrictEqual(current[k], v)) {
+          if (sameValue(current[k], v)) {
             delete current[k];
             touched = true;
           } else if (k in current) drifted.push([...change.path, k]);
