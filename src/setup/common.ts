@@ -1,4 +1,5 @@
 /** Shared plumbing for setup, teardown and status: the injected environment and tool selection. */
+import path from 'node:path';
 import type { AuthContext } from '../auth/types.js';
 import type { GatepassPaths } from '../config/paths.js';
 import type { ConfiguredTool, GatepassConfig } from '../config/schema.js';
@@ -91,4 +92,10 @@ export function notInstalled(tool: ToolModule, env: ToolEnv): ToolConfigError {
 export function fileRecords(entry: ConfiguredTool): FileChange[] {
   const files = entry['files'];
   return Array.isArray(files) ? (files as FileChange[]) : [];
+}
+
+/** Serialise setup/teardown runs: both read-modify-write other tools' files and configured_tools. */
+export async function withToolsLock<T>(run: RunEnv, fn: () => Promise<T>): Promise<T> {
+  const { withFileLock } = await import('../util/lock.js');
+  return withFileLock(path.join(run.paths.stateDir, 'tool-wiring'), fn);
 }

@@ -34,6 +34,7 @@ import {
   parseToolList,
   type RunEnv,
   toolEnv,
+  withToolsLock,
 } from './common.js';
 import { unifiedDiff } from './diff.js';
 
@@ -66,6 +67,10 @@ export interface SetupResult {
 const PLACEHOLDER_KEY = '<local proxy key, created on setup>';
 
 export async function runSetup(run: RunEnv, options: SetupOptions): Promise<SetupResult> {
+  return options.dryRun ? setupLocked(run, options) : withToolsLock(run, () => setupLocked(run, options));
+}
+
+async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupResult> {
   const tenv = toolEnv(run);
   const file = run.paths.configFile;
   const assignments = parseAssignments(options.assignments ?? []);

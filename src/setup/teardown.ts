@@ -9,9 +9,10 @@ import { loadConfig, updateConfig } from '../config/store.js';
 import { describeError, GatepassError, UsageError } from '../errors.js';
 import { stopBackgroundProxy } from '../proxy/control.js';
 import { readProxyState } from '../proxy/state.js';
+import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
 import { readBackups, revertFile, writeBackups } from '../tools/edit/file.js';
 import { findTool } from '../tools/index.js';
-import { authContext, fileRecords, openStore, parseToolList, type RunEnv } from './common.js';
+import { authContext, fileRecords, openStore, parseToolList, type RunEnv, withToolsLock } from './common.js';
 
 export interface TeardownOptions {
   tools?: string[];
@@ -31,6 +32,10 @@ export interface TeardownResult {
 }
 
 export async function runTeardown(run: RunEnv, options: TeardownOptions): Promise<TeardownResult> {
+  return withToolsLock(run, () => teardownLocked(run, options));
+}
+
+async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<TeardownResult> {
   if (options.purgeTokens && options.keepTokens) {
     throw new UsageError('--purge-tokens and --keep-tokens contradict each other; pass one of them');
   }
@@ -46,7 +51,7 @@ export async function runTeardown(run: RunEnv, options: TeardownOptions): Promis
         run.logger.info(`${t.name} was not configured by gatepass; nothing to undo.`);
     }
   }
-  const full = !requested || entries.length === config.configured_tools.length;
+  const full = !requested || (entries.length > 0 && entries.length === config.configured_tools.length);
   const result: TeardownResult = { tools: [], failed: [], tokensDeleted: false, proxyStopped: false };
   const backups = await readBackups(run.paths.stateDir);
   const done = new Set<string>();
@@ -107,6 +112,11 @@ export async function runTeardown(run: RunEnv, options: TeardownOptions): Promis
       } catch (err) {
         run.logger.warn(`could not delete cached tokens of provider "${name}": ${describeError(err)}`);
       }
+    }
+    if (options.purgeTokens && full) {
+      // The local proxy key only exists for proxy-mode tools; a purge forgets it too.
+      result.tokensDeleted =
+        (await store.delete(LOCAL_PROXY_KEY_NAME).catch(() => false)) || result.tokensDeleted;
     }
     if (result.tokensDeleted) run.logger.info('Deleted cached tokens.');
   }

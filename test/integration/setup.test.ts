@@ -438,3 +438,33 @@ describe('CLI', () => {
     expect(existsSync(path.join(t.home, '.claude/settings.json'))).toBe(false);
   });
 });
+
+describe('CLI errors', () => {
+  it('a malformed settings.json: exit 1, file and line named, nothing changed', async () => {
+    const bad = '{\n  "model": "opus",,\n}\n';
+    write('.claude/settings.json', bad);
+    const env = { ...t.env, PATH: '/usr/bin:/bin' };
+    const r = await runGatepass(
+      [
+        'setup',
+        '--gateway-url',
+        'https://llm.example.com',
+        '--issuer',
+        'https://sso.example.com',
+        '--client-id',
+        'gp',
+        '--tools',
+        'claude',
+        '--lazy',
+      ],
+      { env },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${path.join(t.home, '.claude/settings.json')} is not valid JSON (line 2`);
+    expect(r.stdout).toBe('');
+    expect(read('.claude/settings.json')).toBe(bad);
+    expect(existsSync(t.configFile)).toBe(false);
+    const usage = await runGatepass(['teardown', '--purge-tokens', '--keep-tokens'], { env });
+    expect(usage.code).toBe(2);
+  });
+});
