@@ -2,7 +2,7 @@
  * `gatepass status`: configuration (no secrets), login state and token expiry (from the token
  * reference, never the token), each configured tool's wiring state, and the proxy.
  */
-import { isProviderConfigured } from '../config/schema.js';
+import { effectiveProxyPort, isProviderConfigured } from '../config/schema.js';
 import { loadConfig } from '../config/store.js';
 import { describeError } from '../errors.js';
 import { HEALTH_PATH, processAlive, readProxyState } from '../proxy/state.js';
@@ -15,6 +15,7 @@ export interface StatusReport {
   config_file: string;
   config_exists: boolean;
   default_provider: string;
+  proxy_port: number;
   providers: Array<{
     name: string;
     type: string;
@@ -102,6 +103,7 @@ export async function collectStatus(
     config_file: loaded.file,
     config_exists: loaded.exists,
     default_provider: config.default_provider,
+    proxy_port: effectiveProxyPort(config),
     providers,
     tools,
     proxy,

@@ -468,3 +468,24 @@ describe('CLI errors', () => {
     expect(usage.code).toBe(2);
   });
 });
+
+describe('re-running setup after the user changed things', () => {
+  it("a key the user changed since becomes the new 'before'; a deleted file starts over", async () => {
+    const f = write('.claude/settings.json', '{\n  "apiKeyHelper": "old-helper"\n}\n');
+    await setup(['claude']);
+    // The user points the helper elsewhere, then runs setup again: teardown restores *their* value.
+    writeFileSync(
+      f,
+      readFileSync(f, 'utf8').replace(/"apiKeyHelper": "[^"]*"/, '"apiKeyHelper": "users-new-helper"'),
+    );
+    await setup(['claude']);
+    await teardown();
+    expect(JSON.parse(read('.claude/settings.json')).apiKeyHelper).toBe('users-new-helper');
+    // Deleted while wired: re-running setup records the file as created, so teardown removes it.
+    await setup(['claude']);
+    rmSync(f);
+    await setup(['claude']);
+    await teardown();
+    expect(existsSync(f)).toBe(false);
+  });
+});

@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { findField } from '../../config/validate.js';
-import { TOOLS } from '../../tools/index.js';
+import { TOOL_IDS } from '../../tools/ids.js';
 import type { DefineContext } from '../program.js';
 
 /** Inline config flags `setup` accepts (validated exactly like `config set`). */
@@ -26,7 +26,7 @@ export function defineSetupCommand({ program, runner }: DefineContext): void {
   setup
     .option(
       '--tools <list>',
-      `comma-separated tools to wire (default: every detected one): ${TOOLS.map((t) => t.id).join(', ')}`,
+      `comma-separated tools to wire (default: every detected one): ${TOOL_IDS.join(', ')}`,
     )
     .option('--lazy', 'skip the login now; sign in on first use (for unattended/MDM provisioning)')
     .option('--dry-run', 'print the changes each file would get, and change nothing')

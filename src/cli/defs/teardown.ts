@@ -1,11 +1,11 @@
-import { TOOLS } from '../../tools/index.js';
+import { TOOL_IDS } from '../../tools/ids.js';
 import type { DefineContext } from '../program.js';
 
 export function defineTeardownCommand({ program, runner }: DefineContext): void {
   program
     .command('teardown')
     .description('undo what setup changed in each tool, delete cached tokens and stop a background proxy')
-    .argument('[tool]', `a single tool to unconfigure (${TOOLS.map((t) => t.id).join(', ')})`)
+    .argument('[tool]', `a single tool to unconfigure (${TOOL_IDS.join(', ')})`)
     .option('--tools <list>', 'comma-separated tools to unconfigure (default: all configured ones)')
     .option('--purge-tokens', 'delete (and revoke) cached tokens, also when only some tools are unconfigured')
     .option('--keep-tokens', 'keep cached tokens')

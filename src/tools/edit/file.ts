@@ -86,7 +86,14 @@ export async function missingDirs(file: string): Promise<string[]> {
 export async function planFile(plan: FilePlan, previous?: FileChange): Promise<PlannedFile> {
   const before = await readTextIfExists(plan.file);
   const result = await patchText(plan.format, plan.file, before, plan.settings);
-  const changes: KeyChange[] = previous ? previous.changes.map((c) => ({ ...c })) : [];
+  // Earlier records stay valid only while the key still holds what gatepass wrote; a key the user
+  // changed or removed since has a new "before" (the user's value), and a deleted file starts over.
+  let kept: KeyChange[] = [];
+  if (previous && before !== undefined) {
+    const states = await inspectText(plan.format, plan.file, before, previous.changes);
+    kept = previous.changes.filter((_c, i) => states[i] === 'wired').map((c) => ({ ...c }));
+  }
+  const changes = kept;
   for (const c of result.changes) {
     const old = changes.find((o) => o.path.join('\u0000') === c.path.join('\u0000'));
     if (!old) {
@@ -97,11 +104,12 @@ export async function planFile(plan: FilePlan, previous?: FileChange): Promise<P
     delete old.after_sha256;
     Object.assign(old, c.after_sha256 !== undefined ? { after_sha256: c.after_sha256 } : { after: c.after });
   }
+  const fresh = !previous || before === undefined;
   const record: FileChange = {
     file: plan.file,
     format: plan.format,
-    created: previous?.created ?? before === undefined,
-    created_dirs: previous?.created_dirs ?? (before === undefined ? await missingDirs(plan.file) : []),
+    created: fresh ? before === undefined : previous.created,
+    created_dirs: fresh ? (before === undefined ? await missingDirs(plan.file) : []) : previous.created_dirs,
     changes,
   };
   return {
