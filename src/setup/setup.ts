@@ -10,6 +10,7 @@ import { type ConfiguredTool, effectiveProxyPort, type GatepassConfig } from '..
 import { loadConfig, updateConfig } from '../config/store.js';
 import { requireUsableProvider, validateConfig } from '../config/validate.js';
 import { describeError } from '../errors.js';
+import { redact } from '../redact.js';
 import { getLocalProxyKey, getOrCreateLocalProxyKey } from '../secrets/local-key.js';
 import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
 import {
@@ -147,10 +148,14 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   };
 
   if (options.dryRun) {
+    // The diff must not show the local proxy key, nor API keys the files held before.
+    const secrets = [proxyKey === PLACEHOLDER_KEY ? '' : proxyKey];
+    for (const { files } of planned)
+      for (const f of files) secrets.push(...Object.values(f.backups).map(secretOf));
     for (const { files } of planned) {
       for (const f of files) {
         if (f.before === f.after) run.out(`# ${f.file}: already up to date`);
-        else run.out(unifiedDiff(f.file, f.before, f.after));
+        else run.out(redact(mask(unifiedDiff(f.file, f.before, f.after), secrets)));
       }
     }
     const flagsChange = assignments.length ? ' and the inline settings' : '';
@@ -246,6 +251,24 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   if (restarts.length) run.logger.info(`Restart needed:\n${restarts.join('\n')}`);
   if (proxyTools.length) run.logger.info('Proxy-mode tools need `gatepass proxy start` running.');
   return result;
+}
+
+/** The secret inside a backed-up raw value: a JSON/TOML string, or the value of a KEY=VALUE line. */
+function secretOf(raw: string): string {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (typeof v === 'string') return v;
+  } catch {
+    // not JSON
+  }
+  const eq = raw.indexOf('=');
+  return (eq >= 0 ? raw.slice(eq + 1) : raw).trim().replace(/^(["'])(.*)\1$/, '$2');
+}
+
+function mask(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('<redacted>');
+  return out;
 }
 
 function toolParams(tool: ToolModule, params: WireParams): WireParams {

@@ -331,6 +331,20 @@ describe('setup', () => {
     expect(diff).toContain('+  "apiKeyHelper": "/opt/node/bin/node /opt/gatepass/dist/cli.js token",');
     expect(logins).toBe(0);
   });
+
+  it('dry run never shows the local proxy key or a previous API key', async () => {
+    write('.gemini/.env', 'GEMINI_API_KEY=AIza-my-own-key\n');
+    await setup(['gemini'], { lazy: true });
+    await teardown();
+    out = [];
+    await setup(['gemini'], { dryRun: true });
+    const key = (await store.get('GATEPASS_LOCAL_PROXY_KEY'))!;
+    const diff = out.join('\n');
+    expect(diff).toContain('-GEMINI_API_KEY=<redacted>');
+    expect(diff).toContain('+GEMINI_API_KEY=<redacted>');
+    expect(diff).not.toContain(key);
+    expect(diff).not.toContain('AIza-my-own-key');
+  });
 });
 
 describe('teardown and status', () => {
