@@ -220,6 +220,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
       await login(ctx, providerName, saved.providers[providerName]!, {});
       result.loggedIn = true;
+      run.logger.info('Signed in.');
     }
   } catch (err) {
     run.logger.warn(`setup failed; undoing its changes (${describeError(err)})`);

@@ -2,7 +2,7 @@
  * setup / teardown / status orchestration on real files in a temporary HOME, with login, logout and
  * proxy control injected (their real implementations are exercised end to end elsewhere).
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as TOML from '@decimalturn/toml-patch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -480,6 +480,20 @@ describe('CLI errors', () => {
     expect(existsSync(t.configFile)).toBe(false);
     const usage = await runGatepass(['teardown', '--purge-tokens', '--keep-tokens'], { env });
     expect(usage.code).toBe(2);
+  });
+});
+
+describe('file modes', () => {
+  it("keeps an existing file's mode; creates new files 0600 in 0700 directories", async () => {
+    const f = write('.claude/settings.json', '{}\n');
+    chmodSync(f, 0o644);
+    mkdirSync(path.join(t.home, '.gemini'));
+    await setup(['claude', 'gemini'], { lazy: true });
+    expect(statSync(f).mode & 0o777).toBe(0o644);
+    expect(statSync(path.join(t.home, '.gemini/.env')).mode & 0o777).toBe(0o600);
+    await teardown();
+    expect(statSync(f).mode & 0o777).toBe(0o644);
+    expect(read('.claude/settings.json')).toBe('{}\n');
   });
 });
 

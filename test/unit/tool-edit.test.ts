@@ -32,6 +32,7 @@ const jsonCases: Record<string, string> = {
   'trailing comma (JSONC)': '{\n  "a": 1,\n}\n',
   'single line': '{ "a": 1 }',
   'empty file': '',
+  'UTF-8 BOM': '\uFEFF{\n  "a": 1\n}\n',
 };
 
 describe('JSON editor', () => {
@@ -39,7 +40,7 @@ describe('JSON editor', () => {
     it(`round-trips byte for byte: ${name}`, () => {
       const p = patchJson('settings.json', src, claudeSettings);
       const errors: ParseError[] = [];
-      const parsed = parse(p.text, errors, { allowTrailingComma: true });
+      const parsed = parse(p.text.replace(/^\uFEFF/, ''), errors, { allowTrailingComma: true });
       expect(errors).toEqual([]);
       expect(parsed.apiKeyHelper).toBe("'/opt/node' /x/cli.js token");
       expect(parsed.env.ANTHROPIC_BASE_URL).toBe('https://llm.example.com');

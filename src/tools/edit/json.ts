@@ -54,7 +54,11 @@ function applyEdits(text: string, edits: Edit[]): string {
 /** Parse or throw a ToolConfigError naming the file, line and column. */
 export function parseJsonDocument(file: string, text: string): Node {
   const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  // A UTF-8 BOM (Windows editors) parses as a space: same length, so every offset stays right.
+  const root = parseTree(text.replace(/^\uFEFF/, ' '), errors, {
+    allowTrailingComma: true,
+    disallowComments: false,
+  });
   if (errors.length || !root) {
     const e = errors[0];
     const pos = e ? lineCol(text, e.offset) : { line: 1, col: 1 };
