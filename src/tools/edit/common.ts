@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { KeyChange, KeySetting } from './types.js';
 
 export function sha256(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+  return createHash('sha256').update(canonical(value)).digest('hex');
 }
 
 export function detectEol(text: string): '\n' | '\r\n' {
