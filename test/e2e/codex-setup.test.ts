@@ -29,8 +29,7 @@ it('codex exec reaches the gateway with the bearer token gatepass token prints',
   writeFileSync(configFile, original);
 
   const setup = await t.gp(['setup', '--tools', 'codex', '--lazy']);
-  expect(setup.stderr).not.toMatch(/error/i);
-  expect(setup.code).toBe(0);
+  expect(setup.code, setup.stderr).toBe(0);
   const cfg = TOML.parse(readFileSync(configFile, 'utf8'));
   expect(cfg.model_provider).toBe('gatepass');
   expect(cfg.model_providers.gatepass).toMatchObject({ base_url: `${fake.url}/v1`, wire_api: 'responses' });
@@ -39,13 +38,13 @@ it('codex exec reaches the gateway with the bearer token gatepass token prints',
   await expectGatepassToken(t);
 
   const r = await runTool(t, 'codex', ['exec', '--skip-git-repo-check', 'hi']);
-  expect(r.code).toBe(0);
+  expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toContain(FAKE_REPLY);
   const calls = fake.requests.filter((q) => q.method === 'POST' && q.path === '/v1/responses');
   expect(calls.length).toBeGreaterThan(0);
   for (const q of fake.requests) expect(q.authorization).toBe(`Bearer ${t.token}`);
 
   const td = await t.gp(['teardown']);
-  expect(td.code).toBe(0);
+  expect(td.code, td.stderr).toBe(0);
   expect(readFileSync(configFile, 'utf8')).toBe(original);
 });
