@@ -2,6 +2,7 @@
  * Gemini CLI (proxy mode; it has no token-command feature): `~/.gemini/.env` points
  * `GOOGLE_GEMINI_BASE_URL` at the local proxy with the local proxy key as `GEMINI_API_KEY`, and
  * `~/.gemini/settings.json` selects API-key auth (the base URL only applies to that auth type).
+ * Gemini CLI 0.61 loads `~/.gemini/.env` only in trusted folders (folder trust is on by default).
  */
 import { dirExists, onPath, pathJoin } from './platform.js';
 import type { ToolEnv, ToolModule } from './types.js';
@@ -30,6 +31,9 @@ export const gemini: ToolModule = {
       format: 'json',
       settings: [{ path: ['security', 'auth', 'selectedType'], value: 'gemini-api-key' }],
     },
+  ],
+  manualSteps: () => [
+    'Gemini CLI: it reads ~/.gemini/.env only in folders you trusted (it asks on first run, or see /permissions); in an untrusted folder it ignores the gateway settings.',
   ],
   restart: 'start a new Gemini CLI session, with `gatepass proxy` running',
 };

@@ -203,6 +203,24 @@ function chat(res: ServerResponse, body: Record<string, unknown>): void {
   res.end('data: [DONE]\n\n');
 }
 
+/** Gemini API: `POST /v1beta/models/<model>:generateContent` and `:streamGenerateContent?alt=sse`. */
+function gemini(res: ServerResponse, stream: boolean): void {
+  const body = {
+    candidates: [
+      { content: { role: 'model', parts: [{ text: FAKE_REPLY }] }, finishReason: 'STOP', index: 0 },
+    ],
+    usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 7, totalTokenCount: 12 },
+    modelVersion: 'gemini-fake',
+  };
+  if (!stream) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  res.end(`data: ${JSON.stringify(body)}\r\n\r\n`);
+}
+
 export async function startFakeLlm(): Promise<FakeLlm> {
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -221,7 +239,7 @@ export async function startFakeLlm(): Promise<FakeLlm> {
         method: req.method ?? 'GET',
         path: url.pathname,
         authorization: header('authorization'),
-        apiKey: header('x-api-key'),
+        apiKey: header('x-api-key') ?? header('x-goog-api-key'),
         body: raw,
       });
       let body: Record<string, unknown> = {};
@@ -233,6 +251,13 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       if (req.method === 'POST' && url.pathname.endsWith('/v1/messages')) return anthropic(res, body);
       if (req.method === 'POST' && url.pathname.endsWith('/responses')) return responses(res, body);
       if (req.method === 'POST' && url.pathname.endsWith('/chat/completions')) return chat(res, body);
+      if (req.method === 'POST' && url.pathname.endsWith(':streamGenerateContent')) return gemini(res, true);
+      if (req.method === 'POST' && url.pathname.endsWith(':generateContent')) return gemini(res, false);
+      if (req.method === 'POST' && url.pathname.endsWith(':countTokens')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ totalTokens: 5 }));
+        return;
+      }
       if (url.pathname.endsWith('/models')) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ object: 'list', data: [], models: [] }));
