@@ -10,8 +10,8 @@ import { type ConfiguredTool, effectiveProxyPort, type GatepassConfig } from '..
 import { loadConfig, updateConfig } from '../config/store.js';
 import { requireUsableProvider, validateConfig } from '../config/validate.js';
 import { describeError } from '../errors.js';
-import { redact } from '../redact.js';
-import { getLocalProxyKey, getOrCreateLocalProxyKey } from '../secrets/local-key.js';
+import { redact, registerSecret } from '../redact.js';
+import { generateLocalProxyKey, getLocalProxyKey } from '../secrets/local-key.js';
 import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
 import {
   type PlannedFile,
@@ -65,8 +65,6 @@ export interface SetupResult {
   loggedIn: boolean;
 }
 
-const PLACEHOLDER_KEY = '<local proxy key, created on setup>';
-
 export async function runSetup(run: RunEnv, options: SetupOptions): Promise<SetupResult> {
   return options.dryRun ? setupLocked(run, options) : withToolsLock(run, () => setupLocked(run, options));
 }
@@ -96,13 +94,15 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   // 3. The values to write.
   const proxyTools = tools.filter((t) => t.mode === 'proxy');
   const store = proxyTools.length || !options.lazy ? await openStore(run) : undefined;
-  let proxyKey = PLACEHOLDER_KEY;
+  let proxyKey = '';
   let createdKey = false;
   if (proxyTools.length && store) {
     const existing = await getLocalProxyKey(store);
     if (existing) proxyKey = existing;
-    else if (!options.dryRun) {
-      proxyKey = await getOrCreateLocalProxyKey(store);
+    else {
+      // Generated now for planning, stored only when the files are written (never on a dry run).
+      proxyKey = generateLocalProxyKey();
+      registerSecret(proxyKey);
       createdKey = true;
     }
   }
@@ -149,7 +149,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
 
   if (options.dryRun) {
     // The diff must not show the local proxy key, nor API keys the files held before.
-    const secrets = [proxyKey === PLACEHOLDER_KEY ? '' : proxyKey];
+    const secrets = [proxyKey];
     for (const { files } of planned)
       for (const f of files) secrets.push(...Object.values(f.backups).map(secretOf));
     for (const { files } of planned) {
@@ -172,6 +172,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   const backupsBefore = await readBackups(run.paths.stateDir);
   let configWritten = false;
   try {
+    if (createdKey && store) await store.set(LOCAL_PROXY_KEY_NAME, proxyKey);
     for (const { files } of planned) {
       for (const f of files) {
         written.push(f);
@@ -196,6 +197,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     const saved = await updateConfig(file, (cfg) => {
       if (assignments.length) applyAssignments(cfg, providerName, assignments);
       for (const { tool, files } of planned) {
+        if (tool.mode === 'manual') continue; // nothing written, nothing to undo
         const entry: ConfiguredTool = {
           tool: tool.id,
           mode: tool.mode,
@@ -240,6 +242,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
 
   // 6. Tell the user what happened and what to restart.
   for (const t of result.tools) {
+    if (t.mode === 'manual') continue; // its steps are printed below
     run.logger.info(
       `${t.changed ? 'Configured' : 'Already configured'} ${t.name} (${t.mode === 'direct' ? 'token-helper mode' : 'proxy mode'}): ${t.files.join(', ')}`,
     );

@@ -347,6 +347,25 @@ describe('setup', () => {
   });
 });
 
+describe('manual tools and the local proxy key', () => {
+  it('Cursor is not edited: exact steps are printed and nothing is recorded', async () => {
+    mkdirSync(path.join(t.home, '.config/Cursor/User'), { recursive: true });
+    const r = await setup(['cursor'], { lazy: true });
+    expect(r.manual.join('\n')).toMatch(/Cursor's servers/);
+    expect(out.join('\n')).toMatch(/Cursor: not configured automatically/);
+    expect(existsSync(path.join(t.home, '.config/Cursor/User/settings.json'))).toBe(false);
+    expect((await collectStatus(runEnv())).tools).toEqual([]);
+  });
+
+  it('a refused file leaves no new local proxy key behind', async () => {
+    mkdirSync(path.join(t.home, '.gemini'));
+    write('.gemini/settings.json', '{ nope');
+    await expect(setup(['gemini'])).rejects.toThrow(/not valid JSON/);
+    expect(await store.get('GATEPASS_LOCAL_PROXY_KEY')).toBeUndefined();
+    expect(existsSync(path.join(t.home, '.gemini/.env'))).toBe(false);
+  });
+});
+
 describe('teardown and status', () => {
   it("leaves a value the user changed since setup, warns, and restores the rest; restores Codex's model_provider", async () => {
     write('.claude/settings.json', '{\n  "model": "opus"\n}\n');
