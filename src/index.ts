@@ -25,4 +25,8 @@ export * from './errors.js';
 export { formatOAuthError, redact, redactDeep, registerSecret, sanitizeOAuthError } from './redact.js';
 export { openSecretStore } from './secrets/index.js';
 export type { SecretStore, SecretStoreKind } from './secrets/types.js';
+export { LAZY_MESSAGE, runSetup, type SetupOptions, type SetupResult } from './setup/setup.js';
+export { collectStatus, type StatusReport } from './setup/status.js';
+export { runTeardown, type TeardownOptions, type TeardownResult } from './setup/teardown.js';
+export { TOOLS } from './tools/index.js';
 export { VERSION } from './version.js';

@@ -12,6 +12,9 @@ import { defineExecCommand } from './defs/exec.js';
 import { defineLoginCommand } from './defs/login.js';
 import { defineLogoutCommand } from './defs/logout.js';
 import { defineTokenCommand } from './defs/token.js';
+import { defineSetupCommand } from './defs/setup.js';
+import { defineStatusCommand } from './defs/status.js';
+import { defineTeardownCommand } from './defs/teardown.js';
 
 export type Runner = (load: () => Promise<CommandModule>, args: unknown[]) => Promise<void>;
 
@@ -63,6 +66,9 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
   defineLoginCommand(ctx);
   defineLogoutCommand(ctx);
   defineTokenCommand(ctx);
+  defineSetupCommand(ctx);
+  defineTeardownCommand(ctx);
+  defineStatusCommand(ctx);
   return program;
 }
 

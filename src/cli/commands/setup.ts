@@ -1,0 +1,34 @@
+import { findField } from '../../config/validate.js';
+import { runSetup } from '../../setup/setup.js';
+import type { CliContext } from '../context.js';
+import { SETUP_FIELDS } from '../defs/setup.js';
+import { runEnvFrom } from './runenv.js';
+
+interface SetupFlags {
+  tools?: string;
+  lazy?: boolean;
+  dryRun?: boolean;
+  skipBrowser?: boolean;
+  [flag: string]: unknown;
+}
+
+function camel(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+export async function run(ctx: CliContext, options: SetupFlags): Promise<number> {
+  const assignments: Array<[string, string]> = [];
+  for (const key of SETUP_FIELDS) {
+    const v = options[camel(findField(key)!.flag)];
+    if (typeof v === 'string') assignments.push([key, v]);
+  }
+  await runSetup(runEnvFrom(ctx), {
+    ...(ctx.globals.provider ? { provider: ctx.globals.provider } : {}),
+    assignments,
+    ...(options.tools !== undefined ? { tools: [options.tools] } : {}),
+    lazy: Boolean(options.lazy),
+    dryRun: Boolean(options.dryRun),
+    skipBrowser: Boolean(options.skipBrowser),
+  });
+  return 0;
+}

@@ -1,0 +1,10 @@
+import { collectStatus, formatStatus } from '../../setup/status.js';
+import type { CliContext } from '../context.js';
+import { runEnvFrom } from './runenv.js';
+
+export async function run(ctx: CliContext, options: { json?: boolean }): Promise<number> {
+  const report = await collectStatus(runEnvFrom(ctx));
+  if (options.json) ctx.print(JSON.stringify(report, null, 2));
+  else for (const line of formatStatus(report)) ctx.print(line);
+  return 0;
+}

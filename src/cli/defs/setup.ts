@@ -1,0 +1,47 @@
+import { Option } from 'commander';
+import { findField } from '../../config/validate.js';
+import { TOOL_IDS } from '../../tools/ids.js';
+import type { DefineContext } from '../program.js';
+
+/** Inline config flags `setup` accepts (validated exactly like `config set`). */
+export const SETUP_FIELDS = [
+  'gateway_url',
+  'oidc.issuer',
+  'oidc.client_id',
+  'oidc.audience',
+  'oidc.scopes',
+  'oidc.callback_port',
+  'proxy.listen_port',
+] as const;
+
+export function defineSetupCommand({ program, runner }: DefineContext): void {
+  const setup = program
+    .command('setup')
+    .description('configure gatepass and wire the installed AI tools to the gateway, then sign in');
+  for (const key of SETUP_FIELDS) {
+    const f = findField(key)!;
+    const placeholder = f.kind === 'port' ? 'n' : f.kind === 'scopes' ? 'scopes' : 'value';
+    setup.addOption(new Option(`${f.flag} <${placeholder}>`, `${f.key}: ${f.description}`));
+  }
+  setup
+    .option(
+      '--tools <list>',
+      `comma-separated tools to wire (default: every detected one): ${TOOL_IDS.join(', ')}`,
+    )
+    .option('--lazy', 'skip the login now; sign in on first use (for unattended/MDM provisioning)')
+    .option('--dry-run', 'print the changes each file would get, and change nothing')
+    .option('--skip-browser', 'print the login URL on stderr instead of opening a browser (headless/SSH)')
+    .addHelpText(
+      'after',
+      `
+Tools are wired in token-helper mode (Claude Code, Codex: they run \`gatepass token\`) or proxy mode
+(Gemini CLI, OpenCode, VS Code, Xcode: they talk to \`gatepass proxy\` with a local key). Every edit
+keeps the rest of the file, and \`gatepass teardown\` undoes exactly what setup changed.
+
+Examples:
+  gatepass setup --gateway-url https://llm.example.com --issuer https://sso.example.com --client-id gatepass
+  gatepass setup --tools claude,codex --lazy
+  gatepass setup --dry-run`,
+    )
+    .action((...args) => runner(() => import('../commands/setup.js'), args));
+}

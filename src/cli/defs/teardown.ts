@@ -1,0 +1,13 @@
+import { TOOL_IDS } from '../../tools/ids.js';
+import type { DefineContext } from '../program.js';
+
+export function defineTeardownCommand({ program, runner }: DefineContext): void {
+  program
+    .command('teardown')
+    .description('undo what setup changed in each tool, delete cached tokens and stop a background proxy')
+    .argument('[tool]', `a single tool to unconfigure (${TOOL_IDS.join(', ')})`)
+    .option('--tools <list>', 'comma-separated tools to unconfigure (default: all configured ones)')
+    .option('--purge-tokens', 'delete (and revoke) cached tokens, also when only some tools are unconfigured')
+    .option('--keep-tokens', 'keep cached tokens')
+    .action((...args) => runner(() => import('../commands/teardown.js'), args));
+}

@@ -1,0 +1,101 @@
+/** Shared plumbing for setup, teardown and status: the injected environment and tool selection. */
+import path from 'node:path';
+import type { AuthContext } from '../auth/types.js';
+import type { GatepassPaths } from '../config/paths.js';
+import type { ConfiguredTool, GatepassConfig } from '../config/schema.js';
+import { ToolConfigError, UsageError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { openSecretStore } from '../secrets/index.js';
+import type { SecretStore } from '../secrets/types.js';
+import type { FileChange } from '../tools/edit/types.js';
+import { findTool, TOOLS, type ToolEnv, type ToolModule } from '../tools/index.js';
+
+/** The 5-minute helper TTL of the TTL invariant (tokens are refreshed when < 10 min remain). */
+export const HELPER_TTL_MS = 300_000;
+
+export interface RunEnv {
+  paths: GatepassPaths;
+  env: NodeJS.ProcessEnv;
+  home: string;
+  platform: NodeJS.Platform;
+  logger: Logger;
+  /** Command output (stdout). */
+  out: (line: string) => void;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  now: () => number;
+  /** Open the secret store (injected in tests). */
+  openStore?: () => Promise<SecretStore>;
+}
+
+export function toolEnv(run: RunEnv): ToolEnv {
+  return { home: run.home, platform: run.platform, env: run.env };
+}
+
+export function openStore(run: RunEnv): Promise<SecretStore> {
+  return run.openStore
+    ? run.openStore()
+    : openSecretStore({ paths: run.paths, env: run.env, logger: run.logger });
+}
+
+export function authContext(
+  run: RunEnv,
+  config: GatepassConfig,
+  secrets: SecretStore,
+  options: { interactive: boolean; skipBrowser?: boolean },
+): AuthContext {
+  return {
+    config,
+    configFile: run.paths.configFile,
+    paths: run.paths,
+    logger: run.logger,
+    env: run.env,
+    now: run.now,
+    secrets,
+    interactive: options.interactive,
+    skipBrowser: options.skipBrowser ?? false,
+    stderr: run.stderr,
+  };
+}
+
+/** Parse `--tools a,b` into known tool modules (unknown names are a usage error). */
+export function parseToolList(list: string[] | undefined): ToolModule[] | undefined {
+  if (!list) return undefined;
+  const ids = list
+    .flatMap((s) => s.split(/[\s,]+/))
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  if (ids.length === 0) throw new UsageError('--tools needs at least one tool name');
+  const out: ToolModule[] = [];
+  for (const id of ids) {
+    const tool = findTool(id === 'claude-code' ? 'claude' : id);
+    if (!tool) {
+      throw new UsageError(`unknown tool "${id}"`, {
+        hint: `known tools: ${TOOLS.map((t) => t.id).join(', ')}`,
+      });
+    }
+    if (!out.includes(tool)) out.push(tool);
+  }
+  return out;
+}
+
+export function notInstalled(tool: ToolModule, env: ToolEnv): ToolConfigError {
+  return new ToolConfigError(
+    `${tool.name} (${tool.id}) is not installed: found neither its command nor ${tool.configPath(env)}`,
+    {
+      code: 'E_TOOL_NOT_INSTALLED',
+      hint: `install ${tool.name} first, or leave it out of --tools`,
+    },
+  );
+}
+
+/** The file records of a configured_tools entry. */
+export function fileRecords(entry: ConfiguredTool): FileChange[] {
+  const files = entry['files'];
+  return Array.isArray(files) ? (files as FileChange[]) : [];
+}
+
+/** Serialise setup/teardown runs: both read-modify-write other tools' files and configured_tools. */
+export async function withToolsLock<T>(run: RunEnv, fn: () => Promise<T>): Promise<T> {
+  const { withFileLock } = await import('../util/lock.js');
+  return withFileLock(path.join(run.paths.stateDir, 'tool-wiring'), fn);
+}

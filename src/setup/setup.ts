@@ -1,0 +1,287 @@
+/**
+ * `gatepass setup`: validate inline flags, detect tools, patch each tool's files (all or nothing),
+ * persist config + configured_tools, then log in — unless `--lazy`, which defers login to the first
+ * token request. A failure at any step puts every tool file and the config file back as they were.
+ */
+import { promises as fsp } from 'node:fs';
+import { loginProvider } from '../auth/login.js';
+import { applyAssignments, parseAssignments } from '../config/edit.js';
+import { type ConfiguredTool, effectiveProxyPort, type GatepassConfig } from '../config/schema.js';
+import { loadConfig, updateConfig } from '../config/store.js';
+import { requireUsableProvider, validateConfig } from '../config/validate.js';
+import { describeError } from '../errors.js';
+import { redact, registerSecret } from '../redact.js';
+import { generateLocalProxyKey, getLocalProxyKey } from '../secrets/local-key.js';
+import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
+import {
+  type PlannedFile,
+  planFile,
+  readBackups,
+  restorePlanned,
+  writeBackups,
+  writePlanned,
+} from '../tools/edit/file.js';
+import type { ToolModule, WireParams } from '../tools/index.js';
+import { TOOLS } from '../tools/index.js';
+import { resolveSelf } from '../tools/self.js';
+import type { SelfCommand } from '../tools/types.js';
+import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
+import {
+  authContext,
+  fileRecords,
+  HELPER_TTL_MS,
+  notInstalled,
+  openStore,
+  parseToolList,
+  type RunEnv,
+  toolEnv,
+  withToolsLock,
+} from './common.js';
+import { unifiedDiff } from './diff.js';
+
+export const LAZY_MESSAGE =
+  "Lazy mode: skipping OIDC login. You'll be signed in automatically the first time a configured tool accesses the LLM gateway.";
+
+export interface SetupOptions {
+  /** Provider to wire (default: the config's default provider). */
+  provider?: string;
+  /** Inline config flags as [field key, raw value] pairs (validated like `config set`). */
+  assignments?: Array<[string, string]>;
+  /** Restrict to these tools (each must be installed). Default: every detected tool. */
+  tools?: string[];
+  lazy?: boolean;
+  dryRun?: boolean;
+  skipBrowser?: boolean;
+  /** Injected for tests; default the real `loginProvider`. */
+  login?: typeof loginProvider;
+  /** How tools run gatepass (default: this process's executable). */
+  self?: SelfCommand;
+}
+
+export interface SetupResult {
+  provider: string;
+  tools: Array<{ id: string; name: string; mode: string; files: string[]; changed: boolean }>;
+  manual: string[];
+  loggedIn: boolean;
+}
+
+export async function runSetup(run: RunEnv, options: SetupOptions): Promise<SetupResult> {
+  return options.dryRun ? setupLocked(run, options) : withToolsLock(run, () => setupLocked(run, options));
+}
+
+async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupResult> {
+  const tenv = toolEnv(run);
+  const file = run.paths.configFile;
+  const assignments = parseAssignments(options.assignments ?? []);
+
+  // 1. Validate the merged config in memory (nothing written yet).
+  const loaded = await loadConfig(file);
+  const merged: GatepassConfig = structuredClone(loaded.config);
+  const providerName = options.provider ?? merged.default_provider;
+  if (assignments.length) applyAssignments(merged, providerName, assignments);
+  validateConfig(merged, { full: true });
+  const provider = requireUsableProvider(providerName, merged.providers[providerName], merged);
+
+  // 2. Which tools.
+  const requested = parseToolList(options.tools);
+  const tools: ToolModule[] = [];
+  for (const tool of requested ?? TOOLS) {
+    const installed = await tool.detect(tenv);
+    if (installed) tools.push(tool);
+    else if (requested) throw notInstalled(tool, tenv);
+  }
+
+  // 3. The values to write.
+  const proxyTools = tools.filter((t) => t.mode === 'proxy');
+  const store = proxyTools.length || !options.lazy ? await openStore(run) : undefined;
+  let proxyKey = '';
+  let createdKey = false;
+  if (proxyTools.length && store) {
+    const existing = await getLocalProxyKey(store);
+    if (existing) proxyKey = existing;
+    else {
+      // Generated now for planning, stored only when the files are written (never on a dry run).
+      proxyKey = generateLocalProxyKey();
+      registerSecret(proxyKey);
+      createdKey = true;
+    }
+  }
+  const gatewayUrl = provider.gateway_url!;
+  const params: WireParams = {
+    gatewayUrl,
+    proxyUrl: `http://127.0.0.1:${effectiveProxyPort(merged)}`,
+    proxyKey,
+    self: options.self ?? resolveSelf(),
+    helperTtlMs: HELPER_TTL_MS,
+  };
+
+  // 4. Plan every file against its current content (throws before any write on a malformed file).
+  const planned: Array<{ tool: ToolModule; files: PlannedFile[] }> = [];
+  const manual: string[] = [];
+  for (const tool of tools) {
+    const previous = loaded.config.configured_tools.find((e) => e.tool === tool.id);
+    const prevFiles = previous ? fileRecords(previous) : [];
+    const files: PlannedFile[] = [];
+    for (const plan of tool.files(tenv, toolParams(tool, params))) {
+      files.push(
+        await planFile(
+          plan,
+          prevFiles.find((f) => f.file === plan.file),
+        ),
+      );
+    }
+    planned.push({ tool, files });
+    if (tool.manualSteps) manual.push(...tool.manualSteps(tenv, params));
+  }
+
+  const result: SetupResult = {
+    provider: providerName,
+    tools: planned.map(({ tool, files }) => ({
+      id: tool.id,
+      name: tool.name,
+      mode: tool.mode,
+      files: files.map((f) => f.file),
+      changed: files.some((f) => f.before !== f.after),
+    })),
+    manual,
+    loggedIn: false,
+  };
+
+  if (options.dryRun) {
+    // The diff must not show the local proxy key, nor API keys the files held before.
+    const secrets = [proxyKey];
+    for (const { files } of planned)
+      for (const f of files) secrets.push(...Object.values(f.backups).map(secretOf));
+    for (const { files } of planned) {
+      for (const f of files) {
+        if (f.before === f.after) run.out(`# ${f.file}: already up to date`);
+        else run.out(redact(mask(unifiedDiff(f.file, f.before, f.after), secrets)));
+      }
+    }
+    const flagsChange = assignments.length ? ' and the inline settings' : '';
+    run.logger.info(
+      `Dry run: nothing was changed. Setup would wire ${describeTools(planned)}${flagsChange}.`,
+    );
+    for (const line of manual) run.logger.info(line);
+    return result;
+  }
+
+  // 5. Apply: tool files, backups, config — undone together if anything fails (login included).
+  const written: PlannedFile[] = [];
+  const configBefore = await readTextIfExists(file);
+  const backupsBefore = await readBackups(run.paths.stateDir);
+  let configWritten = false;
+  try {
+    if (createdKey && store) await store.set(LOCAL_PROXY_KEY_NAME, proxyKey);
+    for (const { files } of planned) {
+      for (const f of files) {
+        written.push(f);
+        await writePlanned(f);
+      }
+    }
+    // Previous values of secret keys: the first setup's backup wins (re-runs never overwrite it).
+    const backups = { ...backupsBefore };
+    let newBackups = false;
+    for (const { files } of planned) {
+      for (const f of files) {
+        for (const [id, raw] of Object.entries(f.backups)) {
+          if (id in backups) continue;
+          backups[id] = raw;
+          newBackups = true;
+        }
+      }
+    }
+    if (newBackups) await writeBackups(run.paths.stateDir, backups);
+
+    configWritten = true;
+    const saved = await updateConfig(file, (cfg) => {
+      if (assignments.length) applyAssignments(cfg, providerName, assignments);
+      for (const { tool, files } of planned) {
+        if (tool.mode === 'manual') continue; // nothing written, nothing to undo
+        const entry: ConfiguredTool = {
+          tool: tool.id,
+          mode: tool.mode,
+          config_path: tool.configPath(tenv),
+          provider: providerName,
+          files: files.map((f) => f.record),
+        };
+        const i = cfg.configured_tools.findIndex((e) => e.tool === tool.id);
+        if (i >= 0) cfg.configured_tools[i] = entry;
+        else cfg.configured_tools.push(entry);
+      }
+    });
+
+    if (options.lazy) {
+      run.out(LAZY_MESSAGE);
+    } else {
+      const login = options.login ?? loginProvider;
+      const ctx = authContext(run, saved, store ?? (await openStore(run)), {
+        interactive: true,
+        skipBrowser: options.skipBrowser ?? false,
+      });
+      run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
+      await login(ctx, providerName, saved.providers[providerName]!, {});
+      result.loggedIn = true;
+      run.logger.info('Signed in.');
+    }
+  } catch (err) {
+    run.logger.warn(`setup failed; undoing its changes (${describeError(err)})`);
+    for (const f of [...written].reverse()) {
+      await restorePlanned(f).catch((e) =>
+        run.logger.warn(`could not restore ${f.file}: ${describeError(e)}`),
+      );
+    }
+    await writeBackups(run.paths.stateDir, backupsBefore).catch(() => {});
+    if (configWritten) {
+      if (configBefore === undefined) await fsp.rm(file, { force: true }).catch(() => {});
+      else await writeFileAtomic(file, configBefore, { mode: 0o600 }).catch(() => {});
+    }
+    if (createdKey && store) await store.delete(LOCAL_PROXY_KEY_NAME).catch(() => false);
+    throw err;
+  }
+
+  // 6. Tell the user what happened and what to restart.
+  for (const t of result.tools) {
+    if (t.mode === 'manual') continue; // its steps are printed below
+    run.logger.info(
+      `${t.changed ? 'Configured' : 'Already configured'} ${t.name} (${t.mode === 'direct' ? 'token-helper mode' : 'proxy mode'}): ${t.files.join(', ')}`,
+    );
+  }
+  if (result.tools.length === 0) run.logger.info('No supported AI tools were found to configure.');
+  for (const line of manual) run.logger.info(line);
+  const restarts = planned
+    .filter(({ files }) => files.some((f) => f.before !== f.after))
+    .map(({ tool }) => `  - ${tool.name}: ${tool.restart}`);
+  if (restarts.length) run.logger.info(`Restart needed:\n${restarts.join('\n')}`);
+  if (proxyTools.length) run.logger.info('Proxy-mode tools need `gatepass proxy start` running.');
+  return result;
+}
+
+/** The secret inside a backed-up raw value: a JSON/TOML string, or the value of a KEY=VALUE line. */
+function secretOf(raw: string): string {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (typeof v === 'string') return v;
+  } catch {
+    // not JSON
+  }
+  const eq = raw.indexOf('=');
+  return (eq >= 0 ? raw.slice(eq + 1) : raw).trim().replace(/^(["'])(.*)\1$/, '$2');
+}
+
+function mask(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('<redacted>');
+  return out;
+}
+
+function toolParams(tool: ToolModule, params: WireParams): WireParams {
+  // Codex speaks the OpenAI Responses API under /v1 of the gateway.
+  return tool.id === 'codex'
+    ? { ...params, gatewayUrl: `${params.gatewayUrl.replace(/\/+$/, '')}/v1` }
+    : params;
+}
+
+function describeTools(planned: Array<{ tool: ToolModule }>): string {
+  return planned.length ? planned.map((p) => p.tool.name).join(', ') : 'no tools';
+}

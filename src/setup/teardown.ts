@@ -1,0 +1,140 @@
+/**
+ * `gatepass teardown`: undo exactly what setup recorded (keys the user changed since are left alone,
+ * with a warning), remove files and directories gatepass created, delete cached tokens, stop a
+ * background proxy, and forget the configured_tools entries.
+ */
+import { logoutProvider } from '../auth/login.js';
+import type { ConfiguredTool } from '../config/schema.js';
+import { loadConfig, updateConfig } from '../config/store.js';
+import { describeError, GatepassError, UsageError } from '../errors.js';
+import { stopBackgroundProxy } from '../proxy/control.js';
+import { readProxyState } from '../proxy/state.js';
+import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
+import { readBackups, revertFile, writeBackups } from '../tools/edit/file.js';
+import { findTool } from '../tools/index.js';
+import { authContext, fileRecords, openStore, parseToolList, type RunEnv, withToolsLock } from './common.js';
+
+export interface TeardownOptions {
+  tools?: string[];
+  /** Delete cached tokens even for a partial teardown (and revoke the refresh token). */
+  purgeTokens?: boolean;
+  /** Keep cached tokens even for a full teardown. */
+  keepTokens?: boolean;
+  logout?: typeof logoutProvider;
+  stopProxy?: typeof stopBackgroundProxy;
+}
+
+export interface TeardownResult {
+  tools: Array<{ id: string; files: Array<{ file: string; outcome: string; drifted: string[] }> }>;
+  failed: Array<{ id: string; error: string }>;
+  tokensDeleted: boolean;
+  proxyStopped: boolean;
+}
+
+export async function runTeardown(run: RunEnv, options: TeardownOptions): Promise<TeardownResult> {
+  return withToolsLock(run, () => teardownLocked(run, options));
+}
+
+async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<TeardownResult> {
+  if (options.purgeTokens && options.keepTokens) {
+    throw new UsageError('--purge-tokens and --keep-tokens contradict each other; pass one of them');
+  }
+  const file = run.paths.configFile;
+  const { config } = await loadConfig(file);
+  const requested = parseToolList(options.tools);
+  const entries: ConfiguredTool[] = requested
+    ? config.configured_tools.filter((e) => requested.some((t) => t.id === e.tool))
+    : [...config.configured_tools];
+  if (requested) {
+    for (const t of requested) {
+      if (!entries.some((e) => e.tool === t.id))
+        run.logger.info(`${t.name} was not configured by gatepass; nothing to undo.`);
+    }
+  }
+  const full = !requested || (entries.length > 0 && entries.length === config.configured_tools.length);
+  const result: TeardownResult = { tools: [], failed: [], tokensDeleted: false, proxyStopped: false };
+  const backups = await readBackups(run.paths.stateDir);
+  const done = new Set<string>();
+
+  for (const entry of entries) {
+    const name = findTool(entry.tool)?.name ?? entry.tool;
+    try {
+      const files = [];
+      for (const record of [...fileRecords(entry)].reverse()) {
+        const r = await revertFile(record, backups);
+        files.push({ file: r.file, outcome: r.outcome, drifted: r.drifted.map((p) => p.join('.')) });
+        for (const p of r.drifted) {
+          run.logger.warn(`${record.file}: ${p.join('.')} was changed since setup; left your value in place`);
+        }
+        for (const c of record.changes) if (c.before_backup) delete backups[c.before_backup];
+      }
+      result.tools.push({ id: entry.tool, files });
+      done.add(entry.tool);
+      const summary = files.map((f) => `${f.file} (${f.outcome})`).join(', ');
+      run.logger.info(`Unconfigured ${name}${summary ? `: ${summary}` : ''}`);
+    } catch (err) {
+      result.failed.push({ id: entry.tool, error: describeError(err) });
+      run.logger.error(`could not unconfigure ${name}: ${describeError(err)}`);
+    }
+  }
+  await writeBackups(run.paths.stateDir, backups);
+
+  if (done.size) {
+    await updateConfig(
+      file,
+      (cfg) => {
+        cfg.configured_tools = cfg.configured_tools.filter((e) => !done.has(e.tool));
+      },
+      { validation: 'partial' },
+    ).catch((err) => {
+      if (!(err instanceof GatepassError)) throw err;
+      run.logger.warn(`could not update ${file}: ${err.message}`);
+    });
+  }
+
+  // Tokens: deleted on a full teardown unless kept; on a partial one only with --purge-tokens.
+  const deleteTokens = options.purgeTokens || (full && !options.keepTokens);
+  if (deleteTokens) {
+    const logout = options.logout ?? logoutProvider;
+    const names = new Set<string>([
+      config.default_provider,
+      ...entries.map((e) => e.provider ?? config.default_provider),
+    ]);
+    const store = await openStore(run);
+    for (const name of names) {
+      const provider = config.providers[name];
+      if (!provider) continue;
+      try {
+        const r = await logout(authContext(run, config, store, { interactive: false }), name, provider, {
+          revoke: Boolean(options.purgeTokens),
+        });
+        result.tokensDeleted ||= r.deleted;
+      } catch (err) {
+        run.logger.warn(`could not delete cached tokens of provider "${name}": ${describeError(err)}`);
+      }
+    }
+    if (options.purgeTokens && full) {
+      // The local proxy key only exists for proxy-mode tools; a purge forgets it too.
+      result.tokensDeleted =
+        (await store.delete(LOCAL_PROXY_KEY_NAME).catch(() => false)) || result.tokensDeleted;
+    }
+    if (result.tokensDeleted) run.logger.info('Deleted cached tokens.');
+  }
+
+  // A background proxy is no longer needed once no proxy-mode tool is left.
+  const remaining = config.configured_tools.filter((e) => !done.has(e.tool));
+  if (!remaining.some((e) => e.mode === 'proxy')) {
+    const state = await readProxyState(run.paths);
+    if (state) {
+      try {
+        const r = await (options.stopProxy ?? stopBackgroundProxy)(run.paths);
+        result.proxyStopped = r.stopped;
+        if (r.stopped) run.logger.info(`Stopped the background proxy (pid ${r.pid ?? state.pid}).`);
+      } catch (err) {
+        run.logger.warn(`could not stop the background proxy (pid ${state.pid}): ${describeError(err)}`);
+      }
+    }
+  }
+  if (entries.length === 0 && !requested) run.logger.info('No tools were configured by gatepass.');
+  return result;
+}

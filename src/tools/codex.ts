@@ -1,0 +1,44 @@
+/**
+ * Codex CLI (token-helper mode): `~/.codex/config.toml` gets a `[model_providers.gatepass]` whose
+ * `auth` runs `gatepass token` (refreshed every 5 minutes), selected with `model_provider`. The
+ * user's previous `model_provider` is recorded and restored on teardown.
+ */
+import { dirExists, onPath, pathJoin } from './platform.js';
+import type { ToolEnv, ToolModule } from './types.js';
+
+export const CODEX_PROVIDER_ID = 'gatepass';
+
+function configDir(env: ToolEnv): string {
+  return env.env['CODEX_HOME'] || pathJoin(env, env.home, '.codex');
+}
+
+export const codex: ToolModule = {
+  id: 'codex',
+  name: 'Codex CLI',
+  mode: 'direct',
+  configPath: (env) => pathJoin(env, configDir(env), 'config.toml'),
+  detect: async (env) => (await dirExists(configDir(env))) || onPath(env, 'codex'),
+  files: (env, p) => [
+    {
+      file: pathJoin(env, configDir(env), 'config.toml'),
+      format: 'toml',
+      settings: [
+        { path: ['model_provider'], value: CODEX_PROVIDER_ID },
+        {
+          path: ['model_providers', CODEX_PROVIDER_ID],
+          value: {
+            name: 'gatepass',
+            base_url: p.gatewayUrl,
+            wire_api: 'responses',
+            auth: {
+              command: p.self.command,
+              args: [...p.self.args, 'token'],
+              refresh_interval_ms: p.helperTtlMs,
+            },
+          },
+        },
+      ],
+    },
+  ],
+  restart: 'start a new Codex session',
+};

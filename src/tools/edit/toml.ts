@@ -1,0 +1,167 @@
+/**
+ * TOML edits through @decimalturn/toml-patch: the document is parsed, the few keys gatepass owns are
+ * changed on the plain object, and `patch()` rewrites only what differs — comments, order and
+ * formatting of everything else survive, and reverting gives back the original bytes.
+ */
+import { ToolConfigError } from '../../errors.js';
+import { afterFields, backupId, groupSettings, keyName, matchesAfter, nest, sameValue } from './common.js';
+import type { KeyChange, KeySetting, PatchResult, RevertResult } from './types.js';
+
+type TomlModule = typeof import('@decimalturn/toml-patch');
+type Table = Record<string, unknown>;
+
+function isTable(v: unknown): v is Table {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+export function parseTomlDocument(toml: TomlModule, file: string, text: string): Table {
+  try {
+    const v = toml.parse(text) as unknown;
+    return isTable(v) ? v : {};
+  } catch (err) {
+    const e = err as { line?: number; column?: number; message?: string };
+    const where = e.line ? ` (line ${e.line}, column ${(e.column ?? 0) + 1})` : '';
+    const first = String(e.message ?? err).split('\n')[0];
+    throw new ToolConfigError(`${file} is not valid TOML${where}: ${first}; gatepass left it unchanged`, {
+      path: file,
+      cause: err,
+      hint: 'fix the file (or move it aside) and run the command again',
+    });
+  }
+}
+
+function write(toml: TomlModule, file: string, original: string, updated: Table): string {
+  const format = toml.TomlFormat.autoDetectFormat(original);
+  // Nested tables gatepass adds become `[a.b]` sections (like a human would write), not inline.
+  format.inlineTableStart = 3;
+  try {
+    return toml.patch(original, updated, format);
+  } catch (err) {
+    throw new ToolConfigError(
+      `cannot update ${file}: ${(err as Error).message}; gatepass left it unchanged`,
+      {
+        path: file,
+        cause: err,
+      },
+    );
+  }
+}
+
+function getAt(obj: Table, path: string[]): { found: boolean; value: unknown } {
+  let cur: unknown = obj;
+  for (const k of path) {
+    if (!isTable(cur) || !(k in cur)) return { found: false, value: undefined };
+    cur = cur[k];
+  }
+  return { found: true, value: cur };
+}
+
+export async function loadToml(): Promise<TomlModule> {
+  return import('@decimalturn/toml-patch');
+}
+
+export function patchToml(
+  toml: TomlModule,
+  file: string,
+  text: string | undefined,
+  settings: KeySetting[],
+): PatchResult {
+  const original = text ?? '';
+  const doc = parseTomlDocument(toml, file, original);
+  const changes: KeyChange[] = [];
+  const backups: Record<string, string> = {};
+  const grouped = groupSettings(settings, (p) => !getAt(doc, p).found);
+  for (const setting of grouped) {
+    let node: Table = doc;
+    for (let i = 0; i < setting.path.length; i++) {
+      const key = setting.path[i]!;
+      const here = setting.path.slice(0, i + 1);
+      if (!(key in node)) {
+        const value = nest(setting.path.slice(i + 1), setting.value);
+        node[key] = value;
+        changes.push({ path: here, before_absent: true, ...afterFields(setting, value) });
+        break;
+      }
+      if (i < setting.path.length - 1) {
+        const next = node[key];
+        if (!isTable(next)) {
+          throw new ToolConfigError(
+            `${file}: "${keyName(here)}" is not a TOML table, so gatepass cannot set ${keyName(setting.path)}; gatepass left the file unchanged`,
+            { path: file, hint: `fix or remove "${keyName(here)}" and run the command again` },
+          );
+        }
+        node = next;
+        continue;
+      }
+      const current = node[key];
+      if (sameValue(current, setting.value)) break;
+      const change: KeyChange = { path: here, ...afterFields(setting, setting.value) };
+      if (setting.secret) {
+        const id = backupId(file, here);
+        backups[id] = JSON.stringify(current);
+        change.before_backup = id;
+      } else change.before_value = current;
+      node[key] = setting.value;
+      changes.push(change);
+    }
+  }
+  const out = changes.length ? write(toml, file, original, doc) : original;
+  return { text: out, changes, backups };
+}
+
+export function inspectToml(
+  toml: TomlModule,
+  file: string,
+  text: string | undefined,
+  changes: KeyChange[],
+): Array<'wired' | 'drifted' | 'missing'> {
+  if (text === undefined) return changes.map(() => 'missing');
+  const doc = parseTomlDocument(toml, file, text);
+  return changes.map((c) => {
+    const at = getAt(doc, c.path);
+    if (!at.found) return 'missing';
+    return matchesAfter(c, at.value) ? 'wired' : 'drifted';
+  });
+}
+
+export function revertToml(
+  toml: TomlModule,
+  file: string,
+  text: string,
+  changes: KeyChange[],
+  backups: Record<string, string>,
+): RevertResult {
+  const doc = parseTomlDocument(toml, file, text);
+  const drifted: string[][] = [];
+  let touched = false;
+  for (const change of [...changes].reverse()) {
+    const parent = getAt(doc, change.path.slice(0, -1));
+    const key = change.path[change.path.length - 1]!;
+    if (!parent.found || !isTable(parent.value) || !(key in parent.value)) continue;
+    const table = parent.value;
+    const current = table[key];
+    if (!matchesAfter(change, current)) {
+      if (change.before_absent && isTable(change.after) && isTable(current)) {
+        for (const [k, v] of Object.entries(change.after)) {
+          if (sameValue(current[k], v)) {
+            delete current[k];
+            touched = true;
+          } else if (k in current) drifted.push([...change.path, k]);
+        }
+        if (Object.keys(current).length === 0) delete table[key];
+        continue;
+      }
+      drifted.push(change.path);
+      continue;
+    }
+    touched = true;
+    if (change.before_absent) delete table[key];
+    else if (change.before_backup !== undefined) {
+      const raw = backups[change.before_backup];
+      if (raw === undefined) drifted.push(change.path);
+      else table[key] = JSON.parse(raw);
+    } else table[key] = change.before_value;
+  }
+  const out = touched ? write(toml, file, text, doc) : text;
+  return { text: out, drifted, empty: Object.keys(doc).length === 0 };
+}

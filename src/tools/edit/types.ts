@@ -1,0 +1,62 @@
+/**
+ * The record of what gatepass changed in another tool's file, persisted in `configured_tools` so
+ * teardown can undo exactly that and nothing else. Values of secret keys (API keys) are never
+ * recorded: their previous value goes to a private backup file and only a hash of the new value is
+ * kept for drift detection.
+ */
+
+export type FileFormat = 'json' | 'toml' | 'dotenv';
+
+/** A key to set: a path into the document (for dotenv a single variable name). */
+export interface KeySetting {
+  path: string[];
+  value: unknown;
+  /** The value is a secret (the local proxy key): hash it in records, back up the previous value privately. */
+  secret?: boolean;
+}
+
+export interface KeyChange {
+  path: string[];
+  /** The key did not exist before gatepass set it. */
+  before_absent?: boolean;
+  /** Source text of the previous value (JSON/TOML raw value, dotenv whole line), when not secret. */
+  before_raw?: string;
+  /** The previous value is kept in the private backup file under this id. */
+  before_backup?: string;
+  /** TOML: the previous value itself (non-secret keys). */
+  before_value?: unknown;
+  /** The value gatepass wrote (non-secret keys). */
+  after?: unknown;
+  /** sha256 of the value gatepass wrote (secret keys). */
+  after_sha256?: string;
+  /** JSON only: the original text between the braces of an object that was empty before. */
+  container_inner?: string;
+}
+
+export interface FileChange {
+  file: string;
+  format: FileFormat;
+  /** gatepass created the file (teardown removes it when nothing else is left in it). */
+  created: boolean;
+  /** Directories gatepass created for it, deepest first (removed on teardown when empty). */
+  created_dirs: string[];
+  changes: KeyChange[];
+}
+
+/** Result of patching one document in memory. */
+export interface PatchResult {
+  text: string;
+  changes: KeyChange[];
+  /** Previous values of secret keys, by backup id (to be stored privately). */
+  backups: Record<string, string>;
+}
+
+export interface RevertResult {
+  text: string;
+  /** Keys the user changed since setup: left alone. */
+  drifted: string[][];
+  /** True when the document holds nothing any more (an empty object / empty file). */
+  empty: boolean;
+}
+
+export type KeyState = 'wired' | 'drifted' | 'missing';

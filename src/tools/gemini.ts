@@ -1,0 +1,39 @@
+/**
+ * Gemini CLI (proxy mode; it has no token-command feature): `~/.gemini/.env` points
+ * `GOOGLE_GEMINI_BASE_URL` at the local proxy with the local proxy key as `GEMINI_API_KEY`, and
+ * `~/.gemini/settings.json` selects API-key auth (the base URL only applies to that auth type).
+ * Gemini CLI 0.61 loads `~/.gemini/.env` only in trusted folders (folder trust is on by default).
+ */
+import { dirExists, onPath, pathJoin } from './platform.js';
+import type { ToolEnv, ToolModule } from './types.js';
+
+function configDir(env: ToolEnv): string {
+  return pathJoin(env, env.home, '.gemini');
+}
+
+export const gemini: ToolModule = {
+  id: 'gemini',
+  name: 'Gemini CLI',
+  mode: 'proxy',
+  configPath: (env) => pathJoin(env, configDir(env), '.env'),
+  detect: async (env) => (await dirExists(configDir(env))) || onPath(env, 'gemini'),
+  files: (env, p) => [
+    {
+      file: pathJoin(env, configDir(env), '.env'),
+      format: 'dotenv',
+      settings: [
+        { path: ['GOOGLE_GEMINI_BASE_URL'], value: p.proxyUrl },
+        { path: ['GEMINI_API_KEY'], value: p.proxyKey, secret: true },
+      ],
+    },
+    {
+      file: pathJoin(env, configDir(env), 'settings.json'),
+      format: 'json',
+      settings: [{ path: ['security', 'auth', 'selectedType'], value: 'gemini-api-key' }],
+    },
+  ],
+  manualSteps: () => [
+    'Gemini CLI: it reads ~/.gemini/.env only in folders you trusted (it asks on first run, or see /permissions); in an untrusted folder it ignores the gateway settings.',
+  ],
+  restart: 'start a new Gemini CLI session, with `gatepass proxy` running',
+};

@@ -1,0 +1,41 @@
+/**
+ * How tools should run gatepass: the `gatepass` executable when we were started through it, else
+ * `node <dist/cli.js>` with absolute paths — never relying on PATH, which GUI apps and tools'
+ * subprocesses often do not share with the user's shell.
+ */
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import type { SelfCommand } from './types.js';
+
+export function resolveSelf(
+  argv1: string | undefined = process.argv[1],
+  execPath: string = process.execPath,
+): SelfCommand {
+  if (!argv1) return { command: 'gatepass', args: [] };
+  const abs = path.resolve(argv1);
+  const base = path.basename(abs).toLowerCase();
+  if (/^gatepass(\.cmd|\.exe|\.ps1)?$/.test(base)) return { command: abs, args: [] };
+  let script = abs;
+  try {
+    script = realpathSync(abs);
+  } catch {
+    // keep the absolute path
+  }
+  return { command: execPath, args: [script] };
+}
+
+/** Quote one word for the shell the tool will run the command line with. */
+export function shellQuote(word: string, platform: NodeJS.Platform = process.platform): string {
+  if (/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) return word;
+  if (platform === 'win32') return `"${word.replace(/"/g, '""')}"`;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A shell command line running `gatepass <args…>`. */
+export function selfCommandLine(
+  self: SelfCommand,
+  args: string[],
+  platform: NodeJS.Platform = process.platform,
+): string {
+  return [self.command, ...self.args, ...args].map((w) => shellQuote(w, platform)).join(' ');
+}

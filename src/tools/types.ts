@@ -1,0 +1,44 @@
+/** What every tool module provides: detection, the keys to set per file, and restart/manual hints. */
+import type { FilePlan } from './edit/file.js';
+
+export interface ToolEnv {
+  home: string;
+  platform: NodeJS.Platform;
+  env: NodeJS.ProcessEnv;
+}
+
+/** How to run gatepass itself: an executable plus leading args (e.g. node + dist/cli.js). */
+export interface SelfCommand {
+  command: string;
+  args: string[];
+}
+
+export interface WireParams {
+  /** Base URL of the LLM gateway (direct/token-helper tools). */
+  gatewayUrl: string;
+  /** http://127.0.0.1:<port> of `gatepass proxy` (proxy-mode tools). */
+  proxyUrl: string;
+  /** The local proxy key proxy-mode tools present as their API key. */
+  proxyKey: string;
+  self: SelfCommand;
+  /** Helper TTL (ms) tools re-run `gatepass token` after: 5 minutes (TTL invariant). */
+  helperTtlMs: number;
+}
+
+export type ToolMode = 'direct' | 'proxy' | 'manual';
+
+export interface ToolModule {
+  id: string;
+  name: string;
+  mode: ToolMode;
+  /** The main config file gatepass patches (or the user would edit, for manual tools). */
+  configPath(env: ToolEnv): string;
+  /** Is the tool installed (its config dir exists or its command is on PATH)? */
+  detect(env: ToolEnv): Promise<boolean>;
+  /** Files and keys to set; empty for manual tools. */
+  files(env: ToolEnv, params: WireParams): FilePlan[];
+  /** Exact steps for the user, for manual tools (or caveats for others). */
+  manualSteps?(env: ToolEnv, params: WireParams): string[];
+  /** What the user must restart for the change to take effect. */
+  restart: string;
+}

@@ -1,0 +1,70 @@
+/**
+ * End to end with the real Gemini CLI (proxy mode): `gatepass setup --lazy` writes ~/.gemini/.env
+ * (proxy URL + local proxy key) and settings.json; with `gatepass proxy start --background` running,
+ * `gemini -p hi` reaches the fake gateway through the proxy, which replaces the local key with the
+ * provider's bearer token. Self-checking: needs `gatepass proxy` and `gatepass token` (other
+ * branches) and fails loudly until they are merged.
+ */
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { FAKE_REPLY, type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
+import { makeToolHome, runTool, type ToolHome } from '../helpers/tool-e2e.js';
+
+let fake: FakeLlm;
+let t: ToolHome;
+beforeEach(async () => {
+  fake = await startFakeLlm();
+  t = await makeToolHome(fake.url);
+  t.env['GATEPASS_SECRET_STORE'] = 'file';
+  // Gemini CLI reads ~/.gemini/.env only in trusted folders (a user trusts theirs on first run).
+  t.env['GEMINI_CLI_TRUST_WORKSPACE'] = 'true';
+});
+afterEach(async () => {
+  await t.gp(['proxy', 'stop']);
+  await fake.close();
+  t.cleanup();
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+it('gemini -p reaches the gateway through gatepass proxy with the provider token', async () => {
+  const setup = await t.gp([
+    'setup',
+    '--tools',
+    'gemini',
+    '--lazy',
+    '--proxy-port',
+    String(await freePort()),
+  ]);
+  expect(setup.code, setup.stderr).toBe(0);
+  expect(existsSync(path.join(t.home, '.gemini/.env'))).toBe(true);
+
+  const start = await t.gp(['proxy', 'start', '--background']);
+  expect(start.code, `gatepass proxy start --background (built on another branch): ${start.stderr}`).toBe(0);
+
+  // An explicit model skips Gemini CLI's model router (extra classifier calls).
+  const r = await runTool(t, 'gemini', ['-m', 'gemini-2.5-flash', '-p', 'hi']);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toContain(FAKE_REPLY);
+  const calls = fake.requests.filter((q) => /:(stream)?[gG]enerateContent$/.test(q.path));
+  expect(calls.length).toBeGreaterThan(0);
+  for (const q of calls) {
+    expect(q.authorization).toBe(`Bearer ${t.token}`);
+    expect(q.apiKey).toBeUndefined(); // the local proxy key never reaches the gateway
+  }
+
+  const td = await t.gp(['teardown']);
+  expect(td.code, td.stderr).toBe(0);
+  expect(existsSync(path.join(t.home, '.gemini/.env'))).toBe(false);
+});

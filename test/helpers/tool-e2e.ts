@@ -1,0 +1,90 @@
+/**
+ * Shared steps of the real-tool e2e tests: a temp HOME with a command provider whose token is a
+ * random marker (so the test knows exactly which bearer the gateway must receive), the tool's own
+ * binary from node_modules/.bin, and an environment that keeps the tool offline (no telemetry,
+ * update checks or onboarding).
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { makeTempHome, ROOT, type RunResult, runGatepass, type TempHome } from './cli.js';
+
+export const BIN = path.join(ROOT, 'node_modules/.bin');
+
+export interface ToolHome extends TempHome {
+  token: string;
+  gp(args: string[]): Promise<RunResult>;
+}
+
+export async function makeToolHome(gatewayUrl: string): Promise<ToolHome> {
+  const t = makeTempHome({
+    PATH: `${BIN}${path.delimiter}${process.env['PATH'] ?? ''}`,
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    DISABLE_AUTOUPDATER: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    CODEX_DISABLE_UPDATE_CHECK: '1',
+  });
+  // Strip anything that could point the tools elsewhere than the temp HOME's settings.
+  for (const k of Object.keys(t.env)) {
+    if (/^(ANTHROPIC_|OPENAI_|CLAUDE_CONFIG_DIR$|CODEX_HOME$|GEMINI_|GOOGLE_)/.test(k)) delete t.env[k];
+  }
+  const token = `gp-e2e-${randomBytes(12).toString('hex')}`;
+  const gp = (args: string[]) => runGatepass(args, { env: t.env, cwd: t.home, timeoutMs: 60_000 });
+  const set = await gp([
+    'config',
+    'set',
+    '--provider',
+    'e2e',
+    '--type',
+    'command',
+    '--gateway-url',
+    gatewayUrl,
+    '--token-command',
+    `echo ${token}`,
+    '--default-provider',
+    'e2e',
+  ]);
+  if (set.code !== 0) throw new Error(`gatepass config set failed: ${set.stderr}`);
+  return { ...t, token, gp };
+}
+
+/** Run a tool binary from node_modules/.bin in the temp HOME (stdin closed, no TTY). */
+export function runTool(t: TempHome, bin: string, args: string[], timeoutMs = 120_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(BIN, bin), args, {
+      env: t.env,
+      cwd: t.home,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end();
+  });
+}
+
+/**
+ * `gatepass token` must print exactly the provider's token. It is built on another branch: until
+ * that is merged this fails loudly (never skips), which is the point of a self-checking e2e test.
+ */
+export async function expectGatepassToken(t: ToolHome): Promise<void> {
+  const r = await t.gp(['token']);
+  if (r.code !== 0 || r.stdout !== `${t.token}\n`) {
+    throw new Error(
+      `\`gatepass token\` did not print the provider's token (exit ${r.code}, stderr: ${r.stderr.trim().slice(0, 300)}). ` +
+        'It is implemented on another branch; this e2e test goes green once that is merged.',
+    );
+  }
+}

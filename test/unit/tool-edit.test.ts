@@ -1,0 +1,238 @@
+import * as TOML from '@decimalturn/toml-patch';
+import { type ParseError, parse } from 'jsonc-parser';
+import { describe, expect, it } from 'vitest';
+import { unifiedDiff } from '../../src/setup/diff.js';
+import { patchDotenv, revertDotenv } from '../../src/tools/edit/dotenv.js';
+import { inspectJson, patchJson, revertJson } from '../../src/tools/edit/json.js';
+import { inspectToml, patchToml, revertToml } from '../../src/tools/edit/toml.js';
+import type { KeySetting } from '../../src/tools/edit/types.js';
+
+const claudeSettings: KeySetting[] = [
+  { path: ['apiKeyHelper'], value: "'/opt/node' /x/cli.js token" },
+  { path: ['env', 'ANTHROPIC_BASE_URL'], value: 'https://llm.example.com' },
+  { path: ['env', 'CLAUDE_CODE_API_KEY_HELPER_TTL_MS'], value: '300000' },
+];
+
+const jsonCases: Record<string, string> = {
+  'comments and unrelated keys': `{
+  // my settings
+  "model": "opus", // favourite
+  /* block */
+  "permissions": { "allow": ["Bash(ls)"] }
+}
+`,
+  'existing env with other keys, tabs, CRLF':
+    '{\r\n\t"env": {\r\n\t\t"FOO": "bar"\r\n\t},\r\n\t"x": 1\r\n}\r\n',
+  'previous values replaced': `{
+  "apiKeyHelper": "~/bin/old-helper",
+  "env": { "ANTHROPIC_BASE_URL": "https://old.example.com" }
+}`,
+  'empty object': '{}',
+  'empty object with newline': '{\n}\n',
+  'trailing comma (JSONC)': '{\n  "a": 1,\n}\n',
+  'single line': '{ "a": 1 }',
+  'empty file': '',
+  'UTF-8 BOM': '\uFEFF{\n  "a": 1\n}\n',
+};
+
+describe('JSON editor', () => {
+  for (const [name, src] of Object.entries(jsonCases)) {
+    it(`round-trips byte for byte: ${name}`, () => {
+      const p = patchJson('settings.json', src, claudeSettings);
+      const errors: ParseError[] = [];
+      const parsed = parse(p.text.replace(/^\uFEFF/, ''), errors, { allowTrailingComma: true });
+      expect(errors).toEqual([]);
+      expect(parsed.apiKeyHelper).toBe("'/opt/node' /x/cli.js token");
+      expect(parsed.env.ANTHROPIC_BASE_URL).toBe('https://llm.example.com');
+      expect(parsed.env.CLAUDE_CODE_API_KEY_HELPER_TTL_MS).toBe('300000');
+      expect(inspectJson('f', p.text, p.changes)).toEqual(p.changes.map(() => 'wired'));
+      // idempotent: a second patch changes nothing
+      const again = patchJson('settings.json', p.text, claudeSettings);
+      expect(again.text).toBe(p.text);
+      expect(again.changes).toEqual([]);
+      const r = revertJson('settings.json', p.text, p.changes, p.backups);
+      expect(r.drifted).toEqual([]);
+      if (src.trim() === '') expect(r.empty).toBe(true);
+      else expect(r.text).toBe(src);
+    });
+  }
+
+  it('keeps comments and formatting of untouched lines', () => {
+    const src = jsonCases['comments and unrelated keys']!;
+    const p = patchJson('f', src, claudeSettings);
+    expect(p.text).toContain('// my settings');
+    expect(p.text).toContain('"model": "opus", // favourite');
+    expect(p.text).toContain('"permissions": { "allow": ["Bash(ls)"] }');
+  });
+
+  it('refuses malformed JSON naming the line', () => {
+    expect(() => patchJson('/h/.claude/settings.json', '{\n  "a": 1\n  "b": 2\n}', claudeSettings)).toThrow(
+      /\/h\/\.claude\/settings\.json is not valid JSON \(line 3, column 3/,
+    );
+    expect(() => patchJson('f', '[1]', claudeSettings)).toThrow(/does not hold a JSON object/);
+    expect(() => patchJson('f', '{"env": "x"}', claudeSettings)).toThrow(/"env" is not a JSON object/);
+  });
+
+  it('leaves a key the user changed since setup, and reports it', () => {
+    const src = '{\n  "a": 1\n}\n';
+    const p = patchJson('f', src, claudeSettings);
+    const edited = p.text.replace('https://llm.example.com', 'https://mine.example.com');
+    expect(inspectJson('f', edited, p.changes)).toContain('drifted');
+    const r = revertJson('f', edited, p.changes, p.backups);
+    expect(r.drifted).toEqual([['env', 'ANTHROPIC_BASE_URL']]);
+    const v = JSON.parse(r.text);
+    expect(v).toEqual({ a: 1, env: { ANTHROPIC_BASE_URL: 'https://mine.example.com' } });
+  });
+
+  it('secret values: previous value goes to backups, only a hash is recorded', () => {
+    const src = '{ "apiKey": "sk-user-own-key" }';
+    const p = patchJson('f', src, [{ path: ['apiKey'], value: 'gp_local_abc', secret: true }]);
+    expect(JSON.stringify(p.changes)).not.toContain('sk-user-own-key');
+    expect(JSON.stringify(p.changes)).not.toContain('gp_local_abc');
+    expect(Object.values(p.backups)).toEqual(['"sk-user-own-key"']);
+    expect(revertJson('f', p.text, p.changes, p.backups).text).toBe(src);
+  });
+});
+
+const codexSettings: KeySetting[] = [
+  { path: ['model_provider'], value: 'gatepass' },
+  {
+    path: ['model_providers', 'gatepass'],
+    value: {
+      name: 'gatepass',
+      base_url: 'https://llm.example.com/v1',
+      wire_api: 'responses',
+      auth: { command: '/usr/bin/node', args: ['/x/cli.js', 'token'], refresh_interval_ms: 300000 },
+    },
+  },
+];
+
+const tomlCases: Record<string, string> = {
+  'comments, other providers and MCP servers': `# my codex config
+model = "gpt-5" # favourite
+model_provider = "openai"
+
+[mcp_servers.docs]
+command = "docs-mcp"
+args = ["--stdio"]
+
+[model_providers.other]
+name = "Other"
+base_url = "https://other.example.com/v1"
+`,
+  'no provider yet': '# just a model\nmodel = "o3"\n',
+  'empty file': '',
+};
+
+describe('TOML editor', () => {
+  for (const [name, src] of Object.entries(tomlCases)) {
+    it(`round-trips byte for byte: ${name}`, () => {
+      const p = patchToml(TOML, 'config.toml', src, codexSettings);
+      const v = TOML.parse(p.text);
+      expect(v.model_provider).toBe('gatepass');
+      expect(v.model_providers.gatepass.auth.args).toEqual(['/x/cli.js', 'token']);
+      expect(v.model_providers.gatepass.auth.refresh_interval_ms).toBe(300000);
+      if (src.includes('other')) expect(v.model_providers.other.name).toBe('Other');
+      if (src.includes('mcp')) expect(p.text).toContain('[mcp_servers.docs]\ncommand = "docs-mcp"');
+      expect(inspectToml(TOML, 'f', p.text, p.changes)).toEqual(p.changes.map(() => 'wired'));
+      expect(patchToml(TOML, 'config.toml', p.text, codexSettings).changes).toEqual([]);
+      const r = revertToml(TOML, 'config.toml', p.text, p.changes, p.backups);
+      expect(r.drifted).toEqual([]);
+      expect(r.text).toBe(src);
+    });
+  }
+
+  it("restores the user's previous model_provider", () => {
+    const src = tomlCases['comments, other providers and MCP servers']!;
+    const p = patchToml(TOML, 'f', src, codexSettings);
+    const r = revertToml(TOML, 'f', p.text, p.changes, p.backups);
+    expect(TOML.parse(r.text).model_provider).toBe('openai');
+  });
+
+  it('refuses malformed TOML and a model_providers that is not a table', () => {
+    expect(() => patchToml(TOML, '/h/.codex/config.toml', 'model = \n', codexSettings)).toThrow(
+      /\/h\/\.codex\/config\.toml is not valid TOML \(line/,
+    );
+    expect(() => patchToml(TOML, 'f', 'model_providers = "x"\n', codexSettings)).toThrow(/not a TOML table/);
+  });
+});
+
+describe('dotenv editor', () => {
+  const settings: KeySetting[] = [
+    { path: ['GOOGLE_GEMINI_BASE_URL'], value: 'http://127.0.0.1:14000' },
+    { path: ['GEMINI_API_KEY'], value: 'gp_local_x y', secret: true },
+  ];
+  for (const src of ['', '# mine\nFOO=bar\n', 'FOO=bar', 'export GEMINI_API_KEY="AIza-own"\nOTHER=1\n']) {
+    it(`round-trips ${JSON.stringify(src)}`, () => {
+      const p = patchDotenv('.env', src, settings);
+      expect(p.text).toContain('GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:14000');
+      expect(p.text).toContain('GEMINI_API_KEY="gp_local_x y"');
+      expect(JSON.stringify(p.changes)).not.toContain('AIza-own');
+      expect(patchDotenv('.env', p.text, settings).changes).toEqual([]);
+      const r = revertDotenv('.env', p.text, p.changes, p.backups);
+      expect(r.text).toBe(src);
+    });
+  }
+});
+
+describe('unified diff', () => {
+  it('shows removed then added lines with context', () => {
+    const d = unifiedDiff('f', 'a\nb\nc\n', 'a\nB\nc\nd\n');
+    expect(d).toBe('--- f\n+++ f\n@@ -1,3 +1,4 @@\n a\n-b\n+B\n c\n+d');
+    expect(unifiedDiff('f', undefined, 'x\n')).toBe('--- /dev/null\n+++ f\n@@ -0,0 +1,1 @@\n+x');
+  });
+});
+
+describe('tool paths per platform', () => {
+  it('derives every location from the injected home and environment', async () => {
+    const { TOOLS, findTool } = await import('../../src/tools/index.js');
+    const win = {
+      home: 'C:\\Users\\me',
+      platform: 'win32' as const,
+      env: { APPDATA: 'C:\\Users\\me\\AppData\\Roaming' },
+    };
+    const mac = { home: '/Users/me', platform: 'darwin' as const, env: {} };
+    const linux = { home: '/home/me', platform: 'linux' as const, env: {} };
+    expect(findTool('vscode')!.configPath(win)).toBe(
+      'C:\\Users\\me\\AppData\\Roaming\\Code\\User\\settings.json',
+    );
+    expect(findTool('claude')!.configPath(win)).toBe('C:\\Users\\me\\.claude\\settings.json');
+    expect(findTool('codex')!.configPath(win)).toBe('C:\\Users\\me\\.codex\\config.toml');
+    expect(findTool('vscode-insiders')!.configPath(mac)).toBe(
+      '/Users/me/Library/Application Support/Code - Insiders/User/settings.json',
+    );
+    expect(findTool('cursor')!.configPath(linux)).toBe('/home/me/.config/Cursor/User/settings.json');
+    expect(findTool('xcode')!.configPath(mac)).toBe(
+      '/Users/me/Library/Application Support/GitHub Copilot for Xcode/editorSettings.json',
+    );
+    expect(findTool('codex')!.configPath({ ...linux, env: { CODEX_HOME: '/srv/codex' } })).toBe(
+      '/srv/codex/config.toml',
+    );
+    expect(await findTool('xcode')!.detect(linux)).toBe(false);
+    expect(TOOLS.map((t) => t.id)).toEqual([
+      'claude',
+      'codex',
+      'gemini',
+      'opencode',
+      'vscode',
+      'vscode-insiders',
+      'xcode',
+      'cursor',
+    ]);
+  });
+
+  it('quotes the gatepass command for the shell', async () => {
+    const { selfCommandLine } = await import('../../src/tools/self.js');
+    const self = { command: '/Applications/My Tools/node', args: ["/opt/it's/cli.js"] };
+    expect(selfCommandLine(self, ['token'], 'linux')).toBe(
+      `'/Applications/My Tools/node' '/opt/it'\\''s/cli.js' token`,
+    );
+    expect(
+      selfCommandLine(
+        { command: 'C:\\Program Files\\nodejs\\node.exe', args: ['C:\\gp\\cli.js'] },
+        ['token'],
+        'win32',
+      ),
+    ).toBe('"C:\\Program Files\\nodejs\\node.exe" "C:\\gp\\cli.js" token');
+  });
+});
