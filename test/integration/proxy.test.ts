@@ -390,7 +390,12 @@ describe('upstream behaviour', () => {
 
   it('logs method, path, status and duration with a verbose logger, never the keys', async () => {
     let log = '';
-    const stream = { write: (s: string) => ((log += s), true) } as unknown as NodeJS.WritableStream;
+    const stream = {
+      write: (s: string) => {
+        log += s;
+        return true;
+      },
+    } as unknown as NodeJS.WritableStream;
     const p = await proxy(jwtSource(), { logger: createLogger({ verbose: true, stream }) });
     await raw(p, `/v1/models?key=${KEY}`);
     await new Promise((r) => setTimeout(r, 50));
