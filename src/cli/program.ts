@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
 import type { CliContext, CliIO, GlobalOptions } from './context.js';
 import { defineConfigCommand } from './defs/config.js';
+import { defineProxyCommand } from './defs/proxy.js';
 
 export type Runner = (load: () => Promise<CommandModule>, args: unknown[]) => Promise<void>;
 
@@ -53,6 +54,7 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
 
   const ctx = { program, runner: hooks.runner };
   defineConfigCommand(ctx);
+  defineProxyCommand(ctx);
   return program;
 }
 
