@@ -57,17 +57,36 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Headers to return to the client from the gateway's response. */
-export function downstreamResponseHeaders(headers: Headers): Record<string, string | string[]> {
-  const named = connectionTokens(headers);
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    const n = name.toLowerCase();
-    if (HOP_BY_HOP.has(n) || named.has(n)) continue;
-    out[n] = value;
+/**
+ * Headers to return to the client, from the gateway's raw response headers ([name, value, …] as
+ * undici delivers them): a flat [name, value, …] list for `writeHead`, hop-by-hop headers removed.
+ * Bytes are kept as latin1 both ways, so any header value round-trips unchanged.
+ */
+export function downstreamRawHeaders(raw: ReadonlyArray<Buffer | string>): {
+  headers: string[];
+  sized: boolean;
+} {
+  const headers: string[] = [];
+  let named: Set<string> | undefined;
+  let sized = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (lower === 'connection') {
+      named = connectionTokens({ connection: value });
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (lower === 'content-length') sized = true;
+    headers.push(name, value);
   }
-  return out;
+  if (!named?.size) return { headers, sized };
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!named.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  }
+  return { headers: out, sized };
 }
 
 /** Join the gateway URL's path prefix with the request path; drop `?key=` (Gemini's key slot). */

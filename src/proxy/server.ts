@@ -7,15 +7,15 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PassThrough, Writable } from 'node:stream';
-import { Pool } from 'undici';
+import { PassThrough } from 'node:stream';
+import { type Dispatcher, Pool } from 'undici';
 import type { TokenResult, TokenSource } from '../auth/types.js';
 import { describeError, GatepassError, ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { detectDialect, type ErrorKind, errorBody } from './dialect.js';
 import { checkRequest } from './guard.js';
-import { downstreamResponseHeaders, upstreamPath, upstreamRequestHeaders } from './headers.js';
+import { downstreamRawHeaders, upstreamPath, upstreamRequestHeaders } from './headers.js';
 import { HEALTH_PATH } from './state.js';
 import { createTokenCache } from './token-cache.js';
 
@@ -107,12 +107,65 @@ function errorCodeOf(err: unknown): string | undefined {
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT']);
 
-const discard = () =>
-  new Writable({
-    write(_c, _e, cb) {
-      cb();
-    },
+class ClientGone extends Error {}
+
+/**
+ * Send one request upstream and stream the answer into `res`, on undici's low-level handler
+ * interface (no intermediate streams): gateway backpressure follows the client's, a client that
+ * leaves aborts the upstream request. Resolves true when a 401 was swallowed for a retry.
+ */
+function forward(
+  pool: Pool,
+  options: Dispatcher.DispatchOptions,
+  res: ServerResponse,
+  swallow401: boolean,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    let abort: ((err: Error) => void) | undefined;
+    let swallowed = false;
+    let gone = false;
+    const onClose = () => {
+      if (res.writableFinished) return;
+      gone = true;
+      abort?.(new ClientGone('client went away'));
+    };
+    res.once('close', onClose);
+    const done = () => res.off('close', onClose);
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(a) {
+        if (gone || res.destroyed) a(new ClientGone('client went away'));
+        else abort = a;
+      },
+      onHeaders(statusCode, rawHeaders, resume) {
+        if (statusCode < 200) return true; // 1xx: the client gets the final answer only
+        if (statusCode === 401 && swallow401) {
+          swallowed = true;
+          return true;
+        }
+        const { headers, sized } = downstreamRawHeaders(rawHeaders as unknown as Buffer[]);
+        res.writeHead(statusCode, headers);
+        // A streamed response (SSE, chunked) may take a while to produce its first event: send the
+        // headers now. A sized body goes out with its headers in one write.
+        if (!sized) res.flushHeaders();
+        res.on('drain', resume);
+        return !res.writableNeedDrain;
+      },
+      onData(chunk) {
+        return swallowed ? true : res.write(chunk);
+      },
+      onComplete() {
+        done();
+        if (!swallowed) res.end();
+        resolve(swallowed);
+      },
+      onError(err) {
+        done();
+        reject(err);
+      },
+    };
+    pool.dispatch(options, handler);
   });
+}
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const gateway = new URL(options.gatewayUrl);
@@ -122,7 +175,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const maxReplay = options.maxReplayBytes ?? DEFAULT_MAX_REPLAY;
   const tokenWaitMs = options.tokenWaitMs ?? 5 * 60_000;
   const upstreamTimeout = options.upstreamTimeoutMs ?? 10 * 60_000;
-  const pool = new Pool(gateway.origin, {
+  const origin = gateway.origin;
+  const pool = new Pool(origin, {
     connections: null,
     pipelining: 1,
     keepAliveTimeout: 30_000,
@@ -167,7 +221,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         () => reject(new GatepassError('E_AUTH_TIMEOUT', 'timed out waiting for a gateway token')),
         tokenWaitMs,
       );
-      const onClose = () => reject(new ProxyError('E_PROXY', 'client aborted'));
+      const onClose = () => reject(new ClientGone('client went away'));
       res.once('close', onClose);
       get().then(
         (t) => {
@@ -208,11 +262,6 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       return;
     }
 
-    const ac = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) ac.abort();
-    });
-
     // Small bodies with a known length are buffered so the request can be replayed after a 401.
     const method = req.method ?? 'GET';
     const lenHeader = req.headers['content-length'];
@@ -242,37 +291,33 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     }
 
     let token: TokenResult;
-    try {
-      token = await waitForToken(res, () => tokens.get());
-    } catch (err) {
-      if (ac.signal.aborted) return;
-      tokenError(req, res, err);
-      return;
+    const cached = tokens.peek();
+    if (cached) token = cached;
+    else {
+      try {
+        token = await waitForToken(res, () => tokens.get());
+      } catch (err) {
+        if (!(err instanceof ClientGone)) tokenError(req, res, err);
+        return;
+      }
     }
 
     const path = upstreamPath(prefix, url);
     for (let attempt = 0; ; attempt++) {
-      let retry = false;
       const headers = upstreamRequestHeaders(req.headers, {
         token: token.token,
         keepContentLength: !(body instanceof Buffer) && !chunked,
       });
+      let retry: boolean;
       try {
-        await pool.stream(
-          { path, method: method as 'GET', headers, body, signal: ac.signal },
-          ({ statusCode, headers: upstreamHeaders }) => {
-            if (statusCode === 401 && attempt === 0 && replayable) {
-              retry = true;
-              return discard();
-            }
-            res.writeHead(statusCode, downstreamResponseHeaders(upstreamHeaders));
-            // Send headers now (an SSE stream may take a while to produce its first event).
-            res.flushHeaders();
-            return res;
-          },
+        retry = await forward(
+          pool,
+          { origin, path, method, headers, body },
+          res,
+          attempt === 0 && replayable,
         );
       } catch (err) {
-        if (ac.signal.aborted || res.destroyed) return;
+        if (err instanceof ClientGone || res.destroyed) return;
         const code = errorCodeOf(err);
         if (res.headersSent) {
           logger.debug(`proxy: upstream failed mid-response (${code ?? describeError(err)})`);
@@ -298,8 +343,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       try {
         token = await waitForToken(res, () => tokens.replace(token.token));
       } catch (err) {
-        if (ac.signal.aborted) return;
-        tokenError(req, res, err);
+        if (!(err instanceof ClientGone)) tokenError(req, res, err);
         return;
       }
     }

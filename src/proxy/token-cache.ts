@@ -24,6 +24,8 @@ export interface TokenCacheOptions {
 }
 
 export interface TokenCache {
+  /** The current token when it is still valid (the no-wait fast path), else undefined. */
+  peek(): TokenResult | undefined;
   /** A valid token; shares any fetch already in flight. */
   get(): Promise<TokenResult>;
   /** The gateway rejected `token`: forget it and fetch a fresh one (shared among callers). */
@@ -76,6 +78,7 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
   }
 
   return {
+    peek: fresh,
     async get() {
       return fresh() ?? fetchShared(false, options.interactive);
     },

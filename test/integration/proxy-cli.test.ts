@@ -150,11 +150,19 @@ describe.skipIf(!commandSourceBuilt)('gatepass proxy with the built CLI', () => 
     expect(start.stdout).toBe(`http://127.0.0.1:${port}\n`);
 
     const status = JSON.parse((await gp(['proxy', 'status', '--json'])).stdout);
-    expect(status).toMatchObject({ running: true, port, provider: 'default', url: `http://127.0.0.1:${port}` });
+    expect(status).toMatchObject({
+      running: true,
+      port,
+      provider: 'default',
+      url: `http://127.0.0.1:${port}`,
+    });
     expect(processAlive(status.pid)).toBe(true);
 
     const client = new OpenAI({ apiKey: KEY, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
-    const r = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'bg' }] });
+    const r = await client.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'bg' }],
+    });
     expect(r.choices[0]!.message.content).toBe('echo: bg');
     expect(gw.requests.at(-1)!.subject).toBe('dave');
 

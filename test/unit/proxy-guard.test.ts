@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { detectDialect, errorBody } from '../../src/proxy/dialect.js';
 import { checkRequest, isAllowedHost, presentedKeys } from '../../src/proxy/guard.js';
-import { downstreamResponseHeaders, upstreamPath, upstreamRequestHeaders } from '../../src/proxy/headers.js';
+import { downstreamRawHeaders, upstreamPath, upstreamRequestHeaders } from '../../src/proxy/headers.js';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 
 const KEY = generateLocalProxyKey();
@@ -65,9 +65,9 @@ describe('presentedKeys / checkRequest', () => {
     expect(checkRequest({ ...ok, 'x-goog-api-key': KEY }, undefined, opts).ok).toBe(true);
     expect(checkRequest(ok, new URLSearchParams({ key: KEY }), opts).ok).toBe(true);
     // Claude Code sends the same key in both headers; Gemini may send an empty one next to ?key=.
-    expect(
-      checkRequest({ ...ok, 'x-goog-api-key': '' }, new URLSearchParams({ key: KEY }), opts).ok,
-    ).toBe(true);
+    expect(checkRequest({ ...ok, 'x-goog-api-key': '' }, new URLSearchParams({ key: KEY }), opts).ok).toBe(
+      true,
+    );
   });
 
   it('refuses a missing, wrong or truncated key', () => {
@@ -162,17 +162,39 @@ describe('header rewriting', () => {
     ).toBe('12');
   });
 
-  it('drops hop-by-hop response headers, keeps the rest (set-cookie arrays included)', () => {
-    expect(
-      downstreamResponseHeaders({
-        connection: 'close',
-        'transfer-encoding': 'chunked',
-        'keep-alive': 'timeout=5',
-        'content-type': 'text/event-stream',
-        'set-cookie': ['a=1', 'b=2'],
-        'x-request-id': 'r',
-      }),
-    ).toEqual({ 'content-type': 'text/event-stream', 'set-cookie': ['a=1', 'b=2'], 'x-request-id': 'r' });
+  it('drops hop-by-hop response headers (and Connection-named ones), keeps the rest in order', () => {
+    const raw = [
+      'Connection',
+      'close, X-Hop',
+      'Transfer-Encoding',
+      'chunked',
+      'Keep-Alive',
+      'timeout=5',
+      'X-Hop',
+      '1',
+      'Content-Type',
+      'text/event-stream',
+      'Set-Cookie',
+      'a=1',
+      'Set-Cookie',
+      'b=2',
+      'x-request-id',
+      'caf\u00e9',
+    ].map((x) => Buffer.from(x, 'latin1'));
+    expect(downstreamRawHeaders(raw)).toEqual({
+      headers: [
+        'Content-Type',
+        'text/event-stream',
+        'Set-Cookie',
+        'a=1',
+        'Set-Cookie',
+        'b=2',
+        'x-request-id',
+        'caf\u00e9',
+      ],
+      sized: false,
+    });
+    expect(downstreamRawHeaders(['Content-Length', '2']).sized).toBe(true);
   });
 
   it('joins the gateway path prefix and removes ?key=', () => {
