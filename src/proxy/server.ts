@@ -145,8 +145,14 @@ function forward(
         const { headers, sized } = downstreamRawHeaders(rawHeaders as unknown as Buffer[]);
         res.writeHead(statusCode, headers);
         // A streamed response (SSE, chunked) may take a while to produce its first event: send the
-        // headers now. A sized body goes out with its headers in one write.
-        if (!sized) res.flushHeaders();
+        // headers now. A sized body is corked until the end of this tick, so a small response (the
+        // common case) leaves in one write with its headers.
+        if (sized) {
+          res.cork();
+          process.nextTick(() => res.uncork());
+        } else {
+          res.flushHeaders();
+        }
         res.on('drain', resume);
         return !res.writableNeedDrain;
       },
