@@ -78,6 +78,7 @@ describe.skipIf(!available)('proxy lazy login (real IdP, real browser)', () => {
     expect(replies.map((r) => r.choices[0]!.message.content)).toEqual(
       Array.from({ length: 5 }, (_, i) => `echo: lazy ${i}`),
     );
+    await hook.waitForLogins(before + 1);
     expect(hook.logins()).toBe(before + 1);
     expect(hook.errors()).toEqual([]);
     expect(gw.requests.map((r) => r.subject)).toEqual(Array(5).fill('erin'));
