@@ -116,4 +116,28 @@ wire_api = "responses"
     expect(responses.length).toBeGreaterThan(0);
     for (const m of responses) expect(m.subject).toBe('frank');
   });
+
+  it('Gemini CLI (`gemini -p`) with GOOGLE_GEMINI_BASE_URL and the local key as GEMINI_API_KEY', async () => {
+    gw.requests.length = 0;
+    mkdirSync(path.join(t.home, '.gemini'), { recursive: true });
+    writeFileSync(
+      path.join(t.home, '.gemini/settings.json'),
+      JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } } }),
+    );
+    const r = await run('gemini', ['-p', 'ping gemini through gatepass', '-m', 'gemini-2.5-flash'], {
+      GOOGLE_GEMINI_BASE_URL: proxy.url,
+      GEMINI_API_KEY: KEY,
+      GEMINI_CLI_NO_RELAUNCH: 'true',
+      GEMINI_CLI_TRUST_WORKSPACE: 'true',
+    });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain('echo:');
+    const calls = gw.requests.filter((x) => /:(stream)?generateContent/i.test(x.url));
+    expect(calls.length).toBeGreaterThan(0);
+    for (const m of calls) {
+      expect(m.subject).toBe('frank');
+      expect(m.url).not.toContain(KEY);
+      expect(m.headers['x-goog-api-key']).toBeUndefined();
+    }
+  });
 });

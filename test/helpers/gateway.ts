@@ -320,6 +320,41 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
       json(res, 200, message);
       return;
     }
+    // Gemini: /v1beta/models/<model>:generateContent | :streamGenerateContent?alt=sse | :countTokens
+    const gemini = /^\/v1(?:beta|alpha)?\/models\/([^/:]+):(\w+)$/.exec(path);
+    if (gemini && req.method === 'POST') {
+      const method = gemini[2]!;
+      const contents = (body['contents'] as Array<{ role?: string; parts?: Array<{ text?: string }> }>) ?? [];
+      const lastUser = [...contents].reverse().find((c) => (c.role ?? 'user') === 'user');
+      const text = `echo: ${(lastUser?.parts ?? []).map((p) => p.text ?? '').join(' ')}`;
+      const usageMetadata = { promptTokenCount: 5, candidatesTokenCount: 3, totalTokenCount: 8 };
+      const candidate = (t: string, done: boolean) => ({
+        content: { role: 'model', parts: [{ text: t }] },
+        index: 0,
+        ...(done ? { finishReason: 'STOP' } : {}),
+      });
+      if (method === 'countTokens') {
+        json(res, 200, { totalTokens: 5 });
+        return;
+      }
+      if (method === 'streamGenerateContent') {
+        sse(res);
+        trackStream(res);
+        const parts = text.split(/(?<= )/);
+        parts.forEach((t, i) => {
+          const done = i === parts.length - 1;
+          res.write(
+            `data: ${JSON.stringify({ candidates: [candidate(t, done)], ...(done ? { usageMetadata } : {}), modelVersion: gemini[1] })}\r\n\r\n`,
+          );
+        });
+        res.end();
+        return;
+      }
+      if (method === 'generateContent') {
+        json(res, 200, { candidates: [candidate(text, true)], usageMetadata, modelVersion: gemini[1] });
+        return;
+      }
+    }
     if (path === '/v1/messages/count_tokens' && req.method === 'POST') {
       json(res, 200, { input_tokens: 5 });
       return;
