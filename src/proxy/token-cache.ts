@@ -48,21 +48,27 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (options.backgroundRefresh === false || result.expiresAt === undefined) return;
-    // Refresh a little before the reuse window ends; never a tight loop.
-    const delay = Math.max(result.expiresAt - skew - now() - 5_000, 5_000);
+    // Refresh when two skews remain, asking for more validity than that so the source really
+    // refreshes; a source that cannot (and returns the same token) is not asked in a tight loop.
+    const left = result.expiresAt - now();
+    const delay = Math.max(left - 2 * skew, Math.min(30_000, left / 2), 1_000);
     timer = setTimeout(() => {
       timer = undefined;
-      fetchShared(false, false).catch((err: unknown) => {
+      fetchShared(false, false, 2 * skew + 5_000).catch((err: unknown) => {
         options.logger.debug(`proxy: background token refresh failed: ${describeError(err)}`);
       });
     }, delay);
     timer.unref();
   }
 
-  function fetchShared(forceRefresh: boolean, interactive: boolean): Promise<TokenResult> {
+  function fetchShared(
+    forceRefresh: boolean,
+    interactive: boolean,
+    minValidityMs = skew,
+  ): Promise<TokenResult> {
     if (inflight && (inflight.forced || !forceRefresh)) return inflight.promise;
     const promise = options.source
-      .getToken({ interactive, forceRefresh, minValidityMs: skew, signal: closing.signal })
+      .getToken({ interactive, forceRefresh, minValidityMs, signal: closing.signal })
       .then((result) => {
         registerSecret(result.token);
         const validUntil = result.expiresAt !== undefined ? result.expiresAt - skew : now() + reuseUnknown;
