@@ -20,6 +20,7 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 const KEY = 'gp_local_benchbenchbenchbenchbenchbenchbenchbench';
 const REQUEST_BODY = JSON.stringify({
   model: 'bench',
@@ -132,6 +133,7 @@ http {
   await waitForPort(port);
   return {
     port,
+    pid: proc.pid,
     stop: async () => {
       proc.kill('SIGTERM');
       await new Promise((r) => proc.once('exit', r));
@@ -175,7 +177,18 @@ async function latency({ port, headers }, n) {
 }
 
 /** `concurrency` keep-alive connections hammering for `durationMs`: requests per second. */
-async function throughput({ port, headers }, concurrency, durationMs) {
+/** CPU time (ms) a process has used so far, from /proc (Linux); undefined elsewhere. */
+function cpuMs(pid) {
+  if (!pid) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+async function throughput({ port, headers, pid }, concurrency, durationMs) {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: concurrency });
   const run = async (ms) => {
     let done = 0;
@@ -196,11 +209,19 @@ async function throughput({ port, headers }, concurrency, durationMs) {
     return { done, errors };
   };
   await run(500); // warm-up
+  const cpu0 = cpuMs(pid);
   const t0 = performance.now();
   const { done, errors } = await run(durationMs);
   const secs = (performance.now() - t0) / 1000;
+  const cpu1 = cpuMs(pid);
   await pool.close();
-  return { rps: Math.round(done / secs), requests: done, errors, concurrency };
+  return {
+    rps: Math.round(done / secs),
+    requests: done,
+    errors,
+    concurrency,
+    ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuMs: cpu1 - cpu0 } : {}),
+  };
 }
 
 /** Time to the first SSE byte (ms), sequentially over one connection. */
@@ -295,9 +316,9 @@ async function main() {
   const rssIdleStart = rssMiB(proxy.proc.pid);
   const nginx = nginxBin ? await startNginx(nginxBin.bin, upstream.port) : undefined;
   const targets = {
-    direct: { port: upstream.port, headers: HEADERS_FOR.direct },
-    proxy: { port: proxy.port, headers: HEADERS_FOR.proxy },
-    ...(nginx ? { nginx: { port: nginx.port, headers: HEADERS_FOR.nginx } } : {}),
+    direct: { port: upstream.port, headers: HEADERS_FOR.direct, pid: upstream.proc.pid },
+    proxy: { port: proxy.port, headers: HEADERS_FOR.proxy, pid: proxy.proc.pid },
+    ...(nginx ? { nginx: { port: nginx.port, headers: HEADERS_FOR.nginx, pid: nginx.pid } } : {}),
   };
   const names = Object.keys(targets);
 
@@ -335,6 +356,9 @@ async function main() {
       errors,
       concurrency: CONCURRENCY,
     };
+    const cpu = rps[n].reduce((a, r) => (r.cpuMs === undefined ? a : a + r.cpuMs), 0);
+    // CPU time the proxy process spends per request: insensitive to other load on the machine.
+    if (targets[n].pid && cpu > 0) results.throughput[n].cpuUsPerRequest = round((cpu * 1000) / requests, 1);
   }
   await sleep(1000);
   const rssIdleWarm = rssMiB(proxy.proc.pid);
@@ -372,13 +396,13 @@ async function main() {
 
   const rows = names.map(
     (n) =>
-      `| ${n} | ${L[n].p50} | ${L[n].p99} | ${T[n].rps} | ${T[n].best} | ${results.ttfbMs[n].p50} | ${results.ttfbMs[n].p99} |`,
+      `| ${n} | ${L[n].p50} | ${L[n].p99} | ${T[n].rps} | ${T[n].best} | ${T[n].cpuUsPerRequest ?? '–'} | ${results.ttfbMs[n].p50} | ${results.ttfbMs[n].p99} |`,
   );
   console.log(`
 Machine: ${info.cpus} × ${info.cpu}, ${info.memGiB} GiB, ${info.os}, Node ${info.node}, nginx ${info.nginx}; load average at start ${results.loadAverageAtStart.join(' ')}
 
-| target | latency p50 ms | latency p99 ms | req/s median (c=${CONCURRENCY}, ${ROUNDS} rounds) | req/s best round | first SSE byte p50 ms | first SSE byte p99 ms |
-|---|---|---|---|---|---|---|
+| target | latency p50 ms | latency p99 ms | req/s median (c=${CONCURRENCY}, ${ROUNDS} rounds) | req/s best round | CPU µs/request | first SSE byte p50 ms | first SSE byte p99 ms |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Proxy added latency: p50 ${results.derived.proxyAddedP50Ms} ms, p99 ${results.derived.proxyAddedP99Ms} ms (target ≤ 1 ms p50)${L.nginx ? `; nginx adds p50 ${results.derived.nginxAddedP50Ms} ms, p99 ${results.derived.nginxAddedP99Ms} ms` : ''}
