@@ -178,6 +178,23 @@ describe.skipIf(!commandSourceBuilt)('gatepass proxy with the built CLI', () => 
     expect(JSON.parse((await gp(['proxy', 'status', '--json'])).stdout)).toEqual({ running: false });
   });
 
+  it("--background on a busy port fails with the child's reason", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = await gp(['proxy', 'start', '--background', '--port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /exited \(code 1\) before answering: port \d+ on 127\.0\.0\.1 is already in use/,
+      );
+      expect(r.stderr).toMatch(/hint: .*proxy\.log/);
+      expect(JSON.parse((await gp(['proxy', 'status', '--json'])).stdout)).toEqual({ running: false });
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('foreground: access log with -v, graceful exit on SIGTERM, port in use is a clear error', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [CLI, '-v', 'proxy', 'start', '--port', String(port)], {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { request } from 'undici';
+import { Pool, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { type RunningProxy, startProxy } from '../../src/proxy/server.js';
@@ -405,5 +405,64 @@ describe('upstream behaviour', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(log).toMatch(/GET \/v1\/models 200 [\d.]+ms/);
     expect(log).not.toContain(KEY);
+  });
+
+  it('500 concurrent SSE streams all complete intact', async () => {
+    const p = await proxy(jwtSource());
+    const N = 500;
+    const pool = new Pool(`http://127.0.0.1:${p.port}`, { connections: N });
+    try {
+      const bodies = await Promise.all(
+        Array.from({ length: N }, async (_, i) => {
+          const res = await pool.request({
+            path: '/v1/chat/completions',
+            method: 'POST',
+            headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+            body: JSON.stringify({
+              model: 'm',
+              stream: true,
+              messages: [{ role: 'user', content: `n${i}` }],
+            }),
+          });
+          expect(res.statusCode).toBe(200);
+          return res.body.text();
+        }),
+      );
+      bodies.forEach((b, i) => {
+        expect(b).toContain(`"content":"n${i}"`);
+        expect(b.endsWith('data: [DONE]\n\n')).toBe(true);
+      });
+      expect(gw.requests).toHaveLength(N);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('never puts the gateway token or the local key in logs or proxy-made errors', async () => {
+    let log = '';
+    const logger = createLogger({
+      verbose: true,
+      stream: {
+        write: (s: string) => {
+          log += s;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
+    });
+    const token = await issuer.sign({ audience: 'wrong' }); // always rejected by the gateway
+    const p = await proxy(new TestTokenSource({ issue: () => token }), { logger });
+    const r401 = await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } });
+    expect(r401.status).toBe(401);
+    const down = await proxy(new TestTokenSource({ issue: () => token }), {
+      logger,
+      gatewayUrl: 'http://127.0.0.1:9',
+    });
+    const r502 = await raw(down, `/v1/models?key=${KEY}`);
+    expect(r502.status).toBe(502);
+    for (const text of [log, r401.text, r502.text]) {
+      expect(text).not.toContain(token);
+      expect(text).not.toContain(KEY);
+    }
+    expect(log).toMatch(/401/);
   });
 });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createTokenSource } from '../../auth/factory.js';
 import { effectiveProxyPort } from '../../config/schema.js';
@@ -148,12 +149,19 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
         // gone
       }
     }
+    // The child's own error (e.g. port in use, no provider) is the useful part of its log.
+    const last = (await readFile(logFile, 'utf8').catch(() => ''))
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('gatepass: error:') || l.startsWith('hint:'))
+      .slice(-2)
+      .map((l) => l.replace(/^gatepass: error: /, ''));
     throw new ProxyError(
       'E_PROXY',
       exited === undefined
         ? `the background proxy did not answer on port ${options.port} in time`
-        : `the background proxy exited (code ${exited}) before answering`,
-      { hint: `see ${logFile}` },
+        : `the background proxy exited (code ${exited}) before answering${last[0] ? `: ${last[0]}` : ''}`,
+      { hint: `${last[1] ? `${last[1].replace(/^hint: /, '')}; ` : ''}log: ${logFile}` },
     );
   }
   child.unref();
