@@ -42,7 +42,10 @@ afterAll(async () => {
 });
 
 let token = '';
+/** The configured proxy.listen_port (free, so no other proxy on the machine answers there). */
+let cfgPort = 0;
 beforeEach(async () => {
+  cfgPort = await freePort();
   token = await issuer.sign({ sub: 'dave' });
   t = makeTempHome({
     GATEPASS_SECRET_STORE: 'env',
@@ -60,6 +63,8 @@ providers:
     gateway_url: ${gw.url}
     auth:
       env_var: GP_TEST_TOKEN
+proxy:
+  listen_port: ${cfgPort}
 `,
   );
 });
@@ -196,8 +201,8 @@ describe.skipIf(!commandSourceBuilt)('gatepass proxy with the built CLI', () => 
   });
 
   it('foreground: access log with -v, graceful exit on SIGTERM, port in use is a clear error', async () => {
-    const port = await freePort();
-    const child = spawn(process.execPath, [CLI, '-v', 'proxy', 'start', '--port', String(port)], {
+    const port = cfgPort;
+    const child = spawn(process.execPath, [CLI, '-v', 'proxy', 'start'], {
       env: t.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -210,7 +215,15 @@ describe.skipIf(!commandSourceBuilt)('gatepass proxy with the built CLI', () => 
     await client.models.list();
     await expect.poll(() => stderr).toMatch(/GET \/v1\/models 200 [\d.]+ms/);
 
-    const busy = await gp(['proxy', 'start', '--port', String(port)]);
+    // No state file for a foreground proxy: status finds it on the configured port.
+    expect(JSON.parse((await gp(['proxy', 'status', '--json'])).stdout)).toMatchObject({
+      running: true,
+      foreground: true,
+      pid: child.pid,
+      port,
+    });
+
+    const busy = await gp(['proxy', 'start']);
     expect(busy.code).toBe(1);
     expect(busy.stderr).toMatch(/already in use/);
 

@@ -192,8 +192,38 @@ export async function runStop(ctx: CliContext): Promise<number> {
   return 0;
 }
 
+/** A foreground proxy leaves no state file: look for one on the configured port. */
+async function foregroundProxy(
+  ctx: CliContext,
+): Promise<{ port: number; pid: number; provider?: string } | undefined> {
+  let port: number;
+  try {
+    port = effectiveProxyPort((await loadConfig(ctx.paths.configFile)).config);
+  } catch {
+    return undefined;
+  }
+  const h = await probeHealth(port, 500);
+  return h?.pid ? { port, pid: h.pid, ...(h.provider ? { provider: h.provider } : {}) } : undefined;
+}
+
 export async function runStatus(ctx: CliContext, options: { json?: boolean }): Promise<number> {
   const s = await getProxyStatus(ctx.paths);
+  const fg = s.running ? undefined : await foregroundProxy(ctx);
+  if (fg) {
+    const url = `http://127.0.0.1:${fg.port}`;
+    if (options.json) {
+      ctx.print(
+        JSON.stringify(
+          { running: true, foreground: true, pid: fg.pid, port: fg.port, url, provider: fg.provider },
+          null,
+          2,
+        ),
+      );
+    } else {
+      ctx.print(`running in the foreground: ${url} (pid ${fg.pid}, provider "${fg.provider ?? '?'}")`);
+    }
+    return 0;
+  }
   if (options.json) {
     ctx.print(
       JSON.stringify(
