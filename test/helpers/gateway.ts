@@ -13,6 +13,8 @@ export interface RecordedRequest {
   method: string;
   /** Path and query as received. */
   url: string;
+  /** Path without the query. */
+  path: string;
   headers: http.IncomingHttpHeaders;
   /** `sub` of the verified token (or the raw token when no verification is configured). */
   subject: string | undefined;
@@ -131,6 +133,7 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
     const record: RecordedRequest = {
       method: req.method ?? 'GET',
       url: req.url ?? '/',
+      path: (req.url ?? '/').split('?')[0]!,
       headers: req.headers,
       subject,
       body: bodyText,
