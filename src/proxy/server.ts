@@ -12,6 +12,7 @@ import { type Dispatcher, Pool } from 'undici';
 import type { TokenResult, TokenSource } from '../auth/types.js';
 import { describeError, GatepassError, ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { registerSecret } from '../redact.js';
 import { VERSION } from '../version.js';
 import { detectDialect, type ErrorKind, errorBody } from './dialect.js';
 import { checkRequest } from './guard.js';
@@ -175,6 +176,7 @@ function forward(
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const gateway = new URL(options.gatewayUrl);
+  registerSecret(options.localKey);
   const prefix = gateway.pathname === '/' ? '' : gateway.pathname;
   const logger = options.logger;
   const accessLog = options.accessLog ?? logger.verbose;
