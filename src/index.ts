@@ -22,6 +22,8 @@ export {
 } from './config/store.js';
 export { FIELDS, type FieldSpec, isLoopbackHost, validateConfig } from './config/validate.js';
 export * from './errors.js';
+export { getProxyStatus, probeHealth, type StopResult, stopBackgroundProxy } from './proxy/control.js';
+export { type ProxyOptions, type RunningProxy, startProxy } from './proxy/server.js';
 export { formatOAuthError, redact, redactDeep, registerSecret, sanitizeOAuthError } from './redact.js';
 export { openSecretStore } from './secrets/index.js';
 export type { SecretStore, SecretStoreKind } from './secrets/types.js';

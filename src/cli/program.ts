@@ -11,10 +11,11 @@ import { defineEnvCommand } from './defs/env.js';
 import { defineExecCommand } from './defs/exec.js';
 import { defineLoginCommand } from './defs/login.js';
 import { defineLogoutCommand } from './defs/logout.js';
-import { defineTokenCommand } from './defs/token.js';
+import { defineProxyCommand } from './defs/proxy.js';
 import { defineSetupCommand } from './defs/setup.js';
 import { defineStatusCommand } from './defs/status.js';
 import { defineTeardownCommand } from './defs/teardown.js';
+import { defineTokenCommand } from './defs/token.js';
 
 export type Runner = (load: () => Promise<CommandModule>, args: unknown[]) => Promise<void>;
 
@@ -69,6 +70,7 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
   defineSetupCommand(ctx);
   defineTeardownCommand(ctx);
   defineStatusCommand(ctx);
+  defineProxyCommand(ctx);
   return program;
 }
 

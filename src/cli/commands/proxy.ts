@@ -1,0 +1,260 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createTokenSource } from '../../auth/factory.js';
+import { effectiveProxyPort } from '../../config/schema.js';
+import { loadConfig, requireProvider } from '../../config/store.js';
+import { ProxyError, UsageError } from '../../errors.js';
+import { getProxyStatus, probeHealth, stopBackgroundProxy } from '../../proxy/control.js';
+import { startProxy } from '../../proxy/server.js';
+import { readProxyState, removeProxyState, writeProxyState } from '../../proxy/state.js';
+import { getOrCreateLocalProxyKey } from '../../secrets/local-key.js';
+import { ensurePrivateDir } from '../../util/fs.js';
+import { buildAuthContext } from '../auth-context.js';
+import type { CliContext } from '../context.js';
+
+interface StartOptions {
+  port?: string;
+  background?: boolean;
+  skipBrowser?: boolean;
+}
+
+function parsePort(value: string | undefined, background: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  const min = background ? 1 : 0;
+  if (!Number.isInteger(n) || n < min || n > 65535) {
+    throw new UsageError(`--port must be a number from ${min} to 65535, got "${value}"`);
+  }
+  return n;
+}
+
+export async function runStart(ctx: CliContext, options: StartOptions): Promise<number> {
+  const background = Boolean(options.background);
+  const portFlag = parsePort(options.port, background);
+  const { config } = await loadConfig(ctx.paths.configFile);
+  const { name, provider } = requireProvider(config, ctx.globals.provider);
+  const port = portFlag ?? effectiveProxyPort(config);
+  if (background)
+    return startBackground(ctx, { port, provider: name, skipBrowser: Boolean(options.skipBrowser) });
+
+  const auth = await buildAuthContext(ctx, {
+    config,
+    interactive: true,
+    skipBrowser: Boolean(options.skipBrowser),
+  });
+  const tokenSource = await createTokenSource(auth, name, provider);
+  const localKey = await getOrCreateLocalProxyKey(auth.secrets);
+  const proxy = await startProxy({
+    tokenSource,
+    gatewayUrl: provider.gateway_url!,
+    port,
+    localKey,
+    logger: ctx.logger,
+    providerName: name,
+    interactive: true,
+  });
+  ctx.logger.info(
+    `gatepass proxy listening on ${proxy.url} (provider "${name}", gateway ${new URL(provider.gateway_url!).origin})`,
+  );
+  ctx.logger.debug(`proxy: bound ${proxy.addresses.join(', ')}`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (s: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      // A second Ctrl-C while draining exits at once.
+      process.once('SIGINT', () => process.exit(130));
+      resolve(s);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  ctx.logger.info(`gatepass proxy: ${signal}, shutting down`);
+  await proxy.close(5_000);
+  const state = await readProxyState(ctx.paths);
+  if (state?.pid === process.pid) await removeProxyState(ctx.paths);
+  return 0;
+}
+
+interface BackgroundOptions {
+  port: number;
+  provider: string;
+  skipBrowser: boolean;
+}
+
+async function startBackground(ctx: CliContext, options: BackgroundOptions): Promise<number> {
+  const existing = await getProxyStatus(ctx.paths);
+  if (existing.running && existing.state) {
+    if (existing.state.port === options.port && existing.state.provider === options.provider) {
+      ctx.logger.info(`gatepass proxy already running (pid ${existing.state.pid})`);
+      ctx.print(existing.state.url);
+      return 0;
+    }
+    throw new ProxyError(
+      'E_PROXY',
+      `a gatepass proxy already runs on port ${existing.state.port} (pid ${existing.state.pid})`,
+      {
+        hint: 'stop it first with `gatepass proxy stop`',
+      },
+    );
+  }
+  if (await probeHealth(options.port, 500)) {
+    throw new ProxyError(
+      'E_PORT_IN_USE',
+      `a gatepass proxy not started in the background already answers on port ${options.port}`,
+      {
+        hint: 'stop it (Ctrl-C in its terminal), or choose another port with --port',
+      },
+    );
+  }
+
+  await ensurePrivateDir(ctx.paths.stateDir);
+  const logFile = path.join(ctx.paths.stateDir, 'proxy.log');
+  const fd = openSync(logFile, 'a', 0o600);
+  const args = [process.argv[1]!, '--config', ctx.paths.configFile, '--provider', options.provider];
+  if (ctx.logger.verbose) args.push('--verbose');
+  args.push('proxy', 'start', '--port', String(options.port));
+  if (options.skipBrowser) args.push('--skip-browser');
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: ctx.env,
+    cwd: ctx.paths.stateDir,
+  });
+  closeSync(fd);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => {
+    exited = code;
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new ProxyError('E_PROXY', 'could not start the background proxy');
+
+  const deadline = ctx.now() + 15_000;
+  let healthy = false;
+  while (ctx.now() < deadline && exited === undefined) {
+    const h = await probeHealth(options.port, 500);
+    if (h?.pid === pid) {
+      healthy = true;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!healthy) {
+    if (exited === undefined) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    // The child's own error (e.g. port in use, no provider) is the useful part of its log.
+    const last = (await readFile(logFile, 'utf8').catch(() => ''))
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('gatepass: error:') || l.startsWith('hint:'))
+      .slice(-2)
+      .map((l) => l.replace(/^gatepass: error: /, ''));
+    throw new ProxyError(
+      'E_PROXY',
+      exited === undefined
+        ? `the background proxy did not answer on port ${options.port} in time`
+        : `the background proxy exited (code ${exited}) before answering${last[0] ? `: ${last[0]}` : ''}`,
+      { hint: `${last[1] ? `${last[1].replace(/^hint: /, '')}; ` : ''}log: ${logFile}` },
+    );
+  }
+  child.unref();
+  const url = `http://127.0.0.1:${options.port}`;
+  await writeProxyState(ctx.paths, {
+    pid,
+    port: options.port,
+    url,
+    provider: options.provider,
+    startedAt: ctx.now(),
+  });
+  ctx.logger.info(`gatepass proxy started in the background (pid ${pid}); logs in ${logFile}`);
+  ctx.print(url);
+  return 0;
+}
+
+export async function runStop(ctx: CliContext): Promise<number> {
+  const r = await stopBackgroundProxy(ctx.paths);
+  if (r.stopped) {
+    ctx.logger.info(
+      `gatepass proxy stopped (pid ${r.pid}${r.forced ? ', killed after the grace period' : ''})`,
+    );
+  } else if (r.stale) {
+    ctx.logger.info(`gatepass proxy was not running (removed a stale state file for pid ${r.pid})`);
+  } else {
+    ctx.logger.info('gatepass proxy is not running');
+  }
+  return 0;
+}
+
+/** A foreground proxy leaves no state file: look for one on the configured port. */
+async function foregroundProxy(
+  ctx: CliContext,
+): Promise<{ port: number; pid: number; provider?: string } | undefined> {
+  let port: number;
+  try {
+    port = effectiveProxyPort((await loadConfig(ctx.paths.configFile)).config);
+  } catch {
+    return undefined;
+  }
+  const h = await probeHealth(port, 500);
+  return h?.pid ? { port, pid: h.pid, ...(h.provider ? { provider: h.provider } : {}) } : undefined;
+}
+
+export async function runStatus(ctx: CliContext, options: { json?: boolean }): Promise<number> {
+  const s = await getProxyStatus(ctx.paths);
+  const fg = s.running ? undefined : await foregroundProxy(ctx);
+  if (fg) {
+    const url = `http://127.0.0.1:${fg.port}`;
+    if (options.json) {
+      ctx.print(
+        JSON.stringify(
+          { running: true, foreground: true, pid: fg.pid, port: fg.port, url, provider: fg.provider },
+          null,
+          2,
+        ),
+      );
+    } else {
+      ctx.print(`running in the foreground: ${url} (pid ${fg.pid}, provider "${fg.provider ?? '?'}")`);
+    }
+    return 0;
+  }
+  if (options.json) {
+    ctx.print(
+      JSON.stringify(
+        {
+          running: s.running,
+          ...(s.state
+            ? {
+                pid: s.state.pid,
+                port: s.state.port,
+                url: s.state.url,
+                provider: s.state.provider,
+                started_at: new Date(s.state.startedAt).toISOString(),
+              }
+            : {}),
+          ...(s.health?.version ? { version: s.health.version } : {}),
+          ...(s.stale ? { stale: true } : {}),
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  if (s.running && s.state) {
+    ctx.print(
+      `running: ${s.state.url} (pid ${s.state.pid}, provider "${s.state.provider}", since ${new Date(s.state.startedAt).toISOString()})`,
+    );
+  } else if (s.state) {
+    ctx.print(`not running (stale state file for pid ${s.state.pid}; \`gatepass proxy stop\` removes it)`);
+  } else {
+    ctx.print('not running');
+  }
+  return 0;
+}

@@ -1,0 +1,51 @@
+import { Option } from 'commander';
+import type { DefineContext } from '../program.js';
+
+export function defineProxyCommand({ program, runner }: DefineContext): void {
+  const proxy = program
+    .command('proxy')
+    .description('a loopback proxy that adds a fresh gateway token, for tools that only take an API key')
+    .addHelpText(
+      'after',
+      `
+The proxy listens on 127.0.0.1 (and ::1) only. Clients use its URL as their base URL and the local
+proxy key (made by \`gatepass setup\`) as their API key; it refuses other keys, non-loopback Host
+headers and browser requests. GET /.gatepass/health answers without a key.`,
+    );
+
+  proxy
+    .command('start')
+    .description('start the proxy (in the foreground unless --background)')
+    .addOption(new Option('--port <n>', 'port to listen on (default: proxy.listen_port or 14000)'))
+    .option('--background', 'detach, wait until it answers, record it in the state file and print its URL')
+    .option('--skip-browser', 'do not open a browser for a login: print the URL on stderr instead')
+    .addHelpText(
+      'after',
+      `
+With no token yet, the first request starts the browser login (one login shared by all requests).
+Access logs (method, path, status, duration) go to stderr with -v; a background proxy logs to
+proxy.log in the state directory.
+
+Examples:
+  gatepass proxy start
+  gatepass proxy start --background --port 14001`,
+    )
+    .action((...args) =>
+      runner(() => import('../commands/proxy.js').then((m) => ({ run: m.runStart })), args),
+    );
+
+  proxy
+    .command('stop')
+    .description('stop the background proxy')
+    .action((...args) =>
+      runner(() => import('../commands/proxy.js').then((m) => ({ run: m.runStop })), args),
+    );
+
+  proxy
+    .command('status')
+    .description('show whether the background proxy runs, and where')
+    .option('--json', 'machine-readable JSON')
+    .action((...args) =>
+      runner(() => import('../commands/proxy.js').then((m) => ({ run: m.runStatus })), args),
+    );
+}

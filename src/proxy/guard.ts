@@ -1,0 +1,102 @@
+/**
+ * Who may use the loopback proxy. Pure functions so every rule is unit-tested:
+ * - the Host header must name a loopback address on the proxy's own port (defeats DNS rebinding: a
+ *   web page that resolves evil.example to 127.0.0.1 still sends `Host: evil.example`);
+ * - requests carrying a browser `Origin` (or cross-site `Sec-Fetch-Site`) are refused: no AI tool
+ *   sends them, every browser-issued cross-origin request does;
+ * - the per-install local proxy key must be presented as the client's API key, so other local users
+ *   and processes that merely reach the port cannot borrow the gateway token.
+ */
+import { localKeyMatches } from '../secrets/local-key.js';
+
+export type HeaderValue = string | string[] | undefined;
+export type Headers = Record<string, HeaderValue>;
+
+export type GuardResult = { ok: true } | { ok: false; reason: 'host' | 'origin' | 'key'; message: string };
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+function first(v: HeaderValue): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** True when `host` (a Host header value) names a loopback address on `port`. */
+export function isAllowedHost(host: string | undefined, port: number): boolean {
+  if (!host) return false;
+  const h = host.trim().toLowerCase();
+  let name: string;
+  let hostPort: string | undefined;
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    if (end < 0) return false;
+    name = h.slice(0, end + 1);
+    const rest = h.slice(end + 1);
+    if (rest !== '' && !rest.startsWith(':')) return false;
+    hostPort = rest ? rest.slice(1) : undefined;
+  } else {
+    const parts = h.split(':');
+    if (parts.length > 2) return false;
+    name = parts[0]!;
+    hostPort = parts[1];
+  }
+  if (!LOOPBACK_NAMES.has(name)) return false;
+  // Without a port the client means the scheme's default (80).
+  if (hostPort === undefined) return port === 80;
+  return /^\d{1,5}$/.test(hostPort) && Number(hostPort) === port;
+}
+
+/** Every API key the client presented: Authorization Bearer, x-api-key, x-goog-api-key, ?key=. */
+export function presentedKeys(headers: Headers, search: URLSearchParams | undefined): string[] {
+  const keys: string[] = [];
+  const auth = first(headers['authorization']);
+  if (auth) {
+    const m = /^\s*bearer\s+(\S+)\s*$/i.exec(auth);
+    if (m) keys.push(m[1]!);
+  }
+  for (const name of ['x-api-key', 'x-goog-api-key']) {
+    const v = first(headers[name])?.trim();
+    if (v) keys.push(v);
+  }
+  for (const v of search?.getAll('key') ?? []) if (v) keys.push(v);
+  return keys;
+}
+
+export interface GuardOptions {
+  /** The port the proxy listens on (Host must carry it). */
+  port: number;
+  /** The expected local proxy key. */
+  localKey: string;
+  /** Skip the key check (the health endpoint). */
+  skipKey?: boolean;
+}
+
+export function checkRequest(
+  headers: Headers,
+  search: URLSearchParams | undefined,
+  options: GuardOptions,
+): GuardResult {
+  if (!isAllowedHost(first(headers['host']), options.port)) {
+    return {
+      ok: false,
+      reason: 'host',
+      message: `gatepass proxy: refused a request whose Host is not a loopback address on port ${options.port}`,
+    };
+  }
+  const fetchSite = first(headers['sec-fetch-site']);
+  if (headers['origin'] !== undefined || (fetchSite !== undefined && fetchSite !== 'none')) {
+    return {
+      ok: false,
+      reason: 'origin',
+      message: 'gatepass proxy: refused a browser request (Origin header present)',
+    };
+  }
+  if (!options.skipKey && !presentedKeys(headers, search).some((k) => localKeyMatches(k, options.localKey))) {
+    return {
+      ok: false,
+      reason: 'key',
+      message:
+        'gatepass proxy: missing or wrong local proxy key; use the key from `gatepass setup` as the API key',
+    };
+  }
+  return { ok: true };
+}

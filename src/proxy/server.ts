@@ -1,0 +1,456 @@
+/**
+ * The loopback reverse proxy: node:http in front, a keep-alive undici Pool to the gateway behind.
+ * Bodies stream both ways (SSE and chunked responses are never buffered); a client that goes away
+ * aborts the upstream request; upstream statuses and bodies pass through unchanged. Only errors the
+ * proxy itself makes (guard 403, token 401, unreachable 502, timeout 504) are written here, as JSON
+ * in the client's API dialect.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { type Dispatcher, Pool } from 'undici';
+import type { TokenResult, TokenSource } from '../auth/types.js';
+import { describeError, GatepassError, ProxyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { registerSecret } from '../redact.js';
+import { VERSION } from '../version.js';
+import { detectDialect, type ErrorKind, errorBody } from './dialect.js';
+import { checkRequest } from './guard.js';
+import { downstreamRawHeaders, upstreamPath, upstreamRequestHeaders } from './headers.js';
+import { HEALTH_PATH } from './state.js';
+import { createTokenCache } from './token-cache.js';
+
+export interface ProxyOptions {
+  tokenSource: TokenSource;
+  /** The gateway base URL; its path is kept as a prefix of every forwarded path. */
+  gatewayUrl: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Listen address; default 127.0.0.1 plus ::1 when the machine has IPv6 loopback. */
+  host?: string;
+  /** The per-install local proxy key clients must present. */
+  localKey: string;
+  logger: Logger;
+  /** Provider name (for health/status). */
+  providerName?: string;
+  /** May the first request start an interactive login? Default true (lazy login). */
+  interactive?: boolean;
+  /** How long a request may wait for a token, login included (ms). Default 5 min. */
+  tokenWaitMs?: number;
+  /** Time allowed to connect to the gateway (ms). Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Time allowed until the gateway sends response headers, and between body chunks (ms). Default 10 min. */
+  upstreamTimeoutMs?: number;
+  /** Bodies up to this size are buffered so they can be replayed after a 401. Default 10 MiB. */
+  maxReplayBytes?: number;
+  /** Refresh tokens this long before expiry (ms). */
+  refreshSkewMs?: number;
+  /** Log one line per request (debug level). Default: logger.verbose. */
+  accessLog?: boolean;
+  now?: () => number;
+}
+
+export interface RunningProxy {
+  url: string;
+  port: number;
+  /** Addresses actually bound, e.g. ['127.0.0.1', '::1']. */
+  addresses: string[];
+  /** Stop accepting, let running requests finish for up to graceMs (default 5 s), then cut them. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const DEFAULT_MAX_REPLAY = 10 * 1024 * 1024;
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => {
+      server.off('listening', onListening);
+      reject(err);
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ port, host, exclusive: true });
+  });
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new ProxyError('E_PROXY', 'request body larger than announced'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+    req.on('aborted', () => reject(new ProxyError('E_PROXY', 'client aborted')));
+  });
+}
+
+function errorCodeOf(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'E_PROXY') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'ETIMEDOUT']);
+
+class ClientGone extends Error {}
+
+/**
+ * Send one request upstream and stream the answer into `res`, on undici's low-level handler
+ * interface (no intermediate streams): gateway backpressure follows the client's, a client that
+ * leaves aborts the upstream request. Resolves true when a 401 was swallowed for a retry.
+ */
+function forward(
+  pool: Pool,
+  options: Dispatcher.DispatchOptions,
+  res: ServerResponse,
+  swallow401: boolean,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    let abort: ((err: Error) => void) | undefined;
+    let swallowed = false;
+    let gone = false;
+    const onClose = () => {
+      if (res.writableFinished) return;
+      gone = true;
+      abort?.(new ClientGone('client went away'));
+    };
+    res.once('close', onClose);
+    const done = () => res.off('close', onClose);
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(a) {
+        if (gone || res.destroyed) a(new ClientGone('client went away'));
+        else abort = a;
+      },
+      onHeaders(statusCode, rawHeaders, resume) {
+        if (statusCode < 200) return true; // 1xx: the client gets the final answer only
+        if (statusCode === 401 && swallow401) {
+          swallowed = true;
+          return true;
+        }
+        const { headers, sized } = downstreamRawHeaders(rawHeaders as unknown as Buffer[]);
+        res.writeHead(statusCode, headers);
+        // A streamed response (SSE, chunked) may take a while to produce its first event: send the
+        // headers now. A sized body is corked until the end of this tick, so a small response (the
+        // common case) leaves in one write with its headers.
+        if (sized) {
+          res.cork();
+          process.nextTick(() => res.uncork());
+        } else {
+          res.flushHeaders();
+        }
+        res.on('drain', resume);
+        return !res.writableNeedDrain;
+      },
+      onData(chunk) {
+        return swallowed ? true : res.write(chunk);
+      },
+      onComplete() {
+        done();
+        if (!swallowed) res.end();
+        resolve(swallowed);
+      },
+      onError(err) {
+        done();
+        reject(err);
+      },
+    };
+    pool.dispatch(options, handler);
+  });
+}
+
+export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const gateway = new URL(options.gatewayUrl);
+  registerSecret(options.localKey);
+  const prefix = gateway.pathname === '/' ? '' : gateway.pathname;
+  const logger = options.logger;
+  const accessLog = options.accessLog ?? logger.verbose;
+  const maxReplay = options.maxReplayBytes ?? DEFAULT_MAX_REPLAY;
+  const tokenWaitMs = options.tokenWaitMs ?? 5 * 60_000;
+  const upstreamTimeout = options.upstreamTimeoutMs ?? 10 * 60_000;
+  const origin = gateway.origin;
+  const pool = new Pool(origin, {
+    connections: null,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    headersTimeout: upstreamTimeout,
+    bodyTimeout: upstreamTimeout,
+    connect: { timeout: options.connectTimeoutMs ?? 10_000 },
+  });
+  const tokens = createTokenCache({
+    source: options.tokenSource,
+    logger,
+    interactive: options.interactive ?? true,
+    ...(options.refreshSkewMs !== undefined ? { refreshSkewMs: options.refreshSkewMs } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  let port = options.port;
+  const provider = options.providerName ?? options.tokenSource.providerName;
+
+  function sendError(
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    kind: ErrorKind,
+    message: string,
+  ): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = JSON.stringify(errorBody(detectDialect(req.url ?? '/', req.headers), kind, status, message));
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+    });
+    res.end(body);
+  }
+
+  /** Wait for a token, but never longer than tokenWaitMs nor after the client left. */
+  function waitForToken(res: ServerResponse, get: () => Promise<TokenResult>): Promise<TokenResult> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new GatepassError('E_AUTH_TIMEOUT', 'timed out waiting for a gateway token')),
+        tokenWaitMs,
+      );
+      const onClose = () => reject(new ClientGone('client went away'));
+      res.once('close', onClose);
+      get().then(
+        (t) => {
+          clearTimeout(timer);
+          res.off('close', onClose);
+          resolve(t);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          res.off('close', onClose);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathOnly = q < 0 ? url : url.slice(0, q);
+    const search = q < 0 ? undefined : new URLSearchParams(url.slice(q + 1));
+    const isHealth = pathOnly === HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD');
+    const verdict = checkRequest(req.headers, search, {
+      port,
+      localKey: options.localKey,
+      skipKey: isHealth,
+    });
+    if (!verdict.ok) {
+      logger.debug(`proxy: refused ${req.method} ${pathOnly}: ${verdict.reason}`);
+      req.resume();
+      sendError(req, res, 403, 'forbidden', verdict.message);
+      return;
+    }
+    if (isHealth) {
+      const body = JSON.stringify({ ok: true, version: VERSION, provider, pid: process.pid });
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+
+    // Small bodies with a known length are buffered so the request can be replayed after a 401.
+    const method = req.method ?? 'GET';
+    const lenHeader = req.headers['content-length'];
+    const length = lenHeader === undefined ? undefined : Number(lenHeader);
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    let body: Buffer | PassThrough | null = null;
+    let replayable = true;
+    if (!chunked && (length === undefined || length === 0)) {
+      req.resume();
+    } else if (!chunked && length !== undefined && Number.isFinite(length) && length <= maxReplay) {
+      try {
+        body = await readBody(req, length);
+      } catch {
+        return; // client gone
+      }
+    } else {
+      // Stream through a PassThrough: undici destroys the body on error, and destroying the
+      // IncomingMessage itself would kill the socket before we could answer 502.
+      replayable = false;
+      const pt = new PassThrough();
+      req.pipe(pt);
+      pt.on('close', () => {
+        req.unpipe(pt);
+        req.resume();
+      });
+      body = pt;
+    }
+
+    let token: TokenResult;
+    const cached = tokens.peek();
+    if (cached) token = cached;
+    else {
+      try {
+        token = await waitForToken(res, () => tokens.get());
+      } catch (err) {
+        if (!(err instanceof ClientGone)) tokenError(req, res, err);
+        return;
+      }
+    }
+
+    const path = upstreamPath(prefix, url);
+    for (let attempt = 0; ; attempt++) {
+      const headers = upstreamRequestHeaders(req.headers, {
+        token: token.token,
+        keepContentLength: !(body instanceof Buffer) && !chunked,
+      });
+      let retry: boolean;
+      try {
+        retry = await forward(
+          pool,
+          { origin, path, method, headers, body },
+          res,
+          attempt === 0 && replayable,
+        );
+      } catch (err) {
+        if (err instanceof ClientGone || res.destroyed) return;
+        const code = errorCodeOf(err);
+        if (res.headersSent) {
+          logger.debug(`proxy: upstream failed mid-response (${code ?? describeError(err)})`);
+          res.destroy();
+          return;
+        }
+        if (code && TIMEOUT_CODES.has(code)) {
+          sendError(req, res, 504, 'timeout', `gatepass proxy: the gateway did not answer in time (${code})`);
+        } else {
+          logger.debug(`proxy: gateway unreachable: ${code ?? ''} ${describeError(err)}`);
+          sendError(
+            req,
+            res,
+            502,
+            'bad_gateway',
+            `gatepass proxy: could not reach the gateway at ${gateway.origin} (${code ?? 'error'})`,
+          );
+        }
+        return;
+      }
+      if (!retry) return;
+      logger.debug('proxy: gateway answered 401; refreshing the token and retrying once');
+      try {
+        token = await waitForToken(res, () => tokens.replace(token.token));
+      } catch (err) {
+        if (!(err instanceof ClientGone)) tokenError(req, res, err);
+        return;
+      }
+    }
+  }
+
+  function tokenError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    const code = err instanceof GatepassError ? err.code : undefined;
+    logger.debug(`proxy: no token: ${code ?? ''} ${describeError(err)}`);
+    const message =
+      code === 'E_AUTH_TIMEOUT'
+        ? 'gatepass: timed out obtaining a gateway token (is a login waiting in the browser?). Run `gatepass login`.'
+        : `gatepass: no gateway token available (${describeError(err)}). Run \`gatepass login\`.`;
+    sendError(req, res, 401, 'auth', message);
+  }
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const started = accessLog ? performance.now() : 0;
+    if (accessLog) {
+      res.once('close', () => {
+        const path = (req.url ?? '/').split('?')[0];
+        const ms = (performance.now() - started).toFixed(1);
+        const status = res.headersSent ? res.statusCode : 499;
+        logger.debug(`proxy: ${req.method} ${path} ${status} ${ms}ms`);
+      });
+    }
+    handle(req, res).catch((err: unknown) => {
+      logger.error(`proxy: internal error: ${describeError(err)}`);
+      if (!res.headersSent) sendError(req, res, 500, 'internal', 'gatepass proxy: internal error');
+      else res.destroy();
+    });
+  };
+
+  const servers: http.Server[] = [];
+  const addresses: string[] = [];
+  const makeServer = () => {
+    const s = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
+    s.headersTimeout = 60_000;
+    servers.push(s);
+    return s;
+  };
+
+  const hosts = options.host ? [options.host] : ['127.0.0.1', '::1'];
+  try {
+    for (const [i, host] of hosts.entries()) {
+      const s = makeServer();
+      try {
+        port = await listen(s, port, host);
+        addresses.push(host);
+      } catch (err) {
+        servers.pop();
+        const code = (err as NodeJS.ErrnoException).code;
+        if (i > 0) {
+          // ::1 is a bonus: machines without IPv6 loopback (or with the port taken there) still work.
+          logger.debug(`proxy: not listening on ${host}: ${code}`);
+          continue;
+        }
+        if (code === 'EADDRINUSE') {
+          throw new ProxyError('E_PORT_IN_USE', `port ${port} on ${host} is already in use`, {
+            hint: 'stop what uses it (`gatepass proxy status`), or choose another with --port',
+          });
+        }
+        throw new ProxyError('E_PROXY', `cannot listen on ${host}:${port}: ${describeError(err)}`, {
+          cause: err,
+        });
+      }
+    }
+  } catch (err) {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    await pool.close();
+    tokens.close();
+    throw err;
+  }
+
+  const first = addresses[0]!;
+  const urlHost = first.includes(':') ? `[${first}]` : first;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    addresses,
+    close(graceMs = 5_000) {
+      closed ??= (async () => {
+        tokens.close();
+        const cut = setTimeout(() => {
+          for (const s of servers) s.closeAllConnections();
+        }, graceMs);
+        await Promise.all(
+          servers.map(
+            (s) =>
+              new Promise<void>((resolve) => {
+                s.close(() => resolve());
+                s.closeIdleConnections();
+              }),
+          ),
+        );
+        clearTimeout(cut);
+        await pool.close().catch(() => undefined);
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,236 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { resolvePaths } from '../../src/config/paths.js';
+import { stopBackgroundProxy } from '../../src/proxy/control.js';
+import { processAlive, proxyStateFile, readProxyState, writeProxyState } from '../../src/proxy/state.js';
+import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
+import { CLI, makeTempHome, ROOT, runGatepass, type TempHome } from '../helpers/cli.js';
+import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
+import { startTestIssuer, type TestIssuer } from '../helpers/tokens.js';
+
+// The CLI path needs a real token source; on a branch where the command provider is still the
+// scaffold, only the control-plane tests run.
+const commandSourceBuilt = !readFileSync(path.join(ROOT, 'src/auth/command/source.ts'), 'utf8').startsWith(
+  '// SCAFFOLD',
+);
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+const KEY = generateLocalProxyKey();
+let issuer: TestIssuer;
+let gw: FakeGateway;
+let t: TempHome;
+
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+  gw = await startFakeGateway({ jwksUrl: issuer.jwksUrl });
+});
+afterAll(async () => {
+  await gw.close();
+  await issuer.close();
+});
+
+let token = '';
+/** The configured proxy.listen_port (free, so no other proxy on the machine answers there). */
+let cfgPort = 0;
+beforeEach(async () => {
+  cfgPort = await freePort();
+  token = await issuer.sign({ sub: 'dave' });
+  t = makeTempHome({
+    GATEPASS_SECRET_STORE: 'env',
+    GATEPASS_SECRET_GATEPASS_LOCAL_PROXY_KEY: KEY,
+    GP_TEST_TOKEN: token,
+  });
+  await mkdir(path.dirname(t.configFile), { recursive: true });
+  await writeFile(
+    t.configFile,
+    `version: 1
+default_provider: default
+providers:
+  default:
+    type: command
+    gateway_url: ${gw.url}
+    auth:
+      env_var: GP_TEST_TOKEN
+proxy:
+  listen_port: ${cfgPort}
+`,
+  );
+});
+afterEach(async () => {
+  await runGatepass(['proxy', 'stop'], { env: t.env });
+  t.cleanup();
+});
+
+const gp = (args: string[]) => runGatepass(args, { env: t.env });
+
+describe('gatepass proxy status/stop without a proxy', () => {
+  it('reports not running, in text and JSON', async () => {
+    const r = await gp(['proxy', 'status']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('not running\n');
+    const j = await gp(['proxy', 'status', '--json']);
+    expect(JSON.parse(j.stdout)).toEqual({ running: false });
+    const s = await gp(['proxy', 'stop']);
+    expect(s.code).toBe(0);
+    expect(s.stderr).toMatch(/not running/);
+  });
+
+  it('rejects a bad --port as a usage error', async () => {
+    const r = await gp(['proxy', 'start', '--port', 'abc']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--port must be a number/);
+  });
+});
+
+describe('stopBackgroundProxy', () => {
+  let child: ChildProcess | undefined;
+  afterEach(() => {
+    if (child?.pid && processAlive(child.pid)) child.kill('SIGKILL');
+    child = undefined;
+  });
+
+  it('SIGKILLs a proxy that ignores SIGTERM after the timeout, and removes the state', async () => {
+    const paths = resolvePaths({ env: t.env });
+    const port = await freePort();
+    // A stand-in proxy: answers health with its pid, ignores SIGTERM.
+    child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `process.on('SIGTERM', () => {});
+         require('node:http').createServer((q, s) => s.end(JSON.stringify({ ok: true, pid: process.pid })))
+           .listen(${port}, '127.0.0.1', () => console.log('up'));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise((r) => child!.stdout!.once('data', r));
+    await writeProxyState(paths, {
+      pid: child.pid!,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      provider: 'default',
+      startedAt: Date.now(),
+    });
+    const r = await stopBackgroundProxy(paths, { timeoutMs: 300 });
+    expect(r).toEqual({ stopped: true, pid: child.pid, forced: true });
+    expect(processAlive(child.pid!)).toBe(false);
+    expect(existsSync(proxyStateFile(paths))).toBe(false);
+  });
+
+  it('never signals a process that is not our proxy (recycled pid): drops the stale state', async () => {
+    const paths = resolvePaths({ env: t.env });
+    child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    await writeProxyState(paths, {
+      pid: child.pid!,
+      port: await freePort(),
+      url: 'http://127.0.0.1:1',
+      provider: 'default',
+      startedAt: 0,
+    });
+    const r = await stopBackgroundProxy(paths, { timeoutMs: 300 });
+    expect(r).toMatchObject({ stopped: false, stale: true });
+    expect(processAlive(child.pid!)).toBe(true);
+    expect(await readProxyState(paths)).toBeUndefined();
+  });
+});
+
+describe.skipIf(!commandSourceBuilt)('gatepass proxy with the built CLI', () => {
+  it('start --background, status, requests through it, idempotent start, stop', async () => {
+    const port = await freePort();
+    const start = await gp(['proxy', 'start', '--background', '--port', String(port)]);
+    expect(start.stderr).toBe(start.stderr.replace(KEY, '')); // never the key
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.stdout).toBe(`http://127.0.0.1:${port}\n`);
+
+    const status = JSON.parse((await gp(['proxy', 'status', '--json'])).stdout);
+    expect(status).toMatchObject({
+      running: true,
+      port,
+      provider: 'default',
+      url: `http://127.0.0.1:${port}`,
+    });
+    expect(processAlive(status.pid)).toBe(true);
+
+    const client = new OpenAI({ apiKey: KEY, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    const r = await client.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'bg' }],
+    });
+    expect(r.choices[0]!.message.content).toBe('echo: bg');
+    expect(gw.requests.at(-1)!.subject).toBe('dave');
+
+    const again = await gp(['proxy', 'start', '--background', '--port', String(port)]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe(`http://127.0.0.1:${port}\n`);
+    expect(JSON.parse((await gp(['proxy', 'status', '--json'])).stdout).pid).toBe(status.pid);
+
+    const stop = await gp(['proxy', 'stop']);
+    expect(stop.code).toBe(0);
+    expect(stop.stderr).toMatch(/stopped/);
+    expect(processAlive(status.pid)).toBe(false);
+    expect(JSON.parse((await gp(['proxy', 'status', '--json'])).stdout)).toEqual({ running: false });
+  });
+
+  it("--background on a busy port fails with the child's reason", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = await gp(['proxy', 'start', '--background', '--port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /exited \(code 1\) before answering: port \d+ on 127\.0\.0\.1 is already in use/,
+      );
+      expect(r.stderr).toMatch(/hint: .*proxy\.log/);
+      expect(JSON.parse((await gp(['proxy', 'status', '--json'])).stdout)).toEqual({ running: false });
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('foreground: access log with -v, graceful exit on SIGTERM, port in use is a clear error', async () => {
+    const port = cfgPort;
+    const child = spawn(process.execPath, [CLI, '-v', 'proxy', 'start'], {
+      env: t.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    await expect.poll(() => stderr, { timeout: 10_000 }).toMatch(/listening on http:\/\/127\.0\.0\.1:/);
+    const client = new OpenAI({ apiKey: KEY, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    await client.models.list();
+    await expect.poll(() => stderr).toMatch(/GET \/v1\/models 200 [\d.]+ms/);
+
+    // No state file for a foreground proxy: status finds it on the configured port.
+    expect(JSON.parse((await gp(['proxy', 'status', '--json'])).stdout)).toMatchObject({
+      running: true,
+      foreground: true,
+      pid: child.pid,
+      port,
+    });
+
+    const busy = await gp(['proxy', 'start']);
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toMatch(/already in use/);
+
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).not.toContain(KEY);
+    expect(stderr).not.toContain(token);
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { createTokenCache } from '../../src/proxy/token-cache.js';
+import { authRequired, TestTokenSource } from '../helpers/tokens.js';
+
+const make = (source: TestTokenSource, now = Date.now) =>
+  createTokenCache({ source, logger: silentLogger, interactive: true, backgroundRefresh: false, now });
+
+describe('token cache', () => {
+  it('reuses a valid token and shares one in-flight fetch', async () => {
+    const source = new TestTokenSource({ expiresInMs: 3_600_000, delayMs: 20 });
+    const cache = make(source);
+    const all = await Promise.all([cache.get(), cache.get(), cache.get()]);
+    expect(new Set(all.map((r) => r.token)).size).toBe(1);
+    await cache.get();
+    expect(source.calls).toBe(1);
+    cache.close();
+  });
+
+  it('asks again when the token is within the refresh skew of expiry', async () => {
+    let t = 1_000_000;
+    const source = new TestTokenSource({ expiresInMs: 120_000 });
+    const cache = make(source, () => t);
+    await cache.get();
+    t = Date.now() + 61_000; // less than 60 s left
+    await cache.get();
+    expect(source.calls).toBe(2);
+    cache.close();
+  });
+
+  it('does not cache failures', async () => {
+    const source = new TestTokenSource({ fail: authRequired() });
+    const cache = make(source);
+    await expect(cache.get()).rejects.toMatchObject({ code: 'E_AUTH_REQUIRED' });
+    source.options.fail = undefined;
+    expect((await cache.get()).token).toBe('test-token-2');
+    cache.close();
+  });
+
+  it('replace() invalidates once and shares the forced refresh among callers', async () => {
+    const source = new TestTokenSource({ expiresInMs: 3_600_000, delayMs: 10 });
+    const cache = make(source);
+    const { token } = await cache.get();
+    const replaced = await Promise.all([cache.replace(token), cache.replace(token), cache.replace(token)]);
+    expect(new Set(replaced.map((r) => r.token))).toEqual(new Set(['test-token-2']));
+    expect(source.calls).toBe(2);
+    expect(source.requests[1]).toMatchObject({ forceRefresh: true });
+    // Replacing an old token after the swap returns the current one without another fetch.
+    expect((await cache.replace(token)).token).toBe('test-token-2');
+    expect(source.calls).toBe(2);
+    cache.close();
+  });
+});
