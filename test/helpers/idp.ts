@@ -152,7 +152,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     if (tokenFailure && ctx.path === '/token' && ctx.method === 'POST') {
       counts.tokenRequests['failed'] = (counts.tokenRequests['failed'] ?? 0) + 1;
       ctx.status = tokenFailure.status;
-      ctx.type = tokenFailure.body.type === 'json' ? 'application/json' : 'text/html';
+      ctx.set('content-type', tokenFailure.body.type === 'json' ? 'application/json' : 'text/html');
       ctx.body = tokenFailure.body.text;
       return;
     }
