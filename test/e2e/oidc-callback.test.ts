@@ -94,6 +94,36 @@ describe('callback server', () => {
   });
 });
 
+describe('authorization request and response checks', () => {
+  it('asks with PKCE S256, state and nonce; a callback with the right state but a foreign iss fails the login', async () => {
+    const home = await configureOidcHome(idp, hook);
+    homes.push(home);
+    const codeGrants = idp.grantCount('authorization_code');
+    const run = await startLogin(home);
+    const q = run.authUrl.searchParams;
+    expect(q.get('code_challenge_method')).toBe('S256');
+    expect(q.get('code_challenge')).toMatch(/^[\w-]{43}$/);
+    expect(q.get('state')).toMatch(/^[\w-]{20,}$/);
+    expect(q.get('nonce')).toMatch(/^[\w-]{20,}$/);
+    expect(q.get('code_verifier')).toBeNull();
+    // Mix-up attack: a response carrying our state but issued by another authorization server.
+    const redirect = new URL(q.get('redirect_uri')!);
+    redirect.search = new URLSearchParams({
+      code: 'stolen-code',
+      state: q.get('state')!,
+      iss: 'https://evil.example',
+    }).toString();
+    await fetch(redirect).catch(() => undefined);
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^gatepass: error: .*iss/m);
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+    // The stolen code was never redeemed.
+    expect(idp.grantCount('authorization_code')).toBe(codeGrants);
+  });
+});
+
 describe('browser that cannot be opened', () => {
   it('prints the URL on stderr and keeps waiting; finishing the login elsewhere works', async () => {
     const home = await configureOidcHome(idp, undefined, {

@@ -140,7 +140,14 @@ export function mapOidcError(err: unknown, what: string, issuer: string): AuthEr
     );
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new AuthError('E_AUTH_FAILED', `${what} failed: ${message}`, { cause: err });
+  // openid-client's outer message is generic ("invalid response encountered"); the check that
+  // failed (state, iss, nonce, signature…) is in an OAUTH_* cause. Its messages are fixed texts.
+  const check = findCause(
+    err,
+    (e) => e !== err && /^OAUTH_/.test(String((e as { code?: unknown }).code ?? '')),
+  ) as Error | undefined;
+  const detail = check && check.message !== message ? ` (${check.message})` : '';
+  return new AuthError('E_AUTH_FAILED', `${what} failed: ${message}${detail}`, { cause: err });
 }
 
 function sanitizeStatusText(text: string): string {
