@@ -1,5 +1,7 @@
 /** The loopback callback server during a real login: forged callbacks, IdP errors, HTML escaping. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
 import { CLI } from '../helpers/cli.js';
@@ -121,6 +123,23 @@ describe('authorization request and response checks', () => {
     expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
     // The stolen code was never redeemed.
     expect(idp.grantCount('authorization_code')).toBe(codeGrants);
+  });
+
+  it('an ID token carrying another nonce (replayed or injected) fails the login', async () => {
+    const home = await configureOidcHome(idp, hook);
+    homes.push(home);
+    const run = await startLogin(home);
+    // Same state and PKCE challenge, but the IdP is asked to bind a different nonce into the ID
+    // token: everything checks out except the nonce.
+    const tampered = new URL(run.authUrl);
+    tampered.searchParams.set('nonce', 'attacker-chosen-nonce-0123456789');
+    await hook.visit(tampered.href).catch(() => '');
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^gatepass: error: .*nonce/m);
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(existsSync(path.join(home.secretsDir))).toBe(false);
   });
 });
 
