@@ -69,7 +69,7 @@ describe('callback query strings (judgeCallback)', () => {
           expect(page.slice(page.indexOf('<h1>'))).not.toMatch(/<(?!\/?(h1|p|body|html)>)/);
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 1000 },
     );
   });
 });
@@ -134,7 +134,7 @@ describe('JWT expiry parsing with random segments', () => {
 });
 
 // -------------------------------------------------------------------------------------------------
-describe('tool config files: random garbage into the editors', () => {
+describe('tool config files: random garbage into the editors', { timeout: 30_000 }, () => {
   const formats: Array<[FileFormat, string]> = [
     ['json', 'settings.json'],
     ['toml', 'config.toml'],
@@ -217,7 +217,7 @@ describe('tool config files: random garbage into the editors', () => {
           }
           expect(readFileSync(file, 'utf8')).toBe(text); // planning never writes
         }),
-        { numRuns: 300 },
+        { numRuns: 200 },
       );
     });
   }
@@ -244,7 +244,7 @@ describe('tool config files: random garbage into the editors', () => {
 });
 
 // -------------------------------------------------------------------------------------------------
-describe("gatepass' own config file: random YAML garbage", () => {
+describe("gatepass' own config file: random YAML garbage", { timeout: 30_000 }, () => {
   const yamlBits = fc.constantFrom(
     'providers:',
     '\n  ',
@@ -294,7 +294,7 @@ describe("gatepass' own config file: random YAML garbage", () => {
 });
 
 // -------------------------------------------------------------------------------------------------
-describe('command provider token cache garbage', () => {
+describe('command provider token cache garbage', { timeout: 30_000 }, () => {
   it('readCache says ok or malformed (with a reason that never quotes the file)', async () => {
     const file = path.join(dir, 'cache.json');
     await fc.assert(
@@ -314,7 +314,7 @@ describe('command provider token cache garbage', () => {
           if (r.state === 'ok') expect(r.entry.token).toMatch(/^[\x21-\x7e]+$/);
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 });
