@@ -474,6 +474,8 @@ export function normalizeConfig(raw: unknown, file: string): GatepassConfig {
     proxy: {},
     configured_tools: [],
   };
+  if (raw['default_provider'] !== undefined && typeof raw['default_provider'] !== 'string')
+    malformed(file, 'default_provider', 'is not a string');
   if (raw['version'] !== undefined && typeof raw['version'] !== 'number')
     malformed(file, 'version', 'is not a number');
   if (typeof out.version === 'number' && out.version > 1) {

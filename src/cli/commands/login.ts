@@ -20,7 +20,7 @@ export async function run(ctx: CliContext, options: LoginCommandOptions): Promis
     timeoutMs = s * 1000;
   }
   const { config } = await loadConfig(ctx.paths.configFile);
-  const { name, provider } = requireProvider(config, ctx.globals.provider);
+  const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   const auth = await buildAuthContext(ctx, {
     config,
     interactive: true,

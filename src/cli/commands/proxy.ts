@@ -34,7 +34,7 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   const background = Boolean(options.background);
   const portFlag = parsePort(options.port, background);
   const { config } = await loadConfig(ctx.paths.configFile);
-  const { name, provider } = requireProvider(config, ctx.globals.provider);
+  const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   const port = portFlag ?? effectiveProxyPort(config);
   if (background)
     return startBackground(ctx, { port, provider: name, skipBrowser: Boolean(options.skipBrowser) });

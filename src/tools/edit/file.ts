@@ -5,6 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { ToolConfigError } from '../../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../../util/fs.js';
 import { inspectDotenv, patchDotenv, revertDotenv } from './dotenv.js';
 import { inspectJson, patchJson, revertJson } from './json.js';
@@ -180,14 +181,28 @@ export function backupFile(stateDir: string): string {
 }
 
 export async function readBackups(stateDir: string): Promise<Record<string, string>> {
-  const text = await readTextIfExists(backupFile(stateDir));
+  const file = backupFile(stateDir);
+  const text = await readTextIfExists(file);
   if (!text) return {};
+  // This file holds the only copy of the user's previous API keys: never treat a damaged one as
+  // empty (teardown would then delete it and leave gatepass' values in the user's files).
+  const refuse = (why: string): never => {
+    throw new ToolConfigError(`${file} is malformed (${why}); it holds the values setup replaced`, {
+      path: file,
+      hint: 'repair the file (a JSON object of strings) or move it aside; gatepass will not overwrite it',
+    });
+  };
+  let v: unknown;
   try {
-    const v = JSON.parse(text) as unknown;
-    return v && typeof v === 'object' ? (v as Record<string, string>) : {};
+    v = JSON.parse(text);
   } catch {
-    return {};
+    return refuse('not valid JSON');
   }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return refuse('not a JSON object');
+  for (const value of Object.values(v)) {
+    if (typeof value !== 'string') return refuse('a value is not a string');
+  }
+  return v as Record<string, string>;
 }
 
 export async function writeBackups(stateDir: string, backups: Record<string, string>): Promise<void> {
