@@ -248,6 +248,12 @@ export async function startFakeLlm(): Promise<FakeLlm> {
       } catch {
         // not JSON
       }
+      if (/^\/(anthropic|openai)\//.test(url.pathname)) {
+        // This fake serves the plain layout: gatepass setup's path-prefix probe must find no prefix.
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end('{"error":"not found"}');
+        return;
+      }
       if (req.method === 'POST' && url.pathname.endsWith('/v1/messages')) return anthropic(res, body);
       if (req.method === 'POST' && url.pathname.endsWith('/responses')) return responses(res, body);
       if (req.method === 'POST' && url.pathname.endsWith('/chat/completions')) return chat(res, body);

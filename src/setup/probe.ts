@@ -1,0 +1,57 @@
+/**
+ * Gateway layout detection: does the gateway serve the Anthropic API under `/anthropic` (and the
+ * OpenAI-style API under `/openai`)? A short HEAD request (≤ 2 s) to the prefixed endpoint answers
+ * it: anything but 404 means the prefixed route exists. Failures (timeout, TLS, DNS) mean "no
+ * prefix" and are logged at debug level; the probe only reads, so `--dry-run` runs it too.
+ */
+import type { Logger } from '../log.js';
+
+export const PROBE_TIMEOUT_MS = 2000;
+export const ANTHROPIC_PREFIX = '/anthropic';
+export const OPENAI_PREFIX = '/openai';
+
+/** HEAD `url`; resolves to the HTTP status, or undefined when there was no answer. */
+export type Prober = (url: string) => Promise<number | undefined>;
+
+export function headProber(logger: Logger, timeoutMs = PROBE_TIMEOUT_MS): Prober {
+  return async (url) => {
+    const { request } = await import('undici');
+    try {
+      const res = await request(url, {
+        method: 'HEAD',
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.body.dump().catch(() => {});
+      logger.debug(`probe HEAD ${url}: ${res.statusCode}`);
+      return res.statusCode;
+    } catch (err) {
+      logger.debug(`probe HEAD ${url} failed (${(err as Error).message}); assuming no path prefix`);
+      return undefined;
+    }
+  };
+}
+
+function join(base: string, path: string): string {
+  return `${base.replace(/\/+$/, '')}${path}`;
+}
+
+/** '/anthropic' when `<gateway>/anthropic/v1/messages` exists, else ''. */
+export async function probeAnthropicPrefix(gatewayUrl: string, probe: Prober): Promise<string> {
+  const status = await probe(join(gatewayUrl, `${ANTHROPIC_PREFIX}/v1/messages`));
+  return status !== undefined && status !== 404 ? ANTHROPIC_PREFIX : '';
+}
+
+/**
+ * '/openai' when `<gateway>/openai/v1/models` exists and `<gateway>/v1/models` does not (404);
+ * else ''. A gateway answering both (say, 401 before routing) keeps the plain layout.
+ */
+export async function probeOpenAIPrefix(gatewayUrl: string, probe: Prober): Promise<string> {
+  const [prefixed, plain] = await Promise.all([
+    probe(join(gatewayUrl, `${OPENAI_PREFIX}/v1/models`)),
+    probe(join(gatewayUrl, '/v1/models')),
+  ]);
+  if (prefixed === undefined || prefixed === 404) return '';
+  return plain === 404 || plain === undefined ? OPENAI_PREFIX : '';
+}
