@@ -2,6 +2,7 @@
  * Whole files gatepass owns (a credential-helper script): the one setting (path []) is the file's
  * entire content. A file that was there before is recorded and put back on teardown.
  */
+import { sha256 } from './common.js';
 import type { KeyChange, KeySetting, KeyState, PatchResult, RevertResult } from './types.js';
 
 export function patchWhole(text: string | undefined, settings: KeySetting[]): PatchResult {
@@ -10,9 +11,10 @@ export function patchWhole(text: string | undefined, settings: KeySetting[]): Pa
     throw new Error('a text file plan takes exactly one setting: the whole content (path [])');
   }
   if (text === setting.value) return { text, changes: [], backups: {} };
+  // Only a hash of what gatepass wrote goes into the record (the config file stays readable).
   const change: KeyChange = {
     path: [],
-    after: setting.value,
+    after_sha256: sha256(setting.value),
     ...(text === undefined ? { before_absent: true } : { before_raw: text }),
   };
   return { text: setting.value, changes: [change], backups: {} };
@@ -22,7 +24,7 @@ export function revertWhole(text: string, changes: KeyChange[]): RevertResult {
   let cur = text;
   const drifted: string[][] = [];
   for (const c of [...changes].reverse()) {
-    if (cur !== c.after) {
+    if (sha256(cur) !== c.after_sha256) {
       drifted.push(c.path);
       continue;
     }
@@ -32,5 +34,7 @@ export function revertWhole(text: string, changes: KeyChange[]): RevertResult {
 }
 
 export function inspectWhole(text: string | undefined, changes: KeyChange[]): KeyState[] {
-  return changes.map((c) => (text === undefined ? 'missing' : text === c.after ? 'wired' : 'drifted'));
+  return changes.map((c) =>
+    text === undefined ? 'missing' : sha256(text) === c.after_sha256 ? 'wired' : 'drifted',
+  );
 }
