@@ -268,8 +268,11 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   // 6. Tell the user what happened and what to restart.
   for (const t of result.tools) {
     if (t.mode === 'manual') continue; // its steps are printed below
+    const label =
+      TOOLS.find((x) => x.id === t.id)?.modeLabel ??
+      (t.mode === 'direct' ? 'token-helper mode' : 'proxy mode');
     run.logger.info(
-      `${t.changed ? 'Configured' : 'Already configured'} ${t.name} (${t.mode === 'direct' ? 'token-helper mode' : 'proxy mode'}): ${t.files.join(', ')}`,
+      `${t.changed ? 'Configured' : 'Already configured'} ${t.name} (${label}): ${t.files.join(', ')}`,
     );
   }
   if (result.tools.length === 0) run.logger.info('No supported AI tools were found to configure.');

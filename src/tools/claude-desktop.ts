@@ -142,5 +142,6 @@ export const claudeDesktop: ToolModule = {
       },
     ];
   },
+  modeLabel: 'credential-helper mode',
   restart: 'quit Claude Desktop completely and relaunch it (it reads this configuration only at launch)',
 };

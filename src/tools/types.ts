@@ -51,4 +51,6 @@ export interface ToolModule {
   manualSteps?(env: ToolEnv, params: WireParams): string[];
   /** What the user must restart for the change to take effect. */
   restart: string;
+  /** How setup describes the wiring, when not "token-helper mode" / "proxy mode". */
+  modeLabel?: string;
 }

@@ -104,6 +104,8 @@ function covered(
     );
   }
   if (settings.some((s) => !s.element && startsWith(path, s.path))) return true;
+  // A container holding a secret is recorded by hash only: still covered while anything is set in it.
+  if (after === undefined) return settings.some((s) => startsWith(s.path, path));
   if (after && typeof after === 'object' && !Array.isArray(after)) {
     if (!settings.some((s) => startsWith(s.path, path))) return false;
     return Object.entries(after).every(([k, v]) => covered([...path, k], v, settings));
