@@ -45,7 +45,7 @@ export async function resolveLayout(
   async function prefix(
     key: 'anthropic_path_prefix' | 'openai_path_prefix',
     needed: boolean,
-    detect: (url: string, p: Prober) => Promise<string>,
+    detect: (url: string, p: Prober) => Promise<string | undefined>,
   ): Promise<string> {
     const current = provider[key];
     if (current !== undefined && (given(key) || sameGateway)) return current;
@@ -54,6 +54,12 @@ export async function resolveLayout(
       return '';
     }
     const found = await detect(gateway, probe);
+    if (found === undefined) {
+      // Unreachable now (VPN down?): wire without a prefix, and probe again on the next setup.
+      run.logger.debug(`gateway layout: ${key} unknown (the gateway did not answer); using none`);
+      if (current !== undefined) set(key, undefined);
+      return '';
+    }
     run.logger.debug(`gateway layout: ${key} = ${JSON.stringify(found)} (probed)`);
     set(key, found);
     return found;

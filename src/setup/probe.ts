@@ -37,21 +37,27 @@ function join(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}${path}`;
 }
 
-/** '/anthropic' when `<gateway>/anthropic/v1/messages` exists, else ''. */
-export async function probeAnthropicPrefix(gatewayUrl: string, probe: Prober): Promise<string> {
+/**
+ * '/anthropic' when `<gateway>/anthropic/v1/messages` exists, '' when it does not, undefined when
+ * the gateway did not answer (then: no prefix, but nothing learnt worth remembering).
+ */
+export async function probeAnthropicPrefix(gatewayUrl: string, probe: Prober): Promise<string | undefined> {
   const status = await probe(join(gatewayUrl, `${ANTHROPIC_PREFIX}/v1/messages`));
-  return status !== undefined && status !== 404 ? ANTHROPIC_PREFIX : '';
+  if (status === undefined) return undefined;
+  return status !== 404 ? ANTHROPIC_PREFIX : '';
 }
 
 /**
  * '/openai' when `<gateway>/openai/v1/models` exists and `<gateway>/v1/models` does not (404);
- * else ''. A gateway answering both (say, 401 before routing) keeps the plain layout.
+ * else ''. A gateway answering both (say, 401 before routing) keeps the plain layout. Undefined
+ * when the gateway did not answer at all.
  */
-export async function probeOpenAIPrefix(gatewayUrl: string, probe: Prober): Promise<string> {
+export async function probeOpenAIPrefix(gatewayUrl: string, probe: Prober): Promise<string | undefined> {
   const [prefixed, plain] = await Promise.all([
     probe(join(gatewayUrl, `${OPENAI_PREFIX}/v1/models`)),
     probe(join(gatewayUrl, '/v1/models')),
   ]);
+  if (prefixed === undefined && plain === undefined) return undefined;
   if (prefixed === undefined || prefixed === 404) return '';
   return plain === 404 || plain === undefined ? OPENAI_PREFIX : '';
 }

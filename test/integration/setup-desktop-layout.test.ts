@@ -3,7 +3,7 @@
  * path-prefix probe against real loopback gateways — on real files in a temporary HOME, with login
  * and logout injected.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -432,6 +432,18 @@ describe('gateway path prefixes', () => {
     expect(Date.now() - started).toBeLessThan(2500);
     expect(out.join('\n')).toContain(`"ANTHROPIC_BASE_URL": "${url}"`);
     expect(existsSync(t.configFile)).toBe(false);
+    // A real run against the unreachable gateway wires no prefix and remembers nothing about it.
+    await runSetup(runEnv(), {
+      assignments: gwFlags(url),
+      tools: ['claude'],
+      self: SELF,
+      probe: probe(),
+      lazy: true,
+    });
+    expect(JSON.parse(read('.claude/settings.json')).env.ANTHROPIC_BASE_URL).toBe(url);
+    expect(config().providers.default).not.toHaveProperty('anthropic_path_prefix');
+    await teardown();
+    rmSync(t.configFile);
     expect(existsSync(path.join(t.home, '.claude/settings.json'))).toBe(false);
 
     const silent = await startGateway('prefixed');

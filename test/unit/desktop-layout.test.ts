@@ -120,7 +120,7 @@ describe('layout probe decisions', () => {
       '/anthropic',
     );
     expect(await probeAnthropicPrefix('https://gw', answering({ '/anthropic/v1/messages': 404 }))).toBe('');
-    expect(await probeAnthropicPrefix('https://gw', answering({}))).toBe('');
+    expect(await probeAnthropicPrefix('https://gw', answering({}))).toBeUndefined();
   });
   it('openai: /openai only when the plain route is missing', async () => {
     expect(
