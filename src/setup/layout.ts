@@ -42,39 +42,44 @@ export async function resolveLayout(
   const persist: FieldAssignment[] = [];
   const set = (key: string, value: unknown) => persist.push({ spec: findField(key)!, value });
 
+  type Found = { value: string; persist?: { value: string | undefined } };
   async function prefix(
     key: 'anthropic_path_prefix' | 'openai_path_prefix',
     needed: boolean,
     detect: (url: string, p: Prober) => Promise<string | undefined>,
-  ): Promise<string> {
+  ): Promise<Found> {
     const current = provider[key];
-    if (current !== undefined && (given(key) || sameGateway)) return current;
-    if (!needed) {
-      if (current !== undefined) set(key, undefined); // belonged to another gateway
-      return '';
-    }
+    if (current !== undefined && (given(key) || sameGateway)) return { value: current };
+    // Saved for another gateway: forget it unless probed anew below.
+    const forget = current !== undefined ? { persist: { value: undefined } } : {};
+    if (!needed) return { value: '', ...forget };
     const found = await detect(gateway, probe);
     if (found === undefined) {
       // Unreachable now (VPN down?): wire without a prefix, and probe again on the next setup.
       run.logger.debug(`gateway layout: ${key} unknown (the gateway did not answer); using none`);
-      if (current !== undefined) set(key, undefined);
-      return '';
+      return { value: '', ...forget };
     }
     run.logger.debug(`gateway layout: ${key} = ${JSON.stringify(found)} (probed)`);
-    set(key, found);
-    return found;
+    return { value: found, persist: { value: found } };
   }
 
-  const anthropicPrefix = await prefix(
-    'anthropic_path_prefix',
-    tools.some((t) => ANTHROPIC_TOOLS.has(t.id)),
-    probeAnthropicPrefix,
-  );
-  const openaiPrefix = await prefix(
-    'openai_path_prefix',
-    tools.some((t) => t.id === 'codex' || t.mode === 'proxy'),
-    probeOpenAIPrefix,
-  );
+  // Both probes at once: at most one 2-second wait in all.
+  const [anthropic, openai] = await Promise.all([
+    prefix(
+      'anthropic_path_prefix',
+      tools.some((t) => ANTHROPIC_TOOLS.has(t.id)),
+      probeAnthropicPrefix,
+    ),
+    prefix(
+      'openai_path_prefix',
+      tools.some((t) => t.id === 'codex' || t.mode === 'proxy'),
+      probeOpenAIPrefix,
+    ),
+  ]);
+  if (anthropic.persist) set('anthropic_path_prefix', anthropic.persist.value);
+  if (openai.persist) set('openai_path_prefix', openai.persist.value);
+  const anthropicPrefix = anthropic.value;
+  const openaiPrefix = openai.value;
 
   const bedrockCompat = options.bedrockCompat === true;
   if (bedrockCompat) set('bedrock_compat', true);
