@@ -13,12 +13,18 @@ export const OPENAI_PREFIX = '/openai';
 /** HEAD `url`; resolves to the HTTP status, or undefined when there was no answer. */
 export type Prober = (url: string) => Promise<number | undefined>;
 
-export function headProber(logger: Logger, timeoutMs = PROBE_TIMEOUT_MS): Prober {
+/** `dispatcher`: an undici Agent carrying the TLS settings (extra CA, skip-verify) to probe with. */
+export function headProber(
+  logger: Logger,
+  options: { timeoutMs?: number; dispatcher?: import('undici').Dispatcher } = {},
+): Prober {
+  const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   return async (url) => {
     const { request } = await import('undici');
     try {
       const res = await request(url, {
         method: 'HEAD',
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs),
