@@ -376,6 +376,11 @@ describe('gateway path prefixes', () => {
     });
     expect(gw.requests).toContain('HEAD /anthropic/v1/messages');
     expect(gw.requests).toContain('HEAD /openai/v1/models');
+    const st = await collectStatus(runEnv());
+    expect(st.providers[0]).toMatchObject({
+      anthropic_path_prefix: '/anthropic',
+      openai_path_prefix: '/openai',
+    });
     // A re-run against the same gateway uses the saved layout without probing again.
     gw.requests.length = 0;
     await runSetup(runEnv(), { tools: ['claude', 'codex'], self: SELF, probe: probe(), lazy: true });
