@@ -226,6 +226,31 @@ describe('Claude Desktop', () => {
     expect(warnings.join('\n')).toMatch(/appliedId was changed since setup/);
   });
 
+  it('a failed login or a malformed _meta.json leaves the library exactly as it was', async () => {
+    const lib = 'Library/Application Support/Claude-3p/configLibrary';
+    write(`${lib}/_meta.json`, META);
+    await expect(
+      setup(['claude-desktop'], { login: async () => Promise.reject(new Error('IdP said no')) }, 'darwin'),
+    ).rejects.toThrow(/IdP said no/);
+    expect(read(`${lib}/_meta.json`)).toBe(META);
+    expect(existsSync(path.join(t.home, lib, `${CLAUDE_DESKTOP_CONFIG_ID}.json`))).toBe(false);
+    expect(existsSync(path.join(t.home, '.local/share/gatepass/claude-desktop-helper.sh'))).toBe(false);
+    expect(existsSync(t.configFile)).toBe(false);
+
+    const bad = '{ "appliedId": "x", "entries": [ { "id": "x" }, ] ,, }';
+    write(`${lib}/_meta.json`, bad);
+    await expect(setup(['claude-desktop'], { lazy: true }, 'darwin')).rejects.toThrow(
+      /_meta\.json is not valid JSON/,
+    );
+    expect(read(`${lib}/_meta.json`)).toBe(bad);
+    expect(existsSync(path.join(t.home, lib, `${CLAUDE_DESKTOP_CONFIG_ID}.json`))).toBe(false);
+    write(`${lib}/_meta.json`, '{ "entries": { "x": 1 } }');
+    await expect(setup(['claude-desktop'], { lazy: true }, 'darwin')).rejects.toThrow(
+      /"entries" is not a JSON array/,
+    );
+    expect(existsSync(t.configFile)).toBe(false);
+  });
+
   it('is not installed on Linux unless its directory exists, and says so for --tools', async () => {
     await expect(setup(['claude-desktop'], { lazy: true })).rejects.toMatchObject({
       code: 'E_TOOL_NOT_INSTALLED',
