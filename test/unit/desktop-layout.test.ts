@@ -148,3 +148,35 @@ describe('new config fields', () => {
     expect(() => parseFieldInput(f('bedrock_compat'), 'maybe')).toThrow(/true or false/);
   });
 });
+
+describe('property: element edits revert byte for byte', () => {
+  it('any _meta.json-like document, pretty or compact, any indentation', async () => {
+    const fc = (await import('fast-check')).default;
+    const entryArb = fc.record({
+      id: fc.constantFrom('a', 'b', 'gp-id', 'c d'),
+      name: fc.string({ maxLength: 6 }),
+    });
+    const docArb = fc.record(
+      {
+        appliedId: fc.oneof(fc.constantFrom('a', 'gp-id', ''), fc.constant(null)),
+        entries: fc.array(entryArb, { maxLength: 4 }),
+        other: fc.dictionary(fc.constantFrom('x', 'y'), fc.integer(), { maxKeys: 2 }),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(docArb, fc.constantFrom(0, 2, 4, '\t'), fc.boolean(), (obj, indent, crlf) => {
+        let text = JSON.stringify(obj, null, indent);
+        if (crlf) text = text.replace(/\n/g, '\r\n');
+        const r = patchJson('_meta.json', text, selector);
+        const parsed = JSON.parse(r.text);
+        expect(parsed.appliedId).toBe('gp-id');
+        expect(parsed.entries.filter((e: { id: string }) => e.id === 'gp-id')).toHaveLength(
+          Math.max(1, (obj.entries ?? []).filter((e) => e.id === 'gp-id').length),
+        );
+        expect(revertJson('_meta.json', r.text, r.changes, {}).text).toBe(text);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
