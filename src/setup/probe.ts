@@ -4,6 +4,9 @@
  * it: anything but 404 means the prefixed route exists. Failures (timeout, TLS, DNS) mean "no
  * prefix" and are logged at debug level; the probe only reads, so `--dry-run` runs it too.
  */
+// Static import: setup is loaded lazily anyway, and a dynamic import of undici loses its named
+// exports in the esbuild bundle.
+import { type Dispatcher, request } from 'undici';
 import type { Logger } from '../log.js';
 
 export const PROBE_TIMEOUT_MS = 2000;
@@ -16,11 +19,10 @@ export type Prober = (url: string) => Promise<number | undefined>;
 /** `dispatcher`: an undici Agent carrying the TLS settings (extra CA, skip-verify) to probe with. */
 export function headProber(
   logger: Logger,
-  options: { timeoutMs?: number; dispatcher?: import('undici').Dispatcher } = {},
+  options: { timeoutMs?: number; dispatcher?: Dispatcher } = {},
 ): Prober {
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   return async (url) => {
-    const { request } = await import('undici');
     try {
       const res = await request(url, {
         method: 'HEAD',
