@@ -1,10 +1,11 @@
 /**
- * End to end with the real Claude Code: a gateway serving the Anthropic API under /anthropic is
- * found by setup's probe, and --bedrock-compat makes `claude -p` ask for a model from --models;
- * a later setup without the flag takes those settings away again.
+ * End to end with the real Claude Code and Codex against a gateway serving its APIs under /anthropic
+ * and /openai: setup's probe finds the prefixes; --bedrock-compat makes `claude -p` ask for a model
+ * from --models, and a later setup without the flag takes those settings away again.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import * as TOML from '@decimalturn/toml-patch';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { FAKE_REPLY, type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { makeToolHome, runTool, type ToolHome } from '../helpers/tool-e2e.js';
@@ -56,4 +57,16 @@ it('claude -p reaches <gateway>/anthropic and asks for a --models model under --
   const env2 = JSON.parse(readFileSync(settingsFile, 'utf8')).env;
   expect(Object.keys(env2).sort()).toEqual(['ANTHROPIC_BASE_URL', 'CLAUDE_CODE_API_KEY_HELPER_TTL_MS']);
   expect(env2.ANTHROPIC_BASE_URL).toBe(`${fake.url}/anthropic`);
+});
+
+it('codex exec reaches <gateway>/openai/v1/responses found by the probe', async () => {
+  mkdirSync(path.join(t.home, '.codex'), { recursive: true });
+  const setup = await t.gp(['setup', '--tools', 'codex', '--lazy']);
+  expect(setup.code, setup.stderr).toBe(0);
+  const cfg = TOML.parse(readFileSync(path.join(t.home, '.codex/config.toml'), 'utf8'));
+  expect(cfg.model_providers.gatepass.base_url).toBe(`${fake.url}/openai/v1`);
+  const r = await runTool(t, 'codex', ['exec', '--skip-git-repo-check', 'hi']);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toContain(FAKE_REPLY);
+  expect(fake.requests.some((q) => q.method === 'POST' && q.path === '/openai/v1/responses')).toBe(true);
 });
