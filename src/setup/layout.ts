@@ -60,6 +60,12 @@ export async function resolveLayout(
       return { value: '', ...forget };
     }
     run.logger.debug(`gateway layout: ${key} = ${JSON.stringify(found)} (probed)`);
+    if (found) {
+      const api = key === 'anthropic_path_prefix' ? 'Anthropic' : 'OpenAI-style';
+      run.logger.info(
+        `The gateway serves its ${api} API under ${found} (detected; set it with --${key.replace(/_/g, '-')}).`,
+      );
+    }
     return { value: found, persist: { value: found } };
   }
 
