@@ -494,6 +494,33 @@ describe('gateway path prefixes', () => {
     }
   });
 
+  it('a gateway that accepts but never answers costs one 2-second wait in all', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const hang = createServer(() => {});
+    hang.on('connection', (s) => sockets.add(s));
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(hang.address() as AddressInfo).port}`;
+    try {
+      mkdirSync(path.join(t.home, '.claude'));
+      mkdirSync(path.join(t.home, '.codex'));
+      const started = Date.now();
+      await runSetup(runEnv(), {
+        assignments: gwFlags(url),
+        tools: ['claude', 'codex'],
+        self: SELF,
+        probe: probe(),
+        dryRun: true,
+      });
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(1900);
+      expect(took).toBeLessThan(3000);
+      expect(out.join('\n')).toContain(`"ANTHROPIC_BASE_URL": "${url}"`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => hang.close(resolve));
+    }
+  });
+
   it('rejects a malformed prefix before touching anything', async () => {
     mkdirSync(path.join(t.home, '.claude'));
     await expect(setup(['claude'], { flags: [['anthropic_path_prefix', '/a b']] })).rejects.toMatchObject({
