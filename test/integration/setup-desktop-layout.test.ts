@@ -410,6 +410,14 @@ describe('gateway path prefixes', () => {
     gw.requests.length = 0;
     await runSetup(runEnv(), { tools: ['claude', 'codex'], self: SELF, probe: probe(), lazy: true });
     expect(gw.requests).toEqual([]);
+    // Pointing the config at another gateway forgets the layout found for this one.
+    const { applyAssignments, parseAssignments } = await import('../../src/config/edit.js');
+    const { updateConfig } = await import('../../src/config/store.js');
+    await updateConfig(t.configFile, (cfg) =>
+      applyAssignments(cfg, 'default', parseAssignments([['gateway_url', 'https://other.example.com']])),
+    );
+    expect(config().providers.default).not.toHaveProperty('anthropic_path_prefix');
+    expect(config().providers.default).not.toHaveProperty('openai_path_prefix');
   });
 
   it('finds no prefix on a plain gateway; a given flag wins without probing', async () => {
