@@ -92,7 +92,19 @@ export function applyAssignments(
         },
       );
     }
+    const previousGateway = provider?.gateway_url;
     setPath(provider as unknown as Record<string, unknown>, spec.key, value);
+    if (
+      provider &&
+      spec.key === 'gateway_url' &&
+      previousGateway !== undefined &&
+      previousGateway !== value
+    ) {
+      // Path prefixes setup found belong to the old gateway (unless given together with the new one).
+      for (const key of ['anthropic_path_prefix', 'openai_path_prefix'] as const) {
+        if (!assignments.some((a) => a.spec.key === key)) delete provider[key];
+      }
+    }
     if (provider?.type === 'oidc' && (spec.key === 'gateway_url' || spec.key === 'oidc.issuer')) {
       // The cached token reference belongs to the old gateway/issuer pair.
       delete provider.token_ref;

@@ -2,9 +2,24 @@
  * Claude Code (token-helper mode): `~/.claude/settings.json` gets `apiKeyHelper` = a command line
  * running `gatepass token`, `env.ANTHROPIC_BASE_URL` = the gateway, and a 5-minute helper TTL.
  */
+
+import type { KeySetting } from './edit/types.js';
 import { dirExists, onPath, pathJoin } from './platform.js';
 import { selfCommandLine } from './self.js';
 import type { ToolEnv, ToolModule } from './types.js';
+
+/**
+ * `--bedrock-compat`: a Bedrock-backed gateway rejects Anthropic's experimental beta headers, and
+ * Claude Code's default model names are not Bedrock model ids, so each tier gets one from the list.
+ */
+export function bedrockSettings(models: string[]): KeySetting[] {
+  const out: KeySetting[] = [{ path: ['env', 'CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS'], value: '1' }];
+  for (const tier of ['haiku', 'sonnet', 'opus']) {
+    const model = models.find((m) => m.toLowerCase().includes(tier));
+    if (model) out.push({ path: ['env', `ANTHROPIC_DEFAULT_${tier.toUpperCase()}_MODEL`], value: model });
+  }
+  return out;
+}
 
 function configDir(env: ToolEnv): string {
   return env.env['CLAUDE_CONFIG_DIR'] || pathJoin(env, env.home, '.claude');
@@ -22,8 +37,9 @@ export const claude: ToolModule = {
       format: 'json',
       settings: [
         { path: ['apiKeyHelper'], value: selfCommandLine(p.self, ['token'], env.platform) },
-        { path: ['env', 'ANTHROPIC_BASE_URL'], value: p.gatewayUrl },
+        { path: ['env', 'ANTHROPIC_BASE_URL'], value: p.anthropicUrl },
         { path: ['env', 'CLAUDE_CODE_API_KEY_HELPER_TTL_MS'], value: String(p.helperTtlMs) },
+        ...(p.bedrockCompat ? bedrockSettings(p.models) : []),
       ],
     },
   ],

@@ -49,6 +49,10 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   const proxy = await startProxy({
     tokenSource,
     gatewayUrl: provider.gateway_url!,
+    pathPrefixes: {
+      ...(provider.anthropic_path_prefix ? { anthropic: provider.anthropic_path_prefix } : {}),
+      ...(provider.openai_path_prefix ? { openai: provider.openai_path_prefix } : {}),
+    },
     port,
     localKey,
     logger: ctx.logger,

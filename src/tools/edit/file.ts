@@ -9,6 +9,7 @@ import { ToolConfigError } from '../../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../../util/fs.js';
 import { inspectDotenv, patchDotenv, revertDotenv } from './dotenv.js';
 import { inspectJson, patchJson, revertJson } from './json.js';
+import { inspectWhole, patchWhole, revertWhole } from './text.js';
 import { inspectToml, loadToml, patchToml, revertToml } from './toml.js';
 import type { FileChange, FileFormat, KeyChange, KeySetting, KeyState, RevertResult } from './types.js';
 
@@ -16,6 +17,8 @@ export interface FilePlan {
   file: string;
   format: FileFormat;
   settings: KeySetting[];
+  /** Mode for a file gatepass creates (default 0600; an existing file keeps its mode). */
+  mode?: number;
 }
 
 export interface PlannedFile {
@@ -26,6 +29,7 @@ export interface PlannedFile {
   after: string;
   record: FileChange;
   backups: Record<string, string>;
+  mode?: number;
 }
 
 export async function patchText(
@@ -36,6 +40,7 @@ export async function patchText(
 ) {
   if (format === 'json') return patchJson(file, text, settings);
   if (format === 'toml') return patchToml(await loadToml(), file, text, settings);
+  if (format === 'text') return patchWhole(text, settings);
   return patchDotenv(file, text, settings);
 }
 
@@ -48,6 +53,7 @@ export async function revertText(
 ): Promise<RevertResult> {
   if (format === 'json') return revertJson(file, text, changes, backups);
   if (format === 'toml') return revertToml(await loadToml(), file, text, changes, backups);
+  if (format === 'text') return revertWhole(text, changes);
   return revertDotenv(file, text, changes, backups);
 }
 
@@ -59,6 +65,7 @@ export async function inspectText(
 ): Promise<KeyState[]> {
   if (format === 'json') return inspectJson(file, text, changes);
   if (format === 'toml') return inspectToml(await loadToml(), file, text, changes);
+  if (format === 'text') return inspectWhole(text, changes);
   return inspectDotenv(text, changes);
 }
 
@@ -79,24 +86,70 @@ export async function missingDirs(file: string): Promise<string[]> {
   }
 }
 
+/** Does a setting of this run still cover (set) what `path` = `after` recorded? */
+function covered(
+  path: string[],
+  after: unknown,
+  settings: KeySetting[],
+  element?: KeyChange['element'],
+): boolean {
+  const startsWith = (a: string[], prefix: string[]) =>
+    prefix.length <= a.length && prefix.every((p, i) => a[i] === p);
+  if (element) {
+    return settings.some(
+      (s) =>
+        s.element?.key === element.key &&
+        startsWith(path, s.path) &&
+        s.path.length === path.length &&
+        (s.value as Record<string, unknown>)[element.key] === element.id,
+    );
+  }
+  if (settings.some((s) => !s.element && startsWith(path, s.path))) return true;
+  // A container holding a secret is recorded by hash only: still covered while anything is set in it.
+  if (after === undefined) return settings.some((s) => startsWith(s.path, path));
+  if (after && typeof after === 'object' && !Array.isArray(after)) {
+    if (!settings.some((s) => startsWith(s.path, path))) return false;
+    return Object.entries(after).every(([k, v]) => covered([...path, k], v, settings));
+  }
+  return false;
+}
+
 /**
  * Plan `plan` against the file's current content. `previous` is the record of an earlier setup of
  * the same file: its `before` values win (so re-running setup never forgets the user's original
- * values) and its `created` flag sticks.
+ * values) and its `created` flag sticks. When this run no longer sets a key the earlier one set
+ * (say `--bedrock-compat` was dropped), the earlier changes are undone first (restoring the user's
+ * values, from `backups` for secret keys) and the plan is made against that.
  */
-export async function planFile(plan: FilePlan, previous?: FileChange): Promise<PlannedFile> {
+export async function planFile(
+  plan: FilePlan,
+  previous?: FileChange,
+  backups: Record<string, string> = {},
+): Promise<PlannedFile> {
   const before = await readTextIfExists(plan.file);
-  const result = await patchText(plan.format, plan.file, before, plan.settings);
+  let base = before;
+  let prev = previous;
+  if (
+    previous &&
+    before !== undefined &&
+    previous.changes.some((c) => !covered(c.path, c.after, plan.settings, c.element))
+  ) {
+    base = (await revertText(plan.format, plan.file, before, previous.changes, backups)).text;
+    prev = { ...previous, changes: [] };
+  }
+  const result = await patchText(plan.format, plan.file, base, plan.settings);
   // Earlier records stay valid only while the key still holds what gatepass wrote; a key the user
   // changed or removed since has a new "before" (the user's value), and a deleted file starts over.
   let kept: KeyChange[] = [];
-  if (previous && before !== undefined) {
-    const states = await inspectText(plan.format, plan.file, before, previous.changes);
-    kept = previous.changes.filter((_c, i) => states[i] === 'wired').map((c) => ({ ...c }));
+  if (prev?.changes.length && before !== undefined) {
+    const states = await inspectText(plan.format, plan.file, before, prev.changes);
+    kept = prev.changes.filter((_c, i) => states[i] === 'wired').map((c) => ({ ...c }));
   }
   const changes = kept;
+  const same = (a: KeyChange, b: KeyChange) =>
+    a.path.join('\u0000') === b.path.join('\u0000') && a.element?.id === b.element?.id;
   for (const c of result.changes) {
-    const old = changes.find((o) => o.path.join('\u0000') === c.path.join('\u0000'));
+    const old = changes.find((o) => same(o, c));
     if (!old) {
       changes.push(c);
       continue;
@@ -120,13 +173,16 @@ export async function planFile(plan: FilePlan, previous?: FileChange): Promise<P
     after: result.text,
     record,
     backups: result.backups,
+    ...(plan.mode !== undefined ? { mode: plan.mode } : {}),
   };
 }
 
 /** Write a planned file (atomic, existing mode kept; new files 0600 in 0700 dirs). */
 export async function writePlanned(p: PlannedFile): Promise<void> {
   if (p.before === p.after) return;
-  await writeFileAtomic(p.file, p.after, { mode: 'preserve' });
+  await writeFileAtomic(p.file, p.after, {
+    mode: p.before === undefined && p.mode !== undefined ? p.mode : 'preserve',
+  });
 }
 
 /** Put a file back exactly as it was before `writePlanned` (rollback of a failed setup). */
