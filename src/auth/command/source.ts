@@ -247,6 +247,9 @@ export function createCommandTokenSource(
       const held = fromCache(first.entry, first.mtimeMs);
       if (usable(held, minValidity)) return result(held, 'cache');
     }
+    if (request.cacheOnly) {
+      throw new AuthError('E_AUTH_REQUIRED', `no usable cached token for provider "${name}"`);
+    }
     const seenMtime = first.state === 'ok' ? first.mtimeMs : undefined;
     // A token command that calls gatepass for its own provider would wait forever on our lock.
     if (ctx.env[RUNNING_VAR] === cacheFile) {

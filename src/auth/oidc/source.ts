@@ -50,6 +50,11 @@ export function authRequiredError(name: string, isDefault: boolean): AuthError {
   });
 }
 
+/** A `cacheOnly` request found no usable cached token. */
+export function cacheMissError(name: string): AuthError {
+  return new AuthError('E_AUTH_REQUIRED', `no usable cached token for provider "${name}"`);
+}
+
 interface FailureMemo {
   at: number;
   code: 'E_AUTH_UNAVAILABLE' | 'E_AUTH_TIMEOUT';
@@ -226,7 +231,9 @@ export function createOidcTokenSource(
           memory = cached;
           return result(cached, 'cache');
         }
+        if (request.cacheOnly) throw cacheMissError(name);
       } else {
+        if (request.cacheOnly) throw cacheMissError(name);
         // Whatever we would have returned is what the caller wants replaced.
         if (memory) skip.add(memory.token);
         const cached = await readCached();
