@@ -15,8 +15,9 @@
  * The output comes from the same code as the full command (token-format.ts, the token sources).
  */
 import { existsSync } from 'node:fs';
-import { createTokenSource } from '../auth/factory.js';
-import type { AuthContext } from '../auth/types.js';
+import { createCommandTokenSource } from '../auth/command/source.js';
+import { createOidcTokenSource } from '../auth/oidc/source.js';
+import type { AuthContext, TokenSource } from '../auth/types.js';
 import { resolvePaths } from '../config/paths.js';
 import { readFreshSnapshot } from '../config/snapshot.js';
 import { createLogger } from '../log.js';
@@ -175,7 +176,14 @@ export async function fastToken(
       skipBrowser: true,
       stderr,
     };
-    const source = await createTokenSource(ctx, name, provider);
+    let source: TokenSource;
+    if (provider.type === 'oidc') {
+      const secretKey = snap.secret_keys[name];
+      if (!secretKey) return undefined;
+      source = createOidcTokenSource(ctx, name, provider, { secretKey });
+    } else {
+      source = createCommandTokenSource(ctx, name, provider);
+    }
     const result = await source.getToken(
       minValidityMs === undefined ? { cacheOnly: true } : { cacheOnly: true, minValidityMs },
     );

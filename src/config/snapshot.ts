@@ -4,12 +4,14 @@
  *
  * The snapshot is a hidden 0600 file next to the config (`.config.yaml.snapshot.json`), rewritten
  * whenever gatepass saves the config or reads a config whose snapshot is stale. It is keyed by the
- * YAML file's size, mtime and SHA-256: a reader uses it only while all three still match the YAML on
- * disk, so a hand-edited config invalidates it at once and the full (YAML) path runs instead.
+ * YAML file's size, mtime and a 64-bit content hash: a reader uses it only while all three still match
+ * the YAML on disk, so a hand-edited config invalidates it at once and the full (YAML) path runs
+ * instead. The hash detects changes, it is no security boundary (whoever can write the YAML can write
+ * the snapshot next to it); it is computed in JS because loading node:crypto alone costs a cache hit
+ * ~9 ms of CPU.
  * It holds the normalised config — never a secret: the config holds none (token_ref names a
  * secret-store key, it is not a token).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -20,7 +22,7 @@ export const SNAPSHOT_VERSION = 1;
 export interface SnapshotSource {
   size: number;
   mtimeMs: number;
-  sha256: string;
+  hash: string;
 }
 
 export interface ConfigSnapshot {
@@ -29,18 +31,30 @@ export interface ConfigSnapshot {
   config: GatepassConfig;
   /** Providers that pass requireUsableProvider(); any other selection takes the full path. */
   usable: string[];
+  /** Secret-store key of each OIDC provider (a SHA-256 derivation: computed here, not per start). */
+  secret_keys: Record<string, string>;
 }
 
 export function snapshotFileFor(configFile: string): string {
   return path.join(path.dirname(configFile), `.${path.basename(configFile)}.snapshot.json`);
 }
 
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+/** A 64-bit non-cryptographic hash (two cyrb53-style lanes) of `data`, as 16 hex digits. */
+export function contentHash(data: Uint8Array): string {
+  let h1 = 0xdeadbeef ^ data.length;
+  let h2 = 0x41c6ce57 ^ data.length;
+  for (let i = 0; i < data.length; i++) {
+    const c = data[i]!;
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0');
 }
 
 function sameSource(a: SnapshotSource, b: SnapshotSource): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.sha256 === b.sha256;
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.hash === b.hash;
 }
 
 /**
@@ -53,11 +67,17 @@ export function readFreshSnapshot(configFile: string): ConfigSnapshot | undefine
     const st = statSync(configFile);
     const yaml = readFileSync(configFile);
     const snap = JSON.parse(readFileSync(snapshotFileFor(configFile), 'utf8')) as ConfigSnapshot;
-    if (snap?.v !== SNAPSHOT_VERSION || !snap.source || !snap.config || !Array.isArray(snap.usable)) {
+    if (
+      snap?.v !== SNAPSHOT_VERSION ||
+      !snap.source ||
+      !snap.config ||
+      !Array.isArray(snap.usable) ||
+      !snap.secret_keys
+    ) {
       return undefined;
     }
     // A write between stat and read changes the hash: size/mtime alone are not trusted.
-    const current = { size: yaml.length, mtimeMs: st.mtimeMs, sha256: sha256Hex(yaml) };
+    const current = { size: yaml.length, mtimeMs: st.mtimeMs, hash: contentHash(yaml) };
     if (st.size !== yaml.length || !sameSource(snap.source, current)) return undefined;
     return snap;
   } catch {

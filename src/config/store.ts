@@ -9,14 +9,15 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type Document, isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import { oidcSecretKey } from '../auth/oidc/keys.js';
 import { ConfigError } from '../errors.js';
 import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from '../util/fs.js';
 import { withFileLock } from '../util/lock.js';
 import { emptyConfig, type GatepassConfig, type Provider } from './schema.js';
 import {
   type ConfigSnapshot,
+  contentHash,
   SNAPSHOT_VERSION,
-  sha256Hex,
   snapshotFileFor,
   snapshotMatches,
 } from './snapshot.js';
@@ -62,7 +63,7 @@ async function refreshSnapshot(
   try {
     const st = await stat(file);
     const bytes = Buffer.from(text, 'utf8');
-    const source = { size: bytes.length, mtimeMs: st.mtimeMs, sha256: sha256Hex(bytes) };
+    const source = { size: bytes.length, mtimeMs: st.mtimeMs, hash: contentHash(bytes) };
     // Written for another content (the file changed since we read it): leave it to the next reader.
     if (st.size !== bytes.length || (await snapshotMatches(file, source))) return;
     const config = typeof configOf === 'function' ? configOf() : configOf;
@@ -74,7 +75,17 @@ async function refreshSnapshot(
         return false;
       }
     });
-    const snapshot: ConfigSnapshot = { v: SNAPSHOT_VERSION, source, config, usable };
+    const secretKeys: Record<string, string> = {};
+    for (const [name, p] of Object.entries(config.providers)) {
+      if (p.type === 'oidc') secretKeys[name] = oidcSecretKey(p.gateway_url ?? '', p.oidc.issuer ?? '');
+    }
+    const snapshot: ConfigSnapshot = {
+      v: SNAPSHOT_VERSION,
+      source,
+      config,
+      usable,
+      secret_keys: secretKeys,
+    };
     await writeFileAtomic(snapshotFileFor(file), JSON.stringify(snapshot), { mode: 0o600 });
   } catch {
     // a read-only config directory, say

@@ -26,6 +26,8 @@ export interface OidcSourceOptions {
   refreshSkewMs?: number;
   /** Timeout of the interactive login (default 5 min). */
   loginTimeoutMs?: number;
+  /** providerSecretKey(provider), when the caller has it already (the token fast path's snapshot). */
+  secretKey?: string;
 }
 
 interface Held {
@@ -89,7 +91,7 @@ export function createOidcTokenSource(
   options: OidcSourceOptions = {},
 ): TokenSource {
   const skew = options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS;
-  const secretKey = providerSecretKey(provider);
+  const secretKey = options.secretKey ?? providerSecretKey(provider);
   const atKey = accessTokenKey(secretKey);
   const lockFile = tokenLockFile(ctx, secretKey);
   const failureFile = `${lockFile}.failed`;
