@@ -243,3 +243,31 @@ describe('config snapshot', () => {
     expect(readFileSync(snapFile, 'utf8')).not.toMatch(/tok-cached/);
   });
 });
+
+describe('default secret store', () => {
+  it('keychain unavailable: the first run (full path) warns once, then the fast path reads the file store', async () => {
+    await configureOidc();
+    cacheAccessToken('tok-file.123', Math.floor(Date.now() / 1000) + 3600);
+    const env = {
+      ...t.env,
+      GATEPASS_SECRET_STORE: '',
+      DBUS_SESSION_BUS_ADDRESS: `unix:path=${path.join(t.home, 'no-bus')}`,
+    };
+    const saved = process.env['DBUS_SESSION_BUS_ADDRESS'];
+    process.env['DBUS_SESSION_BUS_ADDRESS'] = env.DBUS_SESSION_BUS_ADDRESS;
+    try {
+      // No fallback marker yet: the notice is the full path's business.
+      expect(await served(['token'], env)).toBeUndefined();
+      const first = await runGatepass(['token'], { env });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toBe('tok-file.123\n');
+      expect(first.stderr).toMatch(/no OS keychain is available/);
+      expect((await served(['token'], env))?.stdout).toBe('tok-file.123\n');
+      const r = await both(['token', '--format', 'json'], env);
+      expect(r.stderr).toBe('');
+    } finally {
+      if (saved === undefined) delete process.env['DBUS_SESSION_BUS_ADDRESS'];
+      else process.env['DBUS_SESSION_BUS_ADDRESS'] = saved;
+    }
+  });
+});
