@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// gatepass benchmarks (`npm run bench`, which builds first). Everything runs on loopback:
+// gatepass benchmarks (`npm run bench`, which builds first).
+// (a) `gatepass token` with a cached token vs bare `node -e 0` (bench/token.mjs);
+// (b)-(d) the proxy. Everything runs on loopback:
 //   upstream  bench/upstream.mjs, a minimal gateway in its own process
 //   proxy     bench/proxy-child.mjs, the built gatepass proxy in its own process (static token)
 //   nginx     Debian nginx as a header-injecting reverse proxy (1 worker, keep-alive upstream), when installed
 //   load      this process: undici Pools with keep-alive
 // Results: a table on stdout and bench/results/proxy-<timestamp>.json.
-// Env knobs: BENCH_LATENCY_N (2000), BENCH_DURATION_MS (5000), BENCH_CONCURRENCY (32), BENCH_STREAMS (500).
+// Env knobs: BENCH_LATENCY_N (2000), BENCH_DURATION_MS (5000), BENCH_CONCURRENCY (32), BENCH_STREAMS (500),
+// BENCH_TOKEN_RUNS (30), BENCH_ONLY (token | proxy: run one section).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -13,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
+import { tokenBench, tokenTable } from './token.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? 2000);
@@ -302,7 +306,30 @@ function machine(nginx) {
   };
 }
 
+async function tokenSection() {
+  console.error('(a) gatepass token vs node -e 0…');
+  const loadAverageAtStart = os.loadavg().map((x) => round(x, 2));
+  const token = await tokenBench({ runs: Number(process.env.BENCH_TOKEN_RUNS ?? 30) });
+  const result = {
+    date: new Date().toISOString(),
+    machine: machine(undefined),
+    loadAverageAtStart,
+    ...token,
+  };
+  mkdirSync(path.join(here, 'results'), { recursive: true });
+  const file = path.join(here, 'results', `token-${result.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`
+(a) gatepass token, cached token, vs node -e 0 (target ≤ 1.3× wall). Load average at start ${loadAverageAtStart.join(' ')}
+
+${tokenTable(token)}
+Results: ${path.relative(process.cwd(), file)}`);
+}
+
 async function main() {
+  const only = process.env.BENCH_ONLY;
+  if (only !== 'proxy') await tokenSection();
+  if (only === 'token') return;
   const nginxBin = nginxBinary();
   const info = machine(nginxBin);
   console.error(`machine: ${JSON.stringify(info)}`);

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 // Bundle gatepass with esbuild: one small entry (dist/cli.js) plus lazily loaded chunks, so
 // `gatepass token` parses only the code it runs. Native and asset-carrying packages stay external.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -16,19 +16,14 @@ export const external = [
   'open', // ships its own xdg-open script next to its module
 ];
 
-await build({
+const common = {
   absWorkingDir: root,
-  entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' },
-  outdir: 'dist',
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   // Prefer ESM entry points: some packages (jsonc-parser) ship a UMD `main` esbuild cannot follow.
   mainFields: ['module', 'main'],
   target: 'node20.19',
-  chunkNames: 'chunks/[name]-[hash]',
-  external,
   minifySyntax: true,
   legalComments: 'none',
   sourcemap: false,
@@ -37,7 +32,65 @@ await build({
     js: "import { createRequire as __gpCreateRequire } from 'node:module'; const require = __gpCreateRequire(import.meta.url);",
   },
   logLevel: 'warning',
+};
+
+// The full CLI and the library: lazily loaded chunks.
+await build({
+  ...common,
+  entryPoints: { full: 'src/cli/full.ts', index: 'src/index.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  external,
 });
+
+/**
+ * dist/cli.js, the executable: the `gatepass token` fast path in ONE self-contained file (each ES
+ * module costs a resolve/read/compile/link on every start), handing over to dist/full.js otherwise.
+ * Dynamic imports the fast path never needs (OAuth client, login flow, config writer, lock library)
+ * become stubs that reject — if ever reached, the fast path gives up and the full CLI runs.
+ */
+const FAST_PATH_DYNAMIC = new Set([
+  './command/source.js',
+  './oidc/source.js',
+  '../secrets/keychain.js',
+  './keychain.js',
+]);
+await build({
+  ...common,
+  entryPoints: { cli: 'src/cli/main.ts' },
+  outdir: 'dist',
+  splitting: false,
+  external,
+  plugins: [
+    {
+      name: 'fast-path-only',
+      setup(b) {
+        b.onResolve({ filter: /.*/ }, (args) => {
+          if (args.kind !== 'dynamic-import') return undefined;
+          if (args.path === './full.js') return { path: './full.js', external: true };
+          if (
+            args.path.startsWith('node:') ||
+            external.includes(args.path) ||
+            FAST_PATH_DYNAMIC.has(args.path)
+          ) {
+            return undefined;
+          }
+          return { path: args.path, namespace: 'fast-path-stub' };
+        });
+        b.onLoad({ filter: /.*/, namespace: 'fast-path-stub' }, (args) => ({
+          contents: `throw new Error(${JSON.stringify(`${args.path} is not part of the token fast path`)});`,
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+});
+const cliSize = statSync(`${root}dist/cli.js`).size;
+if (cliSize > 64 * 1024) {
+  console.error(`dist/cli.js is ${cliSize} bytes: something heavy slipped into the token fast path`);
+  process.exit(1);
+}
 
 if (withTypes) {
   const tsc = spawnSync(

@@ -33,6 +33,12 @@ export interface TokenRequest {
   /** The token must stay valid at least this long (ms); defaults to the source's refresh skew. */
   minValidityMs?: number;
   signal?: AbortSignal;
+  /**
+   * Only what needs no lock, command, network or write: memory, the cache, the environment. Without
+   * such a token, fail with E_AUTH_REQUIRED at once (the `gatepass token` fast path then hands over
+   * to the full CLI, which does the rest).
+   */
+  cacheOnly?: boolean;
 }
 
 export interface TokenSource {

@@ -5,13 +5,22 @@
  * comments a user put in the YAML survive.
  */
 
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type Document, isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
+import { oidcSecretKey } from '../auth/oidc/keys.js';
 import { ConfigError } from '../errors.js';
 import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from '../util/fs.js';
 import { withFileLock } from '../util/lock.js';
 import { emptyConfig, type GatepassConfig, type Provider } from './schema.js';
+import {
+  type ConfigSnapshot,
+  contentHash,
+  SNAPSHOT_VERSION,
+  snapshotFileFor,
+  snapshotMatches,
+} from './snapshot.js';
 import { normalizeConfig, requireUsableProvider, validateConfig } from './validate.js';
 
 export interface LoadedConfig {
@@ -37,7 +46,50 @@ function parse(file: string, text: string): { doc: Document; config: GatepassCon
 export async function loadConfig(file: string): Promise<LoadedConfig> {
   const text = await readTextIfExists(file);
   if (text === undefined) return { file, exists: false, config: emptyConfig() };
-  return { file, exists: true, config: parse(file, text).config };
+  const { config } = parse(file, text);
+  await refreshSnapshot(file, text, config);
+  return { file, exists: true, config };
+}
+
+/**
+ * Keep the JSON snapshot of the config (see snapshot.ts) in step with `text`, the YAML just read or
+ * written. Best effort: without a snapshot `gatepass token` only takes the slower full path.
+ */
+async function refreshSnapshot(
+  file: string,
+  text: string,
+  configOf: GatepassConfig | (() => GatepassConfig),
+): Promise<void> {
+  try {
+    const st = await stat(file);
+    const bytes = Buffer.from(text, 'utf8');
+    const source = { size: bytes.length, mtimeMs: st.mtimeMs, hash: contentHash(bytes) };
+    // Written for another content (the file changed since we read it): leave it to the next reader.
+    if (st.size !== bytes.length || (await snapshotMatches(file, source))) return;
+    const config = typeof configOf === 'function' ? configOf() : configOf;
+    const usable = Object.keys(config.providers).filter((name) => {
+      try {
+        requireUsableProvider(name, config.providers[name], config);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const secretKeys: Record<string, string> = {};
+    for (const [name, p] of Object.entries(config.providers)) {
+      if (p.type === 'oidc') secretKeys[name] = oidcSecretKey(p.gateway_url ?? '', p.oidc.issuer ?? '');
+    }
+    const snapshot: ConfigSnapshot = {
+      v: SNAPSHOT_VERSION,
+      source,
+      config,
+      usable,
+      secret_keys: secretKeys,
+    };
+    await writeFileAtomic(snapshotFileFor(file), JSON.stringify(snapshot), { mode: 0o600 });
+  } catch {
+    // a read-only config directory, say
+  }
 }
 
 /** Write `value` into `node`'s document, keeping comments and order of everything that survives. */
@@ -93,13 +145,19 @@ export async function updateConfig(
     const before = structuredClone(config);
     await mutate(config);
     validateConfig(config, { full: options.validation !== 'partial' });
-    if (text !== undefined && isDeepStrictEqual(before, config)) return config;
+    if (text !== undefined && isDeepStrictEqual(before, config)) {
+      await refreshSnapshot(file, text, parsed!.config);
+      return config;
+    }
     if (text === undefined) {
       doc.commentBefore =
         ' gatepass configuration — edit with `gatepass config set` (see `gatepass config --help`)';
     }
     sync(doc, [], JSON.parse(JSON.stringify(config)));
-    await writeFileAtomic(file, doc.toString({ lineWidth: 0 }), { mode: 0o600 });
+    const written = doc.toString({ lineWidth: 0 });
+    await writeFileAtomic(file, written, { mode: 0o600 });
+    // Snapshot exactly what a reader of the new YAML will get.
+    await refreshSnapshot(file, written, () => parse(file, written).config);
     return config;
   });
 }

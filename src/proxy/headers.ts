@@ -20,8 +20,12 @@ const HOP_BY_HOP = new Set([
 /** Client credentials, replaced by the gateway token. */
 const CLIENT_CREDENTIALS = new Set(['authorization', 'x-api-key', 'x-goog-api-key']);
 
-function connectionTokens(headers: Headers): Set<string> {
+const NONE: ReadonlySet<string> = new Set();
+
+function connectionTokens(headers: Headers): ReadonlySet<string> {
   const v = headers['connection'];
+  // The usual case (no header, or just keep-alive, itself hop-by-hop) allocates nothing.
+  if (v === undefined || v === 'keep-alive') return NONE;
   const out = new Set<string>();
   for (const line of Array.isArray(v) ? v : v ? [v] : []) {
     for (const t of line.split(',')) {
@@ -45,7 +49,8 @@ export function upstreamRequestHeaders(
 ): Record<string, string | string[]> {
   const named = connectionTokens(headers);
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const n = name.toLowerCase();
     if (HOP_BY_HOP.has(n) || named.has(n) || CLIENT_CREDENTIALS.has(n)) continue;
@@ -67,7 +72,7 @@ export function downstreamRawHeaders(raw: ReadonlyArray<Buffer | string>): {
   sized: boolean;
 } {
   const headers: string[] = [];
-  let named: Set<string> | undefined;
+  let named: ReadonlySet<string> | undefined;
   let sized = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');

@@ -26,7 +26,7 @@ export function fileStoreDir(paths: GatepassPaths): string {
   return path.join(paths.stateDir, 'secrets');
 }
 
-const FALLBACK_MARKER = '.keychain-fallback-noticed';
+export const FALLBACK_MARKER = '.keychain-fallback-noticed';
 
 export async function openSecretStore(options: OpenStoreOptions): Promise<SecretStore> {
   const choice = (options.env[SECRET_STORE_ENV] ?? '').trim().toLowerCase();

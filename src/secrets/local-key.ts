@@ -28,10 +28,17 @@ export async function getOrCreateLocalProxyKey(store: SecretStore): Promise<stri
   return key;
 }
 
+// The proxy compares against the same expected key on every request: encode it once.
+let expectedText: string | undefined;
+let expectedBytes: Buffer | undefined;
+
 /** Constant-time comparison of a presented key with the expected one. */
 export function localKeyMatches(presented: string | undefined, expected: string): boolean {
   if (!presented) return false;
+  if (expected !== expectedText || !expectedBytes) {
+    expectedBytes = Buffer.from(expected);
+    expectedText = expected;
+  }
   const a = Buffer.from(presented);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return a.length === expectedBytes.length && timingSafeEqual(a, expectedBytes);
 }

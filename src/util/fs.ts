@@ -3,7 +3,6 @@
  * the same directory + fsync + rename), private modes for gatepass' own files (0600) and directories
  * (0700), and mode preservation for other tools' files.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { GatepassError } from '../errors.js';
@@ -74,6 +73,8 @@ export async function writeFileAtomic(
   } else if (typeof options.mode === 'number') {
     mode = options.mode;
   }
+  // Imported here, not at the top: readers (the token fast path) never pay for node:crypto.
+  const { randomBytes } = await import('node:crypto');
   const tmp = path.join(
     dir,
     `.${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,

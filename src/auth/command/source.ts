@@ -25,7 +25,6 @@ import { withFileLock } from '../../util/lock.js';
 import type { AuthContext, TokenRequest, TokenResult, TokenSource } from '../types.js';
 import { type CacheEntry, cacheFilePath, readCache, writeCache } from './cache.js';
 import { jwtExpiry, parseTokenOutput } from './parse.js';
-import { runTokenCommand } from './run.js';
 
 /** A token is renewed when less than this remains. */
 export const REFRESH_SKEW_MS = 60_000;
@@ -156,6 +155,8 @@ export function createCommandTokenSource(
     };
     if (kind === 'refresh' && prev?.refreshToken) env['GATEPASS_REFRESH_TOKEN'] = prev.refreshToken;
     ctx.logger.debug(`provider "${name}": running ${kind}_command${interactive ? ' (interactive)' : ''}`);
+    // Imported only when a command runs: child_process is a noticeable share of a cache hit's start.
+    const { runTokenCommand } = await import('./run.js');
     const out = await runTokenCommand({
       command,
       label: label(kind),
@@ -246,6 +247,9 @@ export function createCommandTokenSource(
     if (!force && first.state === 'ok') {
       const held = fromCache(first.entry, first.mtimeMs);
       if (usable(held, minValidity)) return result(held, 'cache');
+    }
+    if (request.cacheOnly) {
+      throw new AuthError('E_AUTH_REQUIRED', `no usable cached token for provider "${name}"`);
     }
     const seenMtime = first.state === 'ok' ? first.mtimeMs : undefined;
     // A token command that calls gatepass for its own provider would wait forever on our lock.

@@ -2,11 +2,16 @@
  * Secret-store keys of an OIDC provider's tokens, and the cached access-token record. Kept free of
  * heavy imports: `gatepass token` on a cache hit loads only this and the source.
  */
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { registerSecret } from '../../redact.js';
+
+// node:crypto is loaded on first use, not at import: the token fast path hashes nothing else and its
+// load is a measurable share of a cache hit's start-up.
+const requireBuiltin = createRequire(import.meta.url);
 
 /** `LLM_OAUTH_<8 hex of sha256(gateway_url + "\0" + issuer)>`: the refresh token's key. */
 export function oidcSecretKey(gatewayUrl: string, issuer: string): string {
+  const { createHash } = requireBuiltin('node:crypto') as typeof import('node:crypto');
   const hex = createHash('sha256').update(`${gatewayUrl}\0${issuer}`).digest('hex').slice(0, 8);
   return `LLM_OAUTH_${hex}`;
 }

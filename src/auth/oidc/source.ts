@@ -26,6 +26,8 @@ export interface OidcSourceOptions {
   refreshSkewMs?: number;
   /** Timeout of the interactive login (default 5 min). */
   loginTimeoutMs?: number;
+  /** providerSecretKey(provider), when the caller has it already (the token fast path's snapshot). */
+  secretKey?: string;
 }
 
 interface Held {
@@ -48,6 +50,11 @@ export function authRequiredError(name: string, isDefault: boolean): AuthError {
   return new AuthError('E_AUTH_REQUIRED', `authentication required: run \`${cmd}\``, {
     hint: 'or pass --interactive to `gatepass token` to log in from here',
   });
+}
+
+/** A `cacheOnly` request found no usable cached token. */
+export function cacheMissError(name: string): AuthError {
+  return new AuthError('E_AUTH_REQUIRED', `no usable cached token for provider "${name}"`);
 }
 
 interface FailureMemo {
@@ -84,7 +91,7 @@ export function createOidcTokenSource(
   options: OidcSourceOptions = {},
 ): TokenSource {
   const skew = options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS;
-  const secretKey = providerSecretKey(provider);
+  const secretKey = options.secretKey ?? providerSecretKey(provider);
   const atKey = accessTokenKey(secretKey);
   const lockFile = tokenLockFile(ctx, secretKey);
   const failureFile = `${lockFile}.failed`;
@@ -226,7 +233,9 @@ export function createOidcTokenSource(
           memory = cached;
           return result(cached, 'cache');
         }
+        if (request.cacheOnly) throw cacheMissError(name);
       } else {
+        if (request.cacheOnly) throw cacheMissError(name);
         // Whatever we would have returned is what the caller wants replaced.
         if (memory) skip.add(memory.token);
         const cached = await readCached();

@@ -4,13 +4,14 @@
  */
 import { canOpenBrowser } from '../../auth/browser.js';
 import { createTokenSource } from '../../auth/factory.js';
-import type { TokenResult } from '../../auth/types.js';
 import type { Provider } from '../../config/schema.js';
 import { loadConfig, requireProvider } from '../../config/store.js';
-import { UsageError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { buildAuthContext } from '../auth-context.js';
 import { type CliContext, envFlag } from '../context.js';
+import { formatToken, parseMinValid } from '../token-format.js';
+
+export { EXEC_CREDENTIAL_API_VERSION, formatToken } from '../token-format.js';
 
 export interface TokenOptions {
   interactive?: boolean;
@@ -18,8 +19,6 @@ export interface TokenOptions {
   format?: string;
   minValid?: string;
 }
-
-export const EXEC_CREDENTIAL_API_VERSION = 'client.authentication.k8s.io/v1';
 
 /** kubectl's KUBERNETES_EXEC_INFO says whether it can interact with the user. */
 function kubectlInteractive(env: NodeJS.ProcessEnv): boolean {
@@ -48,44 +47,10 @@ export function tokenInteractivity(
   return provider.type === 'oidc' && !provider.token_ref && canOpenBrowser(env, platform);
 }
 
-export function formatToken(result: TokenResult, format: string): string {
-  switch (format) {
-    case 'token':
-      return `${result.token}\n`;
-    case 'json':
-      return `${JSON.stringify({
-        token: result.token,
-        expires_at: result.expiresAt === undefined ? null : Math.floor(result.expiresAt / 1000),
-      })}\n`;
-    case 'exec-credential':
-      return `${JSON.stringify({
-        apiVersion: EXEC_CREDENTIAL_API_VERSION,
-        kind: 'ExecCredential',
-        status: {
-          token: result.token,
-          ...(result.expiresAt === undefined
-            ? {}
-            : { expirationTimestamp: new Date(result.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z') }),
-        },
-      })}\n`;
-    default:
-      throw new UsageError(`unknown --format "${format}"`, { hint: 'use token, json or exec-credential' });
-  }
-}
-
 export async function run(ctx: CliContext, options: TokenOptions): Promise<number> {
   const format = options.format ?? 'token';
   formatToken({ token: '', origin: 'memory' }, format); // validate before any work
-  let minValidityMs: number | undefined;
-  if (options.minValid !== undefined) {
-    const s = Number(options.minValid);
-    if (!Number.isFinite(s) || s < 0 || s > 86_400) {
-      throw new UsageError(
-        `--min-valid must be a number of seconds from 0 to 86400, got "${options.minValid}"`,
-      );
-    }
-    minValidityMs = s * 1000;
-  }
+  const minValidityMs = parseMinValid(options.minValid);
   const { config } = await loadConfig(ctx.paths.configFile);
   const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   const interactive = tokenInteractivity(options, ctx.env, provider);

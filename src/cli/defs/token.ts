@@ -1,7 +1,8 @@
 import { Option } from 'commander';
 import type { DefineContext } from '../program.js';
+import { TOKEN_FORMATS } from '../token-format.js';
 
-export const TOKEN_FORMATS = ['token', 'json', 'exec-credential'] as const;
+export { TOKEN_FORMATS } from '../token-format.js';
 
 export function defineTokenCommand({ program, runner }: DefineContext): void {
   program

@@ -1,0 +1,194 @@
+/**
+ * The fast path of `gatepass token`: serve a cached token without loading the command tree
+ * (commander) or the YAML parser. Tools run the token helper often (Claude Code every 5 minutes and
+ * on every 401, kubectl on every call), so its start-up time is the cost users feel.
+ *
+ * It serves only the plain cases and hands everything else to the full CLI, which then behaves
+ * exactly as if the fast path did not exist:
+ * - argv is `token` with only options this parser knows (anything else: help, -v, typos, extra
+ *   arguments, a value that looks like an option — full path, which also prints the usage errors);
+ * - the config has a fresh JSON snapshot (snapshot.ts; a hand-edited YAML invalidates it) naming the
+ *   selected provider as usable;
+ * - the secret store can be read directly (file, env, keychain);
+ * - the provider's token source has a usable token without a lock, a command, a network call or a
+ *   write (`cacheOnly`).
+ * The output comes from the same code as the full command (token-format.ts, the token sources).
+ */
+import { existsSync } from 'node:fs';
+import { createCommandTokenSource } from '../auth/command/source.js';
+import { createOidcTokenSource } from '../auth/oidc/source.js';
+import type { AuthContext, TokenSource } from '../auth/types.js';
+import { resolvePaths } from '../config/paths.js';
+import { readFreshSnapshot } from '../config/snapshot.js';
+import { createLogger } from '../log.js';
+import { createEnvStore } from '../secrets/env.js';
+import { createFileStore } from '../secrets/file.js';
+import { FALLBACK_MARKER, fileStoreDir, SECRET_STORE_ENV } from '../secrets/index.js';
+import type { SecretStore } from '../secrets/types.js';
+import { envFlag } from './context.js';
+import { formatToken, parseMinValid, TOKEN_FORMATS } from './token-format.js';
+
+export interface FastTokenArgs {
+  provider?: string;
+  config?: string;
+  format: string;
+  minValid?: string;
+  quiet?: boolean;
+}
+
+const GLOBAL_VALUE: Record<string, keyof FastTokenArgs> = {
+  '-p': 'provider',
+  '--provider': 'provider',
+  '--config': 'config',
+};
+const COMMAND_VALUE: Record<string, keyof FastTokenArgs> = {
+  '--format': 'format',
+  '--min-valid': 'minValid',
+};
+const GLOBAL_FLAGS = new Set(['-q', '--quiet']);
+// Flags that change nothing when a cached token is served.
+const COMMAND_FLAGS = new Set(['--interactive', '--skip-browser']);
+
+/**
+ * Parse argv (without node and the script) when it is a `gatepass token` invocation the fast path
+ * understands; undefined otherwise. Mirrors commander's rules for the accepted subset: global options
+ * before or after the subcommand, `--long=value` or `--long value`, the last occurrence wins.
+ */
+export function parseFastTokenArgs(argv: readonly string[]): FastTokenArgs | undefined {
+  const out: FastTokenArgs = { format: 'token' };
+  let seenCommand = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === 'token' && !seenCommand) {
+      seenCommand = true;
+      continue;
+    }
+    if (GLOBAL_FLAGS.has(arg)) {
+      out.quiet = true;
+      continue;
+    }
+    if (seenCommand && COMMAND_FLAGS.has(arg)) continue;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const key = GLOBAL_VALUE[name] ?? (seenCommand ? COMMAND_VALUE[name] : undefined);
+    if (!key) return undefined;
+    let value: string | undefined;
+    if (eq > 0) value = arg.slice(eq + 1);
+    else value = argv[++i];
+    // Empty values and values that look like options: let commander decide what they mean.
+    if (value === undefined || value === '' || value.startsWith('-')) return undefined;
+    (out as unknown as Record<string, string>)[key] = value;
+  }
+  if (!seenCommand) return undefined;
+  if (!(TOKEN_FORMATS as readonly string[]).includes(out.format)) return undefined;
+  return out;
+}
+
+/** Buffered stderr: written only when the fast path succeeds, dropped when the full path takes over. */
+function bufferStream(): NodeJS.WritableStream & { text: string } {
+  const stream = {
+    text: '',
+    write(chunk: string | Uint8Array) {
+      stream.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      return true;
+    },
+  };
+  return stream as unknown as NodeJS.WritableStream & { text: string };
+}
+
+async function openStore(
+  paths: ReturnType<typeof resolvePaths>,
+  env: NodeJS.ProcessEnv,
+): Promise<SecretStore | undefined> {
+  const choice = (env[SECRET_STORE_ENV] ?? '').trim().toLowerCase();
+  if (choice === 'env') return createEnvStore(env);
+  if (choice === 'file') return createFileStore(fileStoreDir(paths));
+  if (choice !== 'keychain' && choice !== '') return undefined; // memory (always empty) or invalid
+  const dir = fileStoreDir(paths);
+  // The default store falls back to the file store once the keychain has failed; the first time it
+  // prints a notice and writes a marker — that first time belongs to the full path.
+  const fallbackNoticed = choice === '' && existsSync(`${dir}/${FALLBACK_MARKER}`);
+  let keychain: SecretStore | undefined;
+  try {
+    const { createKeychainStore } = await import('../secrets/keychain.js');
+    keychain = await createKeychainStore();
+  } catch (err) {
+    if (fallbackNoticed) return createFileStore(dir);
+    throw err;
+  }
+  const file = createFileStore(dir);
+  let active: SecretStore | undefined;
+  const refuse = async (): Promise<never> => {
+    throw new Error('the token fast path only reads secrets');
+  };
+  return {
+    kind: keychain.kind,
+    description: keychain.description,
+    async get(key) {
+      if (active) return active.get(key);
+      try {
+        const v = await keychain.get(key);
+        active = keychain;
+        return v;
+      } catch (err) {
+        if (!fallbackNoticed) throw err;
+        active = file;
+        return file.get(key);
+      }
+    },
+    set: refuse,
+    delete: refuse,
+  };
+}
+
+/**
+ * Try the fast path. Returns what to print (stdout, and stderr lines, if any) on success, or
+ * undefined when the full CLI must run instead. Never throws.
+ */
+export async function fastToken(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  now: () => number = Date.now,
+): Promise<{ stdout: string; stderr: string } | undefined> {
+  try {
+    const args = parseFastTokenArgs(argv);
+    if (!args || envFlag(env, 'GATEPASS_VERBOSE')) return undefined;
+    const minValidityMs = parseMinValid(args.minValid);
+    const paths = resolvePaths({ env, configOverride: args.config });
+    const snap = readFreshSnapshot(paths.configFile);
+    if (!snap) return undefined;
+    const config = snap.config;
+    const name = args.provider || config.default_provider || 'default';
+    const provider = config.providers[name];
+    if (!provider || !snap.usable.includes(name)) return undefined;
+    const secrets = await openStore(paths, env);
+    if (!secrets) return undefined;
+    const stderr = bufferStream();
+    const ctx: AuthContext = {
+      config,
+      configFile: paths.configFile,
+      paths,
+      logger: createLogger({ verbose: false, quiet: Boolean(args.quiet), stream: stderr }),
+      env,
+      now,
+      secrets,
+      interactive: false,
+      skipBrowser: true,
+      stderr,
+    };
+    let source: TokenSource;
+    if (provider.type === 'oidc') {
+      const secretKey = snap.secret_keys[name];
+      if (!secretKey) return undefined;
+      source = createOidcTokenSource(ctx, name, provider, { secretKey });
+    } else {
+      source = createCommandTokenSource(ctx, name, provider);
+    }
+    const result = await source.getToken(
+      minValidityMs === undefined ? { cacheOnly: true } : { cacheOnly: true, minValidityMs },
+    );
+    return { stdout: formatToken(result, args.format), stderr: stderr.text };
+  } catch {
+    return undefined;
+  }
+}
