@@ -6,6 +6,10 @@
  * fields a provider needs to work and cross-field consistency. Full validation starts once the
  * mandatory fields of a provider are all present (gateway_url + issuer + client_id for OIDC).
  */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import { ConfigError } from '../errors.js';
 import {
   type CommandProvider,
@@ -31,7 +35,9 @@ export type FieldKind =
   | 'path'
   | 'provider_name'
   | 'provider_type'
-  | 'url_path';
+  | 'url_path'
+  | 'ca_file'
+  | 'boolean';
 
 export interface FieldSpec {
   /** The key as users write it: `gateway_url`, `oidc.issuer`, `proxy.listen_port`… */
@@ -174,6 +180,21 @@ export const FIELDS: readonly FieldSpec[] = [
     description: 'chat completions path relative to gateway_url (for exports)',
   },
   {
+    key: 'tls.ca_file',
+    scope: 'provider',
+    kind: 'ca_file',
+    flag: '--ca-file',
+    description:
+      'PEM file of extra CA certificates trusted for the IdP and the gateway (corporate TLS interception)',
+  },
+  {
+    key: 'tls.skip_verify',
+    scope: 'provider',
+    kind: 'boolean',
+    flag: '--tls-skip-verify',
+    description: 'do not verify TLS certificates of the IdP and the gateway: LOCAL DEVELOPMENT ONLY',
+  },
+  {
     key: 'proxy.listen_port',
     scope: 'global',
     kind: 'port',
@@ -295,7 +316,19 @@ export function checkFieldValue(spec: FieldSpec, value: unknown): string | undef
         return 'must be a path starting with / (no spaces, query or fragment)';
       }
       return undefined;
+    case 'ca_file':
+      return checkFieldValue({ ...spec, kind: 'path' }, value);
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(value)}`;
   }
+}
+
+/** Parse a yes/no word. */
+export function parseBoolean(raw: string): boolean | undefined {
+  const t = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(t)) return true;
+  if (['false', '0', 'no', 'off'].includes(t)) return false;
+  return undefined;
 }
 
 export function checkProviderName(value: unknown): string | undefined {
@@ -322,16 +355,55 @@ export function parseFieldInput(spec: FieldSpec, raw: string): unknown {
     case 'scopes':
       value = raw.split(/[\s,]+/).filter(Boolean);
       break;
+    case 'boolean': {
+      const b = parseBoolean(raw);
+      if (b === undefined) fail(`must be true or false, got ${JSON.stringify(raw)}`);
+      value = b;
+      break;
+    }
     case 'url':
     case 'issuer':
       value = raw.trim().replace(/\/+$/, (m) => (spec.kind === 'url' ? '' : m));
       break;
+    case 'ca_file': {
+      // A relative path is resolved now: the file is read later from other working directories.
+      const t = raw.trim();
+      value = t && !t.startsWith('~/') && !/^[A-Za-z]:[\\/]/.test(t) ? resolvePath(t) : t;
+      break;
+    }
     default:
       value = spec.kind === 'command' ? raw : raw.trim();
   }
   const reason = checkFieldValue(spec, value);
   if (reason) fail(reason);
+  if (spec.kind === 'ca_file') {
+    // Checked when given (not on every load): the file must exist and hold PEM certificates.
+    const problem = checkCaFile(value as string);
+    if (problem) fail(problem);
+  }
   return value;
+}
+
+/** Why a CA file is unusable (missing, unreadable, no PEM certificate), or undefined when fine. */
+export function checkCaFile(file: string, home: string = homedir()): string | undefined {
+  const abs = file.startsWith('~/') ? `${home}/${file.slice(2)}` : file;
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file} (${code ?? 'error'})`;
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`;
+  for (const [i, pem] of blocks.entries()) {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      return `certificate ${i + 1} in ${file} is not a valid X.509 certificate`;
+    }
+  }
+  return undefined;
 }
 
 function invalid(field: string, reason: string, where?: string): never {
@@ -496,6 +568,8 @@ export function normalizeConfig(raw: unknown, file: string): GatepassConfig {
     const provider: Record<string, unknown> = { ...p, type };
     delete provider['base_url'];
     if (gateway !== undefined) provider['gateway_url'] = gateway;
+    if (p['tls'] !== undefined && !isRecord(p['tls']))
+      malformed(file, `providers.${name}.tls`, 'is not a mapping');
     const section = type === 'oidc' ? 'oidc' : 'auth';
     const sub = p[section] ?? {};
     if (!isRecord(sub)) malformed(file, `providers.${name}.${section}`, 'is not a mapping');
@@ -513,16 +587,19 @@ export function normalizeConfig(raw: unknown, file: string): GatepassConfig {
       if (v === undefined) continue;
       const wantNumber = spec.kind === 'port' || spec.kind === 'seconds';
       const wantArray = spec.kind === 'scopes';
+      const wantBoolean = spec.kind === 'boolean';
       const ok = wantArray
         ? Array.isArray(v) || typeof v === 'string'
         : wantNumber
           ? typeof v === 'number'
-          : typeof v === 'string';
+          : wantBoolean
+            ? typeof v === 'boolean'
+            : typeof v === 'string';
       if (!ok)
         malformed(
           file,
           `providers.${name}.${spec.key}`,
-          `is not a ${wantArray ? 'list' : wantNumber ? 'number' : 'string'}`,
+          `is not a ${wantArray ? 'list' : wantNumber ? 'number' : wantBoolean ? 'boolean' : 'string'}`,
         );
       if (wantArray && typeof v === 'string')
         (provider['oidc'] as OidcProviderSettings).scopes = v.split(/[\s,]+/).filter(Boolean);

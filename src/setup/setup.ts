@@ -10,6 +10,7 @@ import { type ConfiguredTool, effectiveProxyPort, type GatepassConfig } from '..
 import { loadConfig, updateConfig } from '../config/store.js';
 import { requireUsableProvider, validateConfig } from '../config/validate.js';
 import { describeError } from '../errors.js';
+import { expandHome, warnSkipVerify } from '../net/tls.js';
 import { redact, registerSecret } from '../redact.js';
 import { generateLocalProxyKey, getLocalProxyKey } from '../secrets/local-key.js';
 import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
@@ -113,7 +114,10 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     proxyKey,
     self: options.self ?? resolveSelf(),
     helperTtlMs: HELPER_TTL_MS,
+    ...(provider.tls?.ca_file ? { caFile: expandHome(provider.tls.ca_file, run.home) } : {}),
+    ...(provider.tls?.skip_verify ? { tlsSkipVerify: true } : {}),
   };
+  if (provider.tls?.skip_verify) warnSkipVerify(run.stderr, `setup of provider "${providerName}"`);
 
   // 4. Plan every file against its current content (throws before any write on a malformed file).
   const planned: Array<{ tool: ToolModule; files: PlannedFile[] }> = [];

@@ -23,6 +23,10 @@ export interface WireParams {
   self: SelfCommand;
   /** Helper TTL (ms) tools re-run `gatepass token` after: 5 minutes (TTL invariant). */
   helperTtlMs: number;
+  /** Extra CA bundle (absolute path) for direct-mode tools that reach the gateway themselves. */
+  caFile?: string;
+  /** tls.skip_verify: direct-mode Node tools are told not to verify certificates (local dev only). */
+  tlsSkipVerify?: boolean;
 }
 
 export type ToolMode = 'direct' | 'proxy' | 'manual';

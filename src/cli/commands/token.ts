@@ -11,12 +11,15 @@ import { UsageError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { buildAuthContext } from '../auth-context.js';
 import { type CliContext, envFlag } from '../context.js';
+import { applyTlsFlags } from '../tls-flags.js';
 
 export interface TokenOptions {
   interactive?: boolean;
   skipBrowser?: boolean;
   format?: string;
   minValid?: string;
+  caFile?: string;
+  tlsSkipVerify?: boolean;
 }
 
 export const EXEC_CREDENTIAL_API_VERSION = 'client.authentication.k8s.io/v1';
@@ -88,6 +91,7 @@ export async function run(ctx: CliContext, options: TokenOptions): Promise<numbe
   }
   const { config } = await loadConfig(ctx.paths.configFile);
   const { name, provider } = requireProvider(config, ctx.globals.provider);
+  applyTlsFlags(provider, options);
   const interactive = tokenInteractivity(options, ctx.env, provider);
   const auth = await buildAuthContext(ctx, {
     config,

@@ -12,6 +12,8 @@ export const SETUP_FIELDS = [
   'oidc.scopes',
   'oidc.callback_port',
   'proxy.listen_port',
+  'tls.ca_file',
+  'tls.skip_verify',
 ] as const;
 
 export function defineSetupCommand({ program, runner }: DefineContext): void {
@@ -21,7 +23,8 @@ export function defineSetupCommand({ program, runner }: DefineContext): void {
   for (const key of SETUP_FIELDS) {
     const f = findField(key)!;
     const placeholder = f.kind === 'port' ? 'n' : f.kind === 'scopes' ? 'scopes' : 'value';
-    setup.addOption(new Option(`${f.flag} <${placeholder}>`, `${f.key}: ${f.description}`));
+    const arg = f.kind === 'boolean' ? '[bool]' : `<${placeholder}>`;
+    setup.addOption(new Option(`${f.flag} ${arg}`, `${f.key}: ${f.description}`));
   }
   setup
     .option(

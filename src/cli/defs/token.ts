@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import type { DefineContext } from '../program.js';
+import { CA_FILE_FLAG_HELP, SKIP_VERIFY_FLAG_HELP } from '../tls-flags.js';
 
 export const TOKEN_FORMATS = ['token', 'json', 'exec-credential'] as const;
 
@@ -9,6 +10,8 @@ export function defineTokenCommand({ program, runner }: DefineContext): void {
     .description('print a fresh gateway token on stdout (for apiKeyHelper, auth.command, kubectl, scripts)')
     .option('--interactive', 'allow the browser login when no token can be refreshed')
     .option('--skip-browser', 'when a login is needed, print the URL on stderr instead of opening a browser')
+    .option('--ca-file <file>', CA_FILE_FLAG_HELP)
+    .option('--tls-skip-verify', SKIP_VERIFY_FLAG_HELP)
     .option('--min-valid <seconds>', 'refresh unless the token stays valid at least this long (default 60)')
     .addOption(
       new Option(

@@ -85,14 +85,22 @@ export async function missingDirs(file: string): Promise<string[]> {
  */
 export async function planFile(plan: FilePlan, previous?: FileChange): Promise<PlannedFile> {
   const before = await readTextIfExists(plan.file);
-  const result = await patchText(plan.format, plan.file, before, plan.settings);
   // Earlier records stay valid only while the key still holds what gatepass wrote; a key the user
   // changed or removed since has a new "before" (the user's value), and a deleted file starts over.
   let kept: KeyChange[] = [];
+  let base = before;
   if (previous && before !== undefined) {
     const states = await inspectText(plan.format, plan.file, before, previous.changes);
     kept = previous.changes.filter((_c, i) => states[i] === 'wired').map((c) => ({ ...c }));
+    // Keys an earlier setup wrote that this plan no longer sets (an option such as --ca-file was
+    // cleared) go back to what they were before gatepass, through their records.
+    const split = splitStale(kept, plan.settings);
+    kept = split.kept;
+    if (split.stale.length) {
+      base = (await revertText(plan.format, plan.file, before, split.stale, {})).text;
+    }
   }
+  const result = await patchText(plan.format, plan.file, base, plan.settings);
   const changes = kept;
   for (const c of result.changes) {
     const old = changes.find((o) => o.path.join('\u0000') === c.path.join('\u0000'));
@@ -120,6 +128,44 @@ export async function planFile(plan: FilePlan, previous?: FileChange): Promise<P
     record,
     backups: result.backups,
   };
+}
+
+const isPrefix = (a: string[], b: string[]) => a.length <= b.length && a.every((k, i) => b[i] === k);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Separate recorded changes the new settings still cover from stale ones. A container gatepass
+ * created (one record for several keys) loses only its uncovered members.
+ */
+export function splitStale(
+  changes: KeyChange[],
+  settings: KeySetting[],
+): { kept: KeyChange[]; stale: KeyChange[] } {
+  const covered = (p: string[]) => settings.some((s) => isPrefix(s.path, p) || isPrefix(p, s.path));
+  const kept: KeyChange[] = [];
+  const stale: KeyChange[] = [];
+  for (const c of changes) {
+    if (!covered(c.path)) {
+      stale.push(c);
+      continue;
+    }
+    const exact = settings.some((s) => isPrefix(s.path, c.path));
+    if (!exact && c.before_absent && isPlainObject(c.after)) {
+      const after = { ...c.after };
+      for (const k of Object.keys(after)) {
+        if (covered([...c.path, k])) continue;
+        stale.push({ path: [...c.path, k], before_absent: true, after: after[k] });
+        delete after[k];
+      }
+      kept.push({ ...c, after });
+      continue;
+    }
+    kept.push(c);
+  }
+  return { kept, stale };
 }
 
 /** Write a planned file (atomic, existing mode kept; new files 0600 in 0700 dirs). */
