@@ -89,22 +89,14 @@ export function warnSkipVerify(stderr: NodeJS.WritableStream, what: string): voi
   stderr.write(`gatepass: ${SKIP_VERIFY_WARNING} [${what}]\n`);
 }
 
-/** An undici Agent honouring the options, for IdP requests. Loaded lazily (undici is heavy). */
-export async function createTlsAgent(tls: ResolvedTls): Promise<import('undici').Agent> {
-  const { Agent } = await import('undici');
-  return new Agent({
-    connect: { rejectUnauthorized: tls.rejectUnauthorized, ...(tls.ca ? { ca: tls.ca } : {}) },
-  });
-}
-
-/** A fetch for openid-client's `customFetch` that goes through `agent`. */
+/** A fetch for openid-client's `customFetch` through an undici Agent honouring the options. */
 export async function createTlsFetch(
   tls: ResolvedTls,
 ): Promise<(url: string, init: object) => Promise<Response>> {
-  const agent = await createTlsAgent(tls);
-  const { fetch } = await import('undici');
-  return (url, init) =>
-    fetch(url, { ...init, dispatcher: agent } as Parameters<typeof fetch>[1]) as unknown as Promise<Response>;
+  // undici is loaded only when an IdP request needs it (separate module: a static import bundles
+  // cleanly, a dynamic import of undici itself does not).
+  const { tlsFetch } = await import('./tls-fetch.js');
+  return tlsFetch(tls);
 }
 
 const TLS_CODES = new Set([
