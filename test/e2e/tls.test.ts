@@ -46,7 +46,8 @@ afterAll(async () => {
   ca?.cleanup();
 });
 
-const config = () => parse(readFileSync(home.configFile, 'utf8')) as { providers: Record<string, any> };
+const config = () =>
+  parse(readFileSync(home.configFile, 'utf8')) as { providers: Record<string, { tls?: unknown }> };
 
 describe('TLS options (HTTPS IdP and gateway with a private CA)', () => {
   it('without a CA the login fails with a clear TLS error naming --ca-file', async () => {
@@ -65,7 +66,7 @@ describe('TLS options (HTTPS IdP and gateway with a private CA)', () => {
     await hook.waitForLogins(1);
     expect(hook.errors()).toEqual([]);
     expect(r.stderr).not.toMatch(/WARNING/);
-    expect(config().providers['default'].tls).toBeUndefined();
+    expect(config().providers['default']!.tls).toBeUndefined();
   });
 
   it('config set --ca-file: refresh works over TLS; bad CA files are refused', async () => {
@@ -82,7 +83,7 @@ describe('TLS options (HTTPS IdP and gateway with a private CA)', () => {
 
     r = await runGatepass(['config', 'set', '--ca-file', ca.caFile], { env: home.env });
     expect(r.code, r.stderr).toBe(0);
-    expect(config().providers['default'].tls).toEqual({ ca_file: ca.caFile });
+    expect(config().providers['default']!.tls).toEqual({ ca_file: ca.caFile });
 
     home.expireCachedToken();
     const refreshes = idp.grantCount('refresh_token');
@@ -107,14 +108,17 @@ describe('TLS options (HTTPS IdP and gateway with a private CA)', () => {
       });
     let res = await ask();
     expect(res.status, await res.clone().text()).toBe(200);
-    expect(((await res.json()) as any).choices[0].message.content).toBe('echo: over tls');
+    expect(
+      ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message
+        .content,
+    ).toBe('echo: over tls');
     expect(gw.requests.at(-1)?.subject).toBe('tess');
     await runGatepass(['proxy', 'stop'], { env: home.env });
 
     // Without the CA: a 502 that names the TLS failure and the fix.
     let r = await runGatepass(['config', 'unset', 'tls.ca_file'], { env: home.env });
     expect(r.code, r.stderr).toBe(0);
-    expect(config().providers['default'].tls).toBeUndefined();
+    expect(config().providers['default']!.tls).toBeUndefined();
     r = await runGatepass(['proxy', 'start', '--background', '--port', String(port)], { env: home.env });
     expect(r.code, r.stderr).toBe(0);
     res = await ask();
@@ -146,13 +150,13 @@ describe('TLS options (HTTPS IdP and gateway with a private CA)', () => {
 
     r = await runGatepass(['config', 'set', '--tls-skip-verify'], { env: home.env });
     expect(r.code, r.stderr).toBe(0);
-    expect(config().providers['default'].tls).toEqual({ skip_verify: true });
+    expect(config().providers['default']!.tls).toEqual({ skip_verify: true });
     home.expireCachedToken();
     r = await runGatepass(['token'], { env: home.env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/WARNING: TLS certificate verification is OFF/);
     r = await runGatepass(['config', 'set', '--tls-skip-verify', 'false'], { env: home.env });
     expect(r.code, r.stderr).toBe(0);
-    expect(config().providers['default'].tls).toBeUndefined();
+    expect(config().providers['default']!.tls).toBeUndefined();
   });
 });
