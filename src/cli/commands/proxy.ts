@@ -83,8 +83,11 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
     const onSignal = (s: NodeJS.Signals) => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      // A second Ctrl-C while draining exits at once.
+      // A second Ctrl-C while draining exits at once. Some listener must stay for SIGTERM too:
+      // signal-exit (loaded by the file lock after a login) re-raises a signal nobody else handles,
+      // which would kill the proxy mid-drain.
       process.once('SIGINT', () => process.exit(130));
+      process.on('SIGTERM', () => {});
       resolve(s);
     };
     process.on('SIGINT', onSignal);

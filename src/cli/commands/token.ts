@@ -44,7 +44,8 @@ export function tokenInteractivity(
   provider: Provider,
   platform: NodeJS.Platform = process.platform,
 ): boolean {
-  if (options.interactive) return true;
+  // --skip-browser asks for the headless login (URL on stderr, wait for the callback): interactive.
+  if (options.interactive || options.skipBrowser) return true;
   const flag = env['GATEPASS_INTERACTIVE'];
   if (flag !== undefined && flag !== '') return envFlag(env, 'GATEPASS_INTERACTIVE');
   if (options.format === 'exec-credential' && kubectlInteractive(env)) return true;

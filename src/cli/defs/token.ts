@@ -9,7 +9,10 @@ export function defineTokenCommand({ program, runner }: DefineContext): void {
     .command('token')
     .description('print a fresh gateway token on stdout (for apiKeyHelper, auth.command, kubectl, scripts)')
     .option('--interactive', 'allow the browser login when no token can be refreshed')
-    .option('--skip-browser', 'when a login is needed, print the URL on stderr instead of opening a browser')
+    .option(
+      '--skip-browser',
+      'allow a login but never open a browser: print the URL on stderr and wait (headless/SSH)',
+    )
     .option('--ca-file <file>', CA_FILE_FLAG_HELP)
     .option('--tls-skip-verify', SKIP_VERIFY_FLAG_HELP)
     .option('--min-valid <seconds>', 'refresh unless the token stays valid at least this long (default 60)')
@@ -28,7 +31,7 @@ stdout carries only the token and a newline (or the JSON document); everything e
 The token comes from memory, the secret-store cache, a refresh, or — when interactive — a browser login.
 
 Interactive (may open the browser) when any of:
-  --interactive, or GATEPASS_INTERACTIVE=1;
+  --interactive or --skip-browser, or GATEPASS_INTERACTIVE=1;
   the provider has never logged in (no token_ref in the config, e.g. after \`gatepass setup --lazy\`)
   and a browser can be opened (GATEPASS_BROWSER set, macOS, Windows, or a DISPLAY/WAYLAND_DISPLAY).
 GATEPASS_INTERACTIVE=0 turns the second rule off. Otherwise, with no usable token it fails with
