@@ -21,7 +21,10 @@ headers and browser requests. GET /.gatepass/health answers without a key.`,
     .option('--background', 'detach, wait until it answers, record it in the state file and print its URL')
     .option('--ca-file <file>', CA_FILE_FLAG_HELP)
     .option('--tls-skip-verify', SKIP_VERIFY_FLAG_HELP)
-    .option('--skip-browser', 'do not open a browser for a login: print the URL on stderr instead')
+    .option(
+      '--skip-browser',
+      'do not open a browser for a login: print the URL on stderr instead (a background proxy writes it to proxy.log)',
+    )
     .addHelpText(
       'after',
       `
