@@ -55,4 +55,18 @@ it('claude -p reaches an HTTPS gateway with a private CA only once --ca-file is 
   r = await t.gp(['setup', '--tools', 'claude', '--lazy']);
   expect(r.code, r.stderr).toBe(0);
   expect(settings().env).not.toHaveProperty('NODE_EXTRA_CA_CERTS');
+
+  // --tls-skip-verify: written as NODE_TLS_REJECT_UNAUTHORIZED=0, which Claude Code honours; the
+  // warning is printed; clearing it removes the key.
+  const before = messages().length;
+  r = await t.gp(['setup', '--tools', 'claude', '--lazy', '--tls-skip-verify']);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toMatch(/WARNING: TLS certificate verification is OFF/);
+  expect(settings().env['NODE_TLS_REJECT_UNAUTHORIZED']).toBe('0');
+  r = await runTool(t, 'claude', ['-p', 'hi']);
+  expect(r.code, r.stderr).toBe(0);
+  expect(messages().length).toBeGreaterThan(before);
+  r = await t.gp(['setup', '--tools', 'claude', '--lazy', '--tls-skip-verify', 'false']);
+  expect(r.code, r.stderr).toBe(0);
+  expect(settings().env).not.toHaveProperty('NODE_TLS_REJECT_UNAUTHORIZED');
 });
