@@ -150,6 +150,7 @@ describe('TLS options (HTTPS IdP and gateway with a private CA)', () => {
 
     r = await runGatepass(['config', 'set', '--tls-skip-verify'], { env: home.env });
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/WARNING: TLS certificate verification is OFF/);
     expect(config().providers['default']!.tls).toEqual({ skip_verify: true });
     home.expireCachedToken();
     r = await runGatepass(['token'], { env: home.env });

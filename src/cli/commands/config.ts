@@ -13,6 +13,7 @@ import {
 import { loadConfig, updateConfig } from '../../config/store.js';
 import { FIELDS } from '../../config/validate.js';
 import { UsageError } from '../../errors.js';
+import { warnSkipVerify } from '../../net/tls.js';
 import type { CliContext } from '../context.js';
 
 type SetOptions = Record<string, string | boolean | undefined>;
@@ -45,6 +46,9 @@ export async function runSet(ctx: CliContext, keyValues: string[], options: SetO
   });
   const name = ctx.globals.provider ?? config.default_provider;
   ctx.logger.info(`Updated ${file}`);
+  if (assignments.some((a) => a.spec.key === 'tls.skip_verify' && a.value === true)) {
+    warnSkipVerify(ctx.stderr, `provider "${name}"`);
+  }
   const provider = config.providers[name];
   if (provider && !isProviderConfigured(provider)) {
     const missing =
