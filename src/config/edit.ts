@@ -92,6 +92,7 @@ export function applyAssignments(
         },
       );
     }
+    const previousGateway = provider?.gateway_url;
     // A boolean option set to false is the same as not set: keep the file free of `false` noise.
     setPath(
       provider as unknown as Record<string, unknown>,
@@ -99,6 +100,17 @@ export function applyAssignments(
       spec.kind === 'boolean' && value === false ? undefined : value,
     );
     if (provider) pruneTls(provider);
+    if (
+      provider &&
+      spec.key === 'gateway_url' &&
+      previousGateway !== undefined &&
+      previousGateway !== value
+    ) {
+      // Path prefixes setup found belong to the old gateway (unless given together with the new one).
+      for (const key of ['anthropic_path_prefix', 'openai_path_prefix'] as const) {
+        if (!assignments.some((a) => a.spec.key === key)) delete provider[key];
+      }
+    }
     if (provider?.type === 'oidc' && (spec.key === 'gateway_url' || spec.key === 'oidc.issuer')) {
       // The cached token reference belongs to the old gateway/issuer pair.
       delete provider.token_ref;

@@ -89,6 +89,14 @@ interface ProviderCommon {
   api_type?: string;
   /** Path of the chat-completions endpoint relative to gateway_url (for exports). */
   chat_completions_path?: string;
+  /** Models the gateway serves (`setup --models`). */
+  models?: string[];
+  /** Claude Code wired for a Bedrock-backed gateway (`setup --bedrock-compat`). */
+  bedrock_compat?: boolean;
+  /** Path of the Anthropic API under gateway_url ("" = none); set by flag or by setup's probe. */
+  anthropic_path_prefix?: string;
+  /** Path of the OpenAI-style API under gateway_url ("" = none); set by flag or by setup's probe. */
+  openai_path_prefix?: string;
 }
 
 export interface OidcProvider extends ProviderCommon {

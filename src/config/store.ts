@@ -115,8 +115,27 @@ export function selectProvider(config: GatepassConfig, name?: string): SelectedP
   return { name: n, provider: config.providers[n] };
 }
 
-/** Select a provider that must be fully configured (throws an actionable error otherwise). */
-export function requireProvider(config: GatepassConfig, name?: string): { name: string; provider: Provider } {
+/**
+ * Select a provider that must be fully configured (throws an actionable error otherwise). With the
+ * config `file` given, a bad value already stored there is reported as a problem of that file (exit
+ * 1, naming it) rather than as bad user input.
+ */
+export function requireProvider(
+  config: GatepassConfig,
+  name?: string,
+  file?: string,
+): { name: string; provider: Provider } {
   const sel = selectProvider(config, name);
-  return { name: sel.name, provider: requireUsableProvider(sel.name, sel.provider, config) };
+  try {
+    return { name: sel.name, provider: requireUsableProvider(sel.name, sel.provider, config) };
+  } catch (err) {
+    if (file && err instanceof ConfigError && err.code === 'E_CONFIG_INVALID') {
+      throw new ConfigError('E_CONFIG_INVALID', `config file ${file}: ${err.message}`, {
+        ...(err.field ? { field: err.field } : {}),
+        exitCode: 1,
+        hint: 'fix the value with `gatepass config set` (or `gatepass config unset`), or edit the file',
+      });
+    }
+    throw err;
+  }
 }

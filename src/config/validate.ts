@@ -37,6 +37,8 @@ export type FieldKind =
   | 'provider_type'
   | 'url_path'
   | 'ca_file'
+  | 'path_prefix'
+  | 'models'
   | 'boolean';
 
 export interface FieldSpec {
@@ -180,6 +182,38 @@ export const FIELDS: readonly FieldSpec[] = [
     description: 'chat completions path relative to gateway_url (for exports)',
   },
   {
+    key: 'models',
+    scope: 'provider',
+    kind: 'models',
+    flag: '--models',
+    description:
+      'models the gateway serves, comma separated (Claude Desktop, OpenCode, --bedrock-compat tiers)',
+  },
+  {
+    key: 'bedrock_compat',
+    scope: 'provider',
+    kind: 'boolean',
+    flag: '--bedrock-compat',
+    description:
+      'Claude Code against a Bedrock-backed gateway: no experimental betas, per-tier models from models',
+  },
+  {
+    key: 'anthropic_path_prefix',
+    scope: 'provider',
+    kind: 'path_prefix',
+    flag: '--anthropic-path-prefix',
+    description:
+      'path of the Anthropic API under gateway_url, e.g. /anthropic ("" for none; probed when unset)',
+  },
+  {
+    key: 'openai_path_prefix',
+    scope: 'provider',
+    kind: 'path_prefix',
+    flag: '--openai-path-prefix',
+    description:
+      'path of the OpenAI-style API under gateway_url, e.g. /openai ("" for none; probed when unset)',
+  },
+  {
     key: 'tls.ca_file',
     scope: 'provider',
     kind: 'ca_file',
@@ -318,17 +352,22 @@ export function checkFieldValue(spec: FieldSpec, value: unknown): string | undef
       return undefined;
     case 'ca_file':
       return checkFieldValue({ ...spec, kind: 'path' }, value);
+    case 'path_prefix':
+      if (typeof value !== 'string' || !/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/.test(value)) {
+        return `${JSON.stringify(value)} is not a path prefix (e.g. /anthropic; "" for none; no trailing slash, query or spaces)`;
+      }
+      return undefined;
+    case 'models': {
+      if (!Array.isArray(value) || value.length === 0) return 'must list at least one model';
+      const bad = value.find(
+        (m) => typeof m !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(m) || m.includes(','),
+      );
+      if (bad !== undefined) return `${JSON.stringify(bad)} is not a valid model id (no spaces or commas)`;
+      return undefined;
+    }
     case 'boolean':
       return typeof value === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(value)}`;
   }
-}
-
-/** Parse a yes/no word. */
-export function parseBoolean(raw: string): boolean | undefined {
-  const t = raw.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(t)) return true;
-  if (['false', '0', 'no', 'off'].includes(t)) return false;
-  return undefined;
 }
 
 export function checkProviderName(value: unknown): string | undefined {
@@ -353,12 +392,20 @@ export function parseFieldInput(spec: FieldSpec, raw: string): unknown {
       break;
     }
     case 'scopes':
+    case 'models':
       value = raw.split(/[\s,]+/).filter(Boolean);
       break;
     case 'boolean': {
-      const b = parseBoolean(raw);
-      if (b === undefined) fail(`must be true or false, got ${JSON.stringify(raw)}`);
-      value = b;
+      const t = raw.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(t)) value = true;
+      else if (['false', '0', 'no', 'off'].includes(t)) value = false;
+      else fail(`must be true or false, got ${JSON.stringify(raw)}`);
+      break;
+    }
+    case 'path_prefix': {
+      // "/anthropic/" and "anthropic" mean /anthropic; "", "/" and "none" mean no prefix.
+      const t = raw.trim().replace(/\/+$/, '');
+      value = t === '' || t.toLowerCase() === 'none' ? '' : t.startsWith('/') ? t : `/${t}`;
       break;
     }
     case 'url':
@@ -546,6 +593,8 @@ export function normalizeConfig(raw: unknown, file: string): GatepassConfig {
     proxy: {},
     configured_tools: [],
   };
+  if (raw['default_provider'] !== undefined && typeof raw['default_provider'] !== 'string')
+    malformed(file, 'default_provider', 'is not a string');
   if (raw['version'] !== undefined && typeof raw['version'] !== 'number')
     malformed(file, 'version', 'is not a number');
   if (typeof out.version === 'number' && out.version > 1) {
@@ -586,7 +635,7 @@ export function normalizeConfig(raw: unknown, file: string): GatepassConfig {
       const v = getFieldValue({} as GatepassConfig, provider as unknown as Provider, spec);
       if (v === undefined) continue;
       const wantNumber = spec.kind === 'port' || spec.kind === 'seconds';
-      const wantArray = spec.kind === 'scopes';
+      const wantArray = spec.kind === 'scopes' || spec.kind === 'models';
       const wantBoolean = spec.kind === 'boolean';
       const ok = wantArray
         ? Array.isArray(v) || typeof v === 'string'
@@ -601,8 +650,11 @@ export function normalizeConfig(raw: unknown, file: string): GatepassConfig {
           `providers.${name}.${spec.key}`,
           `is not a ${wantArray ? 'list' : wantNumber ? 'number' : wantBoolean ? 'boolean' : 'string'}`,
         );
-      if (wantArray && typeof v === 'string')
-        (provider['oidc'] as OidcProviderSettings).scopes = v.split(/[\s,]+/).filter(Boolean);
+      if (wantArray && typeof v === 'string') {
+        const list = v.split(/[\s,]+/).filter(Boolean);
+        if (spec.kind === 'scopes') (provider['oidc'] as OidcProviderSettings).scopes = list;
+        else provider[spec.key] = list;
+      }
     }
     out.providers[name] = provider as unknown as Provider;
   }

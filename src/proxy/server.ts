@@ -25,6 +25,11 @@ export interface ProxyOptions {
   tokenSource: TokenSource;
   /** The gateway base URL; its path is kept as a prefix of every forwarded path. */
   gatewayUrl: string;
+  /**
+   * Gateway layout: the path under gatewayUrl where it serves each API (`setup`'s
+   * anthropic/openai_path_prefix), added to requests of that dialect that do not carry it already.
+   */
+  pathPrefixes?: { anthropic?: string; openai?: string };
   /** 0 picks a free port. */
   port: number;
   /** Listen address; default 127.0.0.1 plus ::1 when the machine has IPv6 loopback. */
@@ -181,6 +186,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const gateway = new URL(options.gatewayUrl);
   registerSecret(options.localKey);
   const prefix = gateway.pathname === '/' ? '' : gateway.pathname;
+  const layoutPrefix = (url: string, headers: IncomingMessage['headers']): string => {
+    const dialect = detectDialect(url, headers);
+    const layout = options.pathPrefixes ?? {};
+    const p = dialect === 'anthropic' ? layout.anthropic : dialect === 'openai' ? layout.openai : undefined;
+    if (!p) return '';
+    const path = url.split('?')[0]!;
+    return path === p || path.startsWith(`${p}/`) ? '' : p;
+  };
   const logger = options.logger;
   const accessLog = options.accessLog ?? logger.verbose;
   const maxReplay = options.maxReplayBytes ?? DEFAULT_MAX_REPLAY;
@@ -321,7 +334,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       }
     }
 
-    const path = upstreamPath(prefix, url);
+    const path = upstreamPath(prefix + layoutPrefix(url, req.headers), url);
     for (let attempt = 0; ; attempt++) {
       const headers = upstreamRequestHeaders(req.headers, {
         token: token.token,

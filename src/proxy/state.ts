@@ -33,10 +33,14 @@ export async function readProxyState(paths: GatepassPaths): Promise<ProxyState |
   }
   try {
     const v = JSON.parse(text) as Partial<ProxyState>;
-    if (typeof v.pid !== 'number' || typeof v.port !== 'number') return undefined;
+    // A damaged file must never make us probe or signal pid 0 / -1 (process groups, everything).
+    const pid = v?.pid;
+    const port = v?.port;
+    if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid < 2) return undefined;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
     return {
-      pid: v.pid,
-      port: v.port,
+      pid,
+      port,
       url: typeof v.url === 'string' ? v.url : `http://127.0.0.1:${v.port}`,
       provider: typeof v.provider === 'string' ? v.provider : 'default',
       startedAt: typeof v.startedAt === 'number' ? v.startedAt : 0,

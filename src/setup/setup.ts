@@ -39,6 +39,8 @@ import {
   withToolsLock,
 } from './common.js';
 import { unifiedDiff } from './diff.js';
+import { resolveLayout } from './layout.js';
+import type { Prober } from './probe.js';
 
 export const LAZY_MESSAGE =
   "Lazy mode: skipping OIDC login. You'll be signed in automatically the first time a configured tool accesses the LLM gateway.";
@@ -57,6 +59,10 @@ export interface SetupOptions {
   login?: typeof loginProvider;
   /** How tools run gatepass (default: this process's executable). */
   self?: SelfCommand;
+  /** `--bedrock-compat` for this run (absent/false: the Bedrock keys are removed). */
+  bedrockCompat?: boolean;
+  /** Gateway layout probe (injected in tests; default a 2-second HEAD request). */
+  probe?: Prober;
 }
 
 export interface SetupResult {
@@ -108,18 +114,37 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     }
   }
   const gatewayUrl = provider.gateway_url!;
+  const layout = await resolveLayout(
+    run,
+    provider,
+    loaded.config.providers[providerName]?.gateway_url,
+    assignments,
+    tools,
+    {
+      ...(options.bedrockCompat !== undefined ? { bedrockCompat: options.bedrockCompat } : {}),
+      ...(options.probe ? { probe: options.probe } : {}),
+    },
+  );
+  const toPersist = [...assignments, ...layout.persist];
+  const base = gatewayUrl.replace(/\/+$/, '');
   const params: WireParams = {
     gatewayUrl,
     proxyUrl: `http://127.0.0.1:${effectiveProxyPort(merged)}`,
     proxyKey,
     self: options.self ?? resolveSelf(),
     helperTtlMs: HELPER_TTL_MS,
+    anthropicUrl: `${base}${layout.anthropicPrefix}`,
+    openaiUrl: `${base}${layout.openaiPrefix}`,
+    models: layout.models,
+    bedrockCompat: layout.bedrockCompat,
+    helperDir: run.paths.dataDir,
     ...(provider.tls?.ca_file ? { caFile: expandHome(provider.tls.ca_file, run.home) } : {}),
     ...(provider.tls?.skip_verify ? { tlsSkipVerify: true } : {}),
   };
   if (provider.tls?.skip_verify) warnSkipVerify(run.stderr, `setup of provider "${providerName}"`);
 
   // 4. Plan every file against its current content (throws before any write on a malformed file).
+  const backupsBefore = await readBackups(run.paths.stateDir);
   const planned: Array<{ tool: ToolModule; files: PlannedFile[] }> = [];
   const manual: string[] = [];
   for (const tool of tools) {
@@ -131,6 +156,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
         await planFile(
           plan,
           prevFiles.find((f) => f.file === plan.file),
+          backupsBefore,
         ),
       );
     }
@@ -162,7 +188,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
         else run.out(redact(mask(unifiedDiff(f.file, f.before, f.after), secrets)));
       }
     }
-    const flagsChange = assignments.length ? ' and the inline settings' : '';
+    const flagsChange = toPersist.length ? ' and the inline settings' : '';
     run.logger.info(
       `Dry run: nothing was changed. Setup would wire ${describeTools(planned)}${flagsChange}.`,
     );
@@ -173,7 +199,6 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   // 5. Apply: tool files, backups, config — undone together if anything fails (login included).
   const written: PlannedFile[] = [];
   const configBefore = await readTextIfExists(file);
-  const backupsBefore = await readBackups(run.paths.stateDir);
   let configWritten = false;
   try {
     if (createdKey && store) await store.set(LOCAL_PROXY_KEY_NAME, proxyKey);
@@ -199,7 +224,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
 
     configWritten = true;
     const saved = await updateConfig(file, (cfg) => {
-      if (assignments.length) applyAssignments(cfg, providerName, assignments);
+      if (toPersist.length) applyAssignments(cfg, providerName, toPersist);
       for (const { tool, files } of planned) {
         if (tool.mode === 'manual') continue; // nothing written, nothing to undo
         const entry: ConfiguredTool = {
@@ -247,8 +272,11 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   // 6. Tell the user what happened and what to restart.
   for (const t of result.tools) {
     if (t.mode === 'manual') continue; // its steps are printed below
+    const label =
+      TOOLS.find((x) => x.id === t.id)?.modeLabel ??
+      (t.mode === 'direct' ? 'token-helper mode' : 'proxy mode');
     run.logger.info(
-      `${t.changed ? 'Configured' : 'Already configured'} ${t.name} (${t.mode === 'direct' ? 'token-helper mode' : 'proxy mode'}): ${t.files.join(', ')}`,
+      `${t.changed ? 'Configured' : 'Already configured'} ${t.name} (${label}): ${t.files.join(', ')}`,
     );
   }
   if (result.tools.length === 0) run.logger.info('No supported AI tools were found to configure.');
@@ -280,10 +308,8 @@ function mask(text: string, secrets: string[]): string {
 }
 
 function toolParams(tool: ToolModule, params: WireParams): WireParams {
-  // Codex speaks the OpenAI Responses API under /v1 of the gateway.
-  return tool.id === 'codex'
-    ? { ...params, gatewayUrl: `${params.gatewayUrl.replace(/\/+$/, '')}/v1` }
-    : params;
+  // Codex speaks the OpenAI Responses API under /v1 of the gateway (after its OpenAI path prefix).
+  return tool.id === 'codex' ? { ...params, gatewayUrl: `${params.openaiUrl}/v1` } : params;
 }
 
 function describeTools(planned: Array<{ tool: ToolModule }>): string {

@@ -24,6 +24,11 @@ export interface StatusReport {
     logged_in: boolean;
     token_expires_at: string | null;
     token_expired: boolean | null;
+    /** Gateway layout and models setup wired (null: not known yet). */
+    anthropic_path_prefix: string | null;
+    openai_path_prefix: string | null;
+    models: string[];
+    bedrock_compat: boolean;
   }>;
   tools: Array<{
     tool: string;
@@ -54,6 +59,10 @@ export async function collectStatus(
       logged_in: Boolean(ref?.secret_key),
       token_expires_at: exp ? new Date(exp * 1000).toISOString() : null,
       token_expired: exp ? exp * 1000 <= now : null,
+      anthropic_path_prefix: p.anthropic_path_prefix ?? null,
+      openai_path_prefix: p.openai_path_prefix ?? null,
+      models: p.models ?? [],
+      bedrock_compat: p.bedrock_compat === true,
     };
   });
   const tools: StatusReport['tools'] = [];
@@ -120,6 +129,13 @@ export function formatStatus(r: StatusReport): string[] {
     lines.push(
       `Provider ${p.name}${p.name === r.default_provider ? ' (default)' : ''}: ${p.type}, ${p.gateway_url ?? 'no gateway URL'}${p.configured ? '' : ' (incomplete)'}, ${p.type === 'oidc' ? login : 'token from command'}`,
     );
+    const layout = [
+      p.anthropic_path_prefix ? `Anthropic API under ${p.anthropic_path_prefix}` : '',
+      p.openai_path_prefix ? `OpenAI API under ${p.openai_path_prefix}` : '',
+      p.models.length ? `models ${p.models.join(', ')}` : '',
+      p.bedrock_compat ? 'Bedrock compatibility' : '',
+    ].filter(Boolean);
+    if (layout.length) lines.push(`  ${layout.join('; ')}`);
   }
   if (r.tools.length === 0) lines.push('Tools: none configured');
   for (const t of r.tools) lines.push(`Tool ${t.name} (${t.mode}): ${t.state} — ${t.config_path}`);

@@ -3,9 +3,24 @@
  * running `gatepass token --min-valid 600`, `env.ANTHROPIC_BASE_URL` = the gateway, a 5-minute helper
  * TTL, and the TLS options (NODE_EXTRA_CA_CERTS, NODE_TLS_REJECT_UNAUTHORIZED) when configured.
  */
+
+import type { KeySetting } from './edit/types.js';
 import { dirExists, onPath, pathJoin } from './platform.js';
 import { selfCommandLine, tokenHelperArgs } from './self.js';
 import type { ToolEnv, ToolModule } from './types.js';
+
+/**
+ * `--bedrock-compat`: a Bedrock-backed gateway rejects Anthropic's experimental beta headers, and
+ * Claude Code's default model names are not Bedrock model ids, so each tier gets one from the list.
+ */
+export function bedrockSettings(models: string[]): KeySetting[] {
+  const out: KeySetting[] = [{ path: ['env', 'CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS'], value: '1' }];
+  for (const tier of ['haiku', 'sonnet', 'opus']) {
+    const model = models.find((m) => m.toLowerCase().includes(tier));
+    if (model) out.push({ path: ['env', `ANTHROPIC_DEFAULT_${tier.toUpperCase()}_MODEL`], value: model });
+  }
+  return out;
+}
 
 function configDir(env: ToolEnv): string {
   return env.env['CLAUDE_CONFIG_DIR'] || pathJoin(env, env.home, '.claude');
@@ -26,8 +41,9 @@ export const claude: ToolModule = {
           path: ['apiKeyHelper'],
           value: selfCommandLine(p.self, tokenHelperArgs(p.helperTtlMs), env.platform),
         },
-        { path: ['env', 'ANTHROPIC_BASE_URL'], value: p.gatewayUrl },
+        { path: ['env', 'ANTHROPIC_BASE_URL'], value: p.anthropicUrl },
         { path: ['env', 'CLAUDE_CODE_API_KEY_HELPER_TTL_MS'], value: String(p.helperTtlMs) },
+        ...(p.bedrockCompat ? bedrockSettings(p.models) : []),
         // Claude Code is a Node program: it trusts an extra CA bundle through NODE_EXTRA_CA_CERTS,
         // and skips verification with NODE_TLS_REJECT_UNAUTHORIZED=0. Absent options are not
         // written, so a re-setup without them puts back what was there before gatepass.

@@ -1,6 +1,7 @@
 /** Tool ids, importable without loading the tool modules (the CLI definitions use them for help). */
 export const TOOL_IDS = [
   'claude',
+  'claude-desktop',
   'codex',
   'gemini',
   'opencode',

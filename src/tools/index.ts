@@ -1,5 +1,6 @@
 /** The registry of tools gatepass can wire. */
 import { claude } from './claude.js';
+import { claudeDesktop } from './claude-desktop.js';
 import { codex } from './codex.js';
 import { cursor } from './cursor.js';
 import { gemini } from './gemini.js';
@@ -10,6 +11,7 @@ import { xcode } from './xcode.js';
 
 export const TOOLS: readonly ToolModule[] = [
   claude,
+  claudeDesktop,
   codex,
   gemini,
   opencode,

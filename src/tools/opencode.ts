@@ -28,11 +28,15 @@ export const opencode: ToolModule = {
         { path: ['provider', 'gatepass', 'name'], value: 'gatepass' },
         { path: ['provider', 'gatepass', 'options', 'baseURL'], value: `${p.proxyUrl}/v1` },
         { path: ['provider', 'gatepass', 'options', 'apiKey'], value: p.proxyKey, secret: true },
+        ...p.models.map((m) => ({ path: ['provider', 'gatepass', 'models', m], value: { name: m } })),
       ],
     },
   ],
-  manualSteps: () => [
-    'OpenCode: add the models your gateway serves under provider.gatepass.models in opencode.json, then pick one with /models.',
-  ],
+  manualSteps: (_env, p) =>
+    p.models.length
+      ? []
+      : [
+          'OpenCode: add the models your gateway serves under provider.gatepass.models in opencode.json, then pick one with /models.',
+        ],
   restart: 'restart OpenCode, with `gatepass proxy` running',
 };

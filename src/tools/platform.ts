@@ -4,7 +4,10 @@ import path from 'node:path';
 import type { ToolEnv } from './types.js';
 
 function join(env: ToolEnv, ...parts: string[]): string {
-  return env.platform === 'win32' ? path.win32.join(...parts) : path.posix.join(...parts);
+  // A Windows layout rooted in a POSIX directory only happens when tests run the Windows layout on
+  // Linux/macOS: keep POSIX separators there so the files land inside the temporary HOME.
+  const posixRoot = parts[0]?.startsWith('/') ?? false;
+  return env.platform === 'win32' && !posixRoot ? path.win32.join(...parts) : path.posix.join(...parts);
 }
 
 export function pathJoin(env: ToolEnv, ...parts: string[]): string {

@@ -23,6 +23,16 @@ export interface WireParams {
   self: SelfCommand;
   /** Helper TTL (ms) tools re-run `gatepass token` after: 5 minutes (TTL invariant). */
   helperTtlMs: number;
+  /** Gateway URL plus its Anthropic path prefix (ANTHROPIC_BASE_URL style; no trailing slash). */
+  anthropicUrl: string;
+  /** Gateway URL plus its OpenAI path prefix (OpenAI-style base, without `/v1`). */
+  openaiUrl: string;
+  /** Models the gateway serves (`--models`), for tools that take a model list. */
+  models: string[];
+  /** Claude Code against a Bedrock-backed gateway (`--bedrock-compat`). */
+  bedrockCompat: boolean;
+  /** gatepass' own directory for helper scripts it generates (Claude Desktop's credential helper). */
+  helperDir: string;
   /** Extra CA bundle (absolute path) for direct-mode tools that reach the gateway themselves. */
   caFile?: string;
   /** tls.skip_verify: direct-mode Node tools are told not to verify certificates (local dev only). */
@@ -45,4 +55,6 @@ export interface ToolModule {
   manualSteps?(env: ToolEnv, params: WireParams): string[];
   /** What the user must restart for the change to take effect. */
   restart: string;
+  /** How setup describes the wiring, when not "token-helper mode" / "proxy mode". */
+  modeLabel?: string;
 }

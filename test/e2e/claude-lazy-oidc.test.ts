@@ -3,56 +3,19 @@
  * and no token; the first `claude -p` runs `gatepass token` as its apiKeyHelper, which signs in
  * through the real IdP (oidc-provider) in headless Chromium; the fake gateway receives a JWT signed
  * by that IdP; the next run does not sign in again.
- *
- * The IdP and browser helpers come with the OIDC login work (test/helpers/idp.ts, browser.ts); they
- * are loaded at run time so this file type-checks before that merge, and the test fails loudly (it
- * never skips) until they exist.
  */
 
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LAZY_MESSAGE } from '../../src/setup/setup.js';
+import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
 import { FAKE_REPLY, type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
+import { startTestIdp, type TestIdp } from '../helpers/idp.js';
+import { freePort } from '../helpers/ports.js';
 import { BIN, runTool } from '../helpers/tool-e2e.js';
-
-interface TestIdp {
-  issuer: string;
-  clientId: string;
-  audience: string;
-  jwksUri: string;
-  close(): Promise<void>;
-}
-interface BrowserHook {
-  env: Record<string, string>;
-  logins(): number;
-  waitForLogins(n: number, timeoutMs?: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function helper<T>(name: string): Promise<T> {
-  try {
-    return (await import(/* @vite-ignore */ `../helpers/${name}.js`)) as T;
-  } catch (err) {
-    throw new Error(
-      `test/helpers/${name}.ts (from the OIDC login work) could not be loaded (${(err as Error).message}); this e2e test goes green once it is merged`,
-    );
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let idp: TestIdp | undefined;
 let hook: BrowserHook | undefined;
@@ -78,8 +41,6 @@ afterAll(async () => {
 });
 
 it('lazy setup, then the first claude -p signs in through the real IdP and sends its JWT', async () => {
-  const { startTestIdp } = await helper<{ startTestIdp(): Promise<TestIdp> }>('idp');
-  const { startBrowserHook } = await helper<{ startBrowserHook(): Promise<BrowserHook> }>('browser');
   idp = await startTestIdp();
   hook = await startBrowserHook();
   Object.assign(t.env, hook.env);

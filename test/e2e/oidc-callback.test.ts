@@ -1,5 +1,7 @@
 /** The loopback callback server during a real login: forged callbacks, IdP errors, HTML escaping. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
 import { CLI } from '../helpers/cli.js';
@@ -91,6 +93,53 @@ describe('callback server', () => {
     const result = await run.done;
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('login failed at the identity provider: access_denied');
+  });
+});
+
+describe('authorization request and response checks', () => {
+  it('asks with PKCE S256, state and nonce; a callback with the right state but a foreign iss fails the login', async () => {
+    const home = await configureOidcHome(idp, hook);
+    homes.push(home);
+    const codeGrants = idp.grantCount('authorization_code');
+    const run = await startLogin(home);
+    const q = run.authUrl.searchParams;
+    expect(q.get('code_challenge_method')).toBe('S256');
+    expect(q.get('code_challenge')).toMatch(/^[\w-]{43}$/);
+    expect(q.get('state')).toMatch(/^[\w-]{20,}$/);
+    expect(q.get('nonce')).toMatch(/^[\w-]{20,}$/);
+    expect(q.get('code_verifier')).toBeNull();
+    // Mix-up attack: a response carrying our state but issued by another authorization server.
+    const redirect = new URL(q.get('redirect_uri')!);
+    redirect.search = new URLSearchParams({
+      code: 'stolen-code',
+      state: q.get('state')!,
+      iss: 'https://evil.example',
+    }).toString();
+    await fetch(redirect).catch(() => undefined);
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^gatepass: error: .*iss/m);
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+    // The stolen code was never redeemed.
+    expect(idp.grantCount('authorization_code')).toBe(codeGrants);
+  });
+
+  it('an ID token carrying another nonce (replayed or injected) fails the login', async () => {
+    const home = await configureOidcHome(idp, hook);
+    homes.push(home);
+    const run = await startLogin(home);
+    // Same state and PKCE challenge, but the IdP is asked to bind a different nonce into the ID
+    // token: everything checks out except the nonce.
+    const tampered = new URL(run.authUrl);
+    tampered.searchParams.set('nonce', 'attacker-chosen-nonce-0123456789');
+    await hook.visit(tampered.href).catch(() => '');
+    const result = await run.done;
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^gatepass: error: .*nonce/m);
+    expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(existsSync(path.join(home.secretsDir))).toBe(false);
   });
 });
 

@@ -4,40 +4,25 @@
  * the proxy opens ONE browser login (real Debian Chromium driven through the real oidc-provider
  * IdP's pages), every request completes once it finishes, and the fake gateway verifies the IdP's
  * JWT against its JWKS.
- *
- * It needs the OIDC token source and its test helpers (IdP, browser hook); where they are not built
- * yet, it is skipped.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, runGatepass } from '../helpers/cli.js';
+import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
+import { runGatepass } from '../helpers/cli.js';
 import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
+import { startTestIdp, type TestIdp } from '../helpers/idp.js';
+import { configureOidcHome } from '../helpers/oidc-home.js';
+import { freePort } from '../helpers/ports.js';
 
-const HELPERS = ['idp', 'browser', 'oidc-home', 'ports'].map((n) => path.join(ROOT, `test/helpers/${n}.ts`));
-const available =
-  HELPERS.every((f) => existsSync(f)) &&
-  !readFileSync(path.join(ROOT, 'src/auth/oidc/source.ts'), 'utf8').startsWith('// SCAFFOLD');
-
-// Loaded at run time: these helpers come with the OIDC work.
-// biome-ignore lint/suspicious/noExplicitAny: helper modules resolved at run time
-const load = (name: string): Promise<any> =>
-  import(/* @vite-ignore */ path.join(ROOT, `test/helpers/${name}.ts`));
-
-describe.skipIf(!available)('proxy lazy login (real IdP, real browser)', () => {
-  // biome-ignore lint/suspicious/noExplicitAny: see load()
-  let idp: any;
-  // biome-ignore lint/suspicious/noExplicitAny: see load()
-  let hook: any;
-  // biome-ignore lint/suspicious/noExplicitAny: see load()
-  let home: any;
+describe('proxy lazy login (real IdP, real browser)', () => {
+  let idp: TestIdp;
+  let hook: BrowserHook;
+  let home: Awaited<ReturnType<typeof configureOidcHome>>;
   let gw: FakeGateway;
 
   beforeAll(async () => {
-    const { startTestIdp } = await load('idp');
-    const { startBrowserHook } = await load('browser');
-    const { configureOidcHome } = await load('oidc-home');
     idp = await startTestIdp();
     hook = await startBrowserHook({ login: 'erin' });
     gw = await startFakeGateway({ jwksUrl: idp.jwksUri, issuer: idp.issuer });
@@ -56,8 +41,7 @@ describe.skipIf(!available)('proxy lazy login (real IdP, real browser)', () => {
   });
 
   it('concurrent first requests wait for one browser login, then all succeed', async () => {
-    const { freePort } = await load('ports');
-    const port: number = await freePort();
+    const port = await freePort();
     const start = await runGatepass(['proxy', 'start', '--background', '--port', String(port)], {
       env: home.env,
     });

@@ -13,6 +13,8 @@ export interface RecordedRequest {
   authorization: string | undefined;
   apiKey: string | undefined;
   body: string;
+  /** The anthropic-beta header, when sent. */
+  beta?: string | undefined;
 }
 
 export interface FakeLlm {
@@ -222,7 +224,10 @@ function gemini(res: ServerResponse, stream: boolean): void {
   res.end(`data: ${JSON.stringify(body)}\r\n\r\n`);
 }
 
-export async function startFakeLlm(options: { tls?: { cert: string; key: string } } = {}): Promise<FakeLlm> {
+export async function startFakeLlm(
+  options: { layout?: 'plain' | 'prefixed'; tls?: { cert: string; key: string } } = {},
+): Promise<FakeLlm> {
+  const prefixed = options.layout === 'prefixed';
   const requests: RecordedRequest[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
@@ -242,12 +247,20 @@ export async function startFakeLlm(options: { tls?: { cert: string; key: string 
         authorization: header('authorization'),
         apiKey: header('x-api-key') ?? header('x-goog-api-key'),
         body: raw,
+        beta: header('anthropic-beta'),
       });
       let body: Record<string, unknown> = {};
       try {
         body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
       } catch {
         // not JSON
+      }
+      if (/^\/(anthropic|openai)\//.test(url.pathname) !== prefixed && url.pathname !== '/api/hello') {
+        // Plain layout (default): the APIs at the root, so gatepass setup's probe finds no prefix;
+        // prefixed: only under /anthropic and /openai.
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end('{"error":"not found"}');
+        return;
       }
       if (req.method === 'POST' && url.pathname.endsWith('/v1/messages')) return anthropic(res, body);
       if (req.method === 'POST' && url.pathname.endsWith('/responses')) return responses(res, body);

@@ -57,6 +57,13 @@ export interface TestIdp {
   setDelay(ms: number): void;
   /** Answer every refresh_token grant with 400 invalid_grant while on. */
   setInvalidGrant(on: boolean): void;
+  /**
+   * Answer every token-endpoint request with this 5xx status (and `body`, HTML by default) before
+   * the IdP sees it, so no refresh token is consumed; undefined to stop.
+   */
+  setTokenFailure(status: number | undefined, body?: { type: 'json' | 'html'; text: string }): void;
+  /** Revoke a token at the IdP's revocation endpoint, as an admin or another client would. */
+  revoke(token: string): Promise<void>;
   /** JWKS URL, to verify access tokens with jose. */
   jwksUri: string;
   close(): Promise<void>;
@@ -73,6 +80,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const counts = emptyCounts();
   let delayMs = 0;
   let invalidGrant = false;
+  let tokenFailure: { status: number; body: { type: 'json' | 'html'; text: string } } | undefined;
 
   // Reserve the port first: the issuer URL must be known before the Provider is built.
   // oidc-provider runs the same behind node:https (`https.createServer(opts, callback)`).
@@ -145,6 +153,13 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   provider.use(async (ctx, next) => {
     counts.requests += 1;
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    if (tokenFailure && ctx.path === '/token' && ctx.method === 'POST') {
+      counts.tokenRequests['failed'] = (counts.tokenRequests['failed'] ?? 0) + 1;
+      ctx.status = tokenFailure.status;
+      ctx.set('content-type', tokenFailure.body.type === 'json' ? 'application/json' : 'text/html');
+      ctx.body = tokenFailure.body.text;
+      return;
+    }
     await next();
     if (ctx.path === '/token' && ctx.method === 'POST') {
       const type = String(ctx.oidc?.params?.grant_type ?? 'unknown');
@@ -185,6 +200,17 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     },
     setInvalidGrant(on) {
       invalidGrant = on;
+    },
+    setTokenFailure(status, body = { type: 'html', text: '<html><body>Service Unavailable</body></html>' }) {
+      tokenFailure = status === undefined ? undefined : { status, body };
+    },
+    async revoke(token) {
+      const res = await fetch(`${issuer}/token/revocation`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, client_id: clientId }).toString(),
+      });
+      if (res.status !== 200) throw new Error(`revocation failed: HTTP ${res.status} ${await res.text()}`);
     },
     async close() {
       await closeServer(server);

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -9,15 +9,9 @@ import { resolvePaths } from '../../src/config/paths.js';
 import { stopBackgroundProxy } from '../../src/proxy/control.js';
 import { processAlive, proxyStateFile, readProxyState, writeProxyState } from '../../src/proxy/state.js';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
-import { CLI, makeTempHome, ROOT, runGatepass, type TempHome } from '../helpers/cli.js';
+import { CLI, makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
 import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/tokens.js';
-
-// The CLI path needs a real token source; on a branch where the command provider is still the
-// scaffold, only the control-plane tests run.
-const commandSourceBuilt = !readFileSync(path.join(ROOT, 'src/auth/command/source.ts'), 'utf8').startsWith(
-  '// SCAFFOLD',
-);
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -146,7 +140,7 @@ describe('stopBackgroundProxy', () => {
   });
 });
 
-describe.skipIf(!commandSourceBuilt)('gatepass proxy with the built CLI', () => {
+describe('gatepass proxy with the built CLI', () => {
   it('start --background, status, requests through it, idempotent start, stop', async () => {
     const port = await freePort();
     const start = await gp(['proxy', 'start', '--background', '--port', String(port)]);

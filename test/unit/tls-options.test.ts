@@ -1,4 +1,4 @@
-/** The TLS config fields, the one-off flags, the TLS runtime helpers and clearing stale tool keys. */
+/** The TLS config fields, the one-off flags and the TLS runtime helpers. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,8 +9,6 @@ import { applyAssignments, parseAssignments, unsetFields } from '../../src/confi
 import { emptyConfig, type Provider } from '../../src/config/schema.js';
 import { normalizeConfig, validateConfig } from '../../src/config/validate.js';
 import { resolveTls, tlsErrorCode } from '../../src/net/tls.js';
-import { splitStale } from '../../src/tools/edit/file.js';
-import { patchJson, revertJson } from '../../src/tools/edit/json.js';
 
 let dir: string;
 let pem: string;
@@ -100,32 +98,5 @@ describe('TLS runtime', () => {
     });
     expect(tlsErrorCode(err)).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
     expect(tlsErrorCode(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBeUndefined();
-  });
-});
-
-describe('re-setup clears keys of options that were cleared', () => {
-  const base = [
-    { path: ['env', 'ANTHROPIC_BASE_URL'], value: 'https://gw' },
-    { path: ['env', 'CLAUDE_CODE_API_KEY_HELPER_TTL_MS'], value: '300000' },
-  ];
-  const withCa = [...base, { path: ['env', 'NODE_EXTRA_CA_CERTS'], value: '/ca.pem' }];
-
-  it('a key of its own record is stale; a container record loses only the uncovered member', () => {
-    const own = patchJson('s.json', '{ "env": { "FOO": "1" } }\n', withCa);
-    const split = splitStale(own.changes, base);
-    expect(split.stale.map((c) => c.path.join('.'))).toEqual(['env.NODE_EXTRA_CA_CERTS']);
-    expect(revertJson('s.json', own.text, split.stale, {}).text).not.toContain('NODE_EXTRA_CA_CERTS');
-
-    const grouped = patchJson('s.json', undefined, withCa);
-    expect(grouped.changes.map((c) => c.path.join('.'))).toEqual(['env']);
-    const g = splitStale(grouped.changes, base);
-    expect(g.stale).toEqual([
-      { path: ['env', 'NODE_EXTRA_CA_CERTS'], before_absent: true, after: '/ca.pem' },
-    ]);
-    expect(g.kept[0]!.after).toEqual({
-      ANTHROPIC_BASE_URL: 'https://gw',
-      CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '300000',
-    });
-    expect(splitStale(grouped.changes, withCa).stale).toEqual([]);
   });
 });

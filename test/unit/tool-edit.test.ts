@@ -209,8 +209,23 @@ describe('tool paths per platform', () => {
       '/srv/codex/config.toml',
     );
     expect(await findTool('xcode')!.detect(linux)).toBe(false);
+    const { CLAUDE_DESKTOP_CONFIG_ID } = await import('../../src/tools/claude-desktop.js');
+    expect(
+      findTool('claude-desktop')!.configPath({
+        ...win,
+        env: { LOCALAPPDATA: 'C:\\Users\\me\\AppData\\Local' },
+      }),
+    ).toBe(`C:\\Users\\me\\AppData\\Local\\Claude-3p\\configLibrary\\${CLAUDE_DESKTOP_CONFIG_ID}.json`);
+    expect(findTool('claude-desktop')!.configPath(mac)).toBe(
+      `/Users/me/Library/Application Support/Claude-3p/configLibrary/${CLAUDE_DESKTOP_CONFIG_ID}.json`,
+    );
+    expect(CLAUDE_DESKTOP_CONFIG_ID).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-a[0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(await findTool('claude-desktop')!.detect(linux)).toBe(false);
     expect(TOOLS.map((t) => t.id)).toEqual([
       'claude',
+      'claude-desktop',
       'codex',
       'gemini',
       'opencode',

@@ -71,7 +71,13 @@ export function jwtExpiry(token: string): number | undefined {
   if (parts.length !== 3 || !parts[0]!.startsWith('eyJ')) return undefined;
   try {
     const payload: unknown = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
-    if (isRecord(payload) && typeof payload['exp'] === 'number' && payload['exp'] > 0) {
+    // A finite expiry only: 1e308 s would be Infinity ms, a token "valid forever".
+    if (
+      isRecord(payload) &&
+      typeof payload['exp'] === 'number' &&
+      payload['exp'] > 0 &&
+      Number.isFinite(payload['exp'] * 1000)
+    ) {
       return Math.floor(payload['exp'] * 1000);
     }
   } catch {

@@ -103,6 +103,34 @@ export function mapOidcError(err: unknown, what: string, issuer: string): AuthEr
       { cause: err, hint: tlsHint() },
     );
   }
+  // A non-OAuth HTTP answer (a 5xx page, a 404 from a misrouted proxy): openid-client only says
+  // "unexpected HTTP response status code"; name the status, and treat 5xx as the IdP being
+  // unavailable (transient: the refresh token is kept, queued processes fail fast, retry later).
+  const response = findCause(
+    err,
+    (e) =>
+      (typeof Response !== 'undefined' && e instanceof Response) ||
+      // undici's own Response, when the TLS options route requests through its fetch
+      (e as { [Symbol.toStringTag]?: unknown } | undefined)?.[Symbol.toStringTag] === 'Response',
+  ) as Response | undefined;
+  if (response && response.status >= 300) {
+    const status = `HTTP ${response.status}${response.statusText ? ` ${sanitizeStatusText(response.statusText)}` : ''}`;
+    if (response.status >= 500) {
+      return new AuthError(
+        'E_AUTH_UNAVAILABLE',
+        `the identity provider at ${issuer} failed the ${what} with ${status}`,
+        { cause: err, hint: 'this is a problem at the identity provider; try again in a moment' },
+      );
+    }
+    return new AuthError(
+      'E_AUTH_FAILED',
+      `the identity provider at ${issuer} answered the ${what} with ${status}`,
+      {
+        cause: err,
+        hint: 'check the issuer URL (`gatepass config show`) and any proxy between you and the identity provider',
+      },
+    );
+  }
   const timeout = findCause(
     err,
     (e) =>
@@ -135,5 +163,16 @@ export function mapOidcError(err: unknown, what: string, issuer: string): AuthEr
     );
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new AuthError('E_AUTH_FAILED', `${what} failed: ${message}`, { cause: err });
+  // openid-client's outer message is generic ("invalid response encountered"); the check that
+  // failed (state, iss, nonce, signature…) is in an OAUTH_* cause. Its messages are fixed texts.
+  const check = findCause(
+    err,
+    (e) => e !== err && /^OAUTH_/.test(String((e as { code?: unknown }).code ?? '')),
+  ) as Error | undefined;
+  const detail = check && check.message !== message ? ` (${check.message})` : '';
+  return new AuthError('E_AUTH_FAILED', `${what} failed: ${message}${detail}`, { cause: err });
+}
+
+function sanitizeStatusText(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 80);
 }

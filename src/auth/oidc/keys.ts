@@ -75,7 +75,10 @@ export function jwtExpiry(token: string): number | undefined {
   if (parts.length !== 3) return undefined;
   try {
     const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { exp?: unknown };
-    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+    // Only a plausible expiry: 0, negative or astronomically large (Infinity once in ms) ones would
+    // make the cache treat the token as expired forever or valid forever.
+    const exp = payload.exp;
+    return typeof exp === 'number' && exp > 0 && Number.isFinite(exp * 1000) ? exp * 1000 : undefined;
   } catch {
     return undefined;
   }

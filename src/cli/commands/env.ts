@@ -22,7 +22,7 @@ async function tokenOf(auth: AuthContext, name: string, provider: Provider, inte
 export async function run(ctx: CliContext, options: { format?: Format }): Promise<number> {
   const format = options.format ?? 'shell';
   const { config } = await loadConfig(ctx.paths.configFile);
-  const selected = requireProvider(config, ctx.globals.provider);
+  const selected = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   const auth = await buildAuthContext(ctx, { config, interactive: ctx.interactiveTerminal });
   const token = await tokenOf(auth, selected.name, selected.provider, ctx.interactiveTerminal);
   if (format !== 'instrumentation-args') {

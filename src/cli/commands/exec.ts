@@ -19,7 +19,7 @@ export async function run(ctx: CliContext, command: string[]): Promise<number> {
     throw new UsageError('name the command to run, after --', { hint: 'e.g. `gatepass exec -- env`' });
   }
   const { config } = await loadConfig(ctx.paths.configFile);
-  const { name, provider } = requireProvider(config, ctx.globals.provider);
+  const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   const auth = await buildAuthContext(ctx, { config, interactive: ctx.interactiveTerminal });
   const source = await createTokenSource(auth, name, provider);
   const { token, origin } = await source.getToken();

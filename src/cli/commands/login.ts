@@ -23,7 +23,7 @@ export async function run(ctx: CliContext, options: LoginCommandOptions): Promis
     timeoutMs = s * 1000;
   }
   const { config } = await loadConfig(ctx.paths.configFile);
-  const { name, provider } = requireProvider(config, ctx.globals.provider);
+  const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   applyTlsFlags(provider, options);
   const auth = await buildAuthContext(ctx, {
     config,

@@ -5,7 +5,7 @@ import type { CliContext } from '../context.js';
 
 export async function run(ctx: CliContext, options: { revoke?: boolean }): Promise<number> {
   const { config } = await loadConfig(ctx.paths.configFile);
-  const { name, provider } = requireProvider(config, ctx.globals.provider);
+  const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   const auth = await buildAuthContext(ctx, { config, interactive: false });
   const result = await logoutProvider(auth, name, provider, { revoke: options.revoke !== false });
   if (!result.deleted && !result.revoked) {

@@ -38,7 +38,7 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   const background = Boolean(options.background);
   const portFlag = parsePort(options.port, background);
   const { config } = await loadConfig(ctx.paths.configFile);
-  const { name, provider } = requireProvider(config, ctx.globals.provider);
+  const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   applyTlsFlags(provider, options);
   if (provider.tls?.skip_verify) warnSkipVerify(ctx.stderr, `proxy to ${provider.gateway_url}`);
   const port = portFlag ?? effectiveProxyPort(config);
@@ -68,6 +68,10 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
     ...(tls ? { tls } : {}),
     tokenSource,
     gatewayUrl: provider.gateway_url!,
+    pathPrefixes: {
+      ...(provider.anthropic_path_prefix ? { anthropic: provider.anthropic_path_prefix } : {}),
+      ...(provider.openai_path_prefix ? { openai: provider.openai_path_prefix } : {}),
+    },
     port,
     localKey,
     logger: ctx.logger,

@@ -9,6 +9,7 @@ interface SetupFlags {
   lazy?: boolean;
   dryRun?: boolean;
   skipBrowser?: boolean;
+  bedrockCompat?: boolean;
   [flag: string]: unknown;
 }
 
@@ -30,6 +31,7 @@ export async function run(ctx: CliContext, options: SetupFlags): Promise<number>
     lazy: Boolean(options.lazy),
     dryRun: Boolean(options.dryRun),
     skipBrowser: Boolean(options.skipBrowser),
+    bedrockCompat: options.bedrockCompat === true,
   });
   return 0;
 }

@@ -91,7 +91,7 @@ export async function run(ctx: CliContext, options: TokenOptions): Promise<numbe
     minValidityMs = s * 1000;
   }
   const { config } = await loadConfig(ctx.paths.configFile);
-  const { name, provider } = requireProvider(config, ctx.globals.provider);
+  const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   applyTlsFlags(provider, options);
   const interactive = tokenInteractivity(options, ctx.env, provider);
   const auth = await buildAuthContext(ctx, {

@@ -12,6 +12,9 @@ export const SETUP_FIELDS = [
   'oidc.scopes',
   'oidc.callback_port',
   'proxy.listen_port',
+  'models',
+  'anthropic_path_prefix',
+  'openai_path_prefix',
   'tls.ca_file',
   'tls.skip_verify',
 ] as const;
@@ -22,7 +25,8 @@ export function defineSetupCommand({ program, runner }: DefineContext): void {
     .description('configure gatepass and wire the installed AI tools to the gateway, then sign in');
   for (const key of SETUP_FIELDS) {
     const f = findField(key)!;
-    const placeholder = f.kind === 'port' ? 'n' : f.kind === 'scopes' ? 'scopes' : 'value';
+    const placeholder =
+      f.kind === 'port' ? 'n' : f.kind === 'scopes' ? 'scopes' : f.kind === 'models' ? 'list' : 'value';
     const arg = f.kind === 'boolean' ? '[bool]' : `<${placeholder}>`;
     setup.addOption(new Option(`${f.flag} ${arg}`, `${f.key}: ${f.description}`));
   }
@@ -34,16 +38,30 @@ export function defineSetupCommand({ program, runner }: DefineContext): void {
     .option('--lazy', 'skip the login now; sign in on first use (for unattended/MDM provisioning)')
     .option('--dry-run', 'print the changes each file would get, and change nothing')
     .option('--skip-browser', 'print the login URL on stderr instead of opening a browser (headless/SSH)')
+    .option(
+      '--bedrock-compat',
+      'Bedrock-backed gateway: Claude Code without experimental betas, per-tier models from --models',
+    )
+    .option('--no-bedrock-compat', 'remove the --bedrock-compat settings (also the default when not given)')
     .addHelpText(
       'after',
       `
 Tools are wired in token-helper mode (Claude Code, Codex: they run \`gatepass token\`) or proxy mode
 (Gemini CLI, OpenCode, VS Code, Xcode: they talk to \`gatepass proxy\` with a local key). Every edit
-keeps the rest of the file, and \`gatepass teardown\` undoes exactly what setup changed.
+keeps the rest of the file, and \`gatepass teardown\` undoes exactly what setup changed. Claude Desktop
+gets a credential-helper document in its configLibrary (quit and relaunch it afterwards).
+
+Gateway layout: ANTHROPIC_BASE_URL (Claude Code, Claude Desktop) is the gateway URL plus
+--anthropic-path-prefix; Codex and the proxy use --openai-path-prefix. When not given, setup
+probes <gateway>/anthropic/v1/messages and <gateway>/openai/v1/models (HEAD, 2 s) and remembers the
+answer. --models and the prefixes are saved in the config; --bedrock-compat applies to this run only
+(a later setup without it removes its settings again).
 
 Examples:
   gatepass setup --gateway-url https://llm.example.com --issuer https://sso.example.com --client-id gatepass
   gatepass setup --tools claude,codex --lazy
+  gatepass setup --models us.anthropic.claude-sonnet-4-5,us.anthropic.claude-haiku-4-5 --bedrock-compat
+  gatepass setup --anthropic-path-prefix /anthropic --openai-path-prefix ''
   gatepass setup --dry-run`,
     )
     .action((...args) => runner(() => import('../commands/setup.js'), args));

@@ -5,9 +5,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { ToolConfigError } from '../../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../../util/fs.js';
 import { inspectDotenv, patchDotenv, revertDotenv } from './dotenv.js';
 import { inspectJson, patchJson, revertJson } from './json.js';
+import { inspectWhole, patchWhole, revertWhole } from './text.js';
 import { inspectToml, loadToml, patchToml, revertToml } from './toml.js';
 import type { FileChange, FileFormat, KeyChange, KeySetting, KeyState, RevertResult } from './types.js';
 
@@ -15,6 +17,8 @@ export interface FilePlan {
   file: string;
   format: FileFormat;
   settings: KeySetting[];
+  /** Mode for a file gatepass creates (default 0600; an existing file keeps its mode). */
+  mode?: number;
 }
 
 export interface PlannedFile {
@@ -25,6 +29,7 @@ export interface PlannedFile {
   after: string;
   record: FileChange;
   backups: Record<string, string>;
+  mode?: number;
 }
 
 export async function patchText(
@@ -35,6 +40,7 @@ export async function patchText(
 ) {
   if (format === 'json') return patchJson(file, text, settings);
   if (format === 'toml') return patchToml(await loadToml(), file, text, settings);
+  if (format === 'text') return patchWhole(text, settings);
   return patchDotenv(file, text, settings);
 }
 
@@ -47,6 +53,7 @@ export async function revertText(
 ): Promise<RevertResult> {
   if (format === 'json') return revertJson(file, text, changes, backups);
   if (format === 'toml') return revertToml(await loadToml(), file, text, changes, backups);
+  if (format === 'text') return revertWhole(text, changes);
   return revertDotenv(file, text, changes, backups);
 }
 
@@ -58,6 +65,7 @@ export async function inspectText(
 ): Promise<KeyState[]> {
   if (format === 'json') return inspectJson(file, text, changes);
   if (format === 'toml') return inspectToml(await loadToml(), file, text, changes);
+  if (format === 'text') return inspectWhole(text, changes);
   return inspectDotenv(text, changes);
 }
 
@@ -78,32 +86,70 @@ export async function missingDirs(file: string): Promise<string[]> {
   }
 }
 
+/** Does a setting of this run still cover (set) what `path` = `after` recorded? */
+function covered(
+  path: string[],
+  after: unknown,
+  settings: KeySetting[],
+  element?: KeyChange['element'],
+): boolean {
+  const startsWith = (a: string[], prefix: string[]) =>
+    prefix.length <= a.length && prefix.every((p, i) => a[i] === p);
+  if (element) {
+    return settings.some(
+      (s) =>
+        s.element?.key === element.key &&
+        startsWith(path, s.path) &&
+        s.path.length === path.length &&
+        (s.value as Record<string, unknown>)[element.key] === element.id,
+    );
+  }
+  if (settings.some((s) => !s.element && startsWith(path, s.path))) return true;
+  // A container holding a secret is recorded by hash only: still covered while anything is set in it.
+  if (after === undefined) return settings.some((s) => startsWith(s.path, path));
+  if (after && typeof after === 'object' && !Array.isArray(after)) {
+    if (!settings.some((s) => startsWith(s.path, path))) return false;
+    return Object.entries(after).every(([k, v]) => covered([...path, k], v, settings));
+  }
+  return false;
+}
+
 /**
  * Plan `plan` against the file's current content. `previous` is the record of an earlier setup of
  * the same file: its `before` values win (so re-running setup never forgets the user's original
- * values) and its `created` flag sticks.
+ * values) and its `created` flag sticks. When this run no longer sets a key the earlier one set
+ * (say `--bedrock-compat` was dropped), the earlier changes are undone first (restoring the user's
+ * values, from `backups` for secret keys) and the plan is made against that.
  */
-export async function planFile(plan: FilePlan, previous?: FileChange): Promise<PlannedFile> {
+export async function planFile(
+  plan: FilePlan,
+  previous?: FileChange,
+  backups: Record<string, string> = {},
+): Promise<PlannedFile> {
   const before = await readTextIfExists(plan.file);
+  let base = before;
+  let prev = previous;
+  if (
+    previous &&
+    before !== undefined &&
+    previous.changes.some((c) => !covered(c.path, c.after, plan.settings, c.element))
+  ) {
+    base = (await revertText(plan.format, plan.file, before, previous.changes, backups)).text;
+    prev = { ...previous, changes: [] };
+  }
+  const result = await patchText(plan.format, plan.file, base, plan.settings);
   // Earlier records stay valid only while the key still holds what gatepass wrote; a key the user
   // changed or removed since has a new "before" (the user's value), and a deleted file starts over.
   let kept: KeyChange[] = [];
-  let base = before;
-  if (previous && before !== undefined) {
-    const states = await inspectText(plan.format, plan.file, before, previous.changes);
-    kept = previous.changes.filter((_c, i) => states[i] === 'wired').map((c) => ({ ...c }));
-    // Keys an earlier setup wrote that this plan no longer sets (an option such as --ca-file was
-    // cleared) go back to what they were before gatepass, through their records.
-    const split = splitStale(kept, plan.settings);
-    kept = split.kept;
-    if (split.stale.length) {
-      base = (await revertText(plan.format, plan.file, before, split.stale, {})).text;
-    }
+  if (prev?.changes.length && before !== undefined) {
+    const states = await inspectText(plan.format, plan.file, before, prev.changes);
+    kept = prev.changes.filter((_c, i) => states[i] === 'wired').map((c) => ({ ...c }));
   }
-  const result = await patchText(plan.format, plan.file, base, plan.settings);
   const changes = kept;
+  const same = (a: KeyChange, b: KeyChange) =>
+    a.path.join('\u0000') === b.path.join('\u0000') && a.element?.id === b.element?.id;
   for (const c of result.changes) {
-    const old = changes.find((o) => o.path.join('\u0000') === c.path.join('\u0000'));
+    const old = changes.find((o) => same(o, c));
     if (!old) {
       changes.push(c);
       continue;
@@ -127,51 +173,16 @@ export async function planFile(plan: FilePlan, previous?: FileChange): Promise<P
     after: result.text,
     record,
     backups: result.backups,
+    ...(plan.mode !== undefined ? { mode: plan.mode } : {}),
   };
-}
-
-const isPrefix = (a: string[], b: string[]) => a.length <= b.length && a.every((k, i) => b[i] === k);
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/**
- * Separate recorded changes the new settings still cover from stale ones. A container gatepass
- * created (one record for several keys) loses only its uncovered members.
- */
-export function splitStale(
-  changes: KeyChange[],
-  settings: KeySetting[],
-): { kept: KeyChange[]; stale: KeyChange[] } {
-  const covered = (p: string[]) => settings.some((s) => isPrefix(s.path, p) || isPrefix(p, s.path));
-  const kept: KeyChange[] = [];
-  const stale: KeyChange[] = [];
-  for (const c of changes) {
-    if (!covered(c.path)) {
-      stale.push(c);
-      continue;
-    }
-    const exact = settings.some((s) => isPrefix(s.path, c.path));
-    if (!exact && c.before_absent && isPlainObject(c.after)) {
-      const after = { ...c.after };
-      for (const k of Object.keys(after)) {
-        if (covered([...c.path, k])) continue;
-        stale.push({ path: [...c.path, k], before_absent: true, after: after[k] });
-        delete after[k];
-      }
-      kept.push({ ...c, after });
-      continue;
-    }
-    kept.push(c);
-  }
-  return { kept, stale };
 }
 
 /** Write a planned file (atomic, existing mode kept; new files 0600 in 0700 dirs). */
 export async function writePlanned(p: PlannedFile): Promise<void> {
   if (p.before === p.after) return;
-  await writeFileAtomic(p.file, p.after, { mode: 'preserve' });
+  await writeFileAtomic(p.file, p.after, {
+    mode: p.before === undefined && p.mode !== undefined ? p.mode : 'preserve',
+  });
 }
 
 /** Put a file back exactly as it was before `writePlanned` (rollback of a failed setup). */
@@ -226,14 +237,28 @@ export function backupFile(stateDir: string): string {
 }
 
 export async function readBackups(stateDir: string): Promise<Record<string, string>> {
-  const text = await readTextIfExists(backupFile(stateDir));
+  const file = backupFile(stateDir);
+  const text = await readTextIfExists(file);
   if (!text) return {};
+  // This file holds the only copy of the user's previous API keys: never treat a damaged one as
+  // empty (teardown would then delete it and leave gatepass' values in the user's files).
+  const refuse = (why: string): never => {
+    throw new ToolConfigError(`${file} is malformed (${why}); it holds the values setup replaced`, {
+      path: file,
+      hint: 'repair the file (a JSON object of strings) or move it aside; gatepass will not overwrite it',
+    });
+  };
+  let v: unknown;
   try {
-    const v = JSON.parse(text) as unknown;
-    return v && typeof v === 'object' ? (v as Record<string, string>) : {};
+    v = JSON.parse(text);
   } catch {
-    return {};
+    return refuse('not valid JSON');
   }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return refuse('not a JSON object');
+  for (const value of Object.values(v)) {
+    if (typeof value !== 'string') return refuse('a value is not a string');
+  }
+  return v as Record<string, string>;
 }
 
 export async function writeBackups(stateDir: string, backups: Record<string, string>): Promise<void> {

@@ -110,11 +110,13 @@ function serialize(value: unknown, indent: string, unit: string, eol: string): s
 function insertProperty(
   text: string,
   obj: Node,
-  key: string,
+  key: string | undefined,
   value: unknown,
   unit: string,
   eol: string,
 ): Edit[] {
+  // key undefined: append an element to the array `obj`.
+  const label = key === undefined ? '' : `${JSON.stringify(key)}: `;
   const open = obj.offset;
   const close = obj.offset + obj.length - 1;
   const props = obj.children ?? [];
@@ -125,7 +127,7 @@ function insertProperty(
       {
         offset: open + 1,
         length: close - open - 1,
-        content: `${eol}${indent}${JSON.stringify(key)}: ${serialize(value, indent, unit, eol)}${eol}${lineIndent(text, open)}`,
+        content: `${eol}${indent}${label}${serialize(value, indent, unit, eol)}${eol}${lineIndent(text, open)}`,
       },
     ];
   }
@@ -133,11 +135,11 @@ function insertProperty(
   const nl = text.slice(lastEnd, close).search(/\r?\n/);
   if (nl < 0) {
     // Single-line object: `{ "a": 1 }` → `{ "a": 1, "k": v }`.
-    return [{ offset: lastEnd, length: 0, content: `, ${JSON.stringify(key)}: ${JSON.stringify(value)}` }];
+    return [{ offset: lastEnd, length: 0, content: `, ${label}${JSON.stringify(value)}` }];
   }
   const indent = leadingIndent(text, props[0]!.offset) ?? lineIndent(text, open) + unit;
   const next = nextSignificant(text, lastEnd);
-  const prop = `${JSON.stringify(key)}: ${serialize(value, indent, unit, eol)}`;
+  const prop = `${label}${serialize(value, indent, unit, eol)}`;
   if (next.kind === COMMA) {
     const after = next.offset + 1;
     const end = after + Math.max(0, text.slice(after).search(/\r?\n/));
@@ -188,7 +190,8 @@ export function patchJson(file: string, text: string | undefined, settings: KeyS
   let cur = text === undefined || text.trim() === '' ? `{}${eol}` : text;
   const changes: KeyChange[] = [];
   const backups: Record<string, string> = {};
-  const grouped = groupSettings(settings, (p) => !valueAt(parseJsonDocument(file, cur), p));
+  const plain = settings.filter((s) => !s.element);
+  const grouped = groupSettings(plain, (p) => !valueAt(parseJsonDocument(file, cur), p));
   for (const setting of grouped) {
     const root = parseJsonDocument(file, cur);
     let node = root;
@@ -240,6 +243,11 @@ export function patchJson(file: string, text: string | undefined, settings: KeyS
       changes.push(change);
     }
   }
+  for (const setting of settings.filter((s) => s.element)) {
+    const r = patchElement(file, cur, setting, unit, eol);
+    cur = r.text;
+    if (r.change) changes.push(r.change);
+  }
   return { text: cur, changes, backups };
 }
 
@@ -264,6 +272,11 @@ export function inspectJson(
   if (text === undefined) return changes.map(() => 'missing');
   const root = parseJsonDocument(file, text);
   return changes.map((c) => {
+    if (c.element) {
+      const el = findElement(file, root, c.path, c.element);
+      if (!el) return 'missing';
+      return sameValue(getNodeValue(el), c.after) ? 'wired' : 'drifted';
+    }
     const at = valueAt(root, c.path);
     if (!at) return 'missing';
     return matchesAfter(c, at.value) ? 'wired' : 'drifted';
@@ -281,6 +294,12 @@ export function revertJson(
   const drifted: string[][] = [];
   for (const change of [...changes].reverse()) {
     const root = parseJsonDocument(file, cur);
+    if (change.element) {
+      const r = revertElement(file, cur, root, change);
+      cur = r.text;
+      if (r.drifted) drifted.push(change.path);
+      continue;
+    }
     const at = valueAt(root, change.path);
     if (!at) continue; // already gone: nothing to undo
     if (!matchesAfter(change, at.value)) {
@@ -321,4 +340,108 @@ export function revertJson(
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Array elements identified by a key (KeySetting.element).
+
+function arrayAt(file: string, root: Node, path: string[]): Node | undefined {
+  const at = valueAt(root, path);
+  if (!at) return undefined;
+  const node = at.prop.children![1]!;
+  if (node.type !== 'array') {
+    throw new ToolConfigError(
+      `${file}: "${keyName(path)}" is not a JSON array; gatepass left the file unchanged`,
+      { path: file, hint: `fix or remove "${keyName(path)}" and run the command again` },
+    );
+  }
+  return node;
+}
+
+function findElement(
+  file: string,
+  root: Node,
+  path: string[],
+  element: { key: string; id: string },
+): Node | undefined {
+  const arr = arrayAt(file, root, path);
+  return arr?.children?.find(
+    (el) => el.type === 'object' && childProperty(el, element.key)?.children?.[1]?.value === element.id,
+  );
+}
+
+function patchElement(
+  file: string,
+  text: string,
+  setting: KeySetting,
+  unit: string,
+  eol: string,
+): { text: string; change?: KeyChange } {
+  const key = setting.element!.key;
+  const id = (setting.value as Record<string, unknown>)[key];
+  if (typeof id !== 'string') throw new Error(`element setting without a string ${key}`);
+  const element = { key, id };
+  const root = parseJsonDocument(file, text);
+  const arr = arrayAt(file, root, setting.path);
+  if (!arr) {
+    const r = patchJson(file, text, [{ path: setting.path, value: [setting.value] }]);
+    return {
+      text: r.text,
+      change: { path: setting.path, element, before_absent: true, array_created: true, after: setting.value },
+    };
+  }
+  const existing = findElement(file, root, setting.path, element);
+  if (existing) {
+    if (sameValue(getNodeValue(existing), setting.value)) return { text };
+    const raw = text.slice(existing.offset, existing.offset + existing.length);
+    const indent = lineIndent(text, existing.offset);
+    return {
+      text: applyEdits(text, [
+        {
+          offset: existing.offset,
+          length: existing.length,
+          content: serialize(setting.value, indent, unit, eol),
+        },
+      ]),
+      change: { path: setting.path, element, before_raw: raw, after: setting.value },
+    };
+  }
+  const empty = !arr.children?.length;
+  const inner = empty ? text.slice(arr.offset + 1, arr.offset + arr.length - 1) : undefined;
+  return {
+    text: applyEdits(text, insertProperty(text, arr, undefined, setting.value, unit, eol)),
+    change: {
+      path: setting.path,
+      element,
+      before_absent: true,
+      after: setting.value,
+      ...(inner !== undefined && inner !== '' ? { container_inner: inner } : {}),
+    },
+  };
+}
+
+function revertElement(
+  file: string,
+  text: string,
+  root: Node,
+  change: KeyChange,
+): { text: string; drifted: boolean } {
+  const el = findElement(file, root, change.path, change.element!);
+  if (!el) return { text, drifted: false };
+  if (!sameValue(getNodeValue(el), change.after)) return { text, drifted: true };
+  if (!change.before_absent) {
+    if (change.before_raw === undefined) return { text, drifted: true };
+    return {
+      text: applyEdits(text, [{ offset: el.offset, length: el.length, content: change.before_raw }]),
+      drifted: false,
+    };
+  }
+  let cur = applyEdits(text, removeProperty(text, el, change.container_inner));
+  if (change.array_created) {
+    const left = valueAt(parseJsonDocument(file, cur), change.path);
+    if (left && Array.isArray(left.value) && left.value.length === 0) {
+      cur = applyEdits(cur, removeProperty(cur, left.prop, undefined));
+    }
+  }
+  return { text: cur, drifted: false };
 }

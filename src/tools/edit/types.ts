@@ -5,7 +5,8 @@
  * kept for drift detection.
  */
 
-export type FileFormat = 'json' | 'toml' | 'dotenv';
+/** `text`: a whole file gatepass owns (e.g. a helper script); its one setting has the path []. */
+export type FileFormat = 'json' | 'toml' | 'dotenv' | 'text';
 
 /** A key to set: a path into the document (for dotenv a single variable name). */
 export interface KeySetting {
@@ -13,6 +14,11 @@ export interface KeySetting {
   value: unknown;
   /** The value is a secret (the local proxy key): hash it in records, back up the previous value privately. */
   secret?: boolean;
+  /**
+   * JSON only: `value` is one element of the array at `path`, identified by its `key` property
+   * (e.g. an entry of Claude Desktop's `_meta.json`): it is added or replaced, never the whole array.
+   */
+  element?: { key: string };
 }
 
 export interface KeyChange {
@@ -31,6 +37,10 @@ export interface KeyChange {
   after_sha256?: string;
   /** JSON only: the original text between the braces of an object that was empty before. */
   container_inner?: string;
+  /** JSON arrays: the change is to the element whose `key` property is `id` (see KeySetting.element). */
+  element?: { key: string; id: string };
+  /** JSON arrays: gatepass created the array for this element (removed again when left empty). */
+  array_created?: boolean;
 }
 
 export interface FileChange {

@@ -1,0 +1,100 @@
+/**
+ * The gateway layout and model settings a setup run wires: Anthropic / OpenAI path prefixes (given,
+ * remembered from an earlier run against the same gateway, or probed), the model list and
+ * `--bedrock-compat`. Returns the values plus the config assignments that persist them.
+ */
+import type { FieldAssignment } from '../config/edit.js';
+import type { Provider } from '../config/schema.js';
+import { findField } from '../config/validate.js';
+import type { ToolModule } from '../tools/types.js';
+import type { RunEnv } from './common.js';
+import { headProber, type Prober, probeAnthropicPrefix, probeOpenAIPrefix } from './probe.js';
+
+export interface Layout {
+  anthropicPrefix: string;
+  openaiPrefix: string;
+  models: string[];
+  bedrockCompat: boolean;
+  /** Assignments to persist with the rest of setup's config changes (value undefined = remove). */
+  persist: FieldAssignment[];
+}
+
+export interface LayoutOptions {
+  /** `--bedrock-compat` (true) / `--no-bedrock-compat` or absent (off: keys removed). */
+  bedrockCompat?: boolean;
+  probe?: Prober;
+}
+
+const ANTHROPIC_TOOLS = new Set(['claude', 'claude-desktop']);
+
+export async function resolveLayout(
+  run: RunEnv,
+  provider: Provider,
+  previousGatewayUrl: string | undefined,
+  assignments: FieldAssignment[],
+  tools: ToolModule[],
+  options: LayoutOptions,
+): Promise<Layout> {
+  const probe = options.probe ?? headProber(run.logger);
+  const gateway = provider.gateway_url!;
+  const sameGateway = previousGatewayUrl === gateway;
+  const given = (key: string) => assignments.some((a) => a.spec.key === key);
+  const persist: FieldAssignment[] = [];
+  const set = (key: string, value: unknown) => persist.push({ spec: findField(key)!, value });
+
+  type Found = { value: string; persist?: { value: string | undefined } };
+  async function prefix(
+    key: 'anthropic_path_prefix' | 'openai_path_prefix',
+    needed: boolean,
+    detect: (url: string, p: Prober) => Promise<string | undefined>,
+  ): Promise<Found> {
+    const current = provider[key];
+    if (current !== undefined && (given(key) || sameGateway)) return { value: current };
+    // Saved for another gateway: forget it unless probed anew below.
+    const forget = current !== undefined ? { persist: { value: undefined } } : {};
+    if (!needed) return { value: '', ...forget };
+    const found = await detect(gateway, probe);
+    if (found === undefined) {
+      // Unreachable now (VPN down?): wire without a prefix, and probe again on the next setup.
+      run.logger.debug(`gateway layout: ${key} unknown (the gateway did not answer); using none`);
+      return { value: '', ...forget };
+    }
+    run.logger.debug(`gateway layout: ${key} = ${JSON.stringify(found)} (probed)`);
+    if (found) {
+      const api = key === 'anthropic_path_prefix' ? 'Anthropic' : 'OpenAI-style';
+      run.logger.info(
+        `The gateway serves its ${api} API under ${found} (detected; set it with --${key.replace(/_/g, '-')}).`,
+      );
+    }
+    return { value: found, persist: { value: found } };
+  }
+
+  // Both probes at once: at most one 2-second wait in all.
+  const [anthropic, openai] = await Promise.all([
+    prefix(
+      'anthropic_path_prefix',
+      tools.some((t) => ANTHROPIC_TOOLS.has(t.id)),
+      probeAnthropicPrefix,
+    ),
+    prefix(
+      'openai_path_prefix',
+      tools.some((t) => t.id === 'codex' || t.mode === 'proxy'),
+      probeOpenAIPrefix,
+    ),
+  ]);
+  if (anthropic.persist) set('anthropic_path_prefix', anthropic.persist.value);
+  if (openai.persist) set('openai_path_prefix', openai.persist.value);
+  const anthropicPrefix = anthropic.value;
+  const openaiPrefix = openai.value;
+
+  const bedrockCompat = options.bedrockCompat === true;
+  if (bedrockCompat) set('bedrock_compat', true);
+  else if (provider.bedrock_compat !== undefined) set('bedrock_compat', undefined);
+  const models = provider.models ?? [];
+  if (bedrockCompat && !models.some((m) => /haiku|sonnet|opus/i.test(m))) {
+    run.logger.warn(
+      '--bedrock-compat: no haiku/sonnet/opus model in --models, so Claude Code keeps its default model names',
+    );
+  }
+  return { anthropicPrefix, openaiPrefix, models, bedrockCompat, persist };
+}
