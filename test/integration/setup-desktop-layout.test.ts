@@ -171,10 +171,10 @@ describe('Claude Desktop', () => {
       } else {
         expect(script.startsWith('#!/bin/sh\n')).toBe(true);
         expect(script).toContain(
-          `exec '/opt/node/bin/node' '/opt/gate pass/dist/cli.js' 'token' --skip-browser`,
+          `exec '/opt/node/bin/node' '/opt/gate pass/dist/cli.js' 'token' '--min-valid' '600' --skip-browser`,
         );
         expect(script).toContain(
-          `exec '/opt/node/bin/node' '/opt/gate pass/dist/cli.js' 'token' --interactive`,
+          `exec '/opt/node/bin/node' '/opt/gate pass/dist/cli.js' 'token' '--min-valid' '600' --interactive`,
         );
       }
       expect(out.join('\n')).toMatch(/Claude Desktop: quit Claude Desktop completely and relaunch it/);

@@ -44,10 +44,12 @@ export function tokenInteractivity(
   provider: Provider,
   platform: NodeJS.Platform = process.platform,
 ): boolean {
-  // --skip-browser asks for the headless login (URL on stderr, wait for the callback): interactive.
-  if (options.interactive || options.skipBrowser) return true;
+  if (options.interactive) return true;
   const flag = env['GATEPASS_INTERACTIVE'];
   if (flag !== undefined && flag !== '') return envFlag(env, 'GATEPASS_INTERACTIVE');
+  // --skip-browser asks for the headless login (URL on stderr, wait for the callback), unless
+  // GATEPASS_INTERACTIVE=0 says nobody is there to see it (Claude Desktop's background refreshes).
+  if (options.skipBrowser) return true;
   if (options.format === 'exec-credential' && kubectlInteractive(env)) return true;
   return provider.type === 'oidc' && !provider.token_ref && canOpenBrowser(env, platform);
 }

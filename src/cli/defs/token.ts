@@ -31,7 +31,8 @@ stdout carries only the token and a newline (or the JSON document); everything e
 The token comes from memory, the secret-store cache, a refresh, or — when interactive — a browser login.
 
 Interactive (may open the browser) when any of:
-  --interactive or --skip-browser, or GATEPASS_INTERACTIVE=1;
+  --interactive, or GATEPASS_INTERACTIVE=1;
+  --skip-browser (unless GATEPASS_INTERACTIVE=0);
   the provider has never logged in (no token_ref in the config, e.g. after \`gatepass setup --lazy\`)
   and a browser can be opened (GATEPASS_BROWSER set, macOS, Windows, or a DISPLAY/WAYLAND_DISPLAY).
 GATEPASS_INTERACTIVE=0 turns the second rule off. Otherwise, with no usable token it fails with
