@@ -165,7 +165,9 @@ describe('Claude Desktop', () => {
       const script = read(shim);
       expect(statSync(shimFile).mode & 0o777).toBe(0o700);
       if (platform === 'win32') {
-        expect(script).toContain('"/opt/node/bin/node" "/opt/gate pass/dist/cli.js" "token" --skip-browser');
+        expect(script).toContain(
+          '"/opt/node/bin/node" "/opt/gate pass/dist/cli.js" "token" "--min-valid" "600" --skip-browser',
+        );
         expect(script).toContain('set GATEPASS_INTERACTIVE=0');
         expect(script).toContain('\r\n');
       } else {
