@@ -568,6 +568,8 @@ describe('TLS options in direct-mode tools', () => {
     });
     // Codex reads a custom CA only from its environment: the user is told, nothing is invented.
     expect(out.join('\n')).toContain(`export CODEX_CA_CERTIFICATE=${ca.caFile}`);
+    const provider = (await collectStatus(runEnv())).providers[0]!;
+    expect(provider).toMatchObject({ tls_ca_file: ca.caFile, tls_skip_verify: true });
     expect(read('.codex/config.toml')).not.toMatch(/CA_CERT|SSL_CERT/);
 
     // Re-setup with skip-verify cleared: the user's own value comes back, the CA stays.
