@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'E_TOOL_NOT_INSTALLED'
   | 'E_PROXY'
   | 'E_PORT_IN_USE'
+  | 'E_TLS'
   | 'E_IO'
   | 'E_INTERNAL';
 

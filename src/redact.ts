@@ -13,8 +13,9 @@ const base64url = '[A-Za-z0-9_-]';
 const RULES: ReadonlyArray<readonly [RegExp, string | ((...m: string[]) => string)]> = [
   // JWT / JWS / JWE: header segment starts with eyJ ("{" base64url-encoded), 2 or 4 dots.
   [new RegExp(`eyJ${base64url}{4,}(?:\\.${base64url}*){1,4}`, 'g'), REDACTED],
-  // Authorization header values: Bearer / Basic / token schemes.
-  [/\b(Bearer|Basic|Token|DPoP)\s+[A-Za-z0-9._~+/=-]{6,}/gi, (_m, scheme) => `${scheme} ${REDACTED}`],
+  // Authorization header values: Bearer / Basic / token schemes. Not a command-line option after
+  // the word "token" (`gatepass token --min-valid 600` in a tool's helper command).
+  [/\b(Bearer|Basic|Token|DPoP)\s+(?!--)[A-Za-z0-9._~+/=-]{6,}/gi, (_m, scheme) => `${scheme} ${REDACTED}`],
   // JSON fields holding secrets: "access_token": "…" (also single-quoted or unquoted keys).
   [
     /(["']?)((?:access|refresh|id|session)_?token|token|client_secret|password|api_?key|secret|code_verifier|device_code|assertion)\1(\s*[:=]\s*)(["'])(?:\\.|(?!\4).)*\4/gi,

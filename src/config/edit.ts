@@ -93,7 +93,13 @@ export function applyAssignments(
       );
     }
     const previousGateway = provider?.gateway_url;
-    setPath(provider as unknown as Record<string, unknown>, spec.key, value);
+    // A boolean option set to false is the same as not set: keep the file free of `false` noise.
+    setPath(
+      provider as unknown as Record<string, unknown>,
+      spec.key,
+      spec.kind === 'boolean' && value === false ? undefined : value,
+    );
+    if (provider) pruneTls(provider);
     if (
       provider &&
       spec.key === 'gateway_url' &&
@@ -140,7 +146,13 @@ export function unsetFields(config: GatepassConfig, providerName: string, keys: 
     const provider = config.providers[providerName];
     if (!provider) continue;
     setPath(provider as unknown as Record<string, unknown>, spec.key, undefined);
+    pruneTls(provider);
     if (provider.type === 'oidc' && (spec.key === 'gateway_url' || spec.key === 'oidc.issuer'))
       delete provider.token_ref;
   }
+}
+
+/** Drop an empty `tls` block left after its last option was cleared. */
+function pruneTls(provider: Provider): void {
+  if (provider.tls && Object.keys(provider.tls).length === 0) delete provider.tls;
 }

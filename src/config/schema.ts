@@ -68,7 +68,21 @@ export interface CommandAuthSettings {
   refresh_interval?: number;
 }
 
+/**
+ * TLS options for corporate networks, per provider (they cover its IdP and its gateway): an extra CA
+ * bundle (PEM) trusted on top of the system roots, and — for local development only — skipping
+ * certificate verification.
+ */
+export interface TlsSettings {
+  /** Absolute path of a PEM file with one or more extra CA certificates. */
+  ca_file?: string;
+  /** Do not verify TLS certificates at all (local development only; warned on every use). */
+  skip_verify?: boolean;
+}
+
 interface ProviderCommon {
+  /** TLS options for the IdP and gateway connections. */
+  tls?: TlsSettings;
   /** Base URL of the LLM gateway this provider's tokens are for. */
   gateway_url?: string;
   /** API dialect of the gateway, e.g. `openai_compatible` or `anthropic` (informational, for exports). */

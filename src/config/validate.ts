@@ -6,6 +6,10 @@
  * fields a provider needs to work and cross-field consistency. Full validation starts once the
  * mandatory fields of a provider are all present (gateway_url + issuer + client_id for OIDC).
  */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
 import { ConfigError } from '../errors.js';
 import {
   type CommandProvider,
@@ -32,6 +36,7 @@ export type FieldKind =
   | 'provider_name'
   | 'provider_type'
   | 'url_path'
+  | 'ca_file'
   | 'path_prefix'
   | 'models'
   | 'boolean';
@@ -209,6 +214,21 @@ export const FIELDS: readonly FieldSpec[] = [
       'path of the OpenAI-style API under gateway_url, e.g. /openai ("" for none; probed when unset)',
   },
   {
+    key: 'tls.ca_file',
+    scope: 'provider',
+    kind: 'ca_file',
+    flag: '--ca-file',
+    description:
+      'PEM file of extra CA certificates trusted for the IdP and the gateway (corporate TLS interception)',
+  },
+  {
+    key: 'tls.skip_verify',
+    scope: 'provider',
+    kind: 'boolean',
+    flag: '--tls-skip-verify',
+    description: 'do not verify TLS certificates of the IdP and the gateway: LOCAL DEVELOPMENT ONLY',
+  },
+  {
     key: 'proxy.listen_port',
     scope: 'global',
     kind: 'port',
@@ -330,6 +350,8 @@ export function checkFieldValue(spec: FieldSpec, value: unknown): string | undef
         return 'must be a path starting with / (no spaces, query or fragment)';
       }
       return undefined;
+    case 'ca_file':
+      return checkFieldValue({ ...spec, kind: 'path' }, value);
     case 'path_prefix':
       if (typeof value !== 'string' || !/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/.test(value)) {
         return `${JSON.stringify(value)} is not a path prefix (e.g. /anthropic; "" for none; no trailing slash, query or spaces)`;
@@ -390,12 +412,45 @@ export function parseFieldInput(spec: FieldSpec, raw: string): unknown {
     case 'issuer':
       value = raw.trim().replace(/\/+$/, (m) => (spec.kind === 'url' ? '' : m));
       break;
+    case 'ca_file': {
+      // A relative path is resolved now: the file is read later from other working directories.
+      const t = raw.trim();
+      value = t && !t.startsWith('~/') && !/^[A-Za-z]:[\\/]/.test(t) ? resolvePath(t) : t;
+      break;
+    }
     default:
       value = spec.kind === 'command' ? raw : raw.trim();
   }
   const reason = checkFieldValue(spec, value);
   if (reason) fail(reason);
+  if (spec.kind === 'ca_file') {
+    // Checked when given (not on every load): the file must exist and hold PEM certificates.
+    const problem = checkCaFile(value as string);
+    if (problem) fail(problem);
+  }
   return value;
+}
+
+/** Why a CA file is unusable (missing, unreadable, no PEM certificate), or undefined when fine. */
+export function checkCaFile(file: string, home: string = homedir()): string | undefined {
+  const abs = file.startsWith('~/') ? `${home}/${file.slice(2)}` : file;
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file} (${code ?? 'error'})`;
+  }
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return `${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`;
+  for (const [i, pem] of blocks.entries()) {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      return `certificate ${i + 1} in ${file} is not a valid X.509 certificate`;
+    }
+  }
+  return undefined;
 }
 
 function invalid(field: string, reason: string, where?: string): never {
@@ -562,6 +617,8 @@ export function normalizeConfig(raw: unknown, file: string): GatepassConfig {
     const provider: Record<string, unknown> = { ...p, type };
     delete provider['base_url'];
     if (gateway !== undefined) provider['gateway_url'] = gateway;
+    if (p['tls'] !== undefined && !isRecord(p['tls']))
+      malformed(file, `providers.${name}.tls`, 'is not a mapping');
     const section = type === 'oidc' ? 'oidc' : 'auth';
     const sub = p[section] ?? {};
     if (!isRecord(sub)) malformed(file, `providers.${name}.${section}`, 'is not a mapping');

@@ -12,6 +12,7 @@ import { type Dispatcher, Pool } from 'undici';
 import type { TokenResult, TokenSource } from '../auth/types.js';
 import { describeError, GatepassError, ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { type ResolvedTls, tlsErrorCode, tlsHint } from '../net/tls.js';
 import { registerSecret } from '../redact.js';
 import { VERSION } from '../version.js';
 import { detectDialect, type ErrorKind, errorBody } from './dialect.js';
@@ -50,6 +51,8 @@ export interface ProxyOptions {
   maxReplayBytes?: number;
   /** Refresh tokens this long before expiry (ms). */
   refreshSkewMs?: number;
+  /** TLS options for the gateway connection (extra CA bundle, skip verification). */
+  tls?: ResolvedTls;
   /** Log one line per request (debug level). Default: logger.verbose. */
   accessLog?: boolean;
   now?: () => number;
@@ -203,7 +206,15 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     keepAliveTimeout: 30_000,
     headersTimeout: upstreamTimeout,
     bodyTimeout: upstreamTimeout,
-    connect: { timeout: options.connectTimeoutMs ?? 10_000 },
+    connect: {
+      timeout: options.connectTimeoutMs ?? 10_000,
+      ...(options.tls
+        ? {
+            rejectUnauthorized: options.tls.rejectUnauthorized,
+            ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+          }
+        : {}),
+    },
   });
   const tokens = createTokenCache({
     source: options.tokenSource,
@@ -345,7 +356,20 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           res.destroy();
           return;
         }
-        if (code && TIMEOUT_CODES.has(code)) {
+        const tlsCode = tlsErrorCode(err);
+        if (tlsCode) {
+          // Worth a warning in the proxy's own output: every request will fail the same way.
+          logger.warn(
+            `proxy: TLS certificate verification failed for the gateway at ${gateway.origin} (${tlsCode}); ${tlsHint()}`,
+          );
+          sendError(
+            req,
+            res,
+            502,
+            'bad_gateway',
+            `gatepass proxy: TLS certificate verification failed for the gateway at ${gateway.origin} (${tlsCode}); set tls.ca_file with \`gatepass config set --ca-file /path/to/ca.pem\``,
+          );
+        } else if (code && TIMEOUT_CODES.has(code)) {
           sendError(req, res, 504, 'timeout', `gatepass proxy: the gateway did not answer in time (${code})`);
         } else {
           logger.debug(`proxy: gateway unreachable: ${code ?? ''} ${describeError(err)}`);

@@ -21,7 +21,14 @@ export interface TokenCacheOptions {
   unknownExpiryReuseMs?: number;
   /** Schedule background refreshes (off in some tests). */
   backgroundRefresh?: boolean;
+  /**
+   * The background refresh keeps at least this much validity (ms), default 10 min — the same TTL
+   * invariant as the tool helpers (the source caps it at half the lifetime of short-lived tokens).
+   */
+  keepValidMs?: number;
 }
+
+export const DEFAULT_KEEP_VALID_MS = 10 * 60_000;
 
 export interface TokenCache {
   /** The current token when it is still valid (the no-wait fast path), else undefined. */
@@ -48,13 +55,15 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (options.backgroundRefresh === false || result.expiresAt === undefined) return;
-    // Refresh when two skews remain, asking for more validity than that so the source really
-    // refreshes; a source that cannot (and returns the same token) is not asked in a tight loop.
+    // Refresh when `keep` (10 min, at least two skews) remains, asking for a little more validity
+    // than that so the source really refreshes; a source that cannot yet (short-lived tokens: it
+    // requires half their lifetime at most) returns the same token, and is not asked in a tight loop.
+    const keep = Math.max(options.keepValidMs ?? DEFAULT_KEEP_VALID_MS, 2 * skew);
     const left = result.expiresAt - now();
-    const delay = Math.max(left - 2 * skew, Math.min(30_000, left / 2), 1_000);
+    const delay = Math.max(left - keep, Math.min(30_000, left / 2), 1_000);
     timer = setTimeout(() => {
       timer = undefined;
-      fetchShared(false, false, 2 * skew + 5_000).catch((err: unknown) => {
+      fetchShared(false, false, keep + 5_000).catch((err: unknown) => {
         options.logger.debug(`proxy: background token refresh failed: ${describeError(err)}`);
       });
     }, delay);

@@ -10,6 +10,7 @@ import { type ConfiguredTool, effectiveProxyPort, type GatepassConfig } from '..
 import { loadConfig, updateConfig } from '../config/store.js';
 import { requireUsableProvider, validateConfig } from '../config/validate.js';
 import { describeError } from '../errors.js';
+import { expandHome, warnSkipVerify } from '../net/tls.js';
 import { redact, registerSecret } from '../redact.js';
 import { generateLocalProxyKey, getLocalProxyKey } from '../secrets/local-key.js';
 import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
@@ -137,7 +138,10 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     models: layout.models,
     bedrockCompat: layout.bedrockCompat,
     helperDir: run.paths.dataDir,
+    ...(provider.tls?.ca_file ? { caFile: expandHome(provider.tls.ca_file, run.home) } : {}),
+    ...(provider.tls?.skip_verify ? { tlsSkipVerify: true } : {}),
   };
+  if (provider.tls?.skip_verify) warnSkipVerify(run.stderr, `setup of provider "${providerName}"`);
 
   // 4. Plan every file against its current content (throws before any write on a malformed file).
   const backupsBefore = await readBackups(run.paths.stateDir);

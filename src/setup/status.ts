@@ -29,6 +29,9 @@ export interface StatusReport {
     openai_path_prefix: string | null;
     models: string[];
     bedrock_compat: boolean;
+    /** TLS options: extra CA bundle, verification off (local development only). */
+    tls_ca_file: string | null;
+    tls_skip_verify: boolean;
   }>;
   tools: Array<{
     tool: string;
@@ -63,6 +66,8 @@ export async function collectStatus(
       openai_path_prefix: p.openai_path_prefix ?? null,
       models: p.models ?? [],
       bedrock_compat: p.bedrock_compat === true,
+      tls_ca_file: p.tls?.ca_file ?? null,
+      tls_skip_verify: p.tls?.skip_verify === true,
     };
   });
   const tools: StatusReport['tools'] = [];
@@ -134,6 +139,8 @@ export function formatStatus(r: StatusReport): string[] {
       p.openai_path_prefix ? `OpenAI API under ${p.openai_path_prefix}` : '',
       p.models.length ? `models ${p.models.join(', ')}` : '',
       p.bedrock_compat ? 'Bedrock compatibility' : '',
+      p.tls_ca_file ? `extra CA ${p.tls_ca_file}` : '',
+      p.tls_skip_verify ? 'TLS verification OFF (local development only)' : '',
     ].filter(Boolean);
     if (layout.length) lines.push(`  ${layout.join('; ')}`);
   }

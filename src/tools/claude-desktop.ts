@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { appConfigDir, dirExists, pathJoin, xdgConfigDir } from './platform.js';
+import { tokenHelperArgs } from './self.js';
 import type { SelfCommand, ToolEnv, ToolModule } from './types.js';
 
 export const CLAUDE_DESKTOP_ENTRY_NAME = 'gatepass';
@@ -67,7 +68,8 @@ function cmdQuote(word: string): string {
  * non-interactively (GATEPASS_INTERACTIVE=0, --skip-browser): a needed login then fails fast.
  */
 export function claudeDesktopShim(self: SelfCommand, platform: NodeJS.Platform): string {
-  const words = [self.command, ...self.args, 'token'];
+  // TTL invariant: Desktop re-runs the helper every 5 min; the token it gets has >= 10 min left.
+  const words = [self.command, ...self.args, ...tokenHelperArgs(CLAUDE_DESKTOP_HELPER_TTL_SEC * 1000)];
   if (platform === 'win32') {
     const cmd = words.map(cmdQuote).join(' ');
     return [

@@ -1,11 +1,12 @@
 /**
  * Claude Code (token-helper mode): `~/.claude/settings.json` gets `apiKeyHelper` = a command line
- * running `gatepass token`, `env.ANTHROPIC_BASE_URL` = the gateway, and a 5-minute helper TTL.
+ * running `gatepass token --min-valid 600`, `env.ANTHROPIC_BASE_URL` = the gateway, a 5-minute helper
+ * TTL, and the TLS options (NODE_EXTRA_CA_CERTS, NODE_TLS_REJECT_UNAUTHORIZED) when configured.
  */
 
 import type { KeySetting } from './edit/types.js';
 import { dirExists, onPath, pathJoin } from './platform.js';
-import { selfCommandLine } from './self.js';
+import { selfCommandLine, tokenHelperArgs } from './self.js';
 import type { ToolEnv, ToolModule } from './types.js';
 
 /**
@@ -36,10 +37,18 @@ export const claude: ToolModule = {
       file: pathJoin(env, configDir(env), 'settings.json'),
       format: 'json',
       settings: [
-        { path: ['apiKeyHelper'], value: selfCommandLine(p.self, ['token'], env.platform) },
+        {
+          path: ['apiKeyHelper'],
+          value: selfCommandLine(p.self, tokenHelperArgs(p.helperTtlMs), env.platform),
+        },
         { path: ['env', 'ANTHROPIC_BASE_URL'], value: p.anthropicUrl },
         { path: ['env', 'CLAUDE_CODE_API_KEY_HELPER_TTL_MS'], value: String(p.helperTtlMs) },
         ...(p.bedrockCompat ? bedrockSettings(p.models) : []),
+        // Claude Code is a Node program: it trusts an extra CA bundle through NODE_EXTRA_CA_CERTS,
+        // and skips verification with NODE_TLS_REJECT_UNAUTHORIZED=0. Absent options are not
+        // written, so a re-setup without them puts back what was there before gatepass.
+        ...(p.caFile ? [{ path: ['env', 'NODE_EXTRA_CA_CERTS'], value: p.caFile }] : []),
+        ...(p.tlsSkipVerify ? [{ path: ['env', 'NODE_TLS_REJECT_UNAUTHORIZED'], value: '0' }] : []),
       ],
     },
   ],

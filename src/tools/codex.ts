@@ -4,6 +4,7 @@
  * user's previous `model_provider` is recorded and restored on teardown.
  */
 import { dirExists, onPath, pathJoin } from './platform.js';
+import { tokenHelperArgs } from './self.js';
 import type { ToolEnv, ToolModule } from './types.js';
 
 export const CODEX_PROVIDER_ID = 'gatepass';
@@ -32,13 +33,27 @@ export const codex: ToolModule = {
             wire_api: 'responses',
             auth: {
               command: p.self.command,
-              args: [...p.self.args, 'token'],
+              args: [...p.self.args, ...tokenHelperArgs(p.helperTtlMs)],
               refresh_interval_ms: p.helperTtlMs,
             },
           },
         },
       ],
     },
+  ],
+  // Codex (Rust) reads a custom CA only from its own environment (CODEX_CA_CERTIFICATE or
+  // SSL_CERT_FILE), not from config.toml, and has no switch to skip verification: say so.
+  manualSteps: (_env, p) => [
+    ...(p.caFile
+      ? [
+          `Codex CLI takes a custom CA only from its environment: add \`export CODEX_CA_CERTIFICATE=${p.caFile}\` to your shell profile.`,
+        ]
+      : []),
+    ...(p.tlsSkipVerify
+      ? [
+          'Codex CLI cannot skip TLS verification: it will reject the gateway unless it trusts its certificate.',
+        ]
+      : []),
   ],
   restart: 'start a new Codex session',
 };

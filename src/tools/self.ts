@@ -39,3 +39,12 @@ export function selfCommandLine(
 ): string {
   return [self.command, ...self.args, ...args].map((w) => shellQuote(w, platform)).join(' ');
 }
+
+/**
+ * The arguments tools pass to gatepass to get a token: `token --min-valid <2 × helper TTL>`, so a
+ * tool that caches the helper's answer for one TTL is never handed a token expiring within the next
+ * TTL (the TTL invariant: re-run every 5 min, refresh when under 10 min remain).
+ */
+export function tokenHelperArgs(helperTtlMs: number): string[] {
+  return ['token', '--min-valid', String(Math.round((2 * helperTtlMs) / 1000))];
+}

@@ -33,6 +33,10 @@ export interface WireParams {
   bedrockCompat: boolean;
   /** gatepass' own directory for helper scripts it generates (Claude Desktop's credential helper). */
   helperDir: string;
+  /** Extra CA bundle (absolute path) for direct-mode tools that reach the gateway themselves. */
+  caFile?: string;
+  /** tls.skip_verify: direct-mode Node tools are told not to verify certificates (local dev only). */
+  tlsSkipVerify?: boolean;
 }
 
 export type ToolMode = 'direct' | 'proxy' | 'manual';

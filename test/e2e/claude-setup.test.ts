@@ -25,7 +25,7 @@ it('claude -p reaches the gateway with the bearer token gatepass token prints', 
   expect(setup.code, setup.stderr).toBe(0);
   const settingsFile = path.join(t.home, '.claude/settings.json');
   const settings = JSON.parse(readFileSync(settingsFile, 'utf8'));
-  expect(settings.apiKeyHelper).toMatch(/cli\.js'? token$/);
+  expect(settings.apiKeyHelper).toMatch(/cli\.js'? token --min-valid 600$/);
   expect(settings.env).toMatchObject({
     ANTHROPIC_BASE_URL: fake.url,
     CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '300000',

@@ -33,7 +33,7 @@ it('codex exec reaches the gateway with the bearer token gatepass token prints',
   const cfg = TOML.parse(readFileSync(configFile, 'utf8'));
   expect(cfg.model_provider).toBe('gatepass');
   expect(cfg.model_providers.gatepass).toMatchObject({ base_url: `${fake.url}/v1`, wire_api: 'responses' });
-  expect(cfg.model_providers.gatepass.auth.args.at(-1)).toBe('token');
+  expect(cfg.model_providers.gatepass.auth.args.slice(-3)).toEqual(['token', '--min-valid', '600']);
 
   await expectGatepassToken(t);
 

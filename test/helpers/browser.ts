@@ -18,6 +18,8 @@ export interface BrowserHookOptions {
   login?: string;
   /** Do nothing with received URLs (the test inspects them with urls()). */
   passive?: boolean;
+  /** Accept any certificate (an IdP with a test CA the browser does not know). */
+  ignoreHttpsErrors?: boolean;
 }
 
 export interface BrowserHook {
@@ -62,7 +64,7 @@ export async function startBrowserHook(options: BrowserHookOptions = {}): Promis
 
   const drive = async (url: string, count = true): Promise<string> => {
     const b = await getBrowser();
-    const context = await b.newContext();
+    const context = await b.newContext({ ignoreHTTPSErrors: options.ignoreHttpsErrors ?? false });
     try {
       const page = await context.newPage();
       await page.goto(url);

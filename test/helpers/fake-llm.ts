@@ -4,6 +4,7 @@
  * request's method, path and auth headers so tests can assert what a tool sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface RecordedRequest {
@@ -223,10 +224,12 @@ function gemini(res: ServerResponse, stream: boolean): void {
   res.end(`data: ${JSON.stringify(body)}\r\n\r\n`);
 }
 
-export async function startFakeLlm(options: { layout?: 'plain' | 'prefixed' } = {}): Promise<FakeLlm> {
+export async function startFakeLlm(
+  options: { layout?: 'plain' | 'prefixed'; tls?: { cert: string; key: string } } = {},
+): Promise<FakeLlm> {
   const prefixed = options.layout === 'prefixed';
   const requests: RecordedRequest[] = [];
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
     req.setEncoding('utf8');
     req.on('data', (d: string) => {
@@ -277,11 +280,13 @@ export async function startFakeLlm(options: { layout?: 'plain' | 'prefixed' } = 
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
     });
-  });
+  };
+  // HTTPS with a test CA's certificate, for the TLS options.
+  const server = (options.tls ? createHttpsServer(options.tls, handler) : createServer(handler)) as Server;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     close: () =>
       new Promise<void>((resolve) => {

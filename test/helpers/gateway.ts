@@ -6,6 +6,7 @@
  * `gateway.override`.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 
@@ -28,6 +29,8 @@ export interface FakeGatewayOptions {
   audience?: string;
   /** Custom verification: return the subject or throw. */
   verify?: (token: string) => Promise<string> | string;
+  /** Serve HTTPS with this certificate (PEM) instead of plain HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 /** Return true when the override answered the request itself. */
@@ -114,7 +117,7 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
     });
   };
 
-  const server = http.createServer(async (req, res) => {
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const bodyText = Buffer.concat(chunks).toString('utf8');
@@ -363,12 +366,13 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
       return;
     }
     json(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'not_found' } });
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   gw.port = port;
-  gw.url = `http://127.0.0.1:${port}`;
+  gw.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   gw.close = () =>
     new Promise((r) => {
       server.closeAllConnections();

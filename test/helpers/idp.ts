@@ -8,6 +8,7 @@
  * grant with `invalid_grant`; `counts` records every request and every successful grant by type.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 
@@ -21,6 +22,8 @@ export interface TestIdpOptions {
   audience?: string;
   /** Port to listen on (default: random). */
   port?: number;
+  /** Serve HTTPS with this certificate (PEM; issuer https://127.0.0.1:port) instead of HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 export interface GrantCounts {
@@ -80,10 +83,11 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   let tokenFailure: { status: number; body: { type: 'json' | 'html'; text: string } } | undefined;
 
   // Reserve the port first: the issuer URL must be known before the Provider is built.
-  const server = http.createServer();
+  // oidc-provider runs the same behind node:https (`https.createServer(opts, callback)`).
+  const server = (options.tls ? https.createServer(options.tls) : http.createServer()) as http.Server;
   await listen(server, options.port ?? 0);
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const provider = new Provider(issuer, {
     clients: [

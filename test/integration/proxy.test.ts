@@ -281,10 +281,10 @@ describe('token errors and refresh', () => {
     expect((await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } })).status).toBe(200);
     expect(source.calls).toBe(1);
     // 1 s left, no skew: the background refresh runs after 1 s, not interactively, asking for
-    // more validity than the current token has.
+    // more than the 10 minutes of the TTL invariant.
     await new Promise((r) => setTimeout(r, 1_500));
     expect(source.calls).toBe(2);
-    expect(source.requests[1]).toMatchObject({ interactive: false, minValidityMs: 5_000 });
+    expect(source.requests[1]).toMatchObject({ interactive: false, minValidityMs: 605_000 });
     // The next request uses the refreshed token without asking again.
     expect((await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } })).status).toBe(200);
     expect(source.calls).toBe(2);

@@ -165,16 +165,18 @@ describe('Claude Desktop', () => {
       const script = read(shim);
       expect(statSync(shimFile).mode & 0o777).toBe(0o700);
       if (platform === 'win32') {
-        expect(script).toContain('"/opt/node/bin/node" "/opt/gate pass/dist/cli.js" "token" --skip-browser');
+        expect(script).toContain(
+          '"/opt/node/bin/node" "/opt/gate pass/dist/cli.js" "token" "--min-valid" "600" --skip-browser',
+        );
         expect(script).toContain('set GATEPASS_INTERACTIVE=0');
         expect(script).toContain('\r\n');
       } else {
         expect(script.startsWith('#!/bin/sh\n')).toBe(true);
         expect(script).toContain(
-          `exec '/opt/node/bin/node' '/opt/gate pass/dist/cli.js' 'token' --skip-browser`,
+          `exec '/opt/node/bin/node' '/opt/gate pass/dist/cli.js' 'token' '--min-valid' '600' --skip-browser`,
         );
         expect(script).toContain(
-          `exec '/opt/node/bin/node' '/opt/gate pass/dist/cli.js' 'token' --interactive`,
+          `exec '/opt/node/bin/node' '/opt/gate pass/dist/cli.js' 'token' '--min-valid' '600' --interactive`,
         );
       }
       expect(out.join('\n')).toMatch(/Claude Desktop: quit Claude Desktop completely and relaunch it/);

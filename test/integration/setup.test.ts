@@ -6,7 +6,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import path from 'node:path';
 import * as TOML from '@decimalturn/toml-patch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { unsetFields } from '../../src/config/edit.js';
 import type { GatepassPaths } from '../../src/config/paths.js';
+import { updateConfig } from '../../src/config/store.js';
 import { silentLogger } from '../../src/log.js';
 import { writeProxyState } from '../../src/proxy/state.js';
 import { createMemoryStore } from '../../src/secrets/memory.js';
@@ -16,6 +18,7 @@ import { LAZY_MESSAGE, runSetup, type SetupOptions } from '../../src/setup/setup
 import { collectStatus } from '../../src/setup/status.js';
 import { runTeardown } from '../../src/setup/teardown.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
+import { makeTestCa, type TestCa } from '../helpers/tls.js';
 
 let t: TempHome;
 let store: SecretStore;
@@ -190,7 +193,8 @@ describe('setup', () => {
     write(codexFile, codexText);
     await setup(['claude', 'codex']);
     const claude = JSON.parse(read(claudeFile).replace('// mine', ''));
-    expect(claude.apiKeyHelper).toBe('/opt/node/bin/node /opt/gatepass/dist/cli.js token');
+    // The TTL invariant: tools re-run the helper every 5 min and get a token valid >= 10 min.
+    expect(claude.apiKeyHelper).toBe('/opt/node/bin/node /opt/gatepass/dist/cli.js token --min-valid 600');
     expect(claude.env).toEqual({
       ANTHROPIC_BASE_URL: 'https://llm.example.com',
       CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '300000',
@@ -203,7 +207,7 @@ describe('setup', () => {
       wire_api: 'responses',
       auth: {
         command: '/opt/node/bin/node',
-        args: ['/opt/gatepass/dist/cli.js', 'token'],
+        args: ['/opt/gatepass/dist/cli.js', 'token', '--min-valid', '600'],
         refresh_interval_ms: 300000,
       },
     });
@@ -328,7 +332,9 @@ describe('setup', () => {
     expect(existsSync(t.configFile)).toBe(false);
     const diff = out.join('\n');
     expect(diff).toContain(`+++ ${path.join(t.home, claudeFile)}`);
-    expect(diff).toContain('+  "apiKeyHelper": "/opt/node/bin/node /opt/gatepass/dist/cli.js token",');
+    expect(diff).toContain(
+      '+  "apiKeyHelper": "/opt/node/bin/node /opt/gatepass/dist/cli.js token --min-valid 600",',
+    );
     expect(logins).toBe(0);
   });
 
@@ -458,7 +464,7 @@ describe('CLI', () => {
     expect(lazy.code).toBe(0);
     expect(lazy.stdout).toBe(`${LAZY_MESSAGE}\n`);
     const helper = JSON.parse(read('.claude/settings.json')).apiKeyHelper as string;
-    expect(helper).toMatch(/ token$/);
+    expect(helper).toMatch(/ token --min-valid 600$/);
     expect(helper).toContain('dist/cli.js');
     const st = await runGatepass(['status', '--json'], { env });
     expect(st.code).toBe(0);
@@ -534,5 +540,77 @@ describe('re-running setup after the user changed things', () => {
     await setup(['claude']);
     await teardown();
     expect(existsSync(f)).toBe(false);
+  });
+});
+
+describe('TLS options in direct-mode tools', () => {
+  const claudeFile = '.claude/settings.json';
+  let ca: TestCa;
+  beforeEach(() => {
+    ca = makeTestCa();
+  });
+  afterEach(() => ca.cleanup());
+  const clearCa = () =>
+    updateConfig(t.configFile, (cfg) => unsetFields(cfg, cfg.default_provider, ['tls.ca_file']));
+
+  it('writes NODE_EXTRA_CA_CERTS / NODE_TLS_REJECT_UNAUTHORIZED; clearing an option restores the previous value', async () => {
+    const original = '{\n  "env": { "FOO": "bar", "NODE_TLS_REJECT_UNAUTHORIZED": "1" }\n}\n';
+    write(claudeFile, original);
+    write('.codex/config.toml', 'model = "gpt-5"\n');
+    await setup(['claude', 'codex'], {
+      assignments: [...FLAGS, ['tls.ca_file', ca.caFile], ['tls.skip_verify', 'true']],
+    });
+    let env = JSON.parse(read(claudeFile)).env;
+    expect(env).toMatchObject({
+      FOO: 'bar',
+      NODE_EXTRA_CA_CERTS: ca.caFile,
+      NODE_TLS_REJECT_UNAUTHORIZED: '0',
+    });
+    // Codex reads a custom CA only from its environment: the user is told, nothing is invented.
+    expect(out.join('\n')).toContain(`export CODEX_CA_CERTIFICATE=${ca.caFile}`);
+    const provider = (await collectStatus(runEnv())).providers[0]!;
+    expect(provider).toMatchObject({ tls_ca_file: ca.caFile, tls_skip_verify: true });
+    expect(read('.codex/config.toml')).not.toMatch(/CA_CERT|SSL_CERT/);
+
+    // Re-setup with skip-verify cleared: the user's own value comes back, the CA stays.
+    await setup(['claude', 'codex'], { assignments: [...FLAGS, ['tls.skip_verify', 'false']] });
+    env = JSON.parse(read(claudeFile)).env;
+    expect(env.NODE_TLS_REJECT_UNAUTHORIZED).toBe('1');
+    expect(env.NODE_EXTRA_CA_CERTS).toBe(ca.caFile);
+
+    // Re-setup with the CA cleared: the key gatepass added is gone again.
+    await clearCa();
+    await setup(['claude', 'codex']);
+    env = JSON.parse(read(claudeFile)).env;
+    expect(env).not.toHaveProperty('NODE_EXTRA_CA_CERTS');
+    expect(env.NODE_TLS_REJECT_UNAUTHORIZED).toBe('1');
+
+    await teardown();
+    expect(read(claudeFile)).toBe(original);
+  });
+
+  it('teardown removes the TLS keys; a file gatepass created (env block and all) is removed', async () => {
+    mkdirSync(path.join(t.home, '.claude'), { recursive: true });
+    await setup(['claude'], {
+      assignments: [...FLAGS, ['tls.ca_file', ca.caFile], ['tls.skip_verify', 'true']],
+    });
+    expect(JSON.parse(read(claudeFile)).env.NODE_TLS_REJECT_UNAUTHORIZED).toBe('0');
+    // Cleared on re-setup although gatepass created the whole env block in one change.
+    await setup(['claude'], { assignments: [...FLAGS, ['tls.skip_verify', 'false']] });
+    expect(JSON.parse(read(claudeFile)).env).not.toHaveProperty('NODE_TLS_REJECT_UNAUTHORIZED');
+    expect(JSON.parse(read(claudeFile)).env.NODE_EXTRA_CA_CERTS).toBe(ca.caFile);
+    await teardown();
+    expect(existsSync(path.join(t.home, claudeFile))).toBe(false);
+  });
+
+  it('refuses a CA file that is missing or not PEM before touching anything', async () => {
+    write(claudeFile, '{}\n');
+    const bad = path.join(ca.dir, 'bad.pem');
+    writeFileSync(bad, '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n');
+    await expect(setup(['claude'], { assignments: [...FLAGS, ['tls.ca_file', bad]] })).rejects.toThrow(
+      /invalid tls\.ca_file: certificate 1 in .* is not a valid X\.509 certificate/,
+    );
+    expect(read(claudeFile)).toBe('{}\n');
+    expect(existsSync(t.configFile)).toBe(false);
   });
 });

@@ -90,7 +90,9 @@ describe('Claude Desktop shim and Bedrock tiers', () => {
   const self = { command: '/opt/n ode/node', args: ["/opt/it's/cli.js"] };
   it('sh: quoted absolute paths; only the interactive context may log in', () => {
     const sh = claudeDesktopShim(self, 'darwin');
-    expect(sh).toContain(`exec '/opt/n ode/node' '/opt/it'\\''s/cli.js' 'token' --interactive`);
+    expect(sh).toContain(
+      `exec '/opt/n ode/node' '/opt/it'\\''s/cli.js' 'token' '--min-valid' '600' --interactive`,
+    );
     expect(sh).toMatch(/GATEPASS_INTERACTIVE=0\nexport GATEPASS_INTERACTIVE\nexec .* --skip-browser\n$/);
   });
   it('cmd: double quotes, %% escaped, CRLF', () => {
@@ -98,7 +100,9 @@ describe('Claude Desktop shim and Bedrock tiers', () => {
       { command: 'C:\\Program Files\\nodejs\\node.exe', args: ['C:\\100%\\cli.js'] },
       'win32',
     );
-    expect(cmd).toContain('"C:\\Program Files\\nodejs\\node.exe" "C:\\100%%\\cli.js" "token" --skip-browser');
+    expect(cmd).toContain(
+      '"C:\\Program Files\\nodejs\\node.exe" "C:\\100%%\\cli.js" "token" "--min-valid" "600" --skip-browser',
+    );
     expect(cmd.split('\r\n')[0]).toBe('@echo off');
   });
   it('picks one model per tier by name', () => {

@@ -132,3 +132,31 @@ describe('oidcTokenStatus', () => {
     expect(JSON.stringify(status)).not.toContain('token-1');
   });
 });
+
+describe('TTL invariant: --min-valid 600, capped at half the token lifetime', () => {
+  const tenMin = 600_000;
+  const cached = async (issuedAgoMs: number, leftMs: number) =>
+    store.set(accessTokenKey(KEY), serializeCachedToken('cached-token-1', now + leftMs, now - issuedAgoMs));
+
+  it('a 1-hour token with 11 min left is served; with 9 min left it is not', async () => {
+    await cached(49 * 60_000, 11 * 60_000);
+    expect(
+      (await createOidcTokenSource(ctx(), 'default', provider).getToken({ minValidityMs: tenMin })).token,
+    ).toBe('cached-token-1');
+    await cached(51 * 60_000, 9 * 60_000);
+    await expect(
+      createOidcTokenSource(ctx(), 'default', provider).getToken({ minValidityMs: tenMin }),
+    ).rejects.toMatchObject({ code: 'E_AUTH_REQUIRED' }); // it wanted a refresh (no refresh token here)
+  });
+
+  it('a 5-minute token is served while more than half its lifetime remains (no refresh on every call)', async () => {
+    await cached(60_000, 4 * 60_000);
+    expect(
+      (await createOidcTokenSource(ctx(), 'default', provider).getToken({ minValidityMs: tenMin })).token,
+    ).toBe('cached-token-1');
+    await cached(3 * 60_000, 2 * 60_000);
+    await expect(
+      createOidcTokenSource(ctx(), 'default', provider).getToken({ minValidityMs: tenMin }),
+    ).rejects.toMatchObject({ code: 'E_AUTH_REQUIRED' });
+  });
+});

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { createTokenCache } from '../../src/proxy/token-cache.js';
 import { authRequired, TestTokenSource } from '../helpers/tokens.js';
@@ -49,5 +49,26 @@ describe('token cache', () => {
     expect((await cache.replace(token)).token).toBe('test-token-2');
     expect(source.calls).toBe(2);
     cache.close();
+  });
+});
+
+describe('background refresh keeps 10 minutes (TTL invariant)', () => {
+  it('refreshes when 10 min remain, asking for more than 10 min of validity', async () => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    try {
+      const source = new TestTokenSource({ expiresInMs: 60 * 60_000 });
+      const cache = createTokenCache({ source, logger: silentLogger, interactive: true });
+      await cache.get();
+      expect(source.calls).toBe(1);
+      await vi.advanceTimersByTimeAsync(49 * 60_000);
+      expect(source.calls).toBe(1); // 11 min left: nothing yet
+      await vi.advanceTimersByTimeAsync(60_000 + 10);
+      expect(source.calls).toBe(2); // 10 min left: refreshed in the background
+      expect(source.requests[1]!.minValidityMs).toBeGreaterThan(10 * 60_000);
+      expect(source.requests[1]!.interactive).toBe(false);
+      cache.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

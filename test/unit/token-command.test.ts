@@ -52,6 +52,13 @@ describe('when `gatepass token` may log in interactively', () => {
   it('--interactive always', () => {
     expect(tokenInteractivity({ interactive: true }, {}, oidcLoggedIn, 'linux')).toBe(true);
   });
+  it('--skip-browser (a headless login: URL on stderr), even over SSH, unless GATEPASS_INTERACTIVE=0', () => {
+    expect(tokenInteractivity({ skipBrowser: true }, {}, oidcLoggedIn, 'linux')).toBe(true);
+    expect(tokenInteractivity({ skipBrowser: true }, {}, oidcNew, 'linux')).toBe(true);
+    expect(tokenInteractivity({ skipBrowser: true }, { GATEPASS_INTERACTIVE: '0' }, oidcNew, 'linux')).toBe(
+      false,
+    );
+  });
   it('GATEPASS_INTERACTIVE=1 / =0 override the default rule', () => {
     expect(tokenInteractivity({}, { GATEPASS_INTERACTIVE: '1' }, oidcLoggedIn, 'linux')).toBe(true);
     expect(tokenInteractivity({}, { ...desktop, GATEPASS_INTERACTIVE: '0' }, oidcNew, 'linux')).toBe(false);

@@ -7,6 +7,7 @@ import * as oidc from 'openid-client';
 import type { OidcProvider } from '../../config/schema.js';
 import { isLoopbackHost } from '../../config/validate.js';
 import { AuthError } from '../../errors.js';
+import { createTlsFetch, resolveTls, tlsErrorCode, tlsHint, warnSkipVerify } from '../../net/tls.js';
 import { formatOAuthError, registerSecret, sanitizeOAuthError } from '../../redact.js';
 
 export type OidcConfiguration = oidc.Configuration;
@@ -20,14 +21,24 @@ export function httpTimeoutSeconds(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(v) && v > 0 ? v : DEFAULT_HTTP_TIMEOUT_S;
 }
 
-export async function discover(provider: OidcProvider, env: NodeJS.ProcessEnv): Promise<OidcConfiguration> {
+export async function discover(
+  provider: OidcProvider,
+  env: NodeJS.ProcessEnv,
+  stderr: NodeJS.WritableStream = process.stderr,
+): Promise<OidcConfiguration> {
   const issuer = new URL(provider.oidc.issuer!);
   // Plain http only for an IdP on this machine (tests, local dev IdPs); validation refuses others.
   const insecure = issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname);
+  // tls.ca_file / tls.skip_verify: every later request of this configuration (token, refresh,
+  // revocation, device) goes through the same fetch, set here once.
+  const tls = resolveTls(provider.tls, env);
+  if (tls && !tls.rejectUnauthorized && issuer.protocol === 'https:') warnSkipVerify(stderr, issuer.origin);
+  const fetchOption = tls ? { [oidc.customFetch]: await createTlsFetch(tls) } : {};
   try {
     return await oidc.discovery(issuer, provider.oidc.client_id!, undefined, oidc.None(), {
       execute: insecure ? [oidc.allowInsecureRequests] : [],
       timeout: httpTimeoutSeconds(env),
+      ...fetchOption,
     });
   } catch (err) {
     throw mapOidcError(err, `discovery at ${issuer.href}`, provider.oidc.issuer!);
@@ -84,12 +95,24 @@ export function mapOidcError(err: unknown, what: string, issuer: string): AuthEr
     const e = sanitizeOAuthError(err);
     return new AuthError('E_AUTH_FAILED', `login failed: ${formatOAuthError(e)}`, { cause: err });
   }
+  const tlsCode = tlsErrorCode(err);
+  if (tlsCode) {
+    return new AuthError(
+      'E_TLS',
+      `TLS certificate verification failed for the identity provider at ${issuer} (${tlsCode})`,
+      { cause: err, hint: tlsHint() },
+    );
+  }
   // A non-OAuth HTTP answer (a 5xx page, a 404 from a misrouted proxy): openid-client only says
   // "unexpected HTTP response status code"; name the status, and treat 5xx as the IdP being
   // unavailable (transient: the refresh token is kept, queued processes fail fast, retry later).
-  const response = findCause(err, (e) => typeof Response !== 'undefined' && e instanceof Response) as
-    | Response
-    | undefined;
+  const response = findCause(
+    err,
+    (e) =>
+      (typeof Response !== 'undefined' && e instanceof Response) ||
+      // undici's own Response, when the TLS options route requests through its fetch
+      (e as { [Symbol.toStringTag]?: unknown } | undefined)?.[Symbol.toStringTag] === 'Response',
+  ) as Response | undefined;
   if (response && response.status >= 300) {
     const status = `HTTP ${response.status}${response.statusText ? ` ${sanitizeStatusText(response.statusText)}` : ''}`;
     if (response.status >= 500) {

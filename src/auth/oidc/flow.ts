@@ -69,7 +69,7 @@ export async function browserLogin(
   options: FlowOptions = {},
 ): Promise<TokenResponse> {
   const issuer = provider.oidc.issuer!;
-  const config = await discover(provider, ctx.env);
+  const config = await discover(provider, ctx.env, ctx.stderr);
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const verifier = oidc.randomPKCECodeVerifier();
@@ -134,7 +134,7 @@ export async function deviceLogin(
   options: FlowOptions = {},
 ): Promise<TokenResponse> {
   const issuer = provider.oidc.issuer!;
-  const config = await discover(provider, ctx.env);
+  const config = await discover(provider, ctx.env, ctx.stderr);
   if (!config.serverMetadata().device_authorization_endpoint) {
     throw new AuthError('E_AUTH_FAILED', `the identity provider at ${issuer} does not support device login`, {
       hint: 'use `gatepass login` (browser), or `gatepass login --skip-browser` and open the URL yourself',

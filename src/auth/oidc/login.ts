@@ -54,7 +54,7 @@ export async function logoutOidcProvider(
     let revoked = false;
     if (refreshToken && options.revoke !== false) {
       try {
-        revoked = await revoke(await discover(provider, ctx.env), refreshToken);
+        revoked = await revoke(await discover(provider, ctx.env, ctx.stderr), refreshToken);
         if (!revoked) ctx.logger.debug('the identity provider has no revocation endpoint');
       } catch (err) {
         // Logging out locally must still work when the IdP is unreachable.

@@ -17,6 +17,8 @@ export interface GrantTokens {
 export interface SavedTokens {
   token: string;
   expiresAt?: number;
+  /** When it was obtained (epoch ms). */
+  issuedAt: number;
   /** A refresh token was stored (new or rotated). */
   refreshStored: boolean;
 }
@@ -42,10 +44,14 @@ export async function saveTokens(
 ): Promise<SavedTokens> {
   registerSecret(tokens.access_token);
   registerSecret(tokens.refresh_token);
-  const expiresAt = expiryOf(tokens, ctx.now());
+  const issuedAt = ctx.now();
+  const expiresAt = expiryOf(tokens, issuedAt);
   if (tokens.refresh_token) await ctx.secrets.set(secretKey, tokens.refresh_token);
   try {
-    await ctx.secrets.set(accessTokenKey(secretKey), serializeCachedToken(tokens.access_token, expiresAt));
+    await ctx.secrets.set(
+      accessTokenKey(secretKey),
+      serializeCachedToken(tokens.access_token, expiresAt, issuedAt),
+    );
   } catch (err) {
     // Caching is an optimisation (and some keychains cap entry sizes below a large JWT's length):
     // the token in hand is still good, and the refresh token is what must persist.
@@ -55,6 +61,7 @@ export async function saveTokens(
   return {
     token: tokens.access_token,
     ...(expiresAt === undefined ? {} : { expiresAt }),
+    issuedAt,
     refreshStored: Boolean(tokens.refresh_token),
   };
 }

@@ -33,6 +33,17 @@ export interface OidcSourceOptions {
 interface Held {
   token: string;
   expiresAt?: number;
+  issuedAt?: number;
+}
+
+/**
+ * The validity a token must still have. A caller may ask for more than the IdP ever gives (the tool
+ * helpers ask for 10 min; some IdPs issue 5-min tokens): then at most half the token's lifetime is
+ * required, so a fresh token is served instead of refreshing on every call.
+ */
+export function requiredValidity(t: Held, minValidity: number): number {
+  if (t.expiresAt === undefined || t.issuedAt === undefined || t.expiresAt <= t.issuedAt) return minValidity;
+  return Math.min(minValidity, (t.expiresAt - t.issuedAt) / 2);
 }
 
 /** The secret-store key of a provider's refresh token. */
@@ -84,6 +95,12 @@ async function writeFailure(file: string, now: number, err: AuthError): Promise<
   await writeFile(file, JSON.stringify(memo), { mode: 0o600 }).catch(() => {});
 }
 
+function held(saved: { token: string; expiresAt?: number; issuedAt: number }): Held {
+  return saved.expiresAt === undefined
+    ? { token: saved.token }
+    : { token: saved.token, expiresAt: saved.expiresAt, issuedAt: saved.issuedAt };
+}
+
 export function createOidcTokenSource(
   ctx: AuthContext,
   name: string,
@@ -103,7 +120,7 @@ export function createOidcTokenSource(
   const usable = (t: Held | undefined, minValidity: number): t is Held =>
     t !== undefined &&
     !rejected.has(t.token) &&
-    (t.expiresAt === undefined || t.expiresAt - ctx.now() > minValidity);
+    (t.expiresAt === undefined || t.expiresAt - ctx.now() > requiredValidity(t, minValidity));
   const result = (t: Held, origin: TokenResult['origin']): TokenResult =>
     t.expiresAt === undefined
       ? { token: t.token, origin }
@@ -136,7 +153,7 @@ export function createOidcTokenSource(
       const client = await import('./client.js');
       const { saveTokens } = await import('./persist.js');
       try {
-        discovery ??= client.discover(provider, ctx.env).catch((err: unknown) => {
+        discovery ??= client.discover(provider, ctx.env, ctx.stderr).catch((err: unknown) => {
           discovery = undefined;
           throw err;
         });
@@ -144,10 +161,7 @@ export function createOidcTokenSource(
         const saved = await saveTokens(ctx, name, provider, secretKey, tokens);
         await rm(failureFile, { force: true }).catch(() => {});
         ctx.logger.debug(`refreshed the access token for provider "${name}"`);
-        memory =
-          saved.expiresAt === undefined
-            ? { token: saved.token }
-            : { token: saved.token, expiresAt: saved.expiresAt };
+        memory = held(saved);
         return result(memory, 'refresh');
       } catch (err) {
         if (client.isInvalidGrant(err)) {
@@ -199,10 +213,7 @@ export function createOidcTokenSource(
             'the identity provider issued no refresh token: you will need to log in again once it expires',
           );
         }
-        memory =
-          saved.expiresAt === undefined
-            ? { token: saved.token }
-            : { token: saved.token, expiresAt: saved.expiresAt };
+        memory = held(saved);
         return result(memory, 'login');
       },
       { waitMs: timeoutMs + 60_000 },

@@ -13,9 +13,10 @@ import {
 import { loadConfig, updateConfig } from '../../config/store.js';
 import { FIELDS } from '../../config/validate.js';
 import { UsageError } from '../../errors.js';
+import { warnSkipVerify } from '../../net/tls.js';
 import type { CliContext } from '../context.js';
 
-type SetOptions = Record<string, string | undefined>;
+type SetOptions = Record<string, string | boolean | undefined>;
 
 function camel(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
@@ -31,7 +32,7 @@ export async function runSet(ctx: CliContext, keyValues: string[], options: SetO
   for (let i = 0; i < keyValues.length; i += 2) pairs.push([keyValues[i]!, keyValues[i + 1]!]);
   for (const f of FIELDS) {
     const v = options[camel(f.flag)];
-    if (v !== undefined) pairs.push([f.key, v]);
+    if (v !== undefined) pairs.push([f.key, v === true ? 'true' : String(v)]);
   }
   if (pairs.length === 0) {
     throw new UsageError('nothing to set', {
@@ -45,6 +46,9 @@ export async function runSet(ctx: CliContext, keyValues: string[], options: SetO
   });
   const name = ctx.globals.provider ?? config.default_provider;
   ctx.logger.info(`Updated ${file}`);
+  if (assignments.some((a) => a.spec.key === 'tls.skip_verify' && a.value === true)) {
+    warnSkipVerify(ctx.stderr, `provider "${name}"`);
+  }
   const provider = config.providers[name];
   if (provider && !isProviderConfigured(provider)) {
     const missing =
@@ -94,6 +98,7 @@ export function describeConfig(config: GatepassConfig): Record<string, unknown> 
       configured: isProviderConfigured(p),
       ...(p.api_type ? { api_type: p.api_type } : {}),
       ...(p.chat_completions_path ? { chat_completions_path: p.chat_completions_path } : {}),
+      ...(p.tls && Object.keys(p.tls).length ? { tls: p.tls } : {}),
     };
     providers[name] =
       p.type === 'oidc'

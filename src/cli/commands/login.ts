@@ -4,11 +4,14 @@ import { UsageError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { buildAuthContext } from '../auth-context.js';
 import type { CliContext } from '../context.js';
+import { applyTlsFlags } from '../tls-flags.js';
 
 export interface LoginCommandOptions {
   device?: boolean;
   skipBrowser?: boolean;
   timeout?: string;
+  caFile?: string;
+  tlsSkipVerify?: boolean;
 }
 
 export async function run(ctx: CliContext, options: LoginCommandOptions): Promise<number> {
@@ -21,6 +24,7 @@ export async function run(ctx: CliContext, options: LoginCommandOptions): Promis
   }
   const { config } = await loadConfig(ctx.paths.configFile);
   const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
+  applyTlsFlags(provider, options);
   const auth = await buildAuthContext(ctx, {
     config,
     interactive: true,

@@ -6,6 +6,7 @@ import { createTokenSource } from '../../auth/factory.js';
 import { effectiveProxyPort } from '../../config/schema.js';
 import { loadConfig, requireProvider } from '../../config/store.js';
 import { ProxyError, UsageError } from '../../errors.js';
+import { resolveTls, warnSkipVerify } from '../../net/tls.js';
 import { getProxyStatus, probeHealth, stopBackgroundProxy } from '../../proxy/control.js';
 import { startProxy } from '../../proxy/server.js';
 import { readProxyState, removeProxyState, writeProxyState } from '../../proxy/state.js';
@@ -13,11 +14,14 @@ import { getOrCreateLocalProxyKey } from '../../secrets/local-key.js';
 import { ensurePrivateDir } from '../../util/fs.js';
 import { buildAuthContext } from '../auth-context.js';
 import type { CliContext } from '../context.js';
+import { applyTlsFlags } from '../tls-flags.js';
 
 interface StartOptions {
   port?: string;
   background?: boolean;
   skipBrowser?: boolean;
+  caFile?: string;
+  tlsSkipVerify?: boolean;
 }
 
 function parsePort(value: string | undefined, background: boolean): number | undefined {
@@ -35,9 +39,22 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   const portFlag = parsePort(options.port, background);
   const { config } = await loadConfig(ctx.paths.configFile);
   const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
+  applyTlsFlags(provider, options);
+  if (provider.tls?.skip_verify) warnSkipVerify(ctx.stderr, `proxy to ${provider.gateway_url}`);
   const port = portFlag ?? effectiveProxyPort(config);
-  if (background)
-    return startBackground(ctx, { port, provider: name, skipBrowser: Boolean(options.skipBrowser) });
+  if (background) {
+    // The child re-reads the config; one-off TLS flags travel on its command line.
+    const tlsArgs = [
+      ...(options.caFile !== undefined ? ['--ca-file', provider.tls!.ca_file!] : []),
+      ...(options.tlsSkipVerify ? ['--tls-skip-verify'] : []),
+    ];
+    return startBackground(ctx, {
+      port,
+      provider: name,
+      skipBrowser: Boolean(options.skipBrowser),
+      extraArgs: tlsArgs,
+    });
+  }
 
   const auth = await buildAuthContext(ctx, {
     config,
@@ -46,7 +63,9 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   });
   const tokenSource = await createTokenSource(auth, name, provider);
   const localKey = await getOrCreateLocalProxyKey(auth.secrets);
+  const tls = resolveTls(provider.tls, ctx.env);
   const proxy = await startProxy({
+    ...(tls ? { tls } : {}),
     tokenSource,
     gatewayUrl: provider.gateway_url!,
     pathPrefixes: {
@@ -68,8 +87,11 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
     const onSignal = (s: NodeJS.Signals) => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      // A second Ctrl-C while draining exits at once.
+      // A second Ctrl-C while draining exits at once. Some listener must stay for SIGTERM too:
+      // signal-exit (loaded by the file lock after a login) re-raises a signal nobody else handles,
+      // which would kill the proxy mid-drain.
       process.once('SIGINT', () => process.exit(130));
+      process.on('SIGTERM', () => {});
       resolve(s);
     };
     process.on('SIGINT', onSignal);
@@ -86,6 +108,7 @@ interface BackgroundOptions {
   port: number;
   provider: string;
   skipBrowser: boolean;
+  extraArgs?: string[];
 }
 
 async function startBackground(ctx: CliContext, options: BackgroundOptions): Promise<number> {
@@ -121,6 +144,7 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
   if (ctx.logger.verbose) args.push('--verbose');
   args.push('proxy', 'start', '--port', String(options.port));
   if (options.skipBrowser) args.push('--skip-browser');
+  if (options.extraArgs) args.push(...options.extraArgs);
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', fd, fd],

@@ -22,6 +22,7 @@ export async function run(ctx: CliContext, options: SetupFlags): Promise<number>
   for (const key of SETUP_FIELDS) {
     const v = options[camel(findField(key)!.flag)];
     if (typeof v === 'string') assignments.push([key, v]);
+    else if (v === true) assignments.push([key, 'true']);
   }
   await runSetup(runEnvFrom(ctx), {
     ...(ctx.globals.provider ? { provider: ctx.globals.provider } : {}),

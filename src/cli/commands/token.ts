@@ -13,11 +13,15 @@ import { formatToken, parseMinValid } from '../token-format.js';
 
 export { EXEC_CREDENTIAL_API_VERSION, formatToken } from '../token-format.js';
 
+import { applyTlsFlags } from '../tls-flags.js';
+
 export interface TokenOptions {
   interactive?: boolean;
   skipBrowser?: boolean;
   format?: string;
   minValid?: string;
+  caFile?: string;
+  tlsSkipVerify?: boolean;
 }
 
 /** kubectl's KUBERNETES_EXEC_INFO says whether it can interact with the user. */
@@ -43,6 +47,9 @@ export function tokenInteractivity(
   if (options.interactive) return true;
   const flag = env['GATEPASS_INTERACTIVE'];
   if (flag !== undefined && flag !== '') return envFlag(env, 'GATEPASS_INTERACTIVE');
+  // --skip-browser asks for the headless login (URL on stderr, wait for the callback), unless
+  // GATEPASS_INTERACTIVE=0 says nobody is there to see it (Claude Desktop's background refreshes).
+  if (options.skipBrowser) return true;
   if (options.format === 'exec-credential' && kubectlInteractive(env)) return true;
   return provider.type === 'oidc' && !provider.token_ref && canOpenBrowser(env, platform);
 }
@@ -53,6 +60,7 @@ export async function run(ctx: CliContext, options: TokenOptions): Promise<numbe
   const minValidityMs = parseMinValid(options.minValid);
   const { config } = await loadConfig(ctx.paths.configFile);
   const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
+  applyTlsFlags(provider, options);
   const interactive = tokenInteractivity(options, ctx.env, provider);
   const auth = await buildAuthContext(ctx, {
     config,

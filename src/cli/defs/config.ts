@@ -22,7 +22,9 @@ Provider keys apply to the provider named by --provider (default: the default pr
   for (const f of FIELDS) {
     const placeholder =
       f.kind === 'port' || f.kind === 'seconds' ? 'n' : f.kind === 'scopes' ? 'scopes' : 'value';
-    set.addOption(new Option(`${f.flag} <${placeholder}>`, `${f.key}: ${f.description}`));
+    // A boolean flag alone means true (`--tls-skip-verify`); `--tls-skip-verify false` clears it.
+    const arg = f.kind === 'boolean' ? '[bool]' : `<${placeholder}>`;
+    set.addOption(new Option(`${f.flag} ${arg}`, `${f.key}: ${f.description}`));
   }
   set.addHelpText(
     'after',

@@ -1,4 +1,5 @@
 import type { DefineContext } from '../program.js';
+import { CA_FILE_FLAG_HELP, SKIP_VERIFY_FLAG_HELP } from '../tls-flags.js';
 
 export function defineLoginCommand({ program, runner }: DefineContext): void {
   program
@@ -11,6 +12,8 @@ export function defineLoginCommand({ program, runner }: DefineContext): void {
       'use the device authorization grant (RFC 8628): visit a URL on any device and confirm a code',
     )
     .option('--skip-browser', 'print the login URL on stderr instead of opening a browser')
+    .option('--ca-file <file>', CA_FILE_FLAG_HELP)
+    .option('--tls-skip-verify', SKIP_VERIFY_FLAG_HELP)
     .option('--timeout <seconds>', 'give up waiting for the login after this long (default 300)')
     .addHelpText(
       'after',

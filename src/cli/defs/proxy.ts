@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import type { DefineContext } from '../program.js';
+import { CA_FILE_FLAG_HELP, SKIP_VERIFY_FLAG_HELP } from '../tls-flags.js';
 
 export function defineProxyCommand({ program, runner }: DefineContext): void {
   const proxy = program
@@ -18,7 +19,12 @@ headers and browser requests. GET /.gatepass/health answers without a key.`,
     .description('start the proxy (in the foreground unless --background)')
     .addOption(new Option('--port <n>', 'port to listen on (default: proxy.listen_port or 14000)'))
     .option('--background', 'detach, wait until it answers, record it in the state file and print its URL')
-    .option('--skip-browser', 'do not open a browser for a login: print the URL on stderr instead')
+    .option('--ca-file <file>', CA_FILE_FLAG_HELP)
+    .option('--tls-skip-verify', SKIP_VERIFY_FLAG_HELP)
+    .option(
+      '--skip-browser',
+      'do not open a browser for a login: print the URL on stderr instead (a background proxy writes it to proxy.log)',
+    )
     .addHelpText(
       'after',
       `

@@ -15,6 +15,8 @@ export const SETUP_FIELDS = [
   'models',
   'anthropic_path_prefix',
   'openai_path_prefix',
+  'tls.ca_file',
+  'tls.skip_verify',
 ] as const;
 
 export function defineSetupCommand({ program, runner }: DefineContext): void {
@@ -25,7 +27,8 @@ export function defineSetupCommand({ program, runner }: DefineContext): void {
     const f = findField(key)!;
     const placeholder =
       f.kind === 'port' ? 'n' : f.kind === 'scopes' ? 'scopes' : f.kind === 'models' ? 'list' : 'value';
-    setup.addOption(new Option(`${f.flag} <${placeholder}>`, `${f.key}: ${f.description}`));
+    const arg = f.kind === 'boolean' ? '[bool]' : `<${placeholder}>`;
+    setup.addOption(new Option(`${f.flag} ${arg}`, `${f.key}: ${f.description}`));
   }
   setup
     .option(

@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import type { DefineContext } from '../program.js';
+import { CA_FILE_FLAG_HELP, SKIP_VERIFY_FLAG_HELP } from '../tls-flags.js';
 import { TOKEN_FORMATS } from '../token-format.js';
 
 export { TOKEN_FORMATS } from '../token-format.js';
@@ -9,7 +10,12 @@ export function defineTokenCommand({ program, runner }: DefineContext): void {
     .command('token')
     .description('print a fresh gateway token on stdout (for apiKeyHelper, auth.command, kubectl, scripts)')
     .option('--interactive', 'allow the browser login when no token can be refreshed')
-    .option('--skip-browser', 'when a login is needed, print the URL on stderr instead of opening a browser')
+    .option(
+      '--skip-browser',
+      'allow a login but never open a browser: print the URL on stderr and wait (headless/SSH)',
+    )
+    .option('--ca-file <file>', CA_FILE_FLAG_HELP)
+    .option('--tls-skip-verify', SKIP_VERIFY_FLAG_HELP)
     .option('--min-valid <seconds>', 'refresh unless the token stays valid at least this long (default 60)')
     .addOption(
       new Option(
@@ -27,6 +33,7 @@ The token comes from memory, the secret-store cache, a refresh, or — when inte
 
 Interactive (may open the browser) when any of:
   --interactive, or GATEPASS_INTERACTIVE=1;
+  --skip-browser (unless GATEPASS_INTERACTIVE=0);
   the provider has never logged in (no token_ref in the config, e.g. after \`gatepass setup --lazy\`)
   and a browser can be opened (GATEPASS_BROWSER set, macOS, Windows, or a DISPLAY/WAYLAND_DISPLAY).
 GATEPASS_INTERACTIVE=0 turns the second rule off. Otherwise, with no usable token it fails with
