@@ -5,11 +5,11 @@
  * set) prints exactly the token, and a Messages request with that bearer to the document's base
  * URL reaches the gateway. Teardown removes the document and the helper.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { runProcess } from '../helpers/cli.js';
 import { FAKE_REPLY, type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { makeToolHome, type ToolHome } from '../helpers/tool-e2e.js';
 
@@ -24,28 +24,8 @@ afterEach(async () => {
   t.cleanup();
 });
 
-function runHelper(
-  file: string,
-  context: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, [], {
-      env: { ...t.env, CLAUDE_HELPER_CONTEXT: context },
-      cwd: '/',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const runHelper = (file: string, context: string) =>
+  runProcess(file, [], { env: { ...t.env, CLAUDE_HELPER_CONTEXT: context }, cwd: '/' });
 
 it("Claude Desktop's credential helper prints the gateway token; the document points at the gateway", async () => {
   const lib = path.join(t.home, '.config/Claude-3p/configLibrary');

@@ -1,17 +1,13 @@
-/**
- * The real AI CLIs through the proxy to the fake gateway: they hold only the local proxy key; the
- * gateway sees a verified JWT. Runs in a private HOME with all network traffic on loopback.
- */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { type RunningProxy, startProxy } from '../../src/proxy/server.js';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
-import { makeTempHome, ROOT, type TempHome } from '../helpers/cli.js';
+import { makeTempHome, type TempHome } from '../helpers/cli.js';
 import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
 import { startTestIssuer, type TestIssuer, TestTokenSource } from '../helpers/tokens.js';
+import { runTool } from '../helpers/tool-e2e.js';
 
 const KEY = generateLocalProxyKey();
 let issuer: TestIssuer;
@@ -39,29 +35,8 @@ afterAll(async () => {
   t?.cleanup();
 });
 
-function run(bin: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 90_000) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(path.join(ROOT, 'node_modules/.bin', bin), args, {
-      env: { ...t.env, ...env },
-      cwd: t.home,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (bin: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 90_000) =>
+  runTool(t, bin, args, timeoutMs, env);
 
 const QUIET = {
   DISABLE_TELEMETRY: '1',

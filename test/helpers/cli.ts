@@ -57,8 +57,13 @@ export function runGatepass(args: string[], options: RunOptions = {}): Promise<R
 }
 
 export function runNode(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return runProcess(process.execPath, args, options);
+}
+
+/** Run a program to completion, collecting its output; stdin gets `input` (or is closed at once). */
+export function runProcess(file: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
+    const child = spawn(file, args, {
       env: options.env ?? process.env,
       cwd: options.cwd ?? ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -4,10 +4,9 @@
  * binary from node_modules/.bin, and an environment that keeps the tool offline (no telemetry,
  * update checks or onboarding).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { makeTempHome, ROOT, type RunResult, runGatepass, type TempHome } from './cli.js';
+import { makeTempHome, ROOT, type RunResult, runGatepass, runProcess, type TempHome } from './cli.js';
 
 export const BIN = path.join(ROOT, 'node_modules/.bin');
 
@@ -50,29 +49,14 @@ export async function makeToolHome(gatewayUrl: string): Promise<ToolHome> {
 }
 
 /** Run a tool binary from node_modules/.bin in the temp HOME (stdin closed, no TTY). */
-export function runTool(t: TempHome, bin: string, args: string[], timeoutMs = 120_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(path.join(BIN, bin), args, {
-      env: t.env,
-      cwd: t.home,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    child.stdin.end();
-  });
+export function runTool(
+  t: TempHome,
+  bin: string,
+  args: string[],
+  timeoutMs = 120_000,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<RunResult> {
+  return runProcess(path.join(BIN, bin), args, { env: { ...t.env, ...extraEnv }, cwd: t.home, timeoutMs });
 }
 
 /**
