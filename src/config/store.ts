@@ -29,18 +29,42 @@ export interface LoadedConfig {
   config: GatepassConfig;
 }
 
+/**
+ * The parser's message may quote the offending source after a colon ("Not a YAML token: …"), and
+ * the file can hold secrets a user pasted by mistake: keep only the description.
+ */
+function yamlProblem(message: string): string {
+  return message
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .replace(/:\s.*$/, '');
+}
+
 function parse(file: string, text: string): { doc: Document; config: GatepassConfig } {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0];
+    const what = yamlProblem(e.message);
     throw new ConfigError(
       'E_CONFIG_MALFORMED',
-      `config file ${file} is not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ''}: ${e.message.split('\n')[0]}`,
-      { cause: e, hint: 'fix the file, or move it aside and run `gatepass config set` again' },
+      `config file ${file} is not valid YAML${line ? ` (line ${line.line}, column ${line.col})` : ''}: ${what} (${e.code})`,
+      // No `cause`: the parser's error carries the source text, which `-v` would print.
+      { hint: 'fix the file, or move it aside and run `gatepass config set` again' },
     );
   }
-  return { doc, config: normalizeConfig(doc.toJS(), file) };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // e.g. an alias whose anchor is missing, or an alias bomb: the document parsed but has no value.
+    throw new ConfigError(
+      'E_CONFIG_MALFORMED',
+      `config file ${file} is not valid YAML: ${yamlProblem((err as Error).message)}`,
+      { hint: 'fix the file, or move it aside and run `gatepass config set` again' },
+    );
+  }
+  return { doc, config: normalizeConfig(data, file) };
 }
 
 export async function loadConfig(file: string): Promise<LoadedConfig> {

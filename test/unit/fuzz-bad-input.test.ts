@@ -269,6 +269,32 @@ describe("gatepass' own config file: random YAML garbage", { timeout: 30_000 }, 
     'token_ref:',
     'secret_key: ',
   );
+  it('a YAML syntax error names the place and the kind, never the source text', async () => {
+    // yaml's own message quotes the offending text ("Not a YAML token: client_secret: …"); found
+    // by the property below.
+    const file = path.join(dir, 'config.yaml');
+    writeFileSync(file, '> client_secret: "s3cr3t-never-shown');
+    const err = await loadConfig(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toBe(
+      `config file ${file} is not valid YAML (line 1, column 3): Not a YAML token (UNEXPECTED_TOKEN)`,
+    );
+  });
+  it('an alias without its anchor is a ConfigError, not a crash', async () => {
+    const file = path.join(dir, 'config.yaml');
+    writeFileSync(file, 'version: 1\nproviders: *missing\n');
+    const err = await loadConfig(file).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toBe(
+      `config file ${file} is not valid YAML: Unresolved alias (the anchor must be set before the alias)`,
+    );
+  });
   it('loadConfig yields a config or a ConfigError naming the file, never quoting a secret', async () => {
     const file = path.join(dir, 'config.yaml');
     await fc.assert(
