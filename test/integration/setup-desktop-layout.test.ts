@@ -11,52 +11,24 @@ import * as TOML from '@decimalturn/toml-patch';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { GatepassPaths } from '../../src/config/paths.js';
 import { silentLogger } from '../../src/log.js';
 import { createMemoryStore } from '../../src/secrets/memory.js';
 import type { SecretStore } from '../../src/secrets/types.js';
-import type { RunEnv } from '../../src/setup/common.js';
 import { headProber, type Prober } from '../../src/setup/probe.js';
 import { runSetup, type SetupOptions } from '../../src/setup/setup.js';
 import { collectStatus } from '../../src/setup/status.js';
 import { runTeardown } from '../../src/setup/teardown.js';
 import { CLAUDE_DESKTOP_CONFIG_ID } from '../../src/tools/claude-desktop.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
+import { BASE_FLAGS, readHomeFile, setupRunEnv, writeHomeFile } from '../helpers/setup-env.js';
 
 let t: TempHome;
 let store: SecretStore;
 let out: string[];
 let warnings: string[];
 
-function paths(): GatepassPaths {
-  return {
-    configFile: t.configFile,
-    configDir: path.dirname(t.configFile),
-    cacheDir: path.join(t.home, '.cache/gatepass'),
-    stateDir: path.join(t.home, '.local/state/gatepass'),
-    dataDir: path.join(t.home, '.local/share/gatepass'),
-  };
-}
-
-function runEnv(platform: NodeJS.Platform = 'linux'): RunEnv {
-  return {
-    paths: paths(),
-    env: { HOME: t.home, PATH: '', LOCALAPPDATA: path.join(t.home, 'AppData/Local') },
-    home: t.home,
-    platform,
-    logger: { ...silentLogger, warn: (m) => warnings.push(m), info: (m) => out.push(m) },
-    out: (l) => out.push(l),
-    stderr: process.stderr,
-    now: () => Date.now(),
-    openStore: async () => store,
-  };
-}
-
-const FLAGS: Array<[string, string]> = [
-  ['gateway_url', 'https://llm.example.com'],
-  ['oidc.issuer', 'https://sso.example.com'],
-  ['oidc.client_id', 'gatepass'],
-];
+const runEnv = (platform?: NodeJS.Platform) => setupRunEnv({ t, store, out, warnings, platform });
+const FLAGS = BASE_FLAGS;
 const SELF = { command: '/opt/node/bin/node', args: ['/opt/gate pass/dist/cli.js'] };
 /** No gateway answers: no prefixes. */
 const noPrefix: Prober = async () => 404;
@@ -82,13 +54,8 @@ const teardown = (extra: Parameters<typeof runTeardown>[1] = {}, platform?: Node
     ...extra,
   });
 
-function write(rel: string, text: string): string {
-  const f = path.join(t.home, rel);
-  mkdirSync(path.dirname(f), { recursive: true });
-  writeFileSync(f, text);
-  return f;
-}
-const read = (rel: string) => readFileSync(path.join(t.home, rel), 'utf8');
+const write = (rel: string, text: string) => writeHomeFile(t, rel, text);
+const read = (rel: string) => readHomeFile(t, rel);
 const config = () => parseYaml(readFileSync(t.configFile, 'utf8'));
 
 beforeEach(() => {

@@ -7,17 +7,15 @@ import path from 'node:path';
 import * as TOML from '@decimalturn/toml-patch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { unsetFields } from '../../src/config/edit.js';
-import type { GatepassPaths } from '../../src/config/paths.js';
 import { updateConfig } from '../../src/config/store.js';
-import { silentLogger } from '../../src/log.js';
 import { writeProxyState } from '../../src/proxy/state.js';
 import { createMemoryStore } from '../../src/secrets/memory.js';
 import type { SecretStore } from '../../src/secrets/types.js';
-import type { RunEnv } from '../../src/setup/common.js';
 import { LAZY_MESSAGE, runSetup, type SetupOptions } from '../../src/setup/setup.js';
 import { collectStatus } from '../../src/setup/status.js';
 import { runTeardown } from '../../src/setup/teardown.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
+import { BASE_FLAGS, readHomeFile, setupRunEnv, writeHomeFile } from '../helpers/setup-env.js';
 import { makeTestCa, type TestCa } from '../helpers/tls.js';
 
 let t: TempHome;
@@ -25,32 +23,8 @@ let store: SecretStore;
 let out: string[];
 let warnings: string[];
 
-function runEnv(platform: NodeJS.Platform = 'linux'): RunEnv {
-  const paths: GatepassPaths = {
-    configFile: t.configFile,
-    configDir: path.dirname(t.configFile),
-    cacheDir: path.join(t.home, '.cache/gatepass'),
-    stateDir: path.join(t.home, '.local/share/gatepass'),
-    dataDir: path.join(t.home, '.local/share/gatepass'),
-  };
-  return {
-    paths,
-    env: { HOME: t.home, PATH: '', APPDATA: path.join(t.home, 'AppData/Roaming') },
-    home: t.home,
-    platform,
-    logger: { ...silentLogger, warn: (m) => warnings.push(m), info: (m) => out.push(m) },
-    out: (l) => out.push(l),
-    stderr: process.stderr,
-    now: () => Date.now(),
-    openStore: async () => store,
-  };
-}
-
-const FLAGS: Array<[string, string]> = [
-  ['gateway_url', 'https://llm.example.com'],
-  ['oidc.issuer', 'https://sso.example.com'],
-  ['oidc.client_id', 'gatepass'],
-];
+const runEnv = (platform?: NodeJS.Platform) => setupRunEnv({ t, store, out, warnings, platform });
+const FLAGS = BASE_FLAGS;
 const SELF = { command: '/opt/node/bin/node', args: ['/opt/gatepass/dist/cli.js'] };
 
 let logins = 0;
@@ -67,13 +41,8 @@ const teardown = (extra: Parameters<typeof runTeardown>[1] = {}, platform?: Node
     ...extra,
   });
 
-function write(rel: string, text: string): string {
-  const f = path.join(t.home, rel);
-  mkdirSync(path.dirname(f), { recursive: true });
-  writeFileSync(f, text);
-  return f;
-}
-const read = (rel: string) => readFileSync(path.join(t.home, rel), 'utf8');
+const write = (rel: string, text: string) => writeHomeFile(t, rel, text);
+const read = (rel: string) => readHomeFile(t, rel);
 
 beforeEach(() => {
   t = makeTempHome();
