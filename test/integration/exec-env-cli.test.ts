@@ -132,7 +132,9 @@ describe('gatepass exec', () => {
     const line = [process.execPath, CLI, 'exec', '--', process.execPath, '-e', script]
       .map(shellQuote)
       .join(' ');
-    const child = spawn('script', ['-qec', line, '/dev/null'], {
+    // `exec`: script runs the line with $SHELL -c, and dash (CI's /bin/sh) does not exec a lone
+    // command; a waiting dash that sees the Ctrl-C dies of it, which is not what is under test.
+    const child = spawn('script', ['-qec', `exec ${line}`, '/dev/null'], {
       env: t.env,
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -166,7 +168,7 @@ describe('gatepass exec', () => {
     ]
       .map(shellQuote)
       .join(' ');
-    const child = spawn('script', ['-qec', line, '/dev/null'], {
+    const child = spawn('script', ['-qec', `exec ${line}`, '/dev/null'], {
       env: t.env,
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
