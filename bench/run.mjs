@@ -335,7 +335,7 @@ async function main() {
   console.error(`machine: ${JSON.stringify(info)}`);
   const upstream = await startChild([path.join(here, 'upstream.mjs')]);
   const proxy = await startChild([
-    path.join(here, 'proxy-child.mjs'),
+    process.env.BENCH_PROXY_CHILD ?? path.join(here, 'proxy-child.mjs'),
     `http://127.0.0.1:${upstream.port}`,
     KEY,
   ]);

@@ -6,7 +6,7 @@
  * in the client's API dialect.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
 import type { TokenResult, TokenSource } from '../auth/types.js';
@@ -20,6 +20,18 @@ import { checkRequest } from './guard.js';
 import { downstreamRawHeaders, upstreamPath, upstreamRequestHeaders } from './headers.js';
 import { HEALTH_PATH } from './state.js';
 import { createTokenCache } from './token-cache.js';
+import { createWireEngine, type ProxyPolicy, type WireEngine } from './wire.js';
+
+/**
+ * `wire` (default): HTTP/1.1 on plain sockets with gatepass' strict parser (wire.ts, http1.ts), about
+ * half the CPU per request; `node`: node:http in front and undici behind
+ * (GATEPASS_PROXY_ENGINE=node), kept as the reference the wire engine is tested against.
+ */
+export type ProxyEngine = 'wire' | 'node';
+
+export function defaultEngine(env: NodeJS.ProcessEnv = process.env): ProxyEngine {
+  return env['GATEPASS_PROXY_ENGINE'] === 'node' ? 'node' : 'wire';
+}
 
 export interface ProxyOptions {
   tokenSource: TokenSource;
@@ -56,6 +68,8 @@ export interface ProxyOptions {
   /** Log one line per request (debug level). Default: logger.verbose. */
   accessLog?: boolean;
   now?: () => number;
+  /** Which HTTP engine serves clients; default defaultEngine(). */
+  engine?: ProxyEngine;
 }
 
 export interface RunningProxy {
@@ -63,13 +77,15 @@ export interface RunningProxy {
   port: number;
   /** Addresses actually bound, e.g. ['127.0.0.1', '::1']. */
   addresses: string[];
+  /** The HTTP engine serving clients. */
+  engine: ProxyEngine;
   /** Stop accepting, let running requests finish for up to graceMs (default 5 s), then cut them. */
   close(graceMs?: number): Promise<void>;
 }
 
 const DEFAULT_MAX_REPLAY = 10 * 1024 * 1024;
 
-function listen(server: http.Server, port: number, host: string): Promise<number> {
+function listen(server: net.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => {
       server.off('listening', onListening);
@@ -200,22 +216,25 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const tokenWaitMs = options.tokenWaitMs ?? 5 * 60_000;
   const upstreamTimeout = options.upstreamTimeoutMs ?? 10 * 60_000;
   const origin = gateway.origin;
-  const pool = new Pool(origin, {
-    connections: null,
-    pipelining: 1,
-    keepAliveTimeout: 30_000,
-    headersTimeout: upstreamTimeout,
-    bodyTimeout: upstreamTimeout,
-    connect: {
-      timeout: options.connectTimeoutMs ?? 10_000,
-      ...(options.tls
-        ? {
-            rejectUnauthorized: options.tls.rejectUnauthorized,
-            ...(options.tls.ca ? { ca: options.tls.ca } : {}),
-          }
-        : {}),
-    },
-  });
+  const pool =
+    (options.engine ?? defaultEngine()) === 'wire'
+      ? undefined
+      : new Pool(origin, {
+          connections: null,
+          pipelining: 1,
+          keepAliveTimeout: 30_000,
+          headersTimeout: upstreamTimeout,
+          bodyTimeout: upstreamTimeout,
+          connect: {
+            timeout: options.connectTimeoutMs ?? 10_000,
+            ...(options.tls
+              ? {
+                  rejectUnauthorized: options.tls.rejectUnauthorized,
+                  ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+                }
+              : {}),
+          },
+        });
   const tokens = createTokenCache({
     source: options.tokenSource,
     logger,
@@ -225,6 +244,90 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   let port = options.port;
   const provider = options.providerName ?? options.tokenSource.providerName;
+  const engine = options.engine ?? defaultEngine();
+
+  /** What both engines share: the guard, routing, token access and the errors the proxy makes. */
+  const policy: ProxyPolicy = {
+    gateway,
+    route(method, url, headers) {
+      const q = url.indexOf('?');
+      const pathOnly = q < 0 ? url : url.slice(0, q);
+      const search = q < 0 ? undefined : new URLSearchParams(url.slice(q + 1));
+      const isHealth = pathOnly === HEALTH_PATH && (method === 'GET' || method === 'HEAD');
+      const verdict = checkRequest(headers, search, { port, localKey: options.localKey, skipKey: isHealth });
+      if (!verdict.ok) {
+        logger.debug(`proxy: refused ${method} ${pathOnly}: ${verdict.reason}`);
+        return { kind: 'refuse', message: verdict.message };
+      }
+      if (isHealth) {
+        return {
+          kind: 'health',
+          body: JSON.stringify({ ok: true, version: VERSION, provider, pid: process.pid }),
+        };
+      }
+      return { kind: 'forward', path: upstreamPath(prefix + layoutPrefix(url, headers), url) };
+    },
+    peekToken: () => tokens.peek(),
+    getToken: () => tokens.get(),
+    replaceToken: (old) => tokens.replace(old),
+    tokenWaitMs,
+    tokenFailure(err) {
+      const code = err instanceof GatepassError ? err.code : undefined;
+      logger.debug(`proxy: no token: ${code ?? ''} ${describeError(err)}`);
+      return code === 'E_AUTH_TIMEOUT'
+        ? 'gatepass: timed out obtaining a gateway token (is a login waiting in the browser?). Run `gatepass login`.'
+        : `gatepass: no gateway token available (${describeError(err)}). Run \`gatepass login\`.`;
+    },
+    upstreamFailure(err) {
+      const code = errorCodeOf(err);
+      const tlsCode = tlsErrorCode(err);
+      if (tlsCode) {
+        // Worth a warning in the proxy's own output: every request will fail the same way.
+        logger.warn(
+          `proxy: TLS certificate verification failed for the gateway at ${gateway.origin} (${tlsCode}); ${tlsHint()}`,
+        );
+        return {
+          status: 502,
+          kind: 'bad_gateway',
+          message: `gatepass proxy: TLS certificate verification failed for the gateway at ${gateway.origin} (${tlsCode}); set tls.ca_file with \`gatepass config set --ca-file /path/to/ca.pem\``,
+        };
+      }
+      if (code && TIMEOUT_CODES.has(code)) {
+        return {
+          status: 504,
+          kind: 'timeout',
+          message: `gatepass proxy: the gateway did not answer in time (${code})`,
+        };
+      }
+      logger.debug(`proxy: gateway unreachable: ${code ?? ''} ${describeError(err)}`);
+      return {
+        status: 502,
+        kind: 'bad_gateway',
+        message: `gatepass proxy: could not reach the gateway at ${gateway.origin} (${code ?? 'error'})`,
+      };
+    },
+    errorBody: (url, headers, status, kind, message) =>
+      JSON.stringify(errorBody(detectDialect(url, headers), kind, status, message)),
+    maxReplay,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    upstreamTimeoutMs: upstreamTimeout,
+    ...(options.tls
+      ? {
+          tls: {
+            rejectUnauthorized: options.tls.rejectUnauthorized,
+            ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+          },
+        }
+      : {}),
+    debug: (m) => logger.debug(m),
+    error: (m) => logger.error(m),
+    ...(accessLog
+      ? {
+          accessLog: (method: string, path: string, status: number, ms: number) =>
+            logger.debug(`proxy: ${method} ${path} ${status} ${ms.toFixed(1)}ms`),
+        }
+      : {}),
+  };
 
   function sendError(
     req: IncomingMessage,
@@ -237,7 +340,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       res.destroy();
       return;
     }
-    const body = JSON.stringify(errorBody(detectDialect(req.url ?? '/', req.headers), kind, status, message));
+    const body = policy.errorBody(req.url ?? '/', req.headers, status, kind, message);
     res.writeHead(status, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
@@ -270,27 +373,18 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     });
   }
 
+  /** The node:http engine's request handler. */
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const pathOnly = q < 0 ? url : url.slice(0, q);
-    const search = q < 0 ? undefined : new URLSearchParams(url.slice(q + 1));
-    const isHealth = pathOnly === HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD');
-    const verdict = checkRequest(req.headers, search, {
-      port,
-      localKey: options.localKey,
-      skipKey: isHealth,
-    });
-    if (!verdict.ok) {
-      logger.debug(`proxy: refused ${req.method} ${pathOnly}: ${verdict.reason}`);
+    const verdict = policy.route(req.method ?? 'GET', url, req.headers);
+    if (verdict.kind === 'refuse') {
       req.resume();
       sendError(req, res, 403, 'forbidden', verdict.message);
       return;
     }
-    if (isHealth) {
-      const body = JSON.stringify({ ok: true, version: VERSION, provider, pid: process.pid });
+    if (verdict.kind === 'health') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      res.end(req.method === 'HEAD' ? undefined : verdict.body);
       return;
     }
 
@@ -329,12 +423,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       try {
         token = await waitForToken(res, () => tokens.get());
       } catch (err) {
-        if (!(err instanceof ClientGone)) tokenError(req, res, err);
+        if (!(err instanceof ClientGone)) sendError(req, res, 401, 'auth', policy.tokenFailure(err));
         return;
       }
     }
 
-    const path = upstreamPath(prefix + layoutPrefix(url, req.headers), url);
+    const path = verdict.path;
     for (let attempt = 0; ; attempt++) {
       const headers = upstreamRequestHeaders(req.headers, {
         token: token.token,
@@ -343,44 +437,20 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       let retry: boolean;
       try {
         retry = await forward(
-          pool,
+          pool!,
           { origin, path, method, headers, body },
           res,
           attempt === 0 && replayable,
         );
       } catch (err) {
         if (err instanceof ClientGone || res.destroyed) return;
-        const code = errorCodeOf(err);
         if (res.headersSent) {
-          logger.debug(`proxy: upstream failed mid-response (${code ?? describeError(err)})`);
+          logger.debug(`proxy: upstream failed mid-response (${errorCodeOf(err) ?? describeError(err)})`);
           res.destroy();
           return;
         }
-        const tlsCode = tlsErrorCode(err);
-        if (tlsCode) {
-          // Worth a warning in the proxy's own output: every request will fail the same way.
-          logger.warn(
-            `proxy: TLS certificate verification failed for the gateway at ${gateway.origin} (${tlsCode}); ${tlsHint()}`,
-          );
-          sendError(
-            req,
-            res,
-            502,
-            'bad_gateway',
-            `gatepass proxy: TLS certificate verification failed for the gateway at ${gateway.origin} (${tlsCode}); set tls.ca_file with \`gatepass config set --ca-file /path/to/ca.pem\``,
-          );
-        } else if (code && TIMEOUT_CODES.has(code)) {
-          sendError(req, res, 504, 'timeout', `gatepass proxy: the gateway did not answer in time (${code})`);
-        } else {
-          logger.debug(`proxy: gateway unreachable: ${code ?? ''} ${describeError(err)}`);
-          sendError(
-            req,
-            res,
-            502,
-            'bad_gateway',
-            `gatepass proxy: could not reach the gateway at ${gateway.origin} (${code ?? 'error'})`,
-          );
-        }
+        const f = policy.upstreamFailure(err);
+        sendError(req, res, f.status, f.kind, f.message);
         return;
       }
       if (!retry) return;
@@ -388,20 +458,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       try {
         token = await waitForToken(res, () => tokens.replace(token.token));
       } catch (err) {
-        if (!(err instanceof ClientGone)) tokenError(req, res, err);
+        if (!(err instanceof ClientGone)) sendError(req, res, 401, 'auth', policy.tokenFailure(err));
         return;
       }
     }
-  }
-
-  function tokenError(req: IncomingMessage, res: ServerResponse, err: unknown): void {
-    const code = err instanceof GatepassError ? err.code : undefined;
-    logger.debug(`proxy: no token: ${code ?? ''} ${describeError(err)}`);
-    const message =
-      code === 'E_AUTH_TIMEOUT'
-        ? 'gatepass: timed out obtaining a gateway token (is a login waiting in the browser?). Run `gatepass login`.'
-        : `gatepass: no gateway token available (${describeError(err)}). Run \`gatepass login\`.`;
-    sendError(req, res, 401, 'auth', message);
   }
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -421,11 +481,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     });
   };
 
-  const servers: http.Server[] = [];
+  const wire: WireEngine | undefined = engine === 'wire' ? createWireEngine(policy) : undefined;
+  const servers: net.Server[] = [];
   const addresses: string[] = [];
   const makeServer = () => {
-    const s = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
-    s.headersTimeout = 60_000;
+    let s: net.Server;
+    if (wire) s = net.createServer({ allowHalfOpen: true, noDelay: true }, wire.accept);
+    else {
+      const h = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
+      h.headersTimeout = 60_000;
+      s = h;
+    }
     servers.push(s);
     return s;
   };
@@ -457,7 +523,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     }
   } catch (err) {
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    await pool.close();
+    await pool?.close();
+    wire?.destroyAll();
     tokens.close();
     throw err;
   }
@@ -469,24 +536,27 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     url: `http://${urlHost}:${port}`,
     port,
     addresses,
+    engine,
     close(graceMs = 5_000) {
       closed ??= (async () => {
         tokens.close();
         const cut = setTimeout(() => {
-          for (const s of servers) s.closeAllConnections();
+          if (wire) wire.destroyAll();
+          else for (const s of servers) (s as http.Server).closeAllConnections();
         }, graceMs);
         await Promise.all(
           servers.map(
             (s) =>
               new Promise<void>((resolve) => {
                 s.close(() => resolve());
-                s.closeIdleConnections();
+                if (!wire) (s as http.Server).closeIdleConnections();
               }),
           ),
         );
         clearTimeout(cut);
-        await pool.close().catch(() => undefined);
+        await pool?.close().catch(() => undefined);
       })();
+      wire?.closeIdle();
       return closed;
     },
   };

@@ -3,14 +3,16 @@ import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { Pool, request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, silentLogger } from '../../src/log.js';
-import { type RunningProxy, startProxy } from '../../src/proxy/server.js';
+import { type ProxyEngine, type RunningProxy, startProxy } from '../../src/proxy/server.js';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 import { endlessStream, type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
 import { authRequired, startTestIssuer, type TestIssuer, TestTokenSource } from '../helpers/tokens.js';
 
 const KEY = generateLocalProxyKey();
+/** Every behaviour below is checked on both HTTP engines (set per describe block). */
+let engine: ProxyEngine = 'wire';
 let issuer: TestIssuer;
 let gw: FakeGateway;
 const proxies: RunningProxy[] = [];
@@ -39,9 +41,11 @@ async function proxy(
     port: 0,
     localKey: KEY,
     logger: silentLogger,
+    engine,
     ...extra,
   });
   proxies.push(p);
+  expect(p.engine).toBe(engine);
   return p;
 }
 
@@ -63,406 +67,427 @@ async function raw(
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
 }
 
-describe('proxy with the official SDKs', () => {
-  it('OpenAI chat completions, non-streaming and streaming; the gateway sees a verified JWT', async () => {
-    const p = await proxy(jwtSource('alice'));
-    const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
-    const r = await client.chat.completions.create({
-      model: 'test-model',
-      messages: [{ role: 'user', content: 'hello there' }],
+for (const e of ['wire', 'node'] as const) {
+  describe(`${e} engine`, () => {
+    beforeEach(() => {
+      engine = e;
     });
-    expect(r.choices[0]!.message.content).toBe('echo: hello there');
-    const stream = await client.chat.completions.create({
-      model: 'test-model',
-      messages: [{ role: 'user', content: 'stream me please' }],
-      stream: true,
-    });
-    let text = '';
-    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
-    expect(text).toBe('echo: stream me please');
-    const models = await client.models.list();
-    expect(models.data[0]!.id).toBe('test-model');
-    expect(gw.requests.map((x) => x.subject)).toEqual(['alice', 'alice', 'alice']);
-    for (const rec of gw.requests) {
-      expect(rec.headers['authorization']).toMatch(/^Bearer ey/);
-      expect(JSON.stringify(rec.headers)).not.toContain(KEY);
-    }
-  });
 
-  it('OpenAI responses API, streaming', async () => {
-    const p = await proxy(jwtSource());
-    const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
-    const stream = await client.responses.create({ model: 'test-model', input: 'respond', stream: true });
-    let text = '';
-    for await (const ev of stream) if (ev.type === 'response.output_text.delta') text += ev.delta;
-    expect(text).toBe('echo: respond');
-  });
-
-  it('Anthropic messages, non-streaming and streaming; anthropic-* headers pass through', async () => {
-    const p = await proxy(jwtSource('bob'));
-    const client = new Anthropic({ apiKey: KEY, baseURL: p.url, maxRetries: 0 });
-    const m = await client.messages.create({
-      model: 'claude-test',
-      max_tokens: 100,
-      messages: [{ role: 'user', content: 'hi claude' }],
-    });
-    expect(m.content[0]).toMatchObject({ type: 'text', text: 'echo: hi claude' });
-    const stream = client.messages.stream(
-      { model: 'claude-test', max_tokens: 100, messages: [{ role: 'user', content: 'stream it' }] },
-      { headers: { 'anthropic-beta': 'test-beta-2025' } },
-    );
-    let text = '';
-    stream.on('text', (t) => {
-      text += t;
-    });
-    const final = await stream.finalMessage();
-    expect(text).toBe('echo: stream it');
-    expect(final.stop_reason).toBe('end_turn');
-    expect(gw.requests.map((x) => x.subject)).toEqual(['bob', 'bob']);
-    expect(gw.requests[1]!.headers['anthropic-version']).toBeDefined();
-    expect(gw.requests[1]!.headers['anthropic-beta']).toBe('test-beta-2025');
-    expect(gw.requests[1]!.headers['x-api-key']).toBeUndefined();
-  });
-
-  it('keeps the gateway URL path prefix and strips ?key=', async () => {
-    const p = await proxy(jwtSource(), { gatewayUrl: `${gw.url}/gateway` });
-    const r = await raw(p, '/v1/models?key=' + KEY + '&alt=sse');
-    expect(r.status).toBe(200);
-    expect(gw.requests[0]!.url).toBe('/gateway/v1/models?alt=sse');
-  });
-});
-
-describe('local protection', () => {
-  it('refuses a non-loopback Host (DNS rebinding) with 403 JSON', async () => {
-    const source = jwtSource();
-    const p = await proxy(source);
-    const r = await raw(p, '/v1/models', {
-      headers: { host: 'evil.example', authorization: `Bearer ${KEY}` },
-    });
-    expect(r.status).toBe(403);
-    expect(r.json().error.message).toMatch(/Host/);
-    const r2 = await raw(p, '/v1/models', { headers: { host: `127.0.0.1:${p.port + 1}`, 'x-api-key': KEY } });
-    expect(r2.status).toBe(403);
-    expect(gw.requests).toHaveLength(0);
-    expect(source.calls).toBe(0);
-  });
-
-  it('refuses browser requests carrying Origin, even with the key', async () => {
-    const p = await proxy(jwtSource());
-    const r = await raw(p, '/v1/messages', {
-      method: 'POST',
-      headers: { origin: 'https://evil.example', 'x-api-key': KEY, 'content-type': 'application/json' },
-      body: '{}',
-    });
-    expect(r.status).toBe(403);
-    expect(r.json()).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
-    expect(gw.requests).toHaveLength(0);
-  });
-
-  it('requires the local proxy key', async () => {
-    const p = await proxy(jwtSource());
-    expect((await raw(p, '/v1/models')).status).toBe(403);
-    expect((await raw(p, '/v1/models', { headers: { authorization: 'Bearer wrong' } })).status).toBe(403);
-    const g = await raw(p, '/v1beta/models/gemini:generateContent', {
-      method: 'POST',
-      headers: { 'x-goog-api-key': 'nope' },
-    });
-    expect(g.status).toBe(403);
-    expect(g.json()).toMatchObject({ error: { code: 403, status: 'PERMISSION_DENIED' } });
-    expect((await raw(p, '/v1/models', { headers: { 'x-goog-api-key': KEY } })).status).toBe(200);
-    expect((await raw(p, `/v1/models?key=${KEY}`)).status).toBe(200);
-    expect(gw.requests).toHaveLength(2);
-  });
-
-  it('answers the health endpoint without key or token', async () => {
-    const source = new TestTokenSource({ fail: authRequired() });
-    const p = await proxy(source, { providerName: 'corp' });
-    const r = await raw(p, '/.gatepass/health');
-    expect(r.status).toBe(200);
-    expect(r.json()).toMatchObject({ ok: true, provider: 'corp', pid: process.pid });
-    expect(source.calls).toBe(0);
-  });
-
-  it('listens on ::1 too when available', async () => {
-    const p = await proxy(jwtSource());
-    expect(p.addresses[0]).toBe('127.0.0.1');
-    if (p.addresses.includes('::1')) {
-      const res = await request(`http://[::1]:${p.port}/v1/models`, { headers: { 'x-api-key': KEY } });
-      expect(res.statusCode).toBe(200);
-      await res.body.text();
-    }
-  });
-});
-
-describe('token errors and refresh', () => {
-  it('no token → 401 in the dialect of the path, naming gatepass login', async () => {
-    const p = await proxy(new TestTokenSource({ fail: authRequired() }));
-    const o = await raw(p, '/v1/chat/completions', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${KEY}` },
-      body: '{}',
-    });
-    expect(o.status).toBe(401);
-    expect(o.json()).toMatchObject({ error: { type: 'authentication_error' } });
-    expect(o.json().error.message).toMatch(/gatepass login/);
-    const a = await raw(p, '/v1/messages', { method: 'POST', headers: { 'x-api-key': KEY }, body: '{}' });
-    expect(a.status).toBe(401);
-    expect(a.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
-    expect(a.json().error.message).toMatch(/gatepass login/);
-    const g = await raw(p, '/v1beta/models/gemini-pro:streamGenerateContent?alt=sse', {
-      method: 'POST',
-      headers: { 'x-goog-api-key': KEY },
-      body: '{}',
-    });
-    expect(g.json()).toMatchObject({ error: { code: 401, status: 'UNAUTHENTICATED' } });
-    const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
-    await expect(client.models.list()).rejects.toMatchObject({ status: 401 });
-  });
-
-  it('after an upstream 401 it invalidates, refreshes once and retries the replayable request', async () => {
-    let n = 0;
-    // The first token is signed for the wrong audience, so the gateway rejects it.
-    const source = new TestTokenSource({
-      issue: () => issuer.sign(++n === 1 ? { audience: 'someone-else' } : { sub: 'carol' }),
-      expiresInMs: 3_600_000,
-    });
-    const p = await proxy(source);
-    const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
-    const r = await client.chat.completions.create({
-      model: 'm',
-      messages: [{ role: 'user', content: 'again' }],
-    });
-    expect(r.choices[0]!.message.content).toBe('echo: again');
-    expect(source.calls).toBe(2);
-    expect(source.invalidated).toHaveLength(1);
-    expect(source.requests[1]!.forceRefresh).toBe(true);
-    expect(gw.requests.map((x) => x.subject)).toEqual([undefined, 'carol']);
-    expect(gw.requests[0]!.body).toBe(gw.requests[1]!.body);
-  });
-
-  it('retries only once: a second 401 reaches the client unchanged', async () => {
-    const source = new TestTokenSource({ expiresInMs: 3_600_000 }); // not JWTs: always rejected
-    const p = await proxy(source);
-    const r = await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } });
-    expect(r.status).toBe(401);
-    expect(r.json().error.code).toBe('invalid_api_key'); // the gateway's own body
-    expect(source.calls).toBe(2);
-  });
-
-  it('concurrent first requests share one token fetch (one login)', async () => {
-    const source = new TestTokenSource({ issue: () => issuer.sign(), expiresInMs: 3_600_000, delayMs: 300 });
-    const p = await proxy(source);
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () => raw(p, '/v1/models', { headers: { 'x-api-key': KEY } })),
-    );
-    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
-    expect(source.calls).toBe(1);
-    expect(source.requests[0]!.interactive).toBe(true);
-  });
-
-  it('a slow login is not cut off by the client going away; the next request gets its token', async () => {
-    const source = new TestTokenSource({ issue: () => issuer.sign(), expiresInMs: 3_600_000, delayMs: 500 });
-    const p = await proxy(source);
-    const ac = new AbortController();
-    const first = request(`http://127.0.0.1:${p.port}/v1/models`, {
-      headers: { 'x-api-key': KEY },
-      signal: ac.signal,
-    });
-    setTimeout(() => ac.abort(), 100);
-    await expect(first).rejects.toThrow();
-    const r = await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } });
-    expect(r.status).toBe(200);
-    expect(source.calls).toBe(1);
-  });
-
-  it('refreshes proactively in the background before expiry', async () => {
-    const source = new TestTokenSource({ issue: () => issuer.sign(), expiresInMs: 1_000 });
-    const p = await proxy(source, { refreshSkewMs: 0 });
-    expect((await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } })).status).toBe(200);
-    expect(source.calls).toBe(1);
-    // 1 s left, no skew: the background refresh runs after 1 s, not interactively, asking for
-    // more than the 10 minutes of the TTL invariant.
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect(source.calls).toBe(2);
-    expect(source.requests[1]).toMatchObject({ interactive: false, minValidityMs: 605_000 });
-    // The next request uses the refreshed token without asking again.
-    expect((await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } })).status).toBe(200);
-    expect(source.calls).toBe(2);
-  });
-});
-
-describe('upstream behaviour', () => {
-  it('passes upstream 5xx through unchanged', async () => {
-    const p = await proxy(jwtSource());
-    gw.override = (_req, res) => {
-      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '7' });
-      res.end('{"error":{"message":"overloaded","type":"overloaded_error"}}');
-      return true;
-    };
-    const r = await raw(p, '/v1/chat/completions', {
-      method: 'POST',
-      headers: { 'x-api-key': KEY },
-      body: '{}',
-    });
-    expect(r.status).toBe(503);
-    expect(r.headers['retry-after']).toBe('7');
-    expect(r.text).toBe('{"error":{"message":"overloaded","type":"overloaded_error"}}');
-  });
-
-  it('upstream down → 502 JSON', async () => {
-    const dead = http.createServer();
-    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-    const port = (dead.address() as AddressInfo).port;
-    await new Promise((r) => dead.close(r));
-    const p = await proxy(jwtSource(), { gatewayUrl: `http://127.0.0.1:${port}` });
-    const r = await raw(p, '/v1/messages', { method: 'POST', headers: { 'x-api-key': KEY }, body: '{}' });
-    expect(r.status).toBe(502);
-    expect(r.json()).toMatchObject({ type: 'error', error: { type: 'api_error' } });
-    const client = new Anthropic({ apiKey: KEY, baseURL: p.url, maxRetries: 0 });
-    await expect(
-      client.messages.create({ model: 'x', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] }),
-    ).rejects.toMatchObject({ status: 502 });
-  });
-
-  it('slow upstream → 504 JSON', async () => {
-    const p = await proxy(jwtSource(), { upstreamTimeoutMs: 300 });
-    gw.override = () => true; // never answers
-    const r = await raw(p, '/v1/chat/completions', {
-      method: 'POST',
-      headers: { 'x-api-key': KEY },
-      body: '{}',
-    });
-    expect(r.status).toBe(504);
-    expect(r.json().error.type).toBe('timeout_error');
-  });
-
-  it('client abort mid-stream cancels the upstream request', async () => {
-    const p = await proxy(jwtSource());
-    gw.override = (_req, res) => {
-      endlessStream(gw, res);
-      return true;
-    };
-    const before = gw.abortedStreams;
-    const ac = new AbortController();
-    const res = await request(`http://127.0.0.1:${p.port}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
-      body: '{"stream":true}',
-      signal: ac.signal,
-    });
-    expect(res.headers['content-type']).toBe('text/event-stream');
-    let seen = 0;
-    await expect(
-      (async () => {
-        for await (const chunk of res.body) {
-          seen += (chunk as Buffer).length;
-          if (seen > 50) ac.abort();
+    describe('proxy with the official SDKs', () => {
+      it('OpenAI chat completions, non-streaming and streaming; the gateway sees a verified JWT', async () => {
+        const p = await proxy(jwtSource('alice'));
+        const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
+        const r = await client.chat.completions.create({
+          model: 'test-model',
+          messages: [{ role: 'user', content: 'hello there' }],
+        });
+        expect(r.choices[0]!.message.content).toBe('echo: hello there');
+        const stream = await client.chat.completions.create({
+          model: 'test-model',
+          messages: [{ role: 'user', content: 'stream me please' }],
+          stream: true,
+        });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+        expect(text).toBe('echo: stream me please');
+        const models = await client.models.list();
+        expect(models.data[0]!.id).toBe('test-model');
+        expect(gw.requests.map((x) => x.subject)).toEqual(['alice', 'alice', 'alice']);
+        for (const rec of gw.requests) {
+          expect(rec.headers['authorization']).toMatch(/^Bearer ey/);
+          expect(JSON.stringify(rec.headers)).not.toContain(KEY);
         }
-      })(),
-    ).rejects.toThrow();
-    await expect.poll(() => gw.abortedStreams, { timeout: 3000 }).toBe(before + 1);
-    expect(gw.openStreams).toBe(0);
-  });
-
-  it('upstream closing mid-stream cuts the client stream (no silent truncation)', async () => {
-    const p = await proxy(jwtSource());
-    gw.override = (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write('data: {"partial":true}\n\n');
-      setTimeout(() => res.destroy(), 50);
-      return true;
-    };
-    const res = await request(`http://127.0.0.1:${p.port}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'x-api-key': KEY },
-      body: '{"stream":true}',
-    });
-    await expect(res.body.text()).rejects.toThrow();
-  });
-
-  it('streams large chunked request bodies through (no retry buffering)', async () => {
-    const p = await proxy(jwtSource(), { maxReplayBytes: 1024 });
-    const big = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] });
-    const r = await raw(p, '/v1/chat/completions', {
-      method: 'POST',
-      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
-      body: big,
-    });
-    expect(r.status).toBe(200);
-    expect(gw.requests[0]!.body).toBe(big);
-  });
-
-  it('logs method, path, status and duration with a verbose logger, never the keys', async () => {
-    let log = '';
-    const stream = {
-      write: (s: string) => {
-        log += s;
-        return true;
-      },
-    } as unknown as NodeJS.WritableStream;
-    const p = await proxy(jwtSource(), { logger: createLogger({ verbose: true, stream }) });
-    await raw(p, `/v1/models?key=${KEY}`);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(log).toMatch(/GET \/v1\/models 200 [\d.]+ms/);
-    expect(log).not.toContain(KEY);
-  });
-
-  it('500 concurrent SSE streams all complete intact', async () => {
-    const p = await proxy(jwtSource());
-    const N = 500;
-    const pool = new Pool(`http://127.0.0.1:${p.port}`, { connections: N });
-    try {
-      const bodies = await Promise.all(
-        Array.from({ length: N }, async (_, i) => {
-          const res = await pool.request({
-            path: '/v1/chat/completions',
-            method: 'POST',
-            headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
-            body: JSON.stringify({
-              model: 'm',
-              stream: true,
-              messages: [{ role: 'user', content: `n${i}` }],
-            }),
-          });
-          expect(res.statusCode).toBe(200);
-          return res.body.text();
-        }),
-      );
-      bodies.forEach((b, i) => {
-        expect(b).toContain(`"content":"n${i}"`);
-        expect(b.endsWith('data: [DONE]\n\n')).toBe(true);
       });
-      expect(gw.requests).toHaveLength(N);
-    } finally {
-      await pool.close();
-    }
-  });
 
-  it('never puts the gateway token or the local key in logs or proxy-made errors', async () => {
-    let log = '';
-    const logger = createLogger({
-      verbose: true,
-      stream: {
-        write: (s: string) => {
-          log += s;
+      it('OpenAI responses API, streaming', async () => {
+        const p = await proxy(jwtSource());
+        const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
+        const stream = await client.responses.create({ model: 'test-model', input: 'respond', stream: true });
+        let text = '';
+        for await (const ev of stream) if (ev.type === 'response.output_text.delta') text += ev.delta;
+        expect(text).toBe('echo: respond');
+      });
+
+      it('Anthropic messages, non-streaming and streaming; anthropic-* headers pass through', async () => {
+        const p = await proxy(jwtSource('bob'));
+        const client = new Anthropic({ apiKey: KEY, baseURL: p.url, maxRetries: 0 });
+        const m = await client.messages.create({
+          model: 'claude-test',
+          max_tokens: 100,
+          messages: [{ role: 'user', content: 'hi claude' }],
+        });
+        expect(m.content[0]).toMatchObject({ type: 'text', text: 'echo: hi claude' });
+        const stream = client.messages.stream(
+          { model: 'claude-test', max_tokens: 100, messages: [{ role: 'user', content: 'stream it' }] },
+          { headers: { 'anthropic-beta': 'test-beta-2025' } },
+        );
+        let text = '';
+        stream.on('text', (t) => {
+          text += t;
+        });
+        const final = await stream.finalMessage();
+        expect(text).toBe('echo: stream it');
+        expect(final.stop_reason).toBe('end_turn');
+        expect(gw.requests.map((x) => x.subject)).toEqual(['bob', 'bob']);
+        expect(gw.requests[1]!.headers['anthropic-version']).toBeDefined();
+        expect(gw.requests[1]!.headers['anthropic-beta']).toBe('test-beta-2025');
+        expect(gw.requests[1]!.headers['x-api-key']).toBeUndefined();
+      });
+
+      it('keeps the gateway URL path prefix and strips ?key=', async () => {
+        const p = await proxy(jwtSource(), { gatewayUrl: `${gw.url}/gateway` });
+        const r = await raw(p, '/v1/models?key=' + KEY + '&alt=sse');
+        expect(r.status).toBe(200);
+        expect(gw.requests[0]!.url).toBe('/gateway/v1/models?alt=sse');
+      });
+    });
+
+    describe('local protection', () => {
+      it('refuses a non-loopback Host (DNS rebinding) with 403 JSON', async () => {
+        const source = jwtSource();
+        const p = await proxy(source);
+        const r = await raw(p, '/v1/models', {
+          headers: { host: 'evil.example', authorization: `Bearer ${KEY}` },
+        });
+        expect(r.status).toBe(403);
+        expect(r.json().error.message).toMatch(/Host/);
+        const r2 = await raw(p, '/v1/models', {
+          headers: { host: `127.0.0.1:${p.port + 1}`, 'x-api-key': KEY },
+        });
+        expect(r2.status).toBe(403);
+        expect(gw.requests).toHaveLength(0);
+        expect(source.calls).toBe(0);
+      });
+
+      it('refuses browser requests carrying Origin, even with the key', async () => {
+        const p = await proxy(jwtSource());
+        const r = await raw(p, '/v1/messages', {
+          method: 'POST',
+          headers: { origin: 'https://evil.example', 'x-api-key': KEY, 'content-type': 'application/json' },
+          body: '{}',
+        });
+        expect(r.status).toBe(403);
+        expect(r.json()).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
+        expect(gw.requests).toHaveLength(0);
+      });
+
+      it('requires the local proxy key', async () => {
+        const p = await proxy(jwtSource());
+        expect((await raw(p, '/v1/models')).status).toBe(403);
+        expect((await raw(p, '/v1/models', { headers: { authorization: 'Bearer wrong' } })).status).toBe(403);
+        const g = await raw(p, '/v1beta/models/gemini:generateContent', {
+          method: 'POST',
+          headers: { 'x-goog-api-key': 'nope' },
+        });
+        expect(g.status).toBe(403);
+        expect(g.json()).toMatchObject({ error: { code: 403, status: 'PERMISSION_DENIED' } });
+        expect((await raw(p, '/v1/models', { headers: { 'x-goog-api-key': KEY } })).status).toBe(200);
+        expect((await raw(p, `/v1/models?key=${KEY}`)).status).toBe(200);
+        expect(gw.requests).toHaveLength(2);
+      });
+
+      it('answers the health endpoint without key or token', async () => {
+        const source = new TestTokenSource({ fail: authRequired() });
+        const p = await proxy(source, { providerName: 'corp' });
+        const r = await raw(p, '/.gatepass/health');
+        expect(r.status).toBe(200);
+        expect(r.json()).toMatchObject({ ok: true, provider: 'corp', pid: process.pid });
+        expect(source.calls).toBe(0);
+      });
+
+      it('listens on ::1 too when available', async () => {
+        const p = await proxy(jwtSource());
+        expect(p.addresses[0]).toBe('127.0.0.1');
+        if (p.addresses.includes('::1')) {
+          const res = await request(`http://[::1]:${p.port}/v1/models`, { headers: { 'x-api-key': KEY } });
+          expect(res.statusCode).toBe(200);
+          await res.body.text();
+        }
+      });
+    });
+
+    describe('token errors and refresh', () => {
+      it('no token → 401 in the dialect of the path, naming gatepass login', async () => {
+        const p = await proxy(new TestTokenSource({ fail: authRequired() }));
+        const o = await raw(p, '/v1/chat/completions', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEY}` },
+          body: '{}',
+        });
+        expect(o.status).toBe(401);
+        expect(o.json()).toMatchObject({ error: { type: 'authentication_error' } });
+        expect(o.json().error.message).toMatch(/gatepass login/);
+        const a = await raw(p, '/v1/messages', { method: 'POST', headers: { 'x-api-key': KEY }, body: '{}' });
+        expect(a.status).toBe(401);
+        expect(a.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+        expect(a.json().error.message).toMatch(/gatepass login/);
+        const g = await raw(p, '/v1beta/models/gemini-pro:streamGenerateContent?alt=sse', {
+          method: 'POST',
+          headers: { 'x-goog-api-key': KEY },
+          body: '{}',
+        });
+        expect(g.json()).toMatchObject({ error: { code: 401, status: 'UNAUTHENTICATED' } });
+        const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
+        await expect(client.models.list()).rejects.toMatchObject({ status: 401 });
+      });
+
+      it('after an upstream 401 it invalidates, refreshes once and retries the replayable request', async () => {
+        let n = 0;
+        // The first token is signed for the wrong audience, so the gateway rejects it.
+        const source = new TestTokenSource({
+          issue: () => issuer.sign(++n === 1 ? { audience: 'someone-else' } : { sub: 'carol' }),
+          expiresInMs: 3_600_000,
+        });
+        const p = await proxy(source);
+        const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
+        const r = await client.chat.completions.create({
+          model: 'm',
+          messages: [{ role: 'user', content: 'again' }],
+        });
+        expect(r.choices[0]!.message.content).toBe('echo: again');
+        expect(source.calls).toBe(2);
+        expect(source.invalidated).toHaveLength(1);
+        expect(source.requests[1]!.forceRefresh).toBe(true);
+        expect(gw.requests.map((x) => x.subject)).toEqual([undefined, 'carol']);
+        expect(gw.requests[0]!.body).toBe(gw.requests[1]!.body);
+      });
+
+      it('retries only once: a second 401 reaches the client unchanged', async () => {
+        const source = new TestTokenSource({ expiresInMs: 3_600_000 }); // not JWTs: always rejected
+        const p = await proxy(source);
+        const r = await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } });
+        expect(r.status).toBe(401);
+        expect(r.json().error.code).toBe('invalid_api_key'); // the gateway's own body
+        expect(source.calls).toBe(2);
+      });
+
+      it('concurrent first requests share one token fetch (one login)', async () => {
+        const source = new TestTokenSource({
+          issue: () => issuer.sign(),
+          expiresInMs: 3_600_000,
+          delayMs: 300,
+        });
+        const p = await proxy(source);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => raw(p, '/v1/models', { headers: { 'x-api-key': KEY } })),
+        );
+        expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+        expect(source.calls).toBe(1);
+        expect(source.requests[0]!.interactive).toBe(true);
+      });
+
+      it('a slow login is not cut off by the client going away; the next request gets its token', async () => {
+        const source = new TestTokenSource({
+          issue: () => issuer.sign(),
+          expiresInMs: 3_600_000,
+          delayMs: 500,
+        });
+        const p = await proxy(source);
+        const ac = new AbortController();
+        const first = request(`http://127.0.0.1:${p.port}/v1/models`, {
+          headers: { 'x-api-key': KEY },
+          signal: ac.signal,
+        });
+        setTimeout(() => ac.abort(), 100);
+        await expect(first).rejects.toThrow();
+        const r = await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } });
+        expect(r.status).toBe(200);
+        expect(source.calls).toBe(1);
+      });
+
+      it('refreshes proactively in the background before expiry', async () => {
+        const source = new TestTokenSource({ issue: () => issuer.sign(), expiresInMs: 1_000 });
+        const p = await proxy(source, { refreshSkewMs: 0 });
+        expect((await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } })).status).toBe(200);
+        expect(source.calls).toBe(1);
+        // 1 s left, no skew: the background refresh runs after 1 s, not interactively, asking for
+        // more than the 10 minutes of the TTL invariant.
+        await new Promise((r) => setTimeout(r, 1_500));
+        expect(source.calls).toBe(2);
+        expect(source.requests[1]).toMatchObject({ interactive: false, minValidityMs: 605_000 });
+        // The next request uses the refreshed token without asking again.
+        expect((await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } })).status).toBe(200);
+        expect(source.calls).toBe(2);
+      });
+    });
+
+    describe('upstream behaviour', () => {
+      it('passes upstream 5xx through unchanged', async () => {
+        const p = await proxy(jwtSource());
+        gw.override = (_req, res) => {
+          res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '7' });
+          res.end('{"error":{"message":"overloaded","type":"overloaded_error"}}');
           return true;
-        },
-      } as unknown as NodeJS.WritableStream,
+        };
+        const r = await raw(p, '/v1/chat/completions', {
+          method: 'POST',
+          headers: { 'x-api-key': KEY },
+          body: '{}',
+        });
+        expect(r.status).toBe(503);
+        expect(r.headers['retry-after']).toBe('7');
+        expect(r.text).toBe('{"error":{"message":"overloaded","type":"overloaded_error"}}');
+      });
+
+      it('upstream down → 502 JSON', async () => {
+        const dead = http.createServer();
+        await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
+        const port = (dead.address() as AddressInfo).port;
+        await new Promise((r) => dead.close(r));
+        const p = await proxy(jwtSource(), { gatewayUrl: `http://127.0.0.1:${port}` });
+        const r = await raw(p, '/v1/messages', { method: 'POST', headers: { 'x-api-key': KEY }, body: '{}' });
+        expect(r.status).toBe(502);
+        expect(r.json()).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+        const client = new Anthropic({ apiKey: KEY, baseURL: p.url, maxRetries: 0 });
+        await expect(
+          client.messages.create({ model: 'x', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] }),
+        ).rejects.toMatchObject({ status: 502 });
+      });
+
+      it('slow upstream → 504 JSON', async () => {
+        const p = await proxy(jwtSource(), { upstreamTimeoutMs: 300 });
+        gw.override = () => true; // never answers
+        const r = await raw(p, '/v1/chat/completions', {
+          method: 'POST',
+          headers: { 'x-api-key': KEY },
+          body: '{}',
+        });
+        expect(r.status).toBe(504);
+        expect(r.json().error.type).toBe('timeout_error');
+      });
+
+      it('client abort mid-stream cancels the upstream request', async () => {
+        const p = await proxy(jwtSource());
+        gw.override = (_req, res) => {
+          endlessStream(gw, res);
+          return true;
+        };
+        const before = gw.abortedStreams;
+        const ac = new AbortController();
+        const res = await request(`http://127.0.0.1:${p.port}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+          body: '{"stream":true}',
+          signal: ac.signal,
+        });
+        expect(res.headers['content-type']).toBe('text/event-stream');
+        let seen = 0;
+        await expect(
+          (async () => {
+            for await (const chunk of res.body) {
+              seen += (chunk as Buffer).length;
+              if (seen > 50) ac.abort();
+            }
+          })(),
+        ).rejects.toThrow();
+        await expect.poll(() => gw.abortedStreams, { timeout: 3000 }).toBe(before + 1);
+        expect(gw.openStreams).toBe(0);
+      });
+
+      it('upstream closing mid-stream cuts the client stream (no silent truncation)', async () => {
+        const p = await proxy(jwtSource());
+        gw.override = (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write('data: {"partial":true}\n\n');
+          setTimeout(() => res.destroy(), 50);
+          return true;
+        };
+        const res = await request(`http://127.0.0.1:${p.port}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'x-api-key': KEY },
+          body: '{"stream":true}',
+        });
+        await expect(res.body.text()).rejects.toThrow();
+      });
+
+      it('streams large chunked request bodies through (no retry buffering)', async () => {
+        const p = await proxy(jwtSource(), { maxReplayBytes: 1024 });
+        const big = JSON.stringify({
+          model: 'm',
+          messages: [{ role: 'user', content: 'x'.repeat(100_000) }],
+        });
+        const r = await raw(p, '/v1/chat/completions', {
+          method: 'POST',
+          headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+          body: big,
+        });
+        expect(r.status).toBe(200);
+        expect(gw.requests[0]!.body).toBe(big);
+      });
+
+      it('logs method, path, status and duration with a verbose logger, never the keys', async () => {
+        let log = '';
+        const stream = {
+          write: (s: string) => {
+            log += s;
+            return true;
+          },
+        } as unknown as NodeJS.WritableStream;
+        const p = await proxy(jwtSource(), { logger: createLogger({ verbose: true, stream }) });
+        await raw(p, `/v1/models?key=${KEY}`);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(log).toMatch(/GET \/v1\/models 200 [\d.]+ms/);
+        expect(log).not.toContain(KEY);
+      });
+
+      it('500 concurrent SSE streams all complete intact', async () => {
+        const p = await proxy(jwtSource());
+        const N = 500;
+        const pool = new Pool(`http://127.0.0.1:${p.port}`, { connections: N });
+        try {
+          const bodies = await Promise.all(
+            Array.from({ length: N }, async (_, i) => {
+              const res = await pool.request({
+                path: '/v1/chat/completions',
+                method: 'POST',
+                headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+                body: JSON.stringify({
+                  model: 'm',
+                  stream: true,
+                  messages: [{ role: 'user', content: `n${i}` }],
+                }),
+              });
+              expect(res.statusCode).toBe(200);
+              return res.body.text();
+            }),
+          );
+          bodies.forEach((b, i) => {
+            expect(b).toContain(`"content":"n${i}"`);
+            expect(b.endsWith('data: [DONE]\n\n')).toBe(true);
+          });
+          expect(gw.requests).toHaveLength(N);
+        } finally {
+          await pool.close();
+        }
+      });
+
+      it('never puts the gateway token or the local key in logs or proxy-made errors', async () => {
+        let log = '';
+        const logger = createLogger({
+          verbose: true,
+          stream: {
+            write: (s: string) => {
+              log += s;
+              return true;
+            },
+          } as unknown as NodeJS.WritableStream,
+        });
+        const token = await issuer.sign({ audience: 'wrong' }); // always rejected by the gateway
+        const p = await proxy(new TestTokenSource({ issue: () => token }), { logger });
+        const r401 = await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } });
+        expect(r401.status).toBe(401);
+        const down = await proxy(new TestTokenSource({ issue: () => token }), {
+          logger,
+          gatewayUrl: 'http://127.0.0.1:9',
+        });
+        const r502 = await raw(down, `/v1/models?key=${KEY}`);
+        expect(r502.status).toBe(502);
+        for (const text of [log, r401.text, r502.text]) {
+          expect(text).not.toContain(token);
+          expect(text).not.toContain(KEY);
+        }
+        expect(log).toMatch(/401/);
+      });
     });
-    const token = await issuer.sign({ audience: 'wrong' }); // always rejected by the gateway
-    const p = await proxy(new TestTokenSource({ issue: () => token }), { logger });
-    const r401 = await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } });
-    expect(r401.status).toBe(401);
-    const down = await proxy(new TestTokenSource({ issue: () => token }), {
-      logger,
-      gatewayUrl: 'http://127.0.0.1:9',
-    });
-    const r502 = await raw(down, `/v1/models?key=${KEY}`);
-    expect(r502.status).toBe(502);
-    for (const text of [log, r401.text, r502.text]) {
-      expect(text).not.toContain(token);
-      expect(text).not.toContain(KEY);
-    }
-    expect(log).toMatch(/401/);
   });
-});
+}

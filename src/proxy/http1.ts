@@ -1,0 +1,399 @@
+/**
+ * A strict, incremental HTTP/1.1 message parser for the proxy's wire engine (RFC 9112), written for
+ * the proxy's hot path: one pass over each read, body bytes handed on as slices of it (no copies),
+ * no callbacks across a native boundary. Strict on purpose — anything a lenient parser would have to
+ * guess about is an error, and the connection is closed:
+ * - only `\r\n` line ends, no bare CR or LF, no obs-fold, no control bytes in the head;
+ * - header names are tokens, with nothing between the name and the colon;
+ * - Content-Length is digits only and appears once; Transfer-Encoding is exactly `chunked` in a
+ *   request and never comes with Content-Length (the request-smuggling cases);
+ * - chunk sizes are at most 15 hex digits, chunk data is followed by exactly `\r\n`.
+ * The property tests in test/unit/http1.test.ts compare it with llhttp (node:http's parser) on
+ * generated messages.
+ */
+
+export interface Http1Head {
+  /** Requests: the method and request-target as sent. */
+  method: string;
+  url: string;
+  /** Responses: status code and reason phrase. */
+  status: number;
+  reason: string;
+  /** 0 or 1 (HTTP/1.0 or HTTP/1.1). */
+  minor: number;
+  /** [name, value, …] in order and case as received (values trimmed of surrounding blanks). */
+  raw: string[];
+  /** Lower-cased names, first value of each (what routing and the guard look at). */
+  headers: Record<string, string>;
+  /** Body framing. */
+  contentLength: number | undefined;
+  chunked: boolean;
+  /** Persistent connection after this message (HTTP/1.1 default, or 1.0 with keep-alive). */
+  keepAlive: boolean;
+  /** CONNECT or a protocol upgrade: parsing stops after the head. */
+  upgrade: boolean;
+  /** `Expect: 100-continue`. */
+  expectContinue: boolean;
+}
+
+export interface Http1Handler {
+  /** A complete head. For a response, return true when it has no body (the answer to HEAD). */
+  onHead(head: Http1Head): boolean;
+  /** Body bytes (de-chunked): a slice of the parser's input, valid until onHead/onBody return. */
+  onBody(chunk: Buffer): void;
+  /** The message is complete. */
+  onComplete(): void;
+}
+
+export class Http1Error extends Error {
+  constructor(
+    readonly code:
+      | 'E_HTTP_HEADER_OVERFLOW'
+      | 'E_HTTP_PARSE'
+      | 'E_HTTP_TRANSFER_ENCODING'
+      | 'E_HTTP_TRUNCATED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'Http1Error';
+  }
+}
+
+enum State {
+  Head,
+  Body, // Content-Length
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose, // response body delimited by the connection closing
+  Stopped, // after an upgrade or an error
+}
+
+const MAX_HEAD = 16 * 1024;
+const MAX_LINE = 4 * 1024;
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Any byte not allowed anywhere in a head (CR and LF are checked as pairs separately). */
+const BAD_HEAD_BYTE = /[^\t\r\n\x20-\x7e\x80-\xff]/;
+const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
+/** The methods llhttp (node:http) knows that an API proxy has any use for; anything else is refused. */
+const REQUEST_LINE =
+  /^(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|TRACE|CONNECT) ([\x21-\x7e\x80-\xff]+) HTTP\/1\.([01])$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT'];
+
+/** Can `partial` (the start of a head still arriving) begin a valid request line? */
+function plausibleRequestStart(partial: string): boolean {
+  const sp = partial.indexOf(' ');
+  const method = sp < 0 ? partial : partial.slice(0, sp);
+  return sp < 0 ? METHODS.some((m) => m.startsWith(method)) : METHODS.includes(method);
+}
+
+const DIGITS = /^\d{1,15}$/;
+const CHUNK_SIZE = /^([0-9A-Fa-f]{1,15})[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
+/** What a chunk-size line still arriving may start with. */
+const CHUNK_SIZE_START = /^[0-9A-Fa-f]{1,15}(?:[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?)?$/;
+const CRLF2 = Buffer.from('\r\n\r\n');
+
+function fail(message: string): Http1Error {
+  return new Http1Error('E_HTTP_PARSE', message);
+}
+
+export class Http1Parser {
+  private state = State.Head;
+  /** Unconsumed bytes of a head, a chunk-size line, or trailers split across reads. */
+  private pending: Buffer | undefined;
+  private remaining = 0;
+
+  constructor(
+    private readonly kind: 'request' | 'response',
+    private readonly handler: Http1Handler,
+  ) {}
+
+  /** True while a message has started but is not complete. */
+  get inMessage(): boolean {
+    return this.state !== State.Head || this.pending !== undefined;
+  }
+
+  /** Parse one read. Returns an error (and stops) on malformed input. */
+  execute(input: Buffer): Http1Error | undefined {
+    if (this.state === State.Stopped) return undefined;
+    let data = input;
+    if (this.pending) {
+      data = Buffer.concat([this.pending, input]);
+      this.pending = undefined;
+    }
+    let pos = 0;
+    const len = data.length;
+    try {
+      while (pos < len) {
+        switch (this.state) {
+          case State.Head: {
+            // Empty lines before a request line are ignored (RFC 9112 §2.2).
+            if (this.kind === 'request') {
+              while (pos + 1 < len && data[pos] === 13 && data[pos + 1] === 10) pos += 2;
+              if (pos + 1 === len && data[pos] === 13) {
+                this.pending = data.subarray(pos);
+                return undefined;
+              }
+              if (pos >= len) return undefined;
+            }
+            const end = data.indexOf(CRLF2, pos);
+            if (end < 0) {
+              if (len - pos > MAX_HEAD)
+                throw new Http1Error('E_HTTP_HEADER_OVERFLOW', 'message head too large');
+              // Refuse now what can never become a valid head (rather than wait for a timeout).
+              const partial = data.toString('latin1', pos, data[len - 1] === 13 ? len - 1 : len);
+              if (BAD_HEAD_BYTE.test(partial) || BARE_CR_OR_LF.test(partial))
+                throw fail('invalid byte in message head');
+              if (this.kind === 'request' && !plausibleRequestStart(partial)) throw fail('bad request line');
+              this.pending = data.subarray(pos);
+              return undefined;
+            }
+            if (end - pos > MAX_HEAD)
+              throw new Http1Error('E_HTTP_HEADER_OVERFLOW', 'message head too large');
+            const head = this.parseHead(data.toString('latin1', pos, end));
+            pos = end + 4;
+            this.startBody(head);
+            break;
+          }
+          case State.Body: {
+            const n = Math.min(this.remaining, len - pos);
+            if (n > 0) {
+              const slice = data.subarray(pos, pos + n);
+              pos += n;
+              this.remaining -= n;
+              this.handler.onBody(slice);
+            }
+            if (this.remaining === 0) this.complete();
+            break;
+          }
+          case State.UntilClose: {
+            const slice = pos === 0 ? data : data.subarray(pos);
+            pos = len;
+            this.handler.onBody(slice);
+            break;
+          }
+          case State.ChunkSize: {
+            const eol = data.indexOf(10, pos);
+            if (eol < 0) {
+              if (len - pos > MAX_LINE) throw fail('chunk size line too long');
+              const partial = data.toString('latin1', pos, data[len - 1] === 13 ? len - 1 : len);
+              if (partial && !CHUNK_SIZE_START.test(partial)) throw fail('bad chunk size');
+              this.pending = data.subarray(pos);
+              return undefined;
+            }
+            if (eol === pos || data[eol - 1] !== 13 || eol - pos > MAX_LINE)
+              throw fail('bad chunk size line');
+            const m = CHUNK_SIZE.exec(data.toString('latin1', pos, eol - 1));
+            if (!m) throw fail('bad chunk size');
+            const size = Number.parseInt(m[1]!, 16);
+            pos = eol + 1;
+            if (size === 0) this.state = State.Trailers;
+            else {
+              this.remaining = size;
+              this.state = State.ChunkData;
+            }
+            break;
+          }
+          case State.ChunkData: {
+            const n = Math.min(this.remaining, len - pos);
+            const slice = data.subarray(pos, pos + n);
+            pos += n;
+            this.remaining -= n;
+            if (this.remaining === 0) this.state = State.ChunkDataEnd;
+            this.handler.onBody(slice);
+            break;
+          }
+          case State.ChunkDataEnd: {
+            if (len - pos < 2) {
+              if (data[pos] !== 13) throw fail('chunk data not followed by CRLF');
+              this.pending = data.subarray(pos);
+              return undefined;
+            }
+            if (data[pos] !== 13 || data[pos + 1] !== 10) throw fail('chunk data not followed by CRLF');
+            pos += 2;
+            this.state = State.ChunkSize;
+            break;
+          }
+          case State.Trailers: {
+            // Trailer fields are read and dropped; the section ends with an empty line.
+            const eol = data.indexOf(10, pos);
+            if (eol < 0) {
+              if (len - pos > MAX_HEAD)
+                throw new Http1Error('E_HTTP_HEADER_OVERFLOW', 'trailer section too large');
+              this.pending = data.subarray(pos);
+              return undefined;
+            }
+            if (eol === pos || data[eol - 1] !== 13) throw fail('bad trailer line');
+            const line = data.toString('latin1', pos, eol - 1);
+            pos = eol + 1;
+            if (line === '') this.complete();
+            else if (BAD_HEAD_BYTE.test(line) || !TOKEN.test(line.slice(0, line.indexOf(':')))) {
+              throw fail('bad trailer field');
+            }
+            break;
+          }
+          default:
+            return undefined;
+        }
+        if ((this.state as State) === State.Stopped) return undefined;
+      }
+    } catch (err) {
+      this.state = State.Stopped;
+      this.pending = undefined;
+      if (err instanceof Http1Error) return err;
+      throw err;
+    }
+    return undefined;
+  }
+
+  /** The connection ended: completes a body delimited by it; an error if a message was cut short. */
+  finish(): Http1Error | undefined {
+    if (this.state === State.UntilClose) {
+      this.complete();
+      return undefined;
+    }
+    if (this.state === State.Stopped || !this.inMessage) return undefined;
+    this.state = State.Stopped;
+    return new Http1Error('E_HTTP_TRUNCATED', 'the connection closed in the middle of a message');
+  }
+
+  private complete(): void {
+    this.state = State.Head;
+    this.remaining = 0;
+    this.handler.onComplete();
+  }
+
+  private startBody(head: Http1Head): void {
+    const skip = this.handler.onHead(head);
+    if (this.kind === 'request') {
+      if (head.upgrade) {
+        this.state = State.Stopped;
+        return;
+      }
+      if (head.chunked) this.state = State.ChunkSize;
+      else if (head.contentLength) {
+        this.remaining = head.contentLength;
+        this.state = State.Body;
+      } else this.complete();
+      return;
+    }
+    const status = head.status;
+    if (skip || status < 200 || status === 204 || status === 304) {
+      this.complete();
+      return;
+    }
+    if (head.chunked) this.state = State.ChunkSize;
+    else if (head.contentLength !== undefined) {
+      this.remaining = head.contentLength;
+      if (this.remaining === 0) this.complete();
+      else this.state = State.Body;
+    } else this.state = State.UntilClose;
+  }
+
+  private parseHead(text: string): Http1Head {
+    if (BAD_HEAD_BYTE.test(text) || BARE_CR_OR_LF.test(text)) throw fail('invalid byte in message head');
+    const lines = text.split('\r\n');
+    const head: Http1Head = {
+      method: '',
+      url: '',
+      status: 0,
+      reason: '',
+      minor: 1,
+      raw: [],
+      headers: {},
+      contentLength: undefined,
+      chunked: false,
+      keepAlive: true,
+      upgrade: false,
+      expectContinue: false,
+    };
+    if (this.kind === 'request') {
+      const m = REQUEST_LINE.exec(lines[0]!);
+      if (!m) throw fail('bad request line');
+      head.method = m[1]!;
+      head.url = m[2]!;
+      head.minor = Number(m[3]);
+    } else {
+      const m = STATUS_LINE.exec(lines[0]!);
+      if (!m) throw fail('bad status line');
+      head.minor = Number(m[1]);
+      head.status = Number(m[2]);
+      head.reason = m[3] ?? '';
+    }
+    const raw = head.raw;
+    const headers = head.headers;
+    let connection = '';
+    let te: string | undefined;
+    let upgradeHeader = false;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon <= 0) throw fail('bad header line');
+      const name = line.slice(0, colon);
+      if (!TOKEN.test(name)) throw fail('bad header name');
+      let a = colon + 1;
+      let b = line.length;
+      while (a < b && (line.charCodeAt(a) === 32 || line.charCodeAt(a) === 9)) a++;
+      while (b > a && (line.charCodeAt(b - 1) === 32 || line.charCodeAt(b - 1) === 9)) b--;
+      const value = line.slice(a, b);
+      raw.push(name, value);
+      const lower = name.toLowerCase();
+      switch (lower) {
+        case 'content-length':
+          if (head.contentLength !== undefined || !DIGITS.test(value))
+            throw fail('bad or repeated Content-Length');
+          head.contentLength = Number(value);
+          break;
+        case 'transfer-encoding':
+          te = te === undefined ? value : `${te}, ${value}`;
+          break;
+        case 'connection':
+          connection = connection ? `${connection},${value.toLowerCase()}` : value.toLowerCase();
+          break;
+        case 'upgrade':
+          upgradeHeader = true;
+          break;
+        case 'expect':
+          if (value.toLowerCase() === '100-continue') head.expectContinue = true;
+          break;
+      }
+      if (headers[lower] === undefined) headers[lower] = value;
+    }
+    if (te !== undefined) {
+      if (head.contentLength !== undefined) {
+        throw new Http1Error('E_HTTP_TRANSFER_ENCODING', 'Transfer-Encoding together with Content-Length');
+      }
+      const codings = te
+        .toLowerCase()
+        .split(',')
+        .map((s) => s.trim());
+      const last = codings[codings.length - 1];
+      if (this.kind === 'request') {
+        if (codings.length !== 1 || last !== 'chunked') {
+          throw new Http1Error('E_HTTP_TRANSFER_ENCODING', 'unsupported Transfer-Encoding (only chunked)');
+        }
+        head.chunked = true;
+      } else if (last === 'chunked') {
+        if (codings.indexOf('chunked') !== codings.length - 1) throw fail('chunked applied twice');
+        head.chunked = true;
+      }
+      // A response with another final coding is delimited by the connection closing.
+      else head.keepAlive = false;
+    }
+    if (connection) {
+      const tokens = connection.split(',').map((s) => s.trim());
+      if (tokens.includes('close')) head.keepAlive = false;
+      else if (head.minor === 0) head.keepAlive = tokens.includes('keep-alive');
+      if (upgradeHeader && tokens.includes('upgrade')) head.upgrade = true;
+    } else if (head.minor === 0) head.keepAlive = false;
+    if (this.kind === 'request' && head.method === 'CONNECT') head.upgrade = true;
+    if (this.kind === 'response' && !head.chunked && head.contentLength === undefined) {
+      const status = head.status;
+      if (status >= 200 && status !== 204 && status !== 304) head.keepAlive = false;
+    }
+    return head;
+  }
+}

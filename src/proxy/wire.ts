@@ -1,0 +1,822 @@
+/**
+ * The proxy's fast engine: HTTP/1.1 on plain sockets with the strict parser in http1.ts, without
+ * node:http's and undici's per-request layers (IncomingMessage, ServerResponse, Request validation,
+ * stream plumbing, a timer per socket), which cost more than half the proxy's CPU per request
+ * (bench/README.md). Same behaviour as the node:http engine (server.ts, GATEPASS_PROXY_ENGINE=node):
+ * - malformed or ambiguous requests (the request-smuggling cases) → 400 and the connection closes;
+ * - bodies with a known length up to maxReplay are buffered (replayable after a 401), others stream
+ *   to the gateway as they arrive, with backpressure;
+ * - the gateway's answer is re-framed for the client (hop-by-hop headers dropped, chunked bodies
+ *   re-chunked as they arrive, never buffered), the client's pace slowing the gateway;
+ * - a client that goes away destroys its upstream connection; an upstream failure before the answer
+ *   is a 502/504 JSON error, after it the client's connection is cut (no silent truncation);
+ * - upstream connections are kept alive in a small pool; a pooled connection the gateway closed
+ *   before answering is retried on a fresh one when the request is replayable;
+ * - timeouts (idle client, slow request head, gateway silent) are checked by one sweeper per
+ *   engine, not a timer per socket.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { TokenResult } from '../auth/types.js';
+import { GatepassError } from '../errors.js';
+import type { Headers } from './guard.js';
+import { type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
+
+export type ErrorKind = 'auth' | 'forbidden' | 'bad_gateway' | 'timeout' | 'internal';
+
+export type Verdict =
+  | { kind: 'refuse'; message: string }
+  | { kind: 'health'; body: string }
+  | { kind: 'forward'; path: string };
+
+/** What an engine needs from the proxy (server.ts builds it; the node:http engine uses it too). */
+export interface ProxyPolicy {
+  gateway: URL;
+  /** Guard + routing for one request. */
+  route(method: string, url: string, headers: Headers): Verdict;
+  peekToken(): TokenResult | undefined;
+  getToken(): Promise<TokenResult>;
+  replaceToken(old: string): Promise<TokenResult>;
+  tokenWaitMs: number;
+  /** The 401 message for a failed token fetch (logs the cause at debug level). */
+  tokenFailure(err: unknown): string;
+  /** Status, kind and message for an upstream failure before any response (logs it). */
+  upstreamFailure(err: unknown): { status: number; kind: ErrorKind; message: string };
+  /** The JSON error body in the client's dialect. */
+  errorBody(url: string, headers: Headers, status: number, kind: ErrorKind, message: string): string;
+  maxReplay: number;
+  connectTimeoutMs: number;
+  upstreamTimeoutMs: number;
+  tls?: { ca?: string[]; rejectUnauthorized: boolean };
+  debug(message: string): void;
+  error(message: string): void;
+  /** Called once per finished request when access logging is on. */
+  accessLog?: (method: string, path: string, status: number, ms: number) => void;
+}
+
+export interface WireEngine {
+  /** Serve one accepted client socket. */
+  accept(socket: net.Socket): void;
+  /** Stop: idle client connections close now, busy ones after their current exchange. */
+  closeIdle(): void;
+  destroyAll(): void;
+  openConnections(): number;
+}
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+/** Request headers never forwarded as sent: hop-by-hop, the client's credentials, framing. */
+const NOT_FORWARDED = new Set([
+  ...HOP_BY_HOP,
+  'authorization',
+  'x-api-key',
+  'x-goog-api-key',
+  'host',
+  'expect',
+  'content-length',
+]);
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+};
+
+const CLIENT_IDLE_MS = 65_000;
+const HEADERS_TIMEOUT_MS = 60_000;
+const POOL_IDLE_MS = 30_000;
+const POOL_MAX_IDLE = 128;
+/** Streamed request bodies: stop reading the client while this much waits for the gateway. */
+const STREAM_BUFFER_MAX = 256 * 1024;
+
+class WireError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const GONE = new WireError('E_CLIENT_GONE', 'client went away');
+
+/** Names listed in Connection headers (besides close/keep-alive), dropped as hop-by-hop. */
+function connectionNamed(raw: string[]): Set<string> | undefined {
+  let out: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const t of raw[i + 1]!.split(',')) {
+      const n = t.trim().toLowerCase();
+      if (!n || n === 'keep-alive' || n === 'close') continue;
+      out ??= new Set();
+      out.add(n);
+    }
+  }
+  return out;
+}
+
+/** Visible ASCII only (a token is spliced into the request head); the last good one is remembered. */
+let lastSafeToken = '';
+function headerSafe(token: string): boolean {
+  if (token === lastSafeToken) return true;
+  if (!/^[\x21-\x7e]+$/.test(token)) return false;
+  lastSafeToken = token;
+  return true;
+}
+
+enum Phase {
+  Queued,
+  Body, // waiting for a buffered body
+  Token, // waiting for a token (login)
+  Upstream, // sent; the answer is coming
+  Done,
+}
+
+export function createWireEngine(policy: ProxyPolicy): WireEngine {
+  const gw = policy.gateway;
+  const secure = gw.protocol === 'https:';
+  const gwPort = Number(gw.port) || (secure ? 443 : 80);
+  const gwHostname = gw.hostname.startsWith('[') ? gw.hostname.slice(1, -1) : gw.hostname;
+  const hostLine = `host: ${gw.host}\r\n`;
+  const idle: Upstream[] = [];
+  const busy = new Set<Upstream>();
+  const clients = new Set<Client>();
+  let stopping = false;
+
+  // ------------------------------------------------------------------ timeouts: one sweeper
+  // Activity stamps use `clock`, refreshed by the sweeper, so the hot path never reads the time.
+  const tick = Math.max(25, Math.min(1000, Math.floor(policy.upstreamTimeoutMs / 4)));
+  let clock = Date.now();
+  let sweeper: NodeJS.Timeout | undefined;
+  function ensureSweeper(): void {
+    if (sweeper) return;
+    clock = Date.now();
+    sweeper = setInterval(sweep, tick);
+    sweeper.unref();
+  }
+  function sweep(): void {
+    const now = Date.now();
+    clock = now;
+    for (const c of clients) {
+      if (c.queue.length) continue;
+      if (now - c.last >= CLIENT_IDLE_MS + tick) c.socket.destroy();
+      else if (c.headStart && now - c.headStart >= HEADERS_TIMEOUT_MS + tick) c.socket.destroy();
+    }
+    for (const u of busy) {
+      if (u.owner && now - u.last >= policy.upstreamTimeoutMs + tick) {
+        u.fault(new WireError('UND_ERR_HEADERS_TIMEOUT', 'the gateway did not answer in time'));
+      }
+    }
+    for (const u of idle.filter((x) => now - x.last >= POOL_IDLE_MS)) u.drop();
+    if (!clients.size && !busy.size && !idle.length) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  }
+
+  // ------------------------------------------------------------------ upstream connections
+
+  class Upstream implements Http1Handler {
+    readonly socket: net.Socket;
+    readonly parser = new Http1Parser('response', this);
+    owner: Exchange | undefined;
+    reused = false;
+    dead = false;
+    last = clock;
+    private connectTimer: NodeJS.Timeout | undefined;
+
+    constructor() {
+      const socket = secure
+        ? tls.connect({
+            host: gwHostname,
+            port: gwPort,
+            ...(net.isIP(gwHostname) ? {} : { servername: gwHostname }),
+            ALPNProtocols: ['http/1.1'],
+            ...(policy.tls
+              ? {
+                  rejectUnauthorized: policy.tls.rejectUnauthorized,
+                  ...(policy.tls.ca ? { ca: policy.tls.ca } : {}),
+                }
+              : {}),
+          })
+        : net.connect({ host: gwHostname, port: gwPort });
+      this.socket = socket;
+      socket.setNoDelay(true);
+      this.connectTimer = setTimeout(
+        () => this.fault(new WireError('UND_ERR_CONNECT_TIMEOUT', 'connecting to the gateway timed out')),
+        policy.connectTimeoutMs,
+      );
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
+        clearTimeout(this.connectTimer);
+        this.connectTimer = undefined;
+      });
+      socket.on('data', (d: Buffer) => this.onData(d));
+      socket.on('error', (err) => this.fault(err));
+      socket.on('end', () => {
+        // A body delimited by the connection closing ends here; any other message is cut short.
+        const ex = this.owner;
+        if (ex) {
+          const err = this.parser.finish();
+          if (ex === this.owner)
+            this.fault(err ?? new WireError('UND_ERR_SOCKET', 'the gateway closed the connection'));
+          else if (ex.out.length) flush(ex);
+        }
+        this.drop();
+      });
+      socket.on('close', () =>
+        this.fault(new WireError('UND_ERR_SOCKET', 'the gateway closed the connection')),
+      );
+      socket.on('drain', () => {
+        const ex = this.owner;
+        if (ex && !ex.client.closed && ex.client.queue.length < 2) ex.client.socket.resume();
+      });
+    }
+
+    private onData(d: Buffer): void {
+      const ex = this.owner;
+      if (!ex) {
+        this.drop(); // bytes nobody asked for
+        return;
+      }
+      this.last = clock;
+      const err = this.parser.execute(d);
+      if (ex.out.length) flush(ex);
+      if (err) this.fault(err);
+    }
+
+    fault(err: unknown): void {
+      if (this.connectTimer) clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+      const ex = this.owner;
+      this.drop();
+      if (ex) upstreamFailed(ex, err);
+    }
+
+    drop(): void {
+      const ex = this.owner;
+      this.owner = undefined;
+      if (ex?.conn === this) ex.conn = undefined;
+      if (this.dead) return;
+      this.dead = true;
+      busy.delete(this);
+      const i = idle.indexOf(this);
+      if (i >= 0) idle.splice(i, 1);
+      this.socket.destroy();
+    }
+
+    release(): void {
+      const ex = this.owner;
+      this.owner = undefined;
+      if (ex?.conn === this) ex.conn = undefined;
+      busy.delete(this);
+      if (this.dead || stopping || idle.length >= POOL_MAX_IDLE || this.socket.destroyed) {
+        this.drop();
+        return;
+      }
+      this.reused = true;
+      this.last = clock;
+      idle.push(this);
+    }
+
+    onHead(h: Http1Head): boolean {
+      const ex = this.owner;
+      if (!ex) return true;
+      if (h.status < 200) return true; // 1xx: the client gets the final answer only
+      ex.status = h.status;
+      ex.upstreamKeepAlive = h.keepAlive;
+      if (h.status === 401 && ex.swallow401) {
+        ex.swallowed = true;
+        return ex.headOnly;
+      }
+      responseHead(ex, h);
+      return ex.headOnly;
+    }
+
+    onBody(b: Buffer): void {
+      const ex = this.owner;
+      if (!ex || ex.swallowed) return;
+      if (ex.chunkedOut) ex.out.push(`${b.length.toString(16)}\r\n`, b, '\r\n');
+      else ex.out.push(b);
+    }
+
+    onComplete(): void {
+      const ex = this.owner;
+      if (!ex || ex.status === 0) return; // the end of a 1xx
+      if (ex.upstreamKeepAlive) this.release();
+      else this.drop();
+      if (ex.swallowed) {
+        retryAfter401(ex);
+        return;
+      }
+      if (ex.chunkedOut) ex.out.push('0\r\n\r\n');
+      flush(ex);
+      done(ex);
+    }
+  }
+
+  function acquire(ex: Exchange): Upstream {
+    let u: Upstream | undefined;
+    for (let c = idle.pop(); c; c = idle.pop()) {
+      if (!c.dead && !c.socket.destroyed && clock - c.last < POOL_IDLE_MS) {
+        u = c;
+        break;
+      }
+      c.drop();
+    }
+    u ??= new Upstream();
+    u.owner = ex;
+    u.last = clock;
+    busy.add(u);
+    ensureSweeper();
+    return u;
+  }
+
+  // ------------------------------------------------------------------ one request/response
+
+  class Exchange {
+    phase = Phase.Queued;
+    body: Buffer[] = [];
+    bodyBytes = 0;
+    bodyDone = false;
+    /** 'buffer' (replayable), 'stream' (forwarded as it arrives), 'discard' (answered without it). */
+    bodyMode: 'buffer' | 'stream' | 'discard';
+    readonly started = performance.now();
+    status = 0;
+    path = '';
+    token = '';
+    conn: Upstream | undefined;
+    attempts = 0;
+    staleRetries = 0;
+    /** The connection came from the pool (a stale one may fail before answering). */
+    reused = false;
+    /** The terminating chunk of a streamed chunked body was sent. */
+    endSent = false;
+    swallow401 = false;
+    swallowed = false;
+    upstreamKeepAlive = true;
+    responseStarted = false;
+    chunkedOut = false;
+    closeAfter: boolean;
+    /** Response bytes produced while parsing one read from the gateway, written as one. */
+    out: (string | Buffer)[] = [];
+    /** An answer to send once the (discarded) request body has arrived. */
+    pendingAnswer: (() => void) | undefined;
+    readonly headOnly: boolean;
+
+    constructor(
+      readonly client: Client,
+      readonly head: Http1Head,
+    ) {
+      this.bodyMode =
+        head.chunked || (head.contentLength !== undefined && head.contentLength > policy.maxReplay)
+          ? 'stream'
+          : 'buffer';
+      this.headOnly = head.method === 'HEAD';
+      this.closeAfter = !head.keepAlive || head.upgrade;
+    }
+  }
+
+  function start(ex: Exchange): void {
+    const h = ex.head;
+    if (h.upgrade) {
+      sendError(ex, 501, 'internal', 'gatepass proxy: protocol upgrades and CONNECT are not supported');
+      done(ex);
+      return;
+    }
+    const v = policy.route(h.method, h.url, h.headers);
+    if (v.kind === 'refuse') {
+      answerAfterBody(ex, () => sendError(ex, 403, 'forbidden', v.message));
+      return;
+    }
+    if (v.kind === 'health') {
+      answerAfterBody(ex, () => sendPlain(ex, 200, v.body));
+      return;
+    }
+    ex.path = v.path;
+    if (h.expectContinue && !ex.bodyDone) ex.client.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    if (ex.bodyMode === 'buffer' && !ex.bodyDone) {
+      ex.phase = Phase.Body; // continued by the client's onComplete
+      return;
+    }
+    obtainToken(ex);
+  }
+
+  function obtainToken(ex: Exchange): void {
+    const t = policy.peekToken();
+    if (t) {
+      send(ex, t.token);
+      return;
+    }
+    ex.phase = Phase.Token;
+    waitToken(ex, () => policy.getToken()).then(
+      (tok) => {
+        if (ex.phase === Phase.Token) send(ex, tok.token);
+      },
+      (err: unknown) => tokenFailed(ex, err),
+    );
+  }
+
+  function tokenFailed(ex: Exchange, err: unknown): void {
+    if (ex.phase === Phase.Done) return;
+    if (err === GONE || ex.client.closed) {
+      done(ex);
+      return;
+    }
+    const message = policy.tokenFailure(err);
+    answerAfterBody(ex, () => sendError(ex, 401, 'auth', message));
+  }
+
+  /** Wait for a token; rejects GONE when the client leaves, times out after tokenWaitMs. */
+  function waitToken(ex: Exchange, get: () => Promise<TokenResult>): Promise<TokenResult> {
+    return new Promise((resolve, reject) => {
+      const socket = ex.client.socket;
+      const timer = setTimeout(() => {
+        socket.off('close', onClose);
+        reject(new GatepassError('E_AUTH_TIMEOUT', 'timed out waiting for a gateway token'));
+      }, policy.tokenWaitMs);
+      const onClose = () => {
+        clearTimeout(timer);
+        reject(GONE);
+      };
+      socket.once('close', onClose);
+      get().then(
+        (t) => {
+          clearTimeout(timer);
+          socket.off('close', onClose);
+          resolve(t);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          socket.off('close', onClose);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  function send(ex: Exchange, token: string): void {
+    if (ex.client.closed) {
+      done(ex);
+      return;
+    }
+    if (!headerSafe(token)) {
+      tokenFailed(
+        ex,
+        new GatepassError(
+          'E_AUTH_FAILED',
+          'the token source returned a value that cannot be sent in an HTTP header',
+        ),
+      );
+      return;
+    }
+    ex.token = token;
+    ex.phase = Phase.Upstream;
+    ex.attempts++;
+    ex.swallow401 = ex.attempts === 1 && ex.bodyMode === 'buffer';
+    ex.swallowed = false;
+    ex.status = 0;
+    const u = acquire(ex);
+    ex.conn = u;
+    ex.reused = u.reused;
+    const streamed = ex.bodyMode === 'stream';
+    const h = ex.head;
+    const named = connectionNamed(h.raw);
+    let head = `${h.method} ${ex.path} HTTP/1.1\r\n${hostLine}`;
+    const raw = h.raw;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const n = name.toLowerCase();
+      if (NOT_FORWARDED.has(n) || named?.has(n)) continue;
+      head += `${name}: ${raw[i + 1]}\r\n`;
+    }
+    if (streamed && h.chunked) head += 'transfer-encoding: chunked\r\n';
+    else if (streamed) head += `content-length: ${h.contentLength}\r\n`;
+    else if (ex.bodyBytes > 0 || h.contentLength !== undefined || h.chunked)
+      head += `content-length: ${ex.bodyBytes}\r\n`;
+    head += `authorization: Bearer ${token}\r\n\r\n`;
+    const s = u.socket;
+    if (!streamed) {
+      if (ex.bodyBytes === 0) s.write(head, 'latin1');
+      else if (ex.body.length === 1) s.write(Buffer.concat([Buffer.from(head, 'latin1'), ex.body[0]!]));
+      else s.write(Buffer.concat([Buffer.from(head, 'latin1'), ...ex.body]));
+      return;
+    }
+    s.write(head, 'latin1');
+    pump(ex);
+  }
+
+  /** Streamed request body: forward what has arrived (chunk-framed when the client chunked it). */
+  function pump(ex: Exchange): void {
+    const u = ex.conn;
+    if (!u || ex.phase !== Phase.Upstream) return;
+    u.last = clock;
+    const s = u.socket;
+    let ok = true;
+    for (const b of ex.body) {
+      if (ex.head.chunked) {
+        if (b.length)
+          ok = s.write(Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`, 'latin1'), b, CRLF]));
+      } else ok = s.write(b);
+    }
+    ex.body.length = 0;
+    ex.bodyBytes = 0;
+    if (ex.bodyDone && ex.head.chunked && !ex.endSent) {
+      ex.endSent = true;
+      s.write('0\r\n\r\n', 'latin1');
+    }
+    const c = ex.client.socket;
+    if (!ok) c.pause();
+    else if (c.isPaused() && ex.client.queue.length < 2) c.resume();
+  }
+
+  function retryAfter401(ex: Exchange): void {
+    policy.debug('proxy: gateway answered 401; refreshing the token and retrying once');
+    ex.phase = Phase.Token;
+    waitToken(ex, () => policy.replaceToken(ex.token)).then(
+      (tok) => {
+        if (ex.phase === Phase.Token) send(ex, tok.token);
+      },
+      (err: unknown) => tokenFailed(ex, err),
+    );
+  }
+
+  function upstreamFailed(ex: Exchange, err: unknown): void {
+    if (ex.phase !== Phase.Upstream) return;
+    if (ex.client.closed) {
+      done(ex);
+      return;
+    }
+    if (ex.responseStarted) {
+      policy.debug(`proxy: upstream failed mid-response (${(err as { code?: string }).code ?? 'error'})`);
+      ex.client.socket.destroy();
+      done(ex);
+      return;
+    }
+    // A pooled connection the gateway had already closed: nothing was answered, try a fresh one.
+    if (ex.reused && ex.status === 0 && ex.bodyMode === 'buffer' && ex.staleRetries < 2) {
+      ex.staleRetries++;
+      ex.attempts--;
+      send(ex, ex.token);
+      return;
+    }
+    const f = policy.upstreamFailure(err);
+    if (ex.bodyMode === 'stream' && !ex.bodyDone) ex.closeAfter = true;
+    ex.bodyMode = 'discard';
+    sendError(ex, f.status, f.kind, f.message);
+    done(ex);
+  }
+
+  // ------------------------------------------------------------------ responses to the client
+
+  function responseHead(ex: Exchange, h: Http1Head): void {
+    const raw = h.raw;
+    const named = connectionNamed(raw);
+    const status = h.status;
+    const bodiless = ex.headOnly || status === 204 || status === 304;
+    let head = `HTTP/1.1 ${status} ${h.reason || STATUS_TEXT[status] || ''}\r\n`;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const n = name.toLowerCase();
+      if (HOP_BY_HOP.has(n) || named?.has(n)) continue;
+      if (n === 'content-length' && h.chunked) continue;
+      head += `${name}: ${raw[i + 1]}\r\n`;
+    }
+    if (!bodiless && (h.chunked || h.contentLength === undefined)) {
+      // Unsized (chunked or close-delimited): re-chunk for HTTP/1.1 clients, close-delimit for 1.0.
+      if (ex.head.minor === 1) {
+        ex.chunkedOut = true;
+        head += 'transfer-encoding: chunked\r\n';
+      } else ex.closeAfter = true;
+    }
+    if (ex.closeAfter || stopping) {
+      ex.closeAfter = true;
+      head += 'connection: close\r\n';
+    } else if (ex.head.minor === 0) head += 'connection: keep-alive\r\n';
+    ex.responseStarted = true;
+    ex.out.push(`${head}\r\n`);
+  }
+
+  /** Write the response bytes gathered from one gateway read in one go. */
+  function flush(ex: Exchange): void {
+    const parts = ex.out;
+    const c = ex.client;
+    if (c.closed) {
+      parts.length = 0;
+      return;
+    }
+    let ok: boolean;
+    if (parts.length === 1) {
+      const p = parts[0]!;
+      ok = typeof p === 'string' ? c.socket.write(p, 'latin1') : c.socket.write(p);
+    } else {
+      let bytes = 0;
+      for (const p of parts) bytes += typeof p === 'string' ? p.length : p.length;
+      const buf = Buffer.allocUnsafe(bytes);
+      let off = 0;
+      for (const p of parts) off += typeof p === 'string' ? buf.write(p, off, 'latin1') : p.copy(buf, off);
+      ok = c.socket.write(buf);
+    }
+    parts.length = 0;
+    // A slow client slows the gateway: stop reading it until the client drains.
+    const u = ex.conn;
+    if (!ok && u && !u.dead && !u.socket.isPaused()) {
+      u.socket.pause();
+      c.socket.once('drain', () => {
+        if (!u.dead) u.socket.resume();
+      });
+    }
+  }
+
+  function sendError(ex: Exchange, status: number, kind: ErrorKind, message: string): void {
+    sendPlain(ex, status, policy.errorBody(ex.head.url, ex.head.headers, status, kind, message));
+  }
+
+  function sendPlain(ex: Exchange, status: number, body: string): void {
+    const c = ex.client;
+    ex.status = status;
+    if (c.closed || ex.responseStarted) return;
+    ex.responseStarted = true;
+    if (stopping) ex.closeAfter = true;
+    const len = Buffer.byteLength(body);
+    const head =
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n` +
+      `cache-control: no-store\r\n${ex.closeAfter ? 'connection: close\r\n' : ''}\r\n`;
+    c.socket.write(ex.headOnly ? head : head + body, 'utf8');
+  }
+
+  /** Answer without forwarding: after the body has arrived (read and dropped), or close after. */
+  function answerAfterBody(ex: Exchange, answer: () => void): void {
+    const buffered = ex.bodyMode === 'buffer';
+    ex.bodyMode = 'discard';
+    ex.body.length = 0;
+    if (ex.bodyDone || ex.client.closed) {
+      answer();
+      done(ex);
+      return;
+    }
+    if (buffered && !ex.head.expectContinue) {
+      ex.phase = Phase.Body;
+      ex.pendingAnswer = answer; // sent by the client's onComplete
+      return;
+    }
+    ex.closeAfter = true; // a large or streamed body is not read just to be thrown away
+    answer();
+    done(ex);
+  }
+
+  function done(ex: Exchange): void {
+    if (ex.phase === Phase.Done) return;
+    ex.phase = Phase.Done;
+    const c = ex.client;
+    if (ex.conn) {
+      ex.conn.drop(); // still busy (the client left, or the answer is ours): not reusable
+      ex.conn = undefined;
+    }
+    policy.accessLog?.(
+      ex.head.method,
+      ex.head.url.split('?')[0]!,
+      ex.responseStarted && !c.closed ? ex.status : 499,
+      performance.now() - ex.started,
+    );
+    if (c.queue[0] === ex) c.queue.shift();
+    if (c.closed) return;
+    if (ex.closeAfter || (!ex.bodyDone && ex.head.contentLength !== 0)) {
+      // Unread request bytes would be parsed as the next request: close instead.
+      c.closed = true;
+      c.socket.end();
+      return;
+    }
+    const next = c.queue[0];
+    if (next) start(next);
+    else if (stopping) c.socket.end();
+    if (c.socket.isPaused() && c.queue.length < 2) c.socket.resume();
+  }
+
+  // ------------------------------------------------------------------ client connections
+
+  class Client implements Http1Handler {
+    readonly parser = new Http1Parser('request', this);
+    readonly queue: Exchange[] = [];
+    closed = false;
+    last = clock;
+    headStart = 0;
+
+    constructor(readonly socket: net.Socket) {
+      socket.setNoDelay(true);
+      socket.on('data', (d: Buffer) => this.onData(d));
+      socket.on('error', () => undefined);
+      socket.on('close', () => this.onClose());
+      socket.on('end', () => {
+        // The client finished sending: answer what is queued, then close.
+        if (this.queue.length === 0) socket.end();
+        else for (const ex of this.queue) ex.closeAfter = true;
+      });
+    }
+
+    private onData(d: Buffer): void {
+      if (this.closed) return;
+      this.last = clock;
+      if (this.queue.length === 0 && !this.parser.inMessage) this.headStart = clock;
+      const err = this.parser.execute(d);
+      if (err) this.badRequest(err);
+    }
+
+    private badRequest(err: { code: string }): void {
+      const status = err.code === 'E_HTTP_HEADER_OVERFLOW' ? 431 : 400;
+      policy.debug(`proxy: unparsable request (${err.code})`);
+      const busyNow = this.queue.some((ex) => ex.responseStarted || ex.phase !== Phase.Queued);
+      this.closed = true;
+      if (!busyNow) {
+        this.socket.end(
+          `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+        );
+      } else this.socket.destroy();
+    }
+
+    onHead(h: Http1Head): boolean {
+      this.headStart = 0;
+      const ex = new Exchange(this, h);
+      this.queue.push(ex);
+      if (this.queue.length === 1) start(ex);
+      else this.socket.pause(); // pipelined: one at a time
+      return false;
+    }
+
+    onBody(b: Buffer): void {
+      const ex = this.queue[this.queue.length - 1];
+      if (!ex || ex.bodyMode === 'discard') return;
+      ex.body.push(b);
+      ex.bodyBytes += b.length;
+      if (ex.bodyMode === 'stream') {
+        if (ex.phase === Phase.Upstream) pump(ex);
+        else if (ex.bodyBytes > STREAM_BUFFER_MAX) this.socket.pause();
+      }
+    }
+
+    onComplete(): void {
+      const ex = this.queue[this.queue.length - 1];
+      if (!ex) return;
+      ex.bodyDone = true;
+      if (ex !== this.queue[0]) return;
+      if (ex.phase === Phase.Body) {
+        const answer = ex.pendingAnswer;
+        if (answer) {
+          ex.pendingAnswer = undefined;
+          answer();
+          done(ex);
+        } else obtainToken(ex);
+      } else if (ex.bodyMode === 'stream') pump(ex);
+    }
+
+    private onClose(): void {
+      this.closed = true;
+      clients.delete(this);
+      for (const ex of this.queue.slice()) {
+        // Waiting for a token: that promise settles (GONE) and finishes it.
+        if (ex.phase !== Phase.Token) done(ex);
+      }
+    }
+  }
+
+  function accept(socket: net.Socket): void {
+    if (stopping) {
+      socket.destroy();
+      return;
+    }
+    clients.add(new Client(socket));
+    ensureSweeper();
+  }
+
+  return {
+    accept,
+    closeIdle() {
+      stopping = true;
+      for (const c of clients) if (c.queue.length === 0) c.socket.end();
+      for (const u of idle.slice()) u.drop();
+    },
+    destroyAll() {
+      for (const c of clients) c.socket.destroy();
+      for (const u of [...idle, ...busy]) u.drop();
+      if (sweeper) clearInterval(sweeper);
+      sweeper = undefined;
+    },
+    openConnections: () => clients.size,
+  };
+}
+
+const CRLF = Buffer.from('\r\n');

@@ -1,0 +1,416 @@
+/**
+ * The wire engine's HTTP/1.1 parser: framing rules, incremental parsing at every split point, the
+ * request-smuggling rejections, and a differential property test against llhttp (the parser inside
+ * node:http): whatever gatepass accepts, llhttp accepts too and reads the same way.
+ */
+import { createRequire } from 'node:module';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type Http1Head, Http1Parser } from '../../src/proxy/http1.js';
+
+interface Message {
+  head: Http1Head;
+  body: string;
+}
+
+function collect(kind: 'request' | 'response', skipBody = false) {
+  const messages: Message[] = [];
+  let current: Message | undefined;
+  const parser = new Http1Parser(kind, {
+    onHead(head) {
+      current = { head, body: '' };
+      return skipBody;
+    },
+    onBody(chunk) {
+      current!.body += chunk.toString('latin1');
+    },
+    onComplete() {
+      messages.push(current!);
+      current = undefined;
+    },
+  });
+  return { parser, messages };
+}
+
+/** Parse `text` fed in pieces split at `cuts`; returns the messages or the error code. */
+function parse(kind: 'request' | 'response', text: string, cuts: number[] = [], skipBody = false) {
+  const { parser, messages } = collect(kind, skipBody);
+  const buf = Buffer.from(text, 'latin1');
+  let prev = 0;
+  for (const cut of [...cuts.filter((c) => c > 0 && c < buf.length).sort((a, b) => a - b), buf.length]) {
+    const err = parser.execute(buf.subarray(prev, cut));
+    if (err) return { error: err.code, messages };
+    prev = cut;
+  }
+  return { error: undefined, messages, parser };
+}
+
+const req = (lines: string[], body = '') => `${lines.join('\r\n')}\r\n\r\n${body}`;
+
+describe('requests', () => {
+  it('reads method, target, headers (order and case kept) and a Content-Length body', () => {
+    const text = req(
+      ['POST /v1/messages?x=1 HTTP/1.1', 'Host: 127.0.0.1:1', 'X-Api-Key:  k1 ', 'Content-Length: 5'],
+      'hello',
+    );
+    const r = parse('request', text);
+    expect(r.error).toBeUndefined();
+    expect(r.messages).toHaveLength(1);
+    const m = r.messages[0]!;
+    expect(m.head.method).toBe('POST');
+    expect(m.head.url).toBe('/v1/messages?x=1');
+    expect(m.head.raw).toEqual(['Host', '127.0.0.1:1', 'X-Api-Key', 'k1', 'Content-Length', '5']);
+    expect(m.head.headers['x-api-key']).toBe('k1');
+    expect(m.head.keepAlive).toBe(true);
+    expect(m.body).toBe('hello');
+  });
+
+  it('gives the same result whatever the read boundaries (every split point)', () => {
+    const text =
+      req(
+        ['POST /a HTTP/1.1', 'Host: h', 'Transfer-Encoding: chunked'],
+        '3;ext=1\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nTrailer-A: x\r\n\r\n',
+      ) +
+      req(['GET /b HTTP/1.1', 'Host: h']) +
+      req(['PUT /c HTTP/1.1', 'Host: h', 'Content-Length: 3'], 'xyz');
+    const whole = parse('request', text);
+    expect(whole.error).toBeUndefined();
+    expect(whole.messages.map((m) => [m.head.method, m.head.url, m.body])).toEqual([
+      ['POST', '/a', 'abc0123456789abcdef'],
+      ['GET', '/b', ''],
+      ['PUT', '/c', 'xyz'],
+    ]);
+    for (let i = 1; i < text.length; i++) {
+      const r = parse('request', text, [i]);
+      expect(r.error, `split at ${i}`).toBeUndefined();
+      expect(r.messages.map((m) => m.body)).toEqual(['abc0123456789abcdef', '', 'xyz']);
+    }
+    // One byte at a time.
+    const bytes = parse(
+      'request',
+      text,
+      Array.from({ length: text.length }, (_, i) => i),
+    );
+    expect(bytes.messages).toHaveLength(3);
+  });
+
+  it('skips empty lines before a request line; HTTP/1.0 is close unless keep-alive', () => {
+    expect(parse('request', `\r\n\r\n${req(['GET / HTTP/1.1', 'Host: h'])}`).messages).toHaveLength(1);
+    expect(parse('request', req(['GET / HTTP/1.0', 'Host: h'])).messages[0]!.head.keepAlive).toBe(false);
+    expect(
+      parse('request', req(['GET / HTTP/1.0', 'Connection: keep-alive'])).messages[0]!.head.keepAlive,
+    ).toBe(true);
+    expect(parse('request', req(['GET / HTTP/1.1', 'Connection: close'])).messages[0]!.head.keepAlive).toBe(
+      false,
+    );
+  });
+
+  it('flags upgrades and CONNECT, and stops parsing after their head', () => {
+    const up = parse(
+      'request',
+      `${req(['GET / HTTP/1.1', 'Host: h', 'Connection: Upgrade', 'Upgrade: websocket'])}garbage`,
+    );
+    expect(up.error).toBeUndefined();
+    expect(up.messages).toHaveLength(0); // the head is reported, never completed
+    const { parser } = collect('request');
+    let head: Http1Head | undefined;
+    const p2 = new Http1Parser('request', {
+      onHead: (h) => {
+        head = h;
+        return false;
+      },
+      onBody: () => undefined,
+      onComplete: () => undefined,
+    });
+    expect(p2.execute(Buffer.from(req(['CONNECT h:443 HTTP/1.1', 'Host: h:443'])))).toBeUndefined();
+    expect(head?.upgrade).toBe(true);
+    expect(parser.inMessage).toBe(false);
+  });
+
+  it.each([
+    [
+      'Content-Length with Transfer-Encoding',
+      ['POST / HTTP/1.1', 'Content-Length: 3', 'Transfer-Encoding: chunked'],
+    ],
+    ['two Content-Length headers', ['POST / HTTP/1.1', 'Content-Length: 3', 'Content-Length: 3']],
+    ['Content-Length not digits', ['POST / HTTP/1.1', 'Content-Length: +3']],
+    ['Content-Length list', ['POST / HTTP/1.1', 'Content-Length: 3, 3']],
+    ['Content-Length hex', ['POST / HTTP/1.1', 'Content-Length: 0x3']],
+    ['Transfer-Encoding not chunked', ['POST / HTTP/1.1', 'Transfer-Encoding: gzip']],
+    ['chunked twice', ['POST / HTTP/1.1', 'Transfer-Encoding: chunked, chunked']],
+    [
+      'chunked in two headers',
+      ['POST / HTTP/1.1', 'Transfer-Encoding: chunked', 'Transfer-Encoding: chunked'],
+    ],
+    ['a near-chunked coding', ['POST / HTTP/1.1', 'Transfer-Encoding: xchunked']],
+    ['obs-fold', ['GET / HTTP/1.1', 'X-A: 1', ' continued']],
+    ['space before the colon', ['GET / HTTP/1.1', 'Host : h']],
+    ['an empty header name', ['GET / HTTP/1.1', ': h']],
+    ['a header name with a slash', ['GET / HTTP/1.1', 'X/A: 1']],
+    ['a NUL in a value', ['GET / HTTP/1.1', 'X-A: a\0b']],
+    ['DEL in a value', ['GET / HTTP/1.1', 'X-A: a\x7fb']],
+    ['a bare LF', ['GET / HTTP/1.1', 'X-A: a\nX-B: b']],
+    ['a bare CR', ['GET / HTTP/1.1', 'X-A: a\rb']],
+    ['HTTP/2.0', ['GET / HTTP/2.0']],
+    ['lower-case version', ['GET / http/1.1']],
+    ['no version', ['GET /']],
+    ['two spaces', ['GET  / HTTP/1.1']],
+    ['a space in the target', ['GET /a b HTTP/1.1']],
+  ])('rejects %s', (_name, lines) => {
+    const r = parse('request', req(lines as string[], 'abc'));
+    expect(r.error).toMatch(/^E_HTTP_/);
+    expect(r.messages).toHaveLength(0);
+  });
+
+  it.each([
+    ['an invalid chunk size', 'g\r\nabc\r\n0\r\n\r\n'],
+    ['an empty chunk size', '\r\nabc\r\n0\r\n\r\n'],
+    ['a 16-digit chunk size', '1000000000000000\r\n'],
+    ['chunk data longer than announced', '2\r\nabc\r\n0\r\n\r\n'],
+    ['a chunk size line with a bare LF', '3\nabc\r\n0\r\n\r\n'],
+    ['a negative chunk size', '-3\r\nabc\r\n0\r\n\r\n'],
+  ])('rejects a chunked body with %s', (_name, body) => {
+    const r = parse('request', req(['POST / HTTP/1.1', 'Transfer-Encoding: chunked'], body));
+    expect(r.error).toBe('E_HTTP_PARSE');
+    expect(r.messages).toHaveLength(0);
+  });
+
+  it('limits the head to 16 KiB (431-worthy overflow), whole or in pieces', () => {
+    const big = req(['GET / HTTP/1.1', `X-Big: ${'a'.repeat(17 * 1024)}`]);
+    expect(parse('request', big).error).toBe('E_HTTP_HEADER_OVERFLOW');
+    expect(parse('request', big, [100, 5000, 10000, 16000]).error).toBe('E_HTTP_HEADER_OVERFLOW');
+    const ok = req(['GET / HTTP/1.1', `X-Big: ${'a'.repeat(15 * 1024)}`]);
+    expect(parse('request', ok).error).toBeUndefined();
+  });
+});
+
+describe('responses', () => {
+  const res = (lines: string[], body = '') => req(lines, body);
+
+  it('reads status, reason and a sized body; 1xx and 204/304 have none', () => {
+    const r = parse(
+      'response',
+      res(['HTTP/1.1 100 Continue']) +
+        res(['HTTP/1.1 200 OK', 'Content-Length: 2'], 'ok') +
+        res(['HTTP/1.1 204 No Content']) +
+        res(['HTTP/1.1 304 Not Modified', 'Content-Length: 10']) +
+        res(['HTTP/1.1 404', 'Content-Length: 0']),
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.messages.map((m) => [m.head.status, m.head.reason, m.body])).toEqual([
+      [100, 'Continue', ''],
+      [200, 'OK', 'ok'],
+      [204, 'No Content', ''],
+      [304, 'Not Modified', ''],
+      [404, '', ''],
+    ]);
+  });
+
+  it('de-chunks, and a body without length ends when the connection does', () => {
+    const chunked = parse(
+      'response',
+      res(['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked'], '9\r\ndata: 1\n\n\r\n0\r\n\r\n'),
+    );
+    expect(chunked.messages[0]!.body).toBe('data: 1\n\n');
+    expect(chunked.messages[0]!.head.keepAlive).toBe(true);
+    const eof = parse('response', res(['HTTP/1.1 200 OK'], 'until the end'));
+    expect(eof.messages).toHaveLength(0);
+    expect(eof.parser!.finish()).toBeUndefined();
+    expect(eof.messages[0]!.body).toBe('until the end');
+    expect(eof.messages[0]!.head.keepAlive).toBe(false);
+  });
+
+  it('the answer to HEAD has no body even with a Content-Length', () => {
+    const r = parse('response', res(['HTTP/1.1 200 OK', 'Content-Length: 5']), [], true);
+    expect(r.messages).toHaveLength(1);
+    expect(r.messages[0]!.body).toBe('');
+  });
+
+  it('a message cut short by the connection closing is an error', () => {
+    const r = parse('response', res(['HTTP/1.1 200 OK', 'Content-Length: 10'], 'abc'));
+    expect(r.parser!.finish()?.code).toBe('E_HTTP_TRUNCATED');
+    const c = parse('response', res(['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked'], '5\r\nab'));
+    expect(c.parser!.finish()?.code).toBe('E_HTTP_TRUNCATED');
+  });
+
+  it.each([
+    ['a bad status line', ['HTTP/1.1 20 OK']],
+    ['a status out of range', ['HTTP/1.1 099 X']],
+    ['CL with TE', ['HTTP/1.1 200 OK', 'Content-Length: 1', 'Transfer-Encoding: chunked']],
+    ['chunked not last', ['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked, gzip', 'Content-Length: 1']],
+  ])('rejects %s', (_name, lines) => {
+    expect(parse('response', res(lines as string[], 'x')).error).toMatch(/^E_HTTP_/);
+  });
+});
+
+// --------------------------------------------------------------------------------------------
+// Differential: gatepass' parser against llhttp (node:http's), on generated and mutated requests.
+
+interface LlhttpParser {
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  execute(data: Buffer): number | Error;
+  close(): void;
+  [k: number]: unknown;
+}
+const common = createRequire(import.meta.url)('_http_common') as {
+  HTTPParser: {
+    new (): LlhttpParser;
+    REQUEST: number;
+    kOnHeaders: number;
+    kOnHeadersComplete: number;
+    kOnBody: number;
+    kOnMessageComplete: number;
+  };
+  methods: string[];
+};
+
+function llhttp(text: Buffer) {
+  const P = common.HTTPParser;
+  const p = new P();
+  p.initialize(P.REQUEST, {}, 16 * 1024, 0);
+  const messages: { method: string; url: string; raw: string[]; body: string; upgrade: boolean }[] = [];
+  let cur: (typeof messages)[number] | undefined;
+  let pendingRaw: string[] = [];
+  let pendingUrl = '';
+  p[P.kOnHeaders] = (h: string[], url: string) => {
+    pendingRaw.push(...h);
+    pendingUrl += url;
+  };
+  p[P.kOnHeadersComplete] = (
+    _maj: number,
+    _min: number,
+    raw: string[] | undefined,
+    method: number,
+    url: string | undefined,
+    _s: unknown,
+    _r: unknown,
+    upgrade: boolean,
+  ) => {
+    cur = {
+      method: common.methods[method]!,
+      url: url ?? pendingUrl,
+      raw: raw ?? pendingRaw,
+      body: '',
+      upgrade,
+    };
+    pendingRaw = [];
+    pendingUrl = '';
+    return 0;
+  };
+  p[P.kOnBody] = (b: Buffer) => {
+    cur!.body += b.toString('latin1');
+  };
+  p[P.kOnMessageComplete] = () => {
+    messages.push(cur!);
+  };
+  const r = p.execute(text);
+  p.close();
+  return { ok: !(r instanceof Error), messages };
+}
+
+const tchar = fc.constantFrom(...'abcxyzABCXYZ019-_.!~*'.split(''));
+const headerName = fc.oneof(
+  fc.constantFrom(
+    'Host',
+    'Content-Length',
+    'Transfer-Encoding',
+    'Connection',
+    'X-Api-Key',
+    'Expect',
+    'Upgrade',
+    'TE',
+  ),
+  fc.array(tchar, { minLength: 1, maxLength: 12 }).map((a) => a.join('')),
+);
+const valueChar = fc.oneof(
+  { weight: 20, arbitrary: fc.constantFrom(...'abc 123 chunked, keep-alive close gzip ;=/'.split('')) },
+  { weight: 1, arbitrary: fc.constantFrom('\t', '\r', '\n', '\0', '\x7f', '\x80', '\xff', '"') },
+);
+const headerValue = fc.oneof(
+  fc.constantFrom(
+    'chunked',
+    '0',
+    '5',
+    '12',
+    ' 5 ',
+    'close',
+    'keep-alive',
+    '100-continue',
+    'chunked, chunked',
+    'gzip, chunked',
+  ),
+  fc.array(valueChar, { maxLength: 16 }).map((a) => a.join('')),
+);
+const requestText = fc
+  .record({
+    method: fc.constantFrom(
+      'GET',
+      'POST',
+      'PUT',
+      'HEAD',
+      'DELETE',
+      'PATCH',
+      'OPTIONS',
+      'get',
+      'P0ST',
+      'CONNECT',
+    ),
+    target: fc.constantFrom('/', '/v1/messages', '/a?b=c&key=1', '*', 'http://x/y', '/%20', '/a b'),
+    version: fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/1.2', 'HTTP/2'),
+    headers: fc.array(fc.tuple(headerName, headerValue, fc.constantFrom(': ', ':', ' : ', ':  ')), {
+      maxLength: 6,
+    }),
+    body: fc.oneof(
+      fc.constant(''),
+      fc.constantFrom(
+        'hello',
+        '5\r\nhello\r\n0\r\n\r\n',
+        '0\r\n\r\n',
+        '3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n',
+        'zz\r\n',
+      ),
+    ),
+    eol: fc.constantFrom('\r\n', '\r\n', '\r\n', '\n'),
+  })
+  .map(
+    ({ method, target, version, headers, body, eol }) =>
+      `${method} ${target} ${version}${eol}${headers.map(([n, v, sep]) => `${n}${sep}${v}`).join(eol)}${headers.length ? eol : ''}${eol}${body}`,
+  );
+
+describe('agrees with llhttp', () => {
+  it('whatever gatepass accepts, llhttp accepts and reads the same (method, target, headers, body)', () => {
+    fc.assert(
+      fc.property(requestText, fc.array(fc.nat(200), { maxLength: 3 }), (text, cuts) => {
+        const buf = Buffer.from(text, 'latin1');
+        const ours = parse('request', text, cuts);
+        const ref = llhttp(buf);
+        if (ours.error) return; // stricter than llhttp is allowed
+        expect(ref.ok, JSON.stringify(text)).toBe(true);
+        // Messages completed by both must match; llhttp may complete an upgrade ours stops at.
+        const n = ours.messages.length;
+        expect(ref.messages.length, JSON.stringify(text)).toBeGreaterThanOrEqual(n);
+        for (let i = 0; i < n; i++) {
+          const a = ours.messages[i]!;
+          const b = ref.messages[i]!;
+          expect(a.head.method).toBe(b.method);
+          expect(a.head.url).toBe(b.url);
+          expect(a.head.raw).toEqual(b.raw);
+          expect(a.body).toBe(b.body);
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 3000) },
+    );
+  });
+
+  it('the framing of every valid generated request is understood by both', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(requestText, (text) => {
+        if (!parse('request', text).error) accepted++;
+      }),
+      { numRuns: 2000 },
+    );
+    // The generator must exercise the accepting side too, not only the rejections.
+    expect(accepted).toBeGreaterThan(100);
+  });
+});
