@@ -20,9 +20,21 @@ function first(v: HeaderValue): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** The last Host value found allowed, and for which port (Host is not a secret: equality is fine). */
+let allowedHost = '';
+let allowedPort = -1;
+
 /** True when `host` (a Host header value) names a loopback address on `port`. */
 export function isAllowedHost(host: string | undefined, port: number): boolean {
   if (!host) return false;
+  if (host === allowedHost && port === allowedPort) return true;
+  if (!checkHost(host, port)) return false;
+  allowedHost = host;
+  allowedPort = port;
+  return true;
+}
+
+function checkHost(host: string, port: number): boolean {
   const h = host.trim().toLowerCase();
   let name: string;
   let hostPort: string | undefined;

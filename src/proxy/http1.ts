@@ -23,7 +23,12 @@ export interface Http1Head {
   minor: number;
   /** [name, value, …] in order and case as received (values trimmed of surrounding blanks). */
   raw: string[];
-  /** Lower-cased names, first value of each (what routing and the guard look at). */
+  /** The lower-cased name of each pair in `raw` (raw[2i] → lower[i]). */
+  lower: string[];
+  /**
+   * First value of each header the proxy decides on (INTERESTING: the guard, the dialect, framing
+   * and hop-by-hop handling), by lower-cased name. Other headers are only in `raw`.
+   */
   headers: Record<string, string>;
   /** Body framing. */
   contentLength: number | undefined;
@@ -77,6 +82,66 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Any byte not allowed anywhere in a head (CR and LF are checked as pairs separately). */
 const BAD_HEAD_BYTE = /[^\t\r\n\x20-\x7e\x80-\xff]/;
 const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
+/** A byte not allowed inside one line of a head (so also any CR or LF). */
+const BAD_LINE_BYTE = /[^\t\x20-\x7e\x80-\xff]/;
+/** tchar (RFC 9110 §5.6.2): what a header name is made of. */
+const TCHAR = new Uint8Array(256);
+for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[ch.charCodeAt(0)] = 1;
+/** Bytes allowed in a start line and a field value: HTAB, SP, VCHAR, obs-text. */
+const FIELD_BYTE = new Uint8Array(256);
+FIELD_BYTE[9] = 1;
+for (let i = 0x20; i < 0x7f; i++) FIELD_BYTE[i] = 1;
+for (let i = 0x80; i < 0x100; i++) FIELD_BYTE[i] = 1;
+type InterestingHeaders = Record<
+  | 'host'
+  | 'origin'
+  | 'sec-fetch-site'
+  | 'authorization'
+  | 'x-api-key'
+  | 'x-goog-api-key'
+  | 'anthropic-version'
+  | 'content-length'
+  | 'transfer-encoding'
+  | 'connection'
+  | 'upgrade'
+  | 'expect',
+  string | undefined
+>;
+
+/** One object shape for every head's headers (fast, monomorphic lookups in the guard). */
+function newHeaders(): Record<string, string> {
+  const h: InterestingHeaders = {
+    host: undefined,
+    origin: undefined,
+    'sec-fetch-site': undefined,
+    authorization: undefined,
+    'x-api-key': undefined,
+    'x-goog-api-key': undefined,
+    'anthropic-version': undefined,
+    'content-length': undefined,
+    'transfer-encoding': undefined,
+    connection: undefined,
+    upgrade: undefined,
+    expect: undefined,
+  };
+  return h as Record<string, string>;
+}
+
+/** Headers whose first value goes into Http1Head.headers. */
+const INTERESTING = new Set([
+  'host',
+  'origin',
+  'sec-fetch-site',
+  'authorization',
+  'x-api-key',
+  'x-goog-api-key',
+  'anthropic-version',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'upgrade',
+  'expect',
+]);
 /** The methods llhttp (node:http) knows that an API proxy has any use for; anything else is refused. */
 const REQUEST_LINE =
   /^(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|TRACE|CONNECT) ([\x21-\x7e\x80-\xff]+) HTTP\/1\.([01])$/;
@@ -153,7 +218,7 @@ export class Http1Parser {
             }
             if (end - pos > MAX_HEAD)
               throw new Http1Error('E_HTTP_HEADER_OVERFLOW', 'message head too large');
-            const head = this.parseHead(data.toString('latin1', pos, end));
+            const head = this.parseHead(data, pos, end);
             pos = end + 4;
             this.startBody(head);
             break;
@@ -230,7 +295,7 @@ export class Http1Parser {
             const line = data.toString('latin1', pos, eol - 1);
             pos = eol + 1;
             if (line === '') this.complete();
-            else if (BAD_HEAD_BYTE.test(line) || !TOKEN.test(line.slice(0, line.indexOf(':')))) {
+            else if (BAD_LINE_BYTE.test(line) || !TOKEN.test(line.slice(0, line.indexOf(':')))) {
               throw fail('bad trailer field');
             }
             break;
@@ -293,9 +358,12 @@ export class Http1Parser {
     } else this.state = State.UntilClose;
   }
 
-  private parseHead(text: string): Http1Head {
-    if (BAD_HEAD_BYTE.test(text) || BARE_CR_OR_LF.test(text)) throw fail('invalid byte in message head');
-    const lines = text.split('\r\n');
+  /**
+   * Parse the head in data[start, end) (without its final CRLFCRLF) in one pass over the bytes:
+   * every byte checked against the grammar's tables, line ends must be CRLF, header names tokens.
+   */
+  private parseHead(data: Buffer, start: number, end: number): Http1Head {
+    const text = data.toString('latin1', start, end);
     const head: Http1Head = {
       method: '',
       url: '',
@@ -303,65 +371,122 @@ export class Http1Parser {
       reason: '',
       minor: 1,
       raw: [],
-      headers: {},
+      lower: [],
+      headers: newHeaders(),
       contentLength: undefined,
       chunked: false,
       keepAlive: true,
       upgrade: false,
       expectContinue: false,
     };
+    const raw = head.raw;
+    const lowerNames = head.lower;
+    const headers = head.headers;
+    let lineStart = start;
+    let colon = -1; // -1: in the start line; 0: in a header name; > 0: the colon's offset
+    let startLine = '';
+    for (let i = start; i <= end; i++) {
+      const c = i < end ? data[i]! : 13;
+      if (c === 13) {
+        if (i < end && data[i + 1] !== 10) throw fail('bare CR in message head');
+        if (colon < 0) startLine = text.slice(0, i - start);
+        else {
+          if (colon <= lineStart) throw fail('bad header line');
+          const name = text.slice(lineStart - start, colon - start);
+          let a = colon + 1;
+          let b = i;
+          while (a < b && (data[a] === 32 || data[a] === 9)) a++;
+          while (b > a && (data[b - 1] === 32 || data[b - 1] === 9)) b--;
+          const value = text.slice(a - start, b - start);
+          raw.push(name, value);
+          const lower = name.toLowerCase();
+          lowerNames.push(lower);
+          if (lower.length <= 17) this.interesting(head, lower, value);
+        }
+        i++;
+        lineStart = i + 1;
+        colon = 0;
+      } else if (colon === 0) {
+        if (c === 58) colon = i;
+        else if (TCHAR[c] !== 1) throw fail('bad header name');
+      } else if (FIELD_BYTE[c] !== 1) throw fail('invalid byte in message head');
+    }
     if (this.kind === 'request') {
-      const m = REQUEST_LINE.exec(lines[0]!);
+      const m = REQUEST_LINE.exec(startLine);
       if (!m) throw fail('bad request line');
       head.method = m[1]!;
       head.url = m[2]!;
-      head.minor = Number(m[3]);
+      head.minor = m[3] === '0' ? 0 : 1;
     } else {
-      const m = STATUS_LINE.exec(lines[0]!);
+      const m = STATUS_LINE.exec(startLine);
       if (!m) throw fail('bad status line');
-      head.minor = Number(m[1]);
+      head.minor = m[1] === '0' ? 0 : 1;
       head.status = Number(m[2]);
       head.reason = m[3] ?? '';
     }
-    const raw = head.raw;
-    const headers = head.headers;
-    let connection = '';
-    let te: string | undefined;
-    let upgradeHeader = false;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw fail('bad header line');
-      const name = line.slice(0, colon);
-      if (!TOKEN.test(name)) throw fail('bad header name');
-      let a = colon + 1;
-      let b = line.length;
-      while (a < b && (line.charCodeAt(a) === 32 || line.charCodeAt(a) === 9)) a++;
-      while (b > a && (line.charCodeAt(b - 1) === 32 || line.charCodeAt(b - 1) === 9)) b--;
-      const value = line.slice(a, b);
-      raw.push(name, value);
-      const lower = name.toLowerCase();
-      switch (lower) {
-        case 'content-length':
-          if (head.contentLength !== undefined || !DIGITS.test(value))
-            throw fail('bad or repeated Content-Length');
-          head.contentLength = Number(value);
-          break;
-        case 'transfer-encoding':
-          te = te === undefined ? value : `${te}, ${value}`;
-          break;
-        case 'connection':
-          connection = connection ? `${connection},${value.toLowerCase()}` : value.toLowerCase();
-          break;
-        case 'upgrade':
-          upgradeHeader = true;
-          break;
-        case 'expect':
-          if (value.toLowerCase() === '100-continue') head.expectContinue = true;
-          break;
-      }
-      if (headers[lower] === undefined) headers[lower] = value;
+    return this.framing(head);
+  }
+
+  private teValue: string | undefined;
+  private connectionValue = '';
+  private upgradeHeader = false;
+
+  private interesting(head: Http1Head, lower: string, value: string): void {
+    const h = head.headers as InterestingHeaders;
+    switch (lower) {
+      case 'host':
+        h.host ??= value;
+        return;
+      case 'origin':
+        h.origin ??= value;
+        return;
+      case 'sec-fetch-site':
+        h['sec-fetch-site'] ??= value;
+        return;
+      case 'authorization':
+        h.authorization ??= value;
+        return;
+      case 'x-api-key':
+        h['x-api-key'] ??= value;
+        return;
+      case 'x-goog-api-key':
+        h['x-goog-api-key'] ??= value;
+        return;
+      case 'anthropic-version':
+        h['anthropic-version'] ??= value;
+        return;
+      default:
+        if (!INTERESTING.has(lower)) return;
     }
+    if (head.headers[lower] === undefined) head.headers[lower] = value;
+    switch (lower) {
+      case 'content-length':
+        if (head.contentLength !== undefined || !DIGITS.test(value)) throw fail('bad or repeated Content-Length');
+        head.contentLength = Number(value);
+        break;
+      case 'transfer-encoding':
+        this.teValue = this.teValue === undefined ? value : `${this.teValue}, ${value}`;
+        break;
+      case 'connection':
+        this.connectionValue = this.connectionValue ? `${this.connectionValue},${value.toLowerCase()}` : value.toLowerCase();
+        break;
+      case 'upgrade':
+        this.upgradeHeader = true;
+        break;
+      case 'expect':
+        if (value.toLowerCase() === '100-continue') head.expectContinue = true;
+        break;
+    }
+  }
+
+  /** Body framing and persistence, from the headers collected by interesting(). */
+  private framing(head: Http1Head): Http1Head {
+    const te = this.teValue;
+    const connection = this.connectionValue;
+    const upgradeHeader = this.upgradeHeader;
+    this.teValue = undefined;
+    this.connectionValue = '';
+    this.upgradeHeader = false;
     if (te !== undefined) {
       if (head.contentLength !== undefined) {
         throw new Http1Error('E_HTTP_TRANSFER_ENCODING', 'Transfer-Encoding together with Content-Length');
@@ -383,7 +508,9 @@ export class Http1Parser {
       // A response with another final coding is delimited by the connection closing.
       else head.keepAlive = false;
     }
-    if (connection) {
+    if (connection === 'keep-alive') {
+      if (head.minor === 0) head.keepAlive = true;
+    } else if (connection) {
       const tokens = connection.split(',').map((s) => s.trim());
       if (tokens.includes('close')) head.keepAlive = false;
       else if (head.minor === 0) head.keepAlive = tokens.includes('keep-alive');

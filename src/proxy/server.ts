@@ -203,8 +203,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   registerSecret(options.localKey);
   const prefix = gateway.pathname === '/' ? '' : gateway.pathname;
   const layoutPrefix = (url: string, headers: IncomingMessage['headers']): string => {
+    const layout = options.pathPrefixes;
+    if (!layout?.anthropic && !layout?.openai) return '';
     const dialect = detectDialect(url, headers);
-    const layout = options.pathPrefixes ?? {};
     const p = dialect === 'anthropic' ? layout.anthropic : dialect === 'openai' ? layout.openai : undefined;
     if (!p) return '';
     const path = url.split('?')[0]!;

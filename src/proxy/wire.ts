@@ -116,11 +116,12 @@ class WireError extends Error {
 const GONE = new WireError('E_CLIENT_GONE', 'client went away');
 
 /** Names listed in Connection headers (besides close/keep-alive), dropped as hop-by-hop. */
-function connectionNamed(raw: string[]): Set<string> | undefined {
+function connectionNamed(h: Http1Head): Set<string> | undefined {
+  if (h.headers['connection'] === undefined) return undefined;
   let out: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
-    for (const t of raw[i + 1]!.split(',')) {
+  for (let i = 0; i < h.lower.length; i++) {
+    if (h.lower[i] !== 'connection') continue;
+    for (const t of h.raw[2 * i + 1]!.split(',')) {
       const n = t.trim().toLowerCase();
       if (!n || n === 'keep-alive' || n === 'close') continue;
       out ??= new Set();
@@ -355,7 +356,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     bodyDone = false;
     /** 'buffer' (replayable), 'stream' (forwarded as it arrives), 'discard' (answered without it). */
     bodyMode: 'buffer' | 'stream' | 'discard';
-    readonly started = performance.now();
+    readonly started = policy.accessLog ? performance.now() : 0;
     status = 0;
     path = '';
     token = '';
@@ -495,14 +496,14 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     ex.reused = u.reused;
     const streamed = ex.bodyMode === 'stream';
     const h = ex.head;
-    const named = connectionNamed(h.raw);
+    const named = connectionNamed(h);
     let head = `${h.method} ${ex.path} HTTP/1.1\r\n${hostLine}`;
     const raw = h.raw;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      const n = name.toLowerCase();
+    const lower = h.lower;
+    for (let i = 0; i < lower.length; i++) {
+      const n = lower[i]!;
       if (NOT_FORWARDED.has(n) || named?.has(n)) continue;
-      head += `${name}: ${raw[i + 1]}\r\n`;
+      head += `${raw[2 * i]}: ${raw[2 * i + 1]}\r\n`;
     }
     if (streamed && h.chunked) head += 'transfer-encoding: chunked\r\n';
     else if (streamed) head += `content-length: ${h.contentLength}\r\n`;
@@ -512,8 +513,13 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     const s = u.socket;
     if (!streamed) {
       if (ex.bodyBytes === 0) s.write(head, 'latin1');
-      else if (ex.body.length === 1) s.write(Buffer.concat([Buffer.from(head, 'latin1'), ex.body[0]!]));
-      else s.write(Buffer.concat([Buffer.from(head, 'latin1'), ...ex.body]));
+      else {
+        // Head and body in one write (one segment, one syscall).
+        const buf = Buffer.allocUnsafe(head.length + ex.bodyBytes);
+        let off = buf.write(head, 0, 'latin1');
+        for (const b of ex.body) off += b.copy(buf, off);
+        s.write(buf);
+      }
       return;
     }
     s.write(head, 'latin1');
@@ -585,16 +591,16 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
 
   function responseHead(ex: Exchange, h: Http1Head): void {
     const raw = h.raw;
-    const named = connectionNamed(raw);
+    const lower = h.lower;
+    const named = connectionNamed(h);
     const status = h.status;
     const bodiless = ex.headOnly || status === 204 || status === 304;
     let head = `HTTP/1.1 ${status} ${h.reason || STATUS_TEXT[status] || ''}\r\n`;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      const n = name.toLowerCase();
+    for (let i = 0; i < lower.length; i++) {
+      const n = lower[i]!;
       if (HOP_BY_HOP.has(n) || named?.has(n)) continue;
       if (n === 'content-length' && h.chunked) continue;
-      head += `${name}: ${raw[i + 1]}\r\n`;
+      head += `${raw[2 * i]}: ${raw[2 * i + 1]}\r\n`;
     }
     if (!bodiless && (h.chunked || h.contentLength === undefined)) {
       // Unsized (chunked or close-delimited): re-chunk for HTTP/1.1 clients, close-delimit for 1.0.
