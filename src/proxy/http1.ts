@@ -26,13 +26,15 @@ export interface Http1Head {
   /** The lower-cased name of each pair in `raw` (raw[2i] → lower[i]). */
   lower: string[];
   /**
-   * First value of each header the proxy decides on (INTERESTING: the guard, the dialect, framing
-   * and hop-by-hop handling), by lower-cased name. Other headers are only in `raw`.
+   * First value of each header the proxy decides on (the guard, the dialect, framing and hop-by-hop
+   * handling: see InterestingHeaders), by lower-cased name. Other headers are only in `raw`.
    */
   headers: Record<string, string>;
   /** Body framing. */
   contentLength: number | undefined;
   chunked: boolean;
+  /** Header names listed in Connection (other than close/keep-alive): hop-by-hop for this message. */
+  connectionNamed: Set<string> | undefined;
   /** Persistent connection after this message (HTTP/1.1 default, or 1.0 with keep-alive). */
   keepAlive: boolean;
   /** CONNECT or a protocol upgrade: parsing stops after the head. */
@@ -86,7 +88,8 @@ const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
 const BAD_LINE_BYTE = /[^\t\x20-\x7e\x80-\xff]/;
 /** tchar (RFC 9110 §5.6.2): what a header name is made of. */
 const TCHAR = new Uint8Array(256);
-for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[ch.charCodeAt(0)] = 1;
+for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+  TCHAR[ch.charCodeAt(0)] = 1;
 /** Bytes allowed in a start line and a field value: HTAB, SP, VCHAR, obs-text. */
 const FIELD_BYTE = new Uint8Array(256);
 FIELD_BYTE[9] = 1;
@@ -127,21 +130,6 @@ function newHeaders(): Record<string, string> {
   return h as Record<string, string>;
 }
 
-/** Headers whose first value goes into Http1Head.headers. */
-const INTERESTING = new Set([
-  'host',
-  'origin',
-  'sec-fetch-site',
-  'authorization',
-  'x-api-key',
-  'x-goog-api-key',
-  'anthropic-version',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'upgrade',
-  'expect',
-]);
 /** The methods llhttp (node:http) knows that an API proxy has any use for; anything else is refused. */
 const REQUEST_LINE =
   /^(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|TRACE|CONNECT) ([\x21-\x7e\x80-\xff]+) HTTP\/1\.([01])$/;
@@ -376,12 +364,12 @@ export class Http1Parser {
       contentLength: undefined,
       chunked: false,
       keepAlive: true,
+      connectionNamed: undefined,
       upgrade: false,
       expectContinue: false,
     };
     const raw = head.raw;
     const lowerNames = head.lower;
-    const headers = head.headers;
     let lineStart = start;
     let colon = -1; // -1: in the start line; 0: in a header name; > 0: the colon's offset
     let startLine = '';
@@ -401,7 +389,7 @@ export class Http1Parser {
           raw.push(name, value);
           const lower = name.toLowerCase();
           lowerNames.push(lower);
-          if (lower.length <= 17) this.interesting(head, lower, value);
+          this.interesting(head, lower, value);
         }
         i++;
         lineStart = i + 1;
@@ -430,52 +418,58 @@ export class Http1Parser {
   private teValue: string | undefined;
   private connectionValue = '';
   private upgradeHeader = false;
+  private expectContinue = false;
 
+  /** Record a header the proxy decides on (dispatch on the name's length first: most are none). */
   private interesting(head: Http1Head, lower: string, value: string): void {
     const h = head.headers as InterestingHeaders;
-    switch (lower) {
-      case 'host':
-        h.host ??= value;
+    switch (lower.length) {
+      case 4:
+        if (lower === 'host') h.host ??= value;
         return;
-      case 'origin':
-        h.origin ??= value;
+      case 6:
+        if (lower === 'origin') h.origin ??= value;
+        else if (lower === 'expect') {
+          h.expect ??= value;
+          // HTTP/1.0 clients do not get 1xx answers (RFC 9110 §15.2): the expectation is ignored.
+          if (value.toLowerCase() === '100-continue') this.expectContinue = true;
+        }
         return;
-      case 'sec-fetch-site':
-        h['sec-fetch-site'] ??= value;
+      case 7:
+        if (lower === 'upgrade') {
+          h.upgrade ??= value;
+          this.upgradeHeader = true;
+        }
         return;
-      case 'authorization':
-        h.authorization ??= value;
+      case 9:
+        if (lower === 'x-api-key') h['x-api-key'] ??= value;
         return;
-      case 'x-api-key':
-        h['x-api-key'] ??= value;
+      case 10:
+        if (lower === 'connection') {
+          h.connection ??= value;
+          const v = value.toLowerCase();
+          this.connectionValue = this.connectionValue ? `${this.connectionValue},${v}` : v;
+        }
         return;
-      case 'x-goog-api-key':
-        h['x-goog-api-key'] ??= value;
+      case 13:
+        if (lower === 'authorization') h.authorization ??= value;
         return;
-      case 'anthropic-version':
-        h['anthropic-version'] ??= value;
+      case 14:
+        if (lower === 'content-length') {
+          if (head.contentLength !== undefined || !DIGITS.test(value))
+            throw fail('bad or repeated Content-Length');
+          h['content-length'] = value;
+          head.contentLength = Number(value);
+        } else if (lower === 'sec-fetch-site') h['sec-fetch-site'] ??= value;
+        else if (lower === 'x-goog-api-key') h['x-goog-api-key'] ??= value;
         return;
-      default:
-        if (!INTERESTING.has(lower)) return;
-    }
-    if (head.headers[lower] === undefined) head.headers[lower] = value;
-    switch (lower) {
-      case 'content-length':
-        if (head.contentLength !== undefined || !DIGITS.test(value)) throw fail('bad or repeated Content-Length');
-        head.contentLength = Number(value);
-        break;
-      case 'transfer-encoding':
-        this.teValue = this.teValue === undefined ? value : `${this.teValue}, ${value}`;
-        break;
-      case 'connection':
-        this.connectionValue = this.connectionValue ? `${this.connectionValue},${value.toLowerCase()}` : value.toLowerCase();
-        break;
-      case 'upgrade':
-        this.upgradeHeader = true;
-        break;
-      case 'expect':
-        if (value.toLowerCase() === '100-continue') head.expectContinue = true;
-        break;
+      case 17:
+        if (lower === 'anthropic-version') h['anthropic-version'] ??= value;
+        else if (lower === 'transfer-encoding') {
+          h['transfer-encoding'] ??= value;
+          this.teValue = this.teValue === undefined ? value : `${this.teValue}, ${value}`;
+        }
+        return;
     }
   }
 
@@ -487,6 +481,8 @@ export class Http1Parser {
     this.teValue = undefined;
     this.connectionValue = '';
     this.upgradeHeader = false;
+    head.expectContinue = this.expectContinue && head.minor === 1;
+    this.expectContinue = false;
     if (te !== undefined) {
       if (head.contentLength !== undefined) {
         throw new Http1Error('E_HTTP_TRANSFER_ENCODING', 'Transfer-Encoding together with Content-Length');
@@ -512,6 +508,11 @@ export class Http1Parser {
       if (head.minor === 0) head.keepAlive = true;
     } else if (connection) {
       const tokens = connection.split(',').map((s) => s.trim());
+      for (const t of tokens) {
+        if (!t || t === 'close' || t === 'keep-alive') continue;
+        head.connectionNamed ??= new Set();
+        head.connectionNamed.add(t);
+      }
       if (tokens.includes('close')) head.keepAlive = false;
       else if (head.minor === 0) head.keepAlive = tokens.includes('keep-alive');
       if (upgradeHeader && tokens.includes('upgrade')) head.upgrade = true;

@@ -115,22 +115,6 @@ class WireError extends Error {
 
 const GONE = new WireError('E_CLIENT_GONE', 'client went away');
 
-/** Names listed in Connection headers (besides close/keep-alive), dropped as hop-by-hop. */
-function connectionNamed(h: Http1Head): Set<string> | undefined {
-  if (h.headers['connection'] === undefined) return undefined;
-  let out: Set<string> | undefined;
-  for (let i = 0; i < h.lower.length; i++) {
-    if (h.lower[i] !== 'connection') continue;
-    for (const t of h.raw[2 * i + 1]!.split(',')) {
-      const n = t.trim().toLowerCase();
-      if (!n || n === 'keep-alive' || n === 'close') continue;
-      out ??= new Set();
-      out.add(n);
-    }
-  }
-  return out;
-}
-
 /** Visible ASCII only (a token is spliced into the request head); the last good one is remembered. */
 let lastSafeToken = '';
 function headerSafe(token: string): boolean {
@@ -179,7 +163,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       else if (c.headStart && now - c.headStart >= HEADERS_TIMEOUT_MS + tick) c.socket.destroy();
     }
     for (const u of busy) {
-      if (u.owner && now - u.last >= policy.upstreamTimeoutMs + tick) {
+      if (u.owner && !u.pausedForClient && now - u.last >= policy.upstreamTimeoutMs + tick) {
         u.fault(new WireError('UND_ERR_HEADERS_TIMEOUT', 'the gateway did not answer in time'));
       }
     }
@@ -199,6 +183,8 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     reused = false;
     dead = false;
     last = clock;
+    /** Reading stopped because the client is slow: not the gateway's silence (no timeout). */
+    pausedForClient = false;
     private connectTimer: NodeJS.Timeout | undefined;
 
     constructor() {
@@ -496,7 +482,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     ex.reused = u.reused;
     const streamed = ex.bodyMode === 'stream';
     const h = ex.head;
-    const named = connectionNamed(h);
+    const named = h.connectionNamed;
     let head = `${h.method} ${ex.path} HTTP/1.1\r\n${hostLine}`;
     const raw = h.raw;
     const lower = h.lower;
@@ -592,7 +578,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
   function responseHead(ex: Exchange, h: Http1Head): void {
     const raw = h.raw;
     const lower = h.lower;
-    const named = connectionNamed(h);
+    const named = h.connectionNamed;
     const status = h.status;
     const bodiless = ex.headOnly || status === 204 || status === 304;
     let head = `HTTP/1.1 ${status} ${h.reason || STATUS_TEXT[status] || ''}\r\n`;
@@ -640,9 +626,12 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     parts.length = 0;
     // A slow client slows the gateway: stop reading it until the client drains.
     const u = ex.conn;
-    if (!ok && u && !u.dead && !u.socket.isPaused()) {
+    if (!ok && u && !u.dead && !u.pausedForClient) {
+      u.pausedForClient = true;
       u.socket.pause();
       c.socket.once('drain', () => {
+        u.pausedForClient = false;
+        u.last = clock;
         if (!u.dead) u.socket.resume();
       });
     }
@@ -727,11 +716,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       socket.on('data', (d: Buffer) => this.onData(d));
       socket.on('error', () => undefined);
       socket.on('close', () => this.onClose());
-      socket.on('end', () => {
-        // The client finished sending: answer what is queued, then close.
-        if (this.queue.length === 0) socket.end();
-        else for (const ex of this.queue) ex.closeAfter = true;
-      });
+      socket.on('end', () => this.onEnd());
     }
 
     private onData(d: Buffer): void {
@@ -787,6 +772,33 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
           done(ex);
         } else obtainToken(ex);
       } else if (ex.bodyMode === 'stream') pump(ex);
+    }
+
+    /** The client finished sending: answer every complete request, then close. */
+    private onEnd(): void {
+      if (this.closed) return;
+      const err = this.parser.finish();
+      let last = this.queue[this.queue.length - 1];
+      if (last && !last.bodyDone && last !== this.queue[0]) {
+        this.queue.pop(); // cut short before it started: never answered
+        last = this.queue[this.queue.length - 1];
+      } else if (last && !last.bodyDone) {
+        // The request being handled can never complete.
+        if (last.responseStarted || last.phase === Phase.Upstream) this.socket.destroy();
+        else {
+          this.closed = true;
+          last.status = 400;
+          this.socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+          done(last);
+        }
+        return;
+      }
+      if (last) last.closeAfter = true;
+      else if (err) this.badRequest(err);
+      else {
+        this.closed = true;
+        this.socket.end();
+      }
     }
 
     private onClose(): void {
