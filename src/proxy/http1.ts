@@ -26,6 +26,11 @@ export interface Http1Head {
   /** The lower-cased name of each pair in `raw` (raw[2i] → lower[i]). */
   lower: string[];
   /**
+   * Per header (same index as `lower`): HOP (hop-by-hop, never forwarded either way), CLIENT (the
+   * client's credentials and request framing: not forwarded upstream), or 0.
+   */
+  kind: number[];
+  /**
    * First value of each header the proxy decides on (the guard, the dialect, framing and hop-by-hop
    * handling: see InterestingHeaders), by lower-cased name. Other headers are only in `raw`.
    */
@@ -86,6 +91,10 @@ const BAD_HEAD_BYTE = /[^\t\r\n\x20-\x7e\x80-\xff]/;
 const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
 /** A byte not allowed inside one line of a head (so also any CR or LF). */
 const BAD_LINE_BYTE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Header kinds (Http1Head.kind). */
+export const HOP = 1;
+export const CLIENT = 2;
+
 /** tchar (RFC 9110 §5.6.2): what a header name is made of. */
 const TCHAR = new Uint8Array(256);
 for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -360,6 +369,7 @@ export class Http1Parser {
       minor: 1,
       raw: [],
       lower: [],
+      kind: [],
       headers: newHeaders(),
       contentLength: undefined,
       chunked: false,
@@ -389,7 +399,7 @@ export class Http1Parser {
           raw.push(name, value);
           const lower = name.toLowerCase();
           lowerNames.push(lower);
-          this.interesting(head, lower, value);
+          head.kind.push(this.interesting(head, lower, value));
         }
         i++;
         lineStart = i + 1;
@@ -420,57 +430,81 @@ export class Http1Parser {
   private upgradeHeader = false;
   private expectContinue = false;
 
-  /** Record a header the proxy decides on (dispatch on the name's length first: most are none). */
-  private interesting(head: Http1Head, lower: string, value: string): void {
+  /**
+   * Record a header the proxy decides on and classify it (HOP, CLIENT or 0), dispatching on the
+   * name's length first: most headers are none of these.
+   */
+  private interesting(head: Http1Head, lower: string, value: string): number {
     const h = head.headers as InterestingHeaders;
     switch (lower.length) {
+      case 2:
+        return lower === 'te' ? HOP : 0;
       case 4:
-        if (lower === 'host') h.host ??= value;
-        return;
+        if (lower !== 'host') return 0;
+        h.host ??= value;
+        return CLIENT;
       case 6:
         if (lower === 'origin') h.origin ??= value;
         else if (lower === 'expect') {
           h.expect ??= value;
-          // HTTP/1.0 clients do not get 1xx answers (RFC 9110 §15.2): the expectation is ignored.
+          // HTTP/1.0 clients do not get 1xx answers (RFC 9110 §15.2): see framing().
           if (value.toLowerCase() === '100-continue') this.expectContinue = true;
+          return CLIENT;
         }
-        return;
+        return 0;
       case 7:
         if (lower === 'upgrade') {
           h.upgrade ??= value;
           this.upgradeHeader = true;
+          return HOP;
         }
-        return;
+        return lower === 'trailer' ? HOP : 0;
       case 9:
-        if (lower === 'x-api-key') h['x-api-key'] ??= value;
-        return;
+        if (lower !== 'x-api-key') return 0;
+        h['x-api-key'] ??= value;
+        return CLIENT;
       case 10:
         if (lower === 'connection') {
           h.connection ??= value;
           const v = value.toLowerCase();
           this.connectionValue = this.connectionValue ? `${this.connectionValue},${v}` : v;
+          return HOP;
         }
-        return;
+        return lower === 'keep-alive' ? HOP : 0;
       case 13:
-        if (lower === 'authorization') h.authorization ??= value;
-        return;
+        if (lower !== 'authorization') return 0;
+        h.authorization ??= value;
+        return CLIENT;
       case 14:
         if (lower === 'content-length') {
           if (head.contentLength !== undefined || !DIGITS.test(value))
             throw fail('bad or repeated Content-Length');
           h['content-length'] = value;
           head.contentLength = Number(value);
-        } else if (lower === 'sec-fetch-site') h['sec-fetch-site'] ??= value;
-        else if (lower === 'x-goog-api-key') h['x-goog-api-key'] ??= value;
-        return;
+          return CLIENT;
+        }
+        if (lower === 'sec-fetch-site') h['sec-fetch-site'] ??= value;
+        else if (lower === 'x-goog-api-key') {
+          h['x-goog-api-key'] ??= value;
+          return CLIENT;
+        }
+        return 0;
+      case 16:
+        return lower === 'proxy-connection' ? HOP : 0;
       case 17:
         if (lower === 'anthropic-version') h['anthropic-version'] ??= value;
         else if (lower === 'transfer-encoding') {
           h['transfer-encoding'] ??= value;
           this.teValue = this.teValue === undefined ? value : `${this.teValue}, ${value}`;
+          return HOP;
         }
-        return;
+        return 0;
+      case 18:
+        return lower === 'proxy-authenticate' ? HOP : 0;
+      case 19:
+        return lower === 'proxy-authorization' ? HOP : 0;
     }
+    return 0;
   }
 
   /** Body framing and persistence, from the headers collected by interesting(). */

@@ -20,7 +20,7 @@ import tls from 'node:tls';
 import type { TokenResult } from '../auth/types.js';
 import { GatepassError } from '../errors.js';
 import type { Headers } from './guard.js';
-import { type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
+import { CLIENT, HOP, type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
 
 export type ErrorKind = 'auth' | 'forbidden' | 'bad_gateway' | 'timeout' | 'internal';
 
@@ -62,28 +62,6 @@ export interface WireEngine {
   destroyAll(): void;
   openConnections(): number;
 }
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-/** Request headers never forwarded as sent: hop-by-hop, the client's credentials, framing. */
-const NOT_FORWARDED = new Set([
-  ...HOP_BY_HOP,
-  'authorization',
-  'x-api-key',
-  'x-goog-api-key',
-  'host',
-  'expect',
-  'content-length',
-]);
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK',
@@ -486,9 +464,9 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     let head = `${h.method} ${ex.path} HTTP/1.1\r\n${hostLine}`;
     const raw = h.raw;
     const lower = h.lower;
+    const kind = h.kind;
     for (let i = 0; i < lower.length; i++) {
-      const n = lower[i]!;
-      if (NOT_FORWARDED.has(n) || named?.has(n)) continue;
+      if (kind[i] !== 0 || named?.has(lower[i]!)) continue;
       head += `${raw[2 * i]}: ${raw[2 * i + 1]}\r\n`;
     }
     if (streamed && h.chunked) head += 'transfer-encoding: chunked\r\n';
@@ -582,10 +560,10 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     const status = h.status;
     const bodiless = ex.headOnly || status === 204 || status === 304;
     let head = `HTTP/1.1 ${status} ${h.reason || STATUS_TEXT[status] || ''}\r\n`;
+    const kind = h.kind;
     for (let i = 0; i < lower.length; i++) {
-      const n = lower[i]!;
-      if (HOP_BY_HOP.has(n) || named?.has(n)) continue;
-      if (n === 'content-length' && h.chunked) continue;
+      if (kind[i] === HOP || named?.has(lower[i]!)) continue;
+      if (h.chunked && kind[i] === CLIENT && lower[i] === 'content-length') continue;
       head += `${raw[2 * i]}: ${raw[2 * i + 1]}\r\n`;
     }
     if (!bodiless && (h.chunked || h.contentLength === undefined)) {
