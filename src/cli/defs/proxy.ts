@@ -30,7 +30,8 @@ headers and browser requests. GET /.gatepass/health answers without a key.`,
       `
 With no token yet, the first request starts the browser login (one login shared by all requests).
 Access logs (method, path, status, duration) go to stderr with -v; a background proxy logs to
-proxy.log in the state directory.
+proxy.log in the state directory. GATEPASS_PROXY_ENGINE=node serves clients with node:http and
+undici instead of gatepass' own HTTP/1.1 engine (same behaviour, about twice the CPU per request).
 
 Examples:
   gatepass proxy start
