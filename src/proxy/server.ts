@@ -20,7 +20,7 @@ import { checkRequest } from './guard.js';
 import { downstreamRawHeaders, upstreamPath, upstreamRequestHeaders } from './headers.js';
 import { HEALTH_PATH } from './state.js';
 import { createTokenCache } from './token-cache.js';
-import { createWireEngine, type ProxyPolicy, type WireEngine } from './wire.js';
+import { createWireEngine, type ProxyPolicy, tokenWithin, type WireEngine } from './wire.js';
 
 /**
  * `wire` (default): HTTP/1.1 on plain sockets with gatepass' strict parser (wire.ts, http1.ts), about
@@ -352,26 +352,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 
   /** Wait for a token, but never longer than tokenWaitMs nor after the client left. */
   function waitForToken(res: ServerResponse, get: () => Promise<TokenResult>): Promise<TokenResult> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new GatepassError('E_AUTH_TIMEOUT', 'timed out waiting for a gateway token')),
-        tokenWaitMs,
-      );
-      const onClose = () => reject(new ClientGone('client went away'));
-      res.once('close', onClose);
-      get().then(
-        (t) => {
-          clearTimeout(timer);
-          res.off('close', onClose);
-          resolve(t);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          res.off('close', onClose);
-          reject(err);
-        },
-      );
-    });
+    return tokenWithin(res, get, tokenWaitMs, () => new ClientGone('client went away'));
   }
 
   /** The node:http engine's request handler. */

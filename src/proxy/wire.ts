@@ -93,6 +93,41 @@ class WireError extends Error {
 
 const GONE = new WireError('E_CLIENT_GONE', 'client went away');
 
+/**
+ * A token from `get`, but never after `waitMs` (E_AUTH_TIMEOUT: a login left waiting in the browser)
+ * nor after `client` closed (rejects with gone()): the login itself goes on for the next request.
+ */
+export function tokenWithin(
+  client: { once(event: 'close', f: () => void): unknown; off(event: 'close', f: () => void): unknown },
+  get: () => Promise<TokenResult>,
+  waitMs: number,
+  gone: () => Error,
+): Promise<TokenResult> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('close', onClose);
+      reject(new GatepassError('E_AUTH_TIMEOUT', 'timed out waiting for a gateway token'));
+    }, waitMs);
+    const onClose = () => {
+      clearTimeout(timer);
+      reject(gone());
+    };
+    client.once('close', onClose);
+    get().then(
+      (t) => {
+        clearTimeout(timer);
+        client.off('close', onClose);
+        resolve(t);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        client.off('close', onClose);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** Visible ASCII only (a token is spliced into the request head); the last good one is remembered. */
 let lastSafeToken = '';
 function headerSafe(token: string): boolean {
@@ -408,30 +443,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
 
   /** Wait for a token; rejects GONE when the client leaves, times out after tokenWaitMs. */
   function waitToken(ex: Exchange, get: () => Promise<TokenResult>): Promise<TokenResult> {
-    return new Promise((resolve, reject) => {
-      const socket = ex.client.socket;
-      const timer = setTimeout(() => {
-        socket.off('close', onClose);
-        reject(new GatepassError('E_AUTH_TIMEOUT', 'timed out waiting for a gateway token'));
-      }, policy.tokenWaitMs);
-      const onClose = () => {
-        clearTimeout(timer);
-        reject(GONE);
-      };
-      socket.once('close', onClose);
-      get().then(
-        (t) => {
-          clearTimeout(timer);
-          socket.off('close', onClose);
-          resolve(t);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          socket.off('close', onClose);
-          reject(err);
-        },
-      );
-    });
+    return tokenWithin(ex.client.socket, get, policy.tokenWaitMs, () => GONE);
   }
 
   function send(ex: Exchange, token: string): void {

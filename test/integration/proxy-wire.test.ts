@@ -215,6 +215,11 @@ function decodeChunked(buf: Buffer, start: number): { body: Buffer; end: number 
   }
 }
 
+/** A request line plus the Host and key every malformed-framing case starts with. */
+function startOf(requestLine: string, port: number): string {
+  return `${requestLine} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n`;
+}
+
 class RawClient {
   private chunks: Buffer[] = [];
   /** Bytes received so far (cheap to poll, unlike buf). */
@@ -372,63 +377,55 @@ describe('wire engine over raw TCP', () => {
       [
         'Content-Length with Transfer-Encoding: chunked',
         (port) =>
-          `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
+          startOf('POST /v1/chat/completions', port) +
           'Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n' +
           `0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n\r\n`,
       ],
       [
         'Transfer-Encoding: chunked before Content-Length',
         (port) =>
-          `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
+          startOf('POST /v1/chat/completions', port) +
           'Transfer-Encoding: chunked\r\nContent-Length: 30\r\n\r\n' +
           `0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n\r\n`,
       ],
       [
         'two Content-Length headers (same value)',
         (port) =>
-          `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
-          'Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc',
+          startOf('POST /v1/chat/completions', port) + 'Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc',
       ],
       [
         'two Content-Length headers (different values)',
         (port) =>
-          `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
-          'Content-Length: 3\r\nContent-Length: 40\r\n\r\nabc',
+          startOf('POST /v1/chat/completions', port) + 'Content-Length: 3\r\nContent-Length: 40\r\n\r\nabc',
       ],
       [
         'Content-Length list "3, 3"',
-        (port) =>
-          `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
-          'Content-Length: 3, 3\r\n\r\nabc',
+        (port) => startOf('POST /v1/chat/completions', port) + 'Content-Length: 3, 3\r\n\r\nabc',
       ],
       [
         'Transfer-Encoding: gzip',
-        (port) =>
-          `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
-          'Transfer-Encoding: gzip\r\n\r\nabc',
+        (port) => startOf('POST /v1/chat/completions', port) + 'Transfer-Encoding: gzip\r\n\r\nabc',
       ],
       [
         'Transfer-Encoding: gzip, chunked',
         (port) =>
-          `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
+          startOf('POST /v1/chat/completions', port) +
           'Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
       ],
       [
         'Transfer-Encoding: chunked twice',
         (port) =>
-          `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
+          startOf('POST /v1/chat/completions', port) +
           'Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
       ],
       [
         'obs-fold (a header continued on the next line)',
-        (port) =>
-          `GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
-          'X-Folded: first\r\n second\r\n\r\n',
+        (port) => startOf('GET /v1/models', port) + 'X-Folded: first\r\n second\r\n\r\n',
       ],
       [
         'obs-fold hiding Transfer-Encoding',
         (port) =>
-          `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
+          startOf('POST /v1/chat/completions', port) +
           'Content-Length: 3\r\nX-Foo: bar\r\n Transfer-Encoding: chunked\r\n\r\nabc',
       ],
       [
@@ -441,9 +438,7 @@ describe('wire engine over raw TCP', () => {
       ],
       [
         'whitespace between header name and colon',
-        (port) =>
-          `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nx-api-key: ${KEY}\r\n` +
-          'Content-Length : 3\r\n\r\nabc',
+        (port) => startOf('POST /v1/chat/completions', port) + 'Content-Length : 3\r\n\r\nabc',
       ],
     ];
 
@@ -601,10 +596,8 @@ describe('wire engine over raw TCP', () => {
       expect((await c.readResponse()).status).toBe(200);
     });
 
-    // BUG (wire.ts start(), http1.ts parseHead): `Expect: 100-continue` is honoured for HTTP/1.0
-    // requests too, and an interim `HTTP/1.1 100 Continue` goes to a 1.0 client. RFC 9110 §10.1.1:
-    // a server MUST ignore a 100-continue expectation in an HTTP/1.0 request; §15.2: a server MUST
-    // NOT send a 1xx response to an HTTP/1.0 client. (node:http only honours it for 1.1.)
+    // RFC 9110 §10.1.1 / §15.2: a 100-continue expectation in an HTTP/1.0 request is ignored and no
+    // 1xx answer goes to a 1.0 client (as in node:http). (A regression test: the wire engine once sent it.)
     it('no 100 Continue is sent to an HTTP/1.0 client', async () => {
       const up = await startUpstream();
       const p = await wireProxy(up.url);
@@ -993,11 +986,8 @@ describe('wire engine over raw TCP', () => {
       expect(up.seen[0]!.body.toString()).toBe('{"half":"close"}');
     });
 
-    // BUG (wire.ts, Client constructor, the socket 'end' handler): on a client half-close it sets
-    // closeAfter on *every* queued exchange (`for (const ex of this.queue) ex.closeAfter = true`), so
-    // done() closes the connection after the first answer and the other pipelined requests, already
-    // received in full, are silently dropped, contrary to the handler's own comment ("answer what is
-    // queued, then close"). Only the last queued exchange should get closeAfter.
+    // On a half-close every request already received in full is answered, then the connection closes
+    // (only the last queued exchange closes it). (A regression test: the wire engine once dropped them.)
     it('pipelined requests then end(): every one is answered', async () => {
       const up = await startUpstream((req, res, seen) => setTimeout(() => echoHandler(req, res, seen), 50));
       const p = await wireProxy(up.url);
@@ -1011,7 +1001,7 @@ describe('wire engine over raw TCP', () => {
       await c.waitEnd();
     });
 
-    // Same bug as above, with the second request arriving while the first is with the gateway.
+    // The same, with the second request arriving while the first is with the gateway.
     it('a request then end() in separate writes, the second after the first was parsed: both answered', async () => {
       const up = await startUpstream((req, res, seen) => setTimeout(() => echoHandler(req, res, seen), 100));
       const p = await wireProxy(up.url);
@@ -1028,10 +1018,8 @@ describe('wire engine over raw TCP', () => {
       await c.waitEnd();
     });
 
-    // BUG (wire.ts Client 'end' handler): when the client half-closes in the middle of a request
-    // body, the handler only marks the queued exchange closeAfter; the body never completes, the
-    // sweeper skips clients with a queued exchange, so the connection (and its Client) is never
-    // closed nor answered. node:http answers 400 / closes (llhttp finish() reports the truncation).
+    // A half-close in the middle of a request body: that request can never complete, so it gets 400
+    // and the connection closes (node:http does the same). (Regression: it once hung forever.)
     it('end() in the middle of a request body: the proxy closes the connection', async () => {
       const up = await startUpstream();
       const p = await wireProxy(up.url);
@@ -1142,11 +1130,9 @@ describe('wire engine over raw TCP', () => {
       expect(hash.digest('hex')).toBe(digest);
     });
 
-    // BUG (wire.ts sweep()): the gateway timeout counts from the last byte *read* from the gateway
-    // (Upstream.last), and the engine stops reading the gateway while the client is slow (flush()
-    // pauses the upstream socket). A client that stalls longer than upstreamTimeoutMs therefore gets
-    // its response cut ("upstream failed mid-response") although the gateway was not silent. undici
-    // (the node engine) does not fire its body timeout while paused (client-h1.js onParserTimeout).
+    // The gateway timeout counts the gateway's silence, not the time the proxy stopped reading it
+    // because the client was slow (as undici skips its body timeout while paused). (Regression: the
+    // wire engine once cut such a response.)
     it('a client that stalls longer than upstreamTimeoutMs still gets the whole body', async () => {
       const SIZE = 32 * 1024 * 1024;
       const data = randomBytes(SIZE);
