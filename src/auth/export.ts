@@ -4,12 +4,21 @@
  */
 import type { Provider } from '../config/schema.js';
 
-/** The environment variables carrying a provider's token, in a stable order. */
-export function tokenVariables(name: string, provider: Provider, token: string): Record<string, string> {
+/**
+ * The environment variables carrying a provider's token, in a stable order; with `extraCaFile`
+ * (see programCaFile), NODE_EXTRA_CA_CERTS so Node programs trust the gateway as gatepass does.
+ */
+export function tokenVariables(
+  name: string,
+  provider: Provider,
+  token: string,
+  options: { extraCaFile?: string | undefined } = {},
+): Record<string, string> {
   const vars: Record<string, string> = { GATEPASS_TOKEN: token };
   if (provider.type === 'command' && provider.auth.env_var) vars[provider.auth.env_var] = token;
   vars['GATEPASS_PROVIDER'] = name;
   if (provider.gateway_url) vars['GATEPASS_GATEWAY_URL'] = provider.gateway_url;
+  if (options.extraCaFile) vars['NODE_EXTRA_CA_CERTS'] = options.extraCaFile;
   return vars;
 }
 

@@ -26,7 +26,7 @@ export function expandHome(file: string, home: string = homedir()): string {
   return file.startsWith('~/') ? `${home}/${file.slice(2)}` : file;
 }
 
-function readPemFile(file: string, field: string): string[] {
+export function readPemFile(file: string, field: string): string[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

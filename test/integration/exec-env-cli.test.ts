@@ -4,10 +4,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shellQuote } from '../../src/auth/export.js';
-import { CLI, makeTempHome, ROOT, runGatepass, type TempHome } from '../helpers/cli.js';
+import { CLI, makeTempHome, ROOT, runGatepass, runProcess, type TempHome } from '../helpers/cli.js';
+import { makeTestCa } from '../helpers/tls.js';
 
 const FAKE = path.resolve(import.meta.dirname, '../fixtures/token-cmd.mjs');
 const cmd = (...args: string[]) => [process.execPath, FAKE, ...args].map(shellQuote).join(' ');
@@ -99,6 +102,55 @@ describe('gatepass exec', () => {
     expect(r.stderr).not.toContain(secret);
     const v = await gp(['-v', 'exec', '--', 'true']);
     expect(v.stderr).not.toContain(secret);
+  });
+
+  it('with tls.ca_file configured, a Node CMD trusts the gateway CA (NODE_EXTRA_CA_CERTS), as gatepass does', async () => {
+    const ca = makeTestCa();
+    const server = https.createServer(ca.server, (_req, res) => res.end('trusted'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      await addProvider('corp', cmd('bare', 'tok-ca'), [
+        '--default-provider',
+        'corp',
+        '--ca-file',
+        ca.caFile,
+      ]);
+      const fetchIt = [
+        process.execPath,
+        '-e',
+        `require('https').get('https://127.0.0.1:${port}/', (r) => { r.pipe(process.stdout) }).on('error', (e) => { console.log('ERR ' + e.code); process.exit(3) })`,
+      ];
+      const r = await gp(['exec', '--', ...fetchIt], { NODE_EXTRA_CA_CERTS: '' });
+      expect(r.stdout).toBe('trusted');
+      expect(r.code).toBe(0);
+      // Without gatepass' variable the same child does not trust the server: the test can fail.
+      const bare = await runProcess(process.execPath, fetchIt.slice(1), {
+        env: { ...t.env, NODE_EXTRA_CA_CERTS: '' },
+      });
+      expect(bare.stdout).toMatch(/^ERR /);
+      // A bundle of the user's own is kept, joined with the gateway's CA.
+      const theirs = makeTestCa();
+      try {
+        const joined = await gp(['exec', '--', ...fetchIt], { NODE_EXTRA_CA_CERTS: theirs.caFile });
+        expect(joined.stdout).toBe('trusted');
+        const printed = (await gp(['env'], { NODE_EXTRA_CA_CERTS: theirs.caFile })).stdout;
+        const file = /export NODE_EXTRA_CA_CERTS=(\S+)/.exec(printed)?.[1];
+        expect(file).not.toBe(ca.caFile);
+        const text = readFileSync(file!, 'utf8');
+        expect(text).toContain(readFileSync(theirs.caFile, 'utf8').trim().split('\n')[1]);
+        expect(text).toContain(readFileSync(ca.caFile, 'utf8').trim().split('\n')[1]);
+      } finally {
+        theirs.cleanup();
+      }
+      // `gatepass env` prints it too.
+      expect((await gp(['env'], { NODE_EXTRA_CA_CERTS: '' })).stdout).toContain(
+        `export NODE_EXTRA_CA_CERTS=${ca.caFile}`,
+      );
+    } finally {
+      await new Promise((r) => server.close(r));
+      ca.cleanup();
+    }
   });
 
   it('forwards SIGTERM to CMD and exits with its code', async () => {

@@ -1,7 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatVariables, instrumentationArgs, shellQuote, tokenVariables } from '../../src/auth/export.js';
 import type { CommandProvider, OidcProvider } from '../../src/config/schema.js';
+import { programCaFile } from '../../src/net/program-ca.js';
 
 const corp: CommandProvider = {
   type: 'command',
@@ -25,6 +29,35 @@ describe('token export', () => {
       'GATEPASS_PROVIDER',
       'GATEPASS_GATEWAY_URL',
     ]);
+  });
+
+  it('a CA bundle for programs: the configured file, or both bundles joined when one is already set', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gatepass-ca-'));
+    try {
+      const pem = (n: string) => `-----BEGIN CERTIFICATE-----\n${n}\n-----END CERTIFICATE-----\n`;
+      writeFileSync(path.join(dir, 'corp.pem'), pem('Q09SUA=='));
+      writeFileSync(path.join(dir, 'mine.pem'), pem('TUlORQ=='));
+      const tls = { ca_file: path.join(dir, 'corp.pem'), skip_verify: true };
+      expect(await programCaFile(undefined, {}, dir)).toBeUndefined();
+      expect(await programCaFile(tls, {}, dir)).toBe(tls.ca_file);
+      expect(await programCaFile(tls, { NODE_EXTRA_CA_CERTS: tls.ca_file }, dir)).toBe(tls.ca_file);
+      const joined = await programCaFile(tls, { NODE_EXTRA_CA_CERTS: path.join(dir, 'mine.pem') }, dir);
+      expect(joined).toMatch(/extra-ca-[0-9a-f]{12}\.pem$/);
+      const text = readFileSync(joined!, 'utf8');
+      expect(text).toContain('TUlORQ==');
+      expect(text).toContain('Q09SUA==');
+      expect(statSync(joined!).mode & 0o777).toBe(0o600);
+      // An unreadable bundle of the user's is what Node would ignore: ours alone.
+      expect(await programCaFile(tls, { NODE_EXTRA_CA_CERTS: path.join(dir, 'missing.pem') }, dir)).toBe(
+        tls.ca_file,
+      );
+      const vars = tokenVariables('default', { ...oidc, tls }, 't3', { extraCaFile: tls.ca_file });
+      expect(vars['NODE_EXTRA_CA_CERTS']).toBe(tls.ca_file);
+      // skip_verify is a local-development switch for gatepass itself: never handed on.
+      expect(Object.keys(vars)).not.toContain('NODE_TLS_REJECT_UNAUTHORIZED');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('shell quoting survives a real shell for any value', () => {

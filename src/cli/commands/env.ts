@@ -9,6 +9,7 @@ import type { Provider } from '../../config/schema.js';
 import { loadConfig, requireProvider } from '../../config/store.js';
 import { requireUsableProvider } from '../../config/validate.js';
 import { describeError } from '../../errors.js';
+import { programCaFile } from '../../net/program-ca.js';
 import { buildAuthContext } from '../auth-context.js';
 import type { CliContext } from '../context.js';
 
@@ -26,7 +27,10 @@ export async function run(ctx: CliContext, options: { format?: Format }): Promis
   const auth = await buildAuthContext(ctx, { config, interactive: ctx.interactiveTerminal });
   const token = await tokenOf(auth, selected.name, selected.provider, ctx.interactiveTerminal);
   if (format !== 'instrumentation-args') {
-    ctx.print(formatVariables(tokenVariables(selected.name, selected.provider, token), format));
+    const extraCaFile = await programCaFile(selected.provider.tls, ctx.env, ctx.paths.cacheDir);
+    ctx.print(
+      formatVariables(tokenVariables(selected.name, selected.provider, token, { extraCaFile }), format),
+    );
     return 0;
   }
   // Every other provider too, but never interactively (one login prompt per provider would be a

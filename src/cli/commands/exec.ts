@@ -9,6 +9,7 @@ import { tokenVariables } from '../../auth/export.js';
 import { createTokenSource } from '../../auth/factory.js';
 import { loadConfig, requireProvider } from '../../config/store.js';
 import { GatepassError, UsageError } from '../../errors.js';
+import { programCaFile } from '../../net/program-ca.js';
 import { buildAuthContext } from '../auth-context.js';
 import type { CliContext } from '../context.js';
 
@@ -24,7 +25,8 @@ export async function run(ctx: CliContext, command: string[]): Promise<number> {
   const source = await createTokenSource(auth, name, provider);
   const { token, origin } = await source.getToken();
   ctx.logger.debug(`exec: token for provider "${name}" from ${origin}`);
-  const env = { ...ctx.env, ...tokenVariables(name, provider, token) };
+  const extraCaFile = await programCaFile(provider.tls, ctx.env, ctx.paths.cacheDir);
+  const env = { ...ctx.env, ...tokenVariables(name, provider, token, { extraCaFile }) };
 
   const [file, ...args] = command as [string, ...string[]];
   const child = spawn(file, args, { stdio: 'inherit', env });
