@@ -85,7 +85,6 @@ enum State {
 const MAX_HEAD = 16 * 1024;
 const MAX_LINE = 4 * 1024;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Any byte not allowed anywhere in a head (CR and LF are checked as pairs separately). */
 const BAD_HEAD_BYTE = /[^\t\r\n\x20-\x7e\x80-\xff]/;
 const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
@@ -99,6 +98,13 @@ export const CLIENT = 2;
 const TCHAR = new Uint8Array(256);
 for (const ch of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
   TCHAR[ch.charCodeAt(0)] = 1;
+
+/** Is text[0, end) a non-empty token (a header name)? */
+function isToken(text: string, end: number): boolean {
+  if (end <= 0) return false;
+  for (let i = 0; i < end; i++) if (TCHAR[text.charCodeAt(i)] !== 1) return false;
+  return true;
+}
 /** Bytes allowed in a start line and a field value: HTAB, SP, VCHAR, obs-text. */
 const FIELD_BYTE = new Uint8Array(256);
 FIELD_BYTE[9] = 1;
@@ -292,7 +298,7 @@ export class Http1Parser {
             const line = data.toString('latin1', pos, eol - 1);
             pos = eol + 1;
             if (line === '') this.complete();
-            else if (BAD_LINE_BYTE.test(line) || !TOKEN.test(line.slice(0, line.indexOf(':')))) {
+            else if (BAD_LINE_BYTE.test(line) || !isToken(line, line.indexOf(':'))) {
               throw fail('bad trailer field');
             }
             break;

@@ -217,8 +217,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const tokenWaitMs = options.tokenWaitMs ?? 5 * 60_000;
   const upstreamTimeout = options.upstreamTimeoutMs ?? 10 * 60_000;
   const origin = gateway.origin;
+  const engine = options.engine ?? defaultEngine();
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  /** TLS options for connections to the gateway (both engines). */
+  const gatewayTls = options.tls
+    ? {
+        rejectUnauthorized: options.tls.rejectUnauthorized,
+        ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+      }
+    : undefined;
   const pool =
-    (options.engine ?? defaultEngine()) === 'wire'
+    engine === 'wire'
       ? undefined
       : new Pool(origin, {
           connections: null,
@@ -226,15 +235,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           keepAliveTimeout: 30_000,
           headersTimeout: upstreamTimeout,
           bodyTimeout: upstreamTimeout,
-          connect: {
-            timeout: options.connectTimeoutMs ?? 10_000,
-            ...(options.tls
-              ? {
-                  rejectUnauthorized: options.tls.rejectUnauthorized,
-                  ...(options.tls.ca ? { ca: options.tls.ca } : {}),
-                }
-              : {}),
-          },
+          connect: { timeout: connectTimeoutMs, ...gatewayTls },
         });
   const tokens = createTokenCache({
     source: options.tokenSource,
@@ -245,7 +246,6 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   let port = options.port;
   const provider = options.providerName ?? options.tokenSource.providerName;
-  const engine = options.engine ?? defaultEngine();
 
   /** What both engines share: the guard, routing, token access and the errors the proxy makes. */
   const policy: ProxyPolicy = {
@@ -310,16 +310,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     errorBody: (url, headers, status, kind, message) =>
       JSON.stringify(errorBody(detectDialect(url, headers), kind, status, message)),
     maxReplay,
-    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    connectTimeoutMs,
     upstreamTimeoutMs: upstreamTimeout,
-    ...(options.tls
-      ? {
-          tls: {
-            rejectUnauthorized: options.tls.rejectUnauthorized,
-            ...(options.tls.ca ? { ca: options.tls.ca } : {}),
-          },
-        }
-      : {}),
+    ...(gatewayTls ? { tls: gatewayTls } : {}),
     debug: (m) => logger.debug(m),
     error: (m) => logger.error(m),
     ...(accessLog

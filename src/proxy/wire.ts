@@ -19,10 +19,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { TokenResult } from '../auth/types.js';
 import { GatepassError } from '../errors.js';
+import type { ErrorKind } from './dialect.js';
 import type { Headers } from './guard.js';
 import { CLIENT, HOP, type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
-
-export type ErrorKind = 'auth' | 'forbidden' | 'bad_gateway' | 'timeout' | 'internal';
 
 export type Verdict =
   | { kind: 'refuse'; message: string }
@@ -60,7 +59,6 @@ export interface WireEngine {
   /** Stop: idle client connections close now, busy ones after their current exchange. */
   closeIdle(): void;
   destroyAll(): void;
-  openConnections(): number;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -360,7 +358,8 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     path = '';
     token = '';
     conn: Upstream | undefined;
-    attempts = 0;
+    /** The gateway answered 401 once already: the next answer goes to the client as it is. */
+    retried401 = false;
     staleRetries = 0;
     /** The connection came from the pool (a stale one may fail before answering). */
     reused = false;
@@ -418,12 +417,14 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
 
   function obtainToken(ex: Exchange): void {
     const t = policy.peekToken();
-    if (t) {
-      send(ex, t.token);
-      return;
-    }
+    if (t) send(ex, t.token);
+    else sendWhenToken(ex, () => policy.getToken());
+  }
+
+  /** Wait for a token (a login, a refresh), then send — unless the exchange ended meanwhile. */
+  function sendWhenToken(ex: Exchange, get: () => Promise<TokenResult>): void {
     ex.phase = Phase.Token;
-    waitToken(ex, () => policy.getToken()).then(
+    tokenWithin(ex.client.socket, get, policy.tokenWaitMs, () => GONE).then(
       (tok) => {
         if (ex.phase === Phase.Token) send(ex, tok.token);
       },
@@ -439,11 +440,6 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     }
     const message = policy.tokenFailure(err);
     answerAfterBody(ex, () => sendError(ex, 401, 'auth', message));
-  }
-
-  /** Wait for a token; rejects GONE when the client leaves, times out after tokenWaitMs. */
-  function waitToken(ex: Exchange, get: () => Promise<TokenResult>): Promise<TokenResult> {
-    return tokenWithin(ex.client.socket, get, policy.tokenWaitMs, () => GONE);
   }
 
   function send(ex: Exchange, token: string): void {
@@ -463,8 +459,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     }
     ex.token = token;
     ex.phase = Phase.Upstream;
-    ex.attempts++;
-    ex.swallow401 = ex.attempts === 1 && ex.bodyMode === 'buffer';
+    ex.swallow401 = !ex.retried401 && ex.bodyMode === 'buffer';
     ex.swallowed = false;
     ex.status = 0;
     const u = acquire(ex);
@@ -528,13 +523,8 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
 
   function retryAfter401(ex: Exchange): void {
     policy.debug('proxy: gateway answered 401; refreshing the token and retrying once');
-    ex.phase = Phase.Token;
-    waitToken(ex, () => policy.replaceToken(ex.token)).then(
-      (tok) => {
-        if (ex.phase === Phase.Token) send(ex, tok.token);
-      },
-      (err: unknown) => tokenFailed(ex, err),
-    );
+    ex.retried401 = true;
+    sendWhenToken(ex, () => policy.replaceToken(ex.token));
   }
 
   function upstreamFailed(ex: Exchange, err: unknown): void {
@@ -552,7 +542,6 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     // A pooled connection the gateway had already closed: nothing was answered, try a fresh one.
     if (ex.reused && ex.status === 0 && ex.bodyMode === 'buffer' && ex.staleRetries < 2) {
       ex.staleRetries++;
-      ex.attempts--;
       send(ex, ex.token);
       return;
     }
@@ -607,7 +596,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       ok = typeof p === 'string' ? c.socket.write(p, 'latin1') : c.socket.write(p);
     } else {
       let bytes = 0;
-      for (const p of parts) bytes += typeof p === 'string' ? p.length : p.length;
+      for (const p of parts) bytes += p.length; // strings here are latin1: one byte a character
       const buf = Buffer.allocUnsafe(bytes);
       let off = 0;
       for (const p of parts) off += typeof p === 'string' ? buf.write(p, off, 'latin1') : p.copy(buf, off);
@@ -723,9 +712,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       const busyNow = this.queue.some((ex) => ex.responseStarted || ex.phase !== Phase.Queued);
       this.closed = true;
       if (!busyNow) {
-        this.socket.end(
-          `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
-        );
+        this.socket.end(closingAnswer(status));
       } else this.socket.destroy();
     }
 
@@ -778,7 +765,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
         else {
           this.closed = true;
           last.status = 400;
-          this.socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+          this.socket.end(closingAnswer(400));
           done(last);
         }
         return;
@@ -823,8 +810,12 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       if (sweeper) clearInterval(sweeper);
       sweeper = undefined;
     },
-    openConnections: () => clients.size,
   };
 }
 
 const CRLF = Buffer.from('\r\n');
+
+/** An empty answer after which the connection closes (requests the parser refused or cut short). */
+function closingAnswer(status: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
+}
