@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { TlsSettings } from '../config/schema.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { expandHome, readPemFile } from './tls.js';
+import { expandHome, inheritedCas, readPemFile } from './tls.js';
 
 /**
  * The CA bundle to hand programs gatepass runs or exports for (NODE_EXTRA_CA_CERTS, additive to the
@@ -24,12 +24,8 @@ export async function programCaFile(
   const theirs = env['NODE_EXTRA_CA_CERTS'];
   if (!theirs || path.resolve(theirs) === path.resolve(ours)) return ours;
   const blocks = readPemFile(ours, 'tls.ca_file');
-  let inherited: string[] = [];
-  try {
-    inherited = readPemFile(theirs, 'NODE_EXTRA_CA_CERTS');
-  } catch {
-    return ours; // an unreadable bundle of theirs would be ignored by Node anyway
-  }
+  const inherited = inheritedCas(env);
+  if (!inherited.length) return ours; // an unreadable bundle of theirs would be ignored by Node anyway
   const text = `${[...inherited, ...blocks].join('\n')}\n`;
   const file = path.join(dir, `extra-ca-${createHash('sha256').update(text).digest('hex').slice(0, 12)}.pem`);
   await writeFileAtomic(file, text, { mode: 0o600 });

@@ -48,6 +48,20 @@ export function readPemFile(file: string, field: string): string[] {
   return blocks;
 }
 
+/**
+ * The certificates of the bundle NODE_EXTRA_CA_CERTS names; none when it is unset or unreadable
+ * (Node itself only warns about an unreadable one, and carries on without it).
+ */
+export function inheritedCas(env: NodeJS.ProcessEnv): string[] {
+  const file = env['NODE_EXTRA_CA_CERTS'];
+  if (!file) return [];
+  try {
+    return readPemFile(file, 'NODE_EXTRA_CA_CERTS');
+  } catch {
+    return [];
+  }
+}
+
 /** Is any TLS option set? */
 export function hasTlsOptions(tls: TlsSettings | undefined): boolean {
   return Boolean(tls?.ca_file || tls?.skip_verify);
@@ -66,16 +80,7 @@ export function resolveTls(
   if (tls!.ca_file) {
     const file = expandHome(tls!.ca_file);
     const extra = readPemFile(file, 'tls.ca_file');
-    const nodeExtra = env['NODE_EXTRA_CA_CERTS'];
-    let inherited: string[] = [];
-    if (nodeExtra) {
-      try {
-        inherited = readPemFile(nodeExtra, 'NODE_EXTRA_CA_CERTS');
-      } catch {
-        // Node itself only warns about an unreadable NODE_EXTRA_CA_CERTS; so do we (by ignoring it).
-      }
-    }
-    out.ca = [...rootCertificates, ...inherited, ...extra];
+    out.ca = [...rootCertificates, ...inheritedCas(env), ...extra];
     out.caFile = file;
   }
   return out;
