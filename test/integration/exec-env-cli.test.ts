@@ -25,6 +25,31 @@ beforeEach(() => {
 afterEach(() => t.cleanup());
 
 const gp = (args: string[], env: NodeJS.ProcessEnv = {}) => runGatepass(args, { env: { ...t.env, ...env } });
+/**
+ * Run the built CLI with `args` on a real terminal (a PTY made by `script`); `onOutput` sees each
+ * chunk of the terminal's output and everything so far, and can type into it.
+ */
+async function atTerminal(
+  args: string[],
+  onOutput: (chunk: string, sofar: string, type: (keys: string) => void) => void,
+): Promise<{ out: string; code: number | null }> {
+  const line = [process.execPath, CLI, ...args].map(shellQuote).join(' ');
+  // `exec`: script runs the line with $SHELL -c, and dash (CI's /bin/sh) does not exec a lone
+  // command; a waiting dash that sees a Ctrl-C dies of it, which is not what is under test.
+  const child = spawn('script', ['-qec', `exec ${line}`, '/dev/null'], {
+    env: t.env,
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    onOutput(d, out, (keys) => child.stdin.write(keys));
+  });
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  return { out, code };
+}
+
 const runs = () =>
   existsSync(countFile) ? readFileSync(countFile, 'utf8').trim().split('\n').filter(Boolean) : [];
 
@@ -181,22 +206,12 @@ describe('gatepass exec', () => {
     await addProvider('corp', cmd('bare', 'tok-tty'), ['--default-provider', 'corp']);
     const script =
       "let n = 0; process.on('SIGINT', () => { n++ }); console.log('ready'); setTimeout(() => { console.log('sigints=' + n); process.exit(5) }, 3000)";
-    const line = [process.execPath, CLI, 'exec', '--', process.execPath, '-e', script]
-      .map(shellQuote)
-      .join(' ');
-    // `exec`: script runs the line with $SHELL -c, and dash (CI's /bin/sh) does not exec a lone
-    // command; a waiting dash that sees the Ctrl-C dies of it, which is not what is under test.
-    const child = spawn('script', ['-qec', `exec ${line}`, '/dev/null'], {
-      env: t.env,
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      if (d.includes('ready')) child.stdin.write('\x03');
-    });
-    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    const { out, code } = await atTerminal(
+      ['exec', '--', process.execPath, '-e', script],
+      (chunk, _out, type) => {
+        if (chunk.includes('ready')) type('\x03');
+      },
+    );
     expect(out).toContain('sigints=1');
     expect(code).toBe(5);
   });
@@ -209,28 +224,12 @@ describe('gatepass exec', () => {
 
   it('an interactive token_command reads the answer from the terminal (real PTY via script)', async () => {
     await addProvider('corp', cmd('interactive'), ['--default-provider', 'corp']);
-    const line = [
-      process.execPath,
-      CLI,
-      'exec',
-      '--',
-      process.execPath,
-      '-e',
-      'console.log("child got", process.env.GATEPASS_TOKEN)',
-    ]
-      .map(shellQuote)
-      .join(' ');
-    const child = spawn('script', ['-qec', `exec ${line}`, '/dev/null'], {
-      env: t.env,
-      cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      if (out.includes('Password: ') && !out.includes('hunter2')) child.stdin.write('hunter2\n');
-    });
-    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    const { out, code } = await atTerminal(
+      ['exec', '--', process.execPath, '-e', 'console.log("child got", process.env.GATEPASS_TOKEN)'],
+      (_chunk, sofar, type) => {
+        if (sofar.includes('Password: ') && !sofar.includes('hunter2')) type('hunter2\n');
+      },
+    );
     expect(out).toContain('child got hunter2-from-stdin');
     expect(code).toBe(0);
   });
