@@ -5,7 +5,8 @@
  */
 import type { Headers } from './guard.js';
 
-const HOP_BY_HOP = new Set([
+/** Hop-by-hop headers (the wire engine classifies the same names while parsing: http1.ts). */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -18,7 +19,11 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Client credentials, replaced by the gateway token. */
-const CLIENT_CREDENTIALS = new Set(['authorization', 'x-api-key', 'x-goog-api-key']);
+export const CLIENT_CREDENTIALS: ReadonlySet<string> = new Set([
+  'authorization',
+  'x-api-key',
+  'x-goog-api-key',
+]);
 
 const NONE: ReadonlySet<string> = new Set();
 

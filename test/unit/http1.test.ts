@@ -6,7 +6,8 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Http1Head, Http1Parser } from '../../src/proxy/http1.js';
+import { CLIENT_CREDENTIALS, HOP_BY_HOP } from '../../src/proxy/headers.js';
+import { CLIENT, HOP, type Http1Head, Http1Parser } from '../../src/proxy/http1.js';
 
 interface Message {
   head: Http1Head;
@@ -92,6 +93,42 @@ describe('requests', () => {
       Array.from({ length: text.length }, (_, i) => i),
     );
     expect(bytes.messages).toHaveLength(3);
+  });
+
+  it('classifies headers as the node:http engine does: hop-by-hop, client-only (credentials, framing), or forwarded', () => {
+    const names = [
+      ...HOP_BY_HOP,
+      ...CLIENT_CREDENTIALS,
+      'host',
+      'expect',
+      'content-length',
+      'Content-Type',
+      'X-Other',
+      'TE',
+    ];
+    const lines = names.map(
+      (n) => `${n}: ${n === 'content-length' ? '0' : n === 'transfer-encoding' ? 'chunked' : 'x'}`,
+    );
+    // Content-Length and Transfer-Encoding together are refused, so they go in separate requests.
+    const heads = [
+      lines.filter((l) => !l.startsWith('content-length')),
+      lines.filter((l) => !l.startsWith('transfer-encoding')),
+    ].map(
+      (ls, i) =>
+        parse('request', req(['POST / HTTP/1.1', ...ls], i === 0 ? '0\r\n\r\n' : '')).messages[0]!.head,
+    );
+    for (const head of heads) {
+      head.lower.forEach((n, i) => {
+        const want = HOP_BY_HOP.has(n)
+          ? HOP
+          : CLIENT_CREDENTIALS.has(n) || ['host', 'expect', 'content-length'].includes(n)
+            ? CLIENT
+            : 0;
+        expect(head.kind[i], n).toBe(want);
+      });
+    }
+    expect(heads[0]!.lower).toContain('transfer-encoding');
+    expect(heads[1]!.lower).toContain('content-length');
   });
 
   it('skips empty lines before a request line; HTTP/1.0 is close unless keep-alive', () => {
