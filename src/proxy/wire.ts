@@ -751,27 +751,20 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       } else if (ex.bodyMode === 'stream') pump(ex);
     }
 
-    /** The client finished sending: answer every complete request, then close. */
+    /**
+     * The client closed its side. With requests in flight that is a client going away (an aborted
+     * request: HTTP clients close the connection, they do not half-close and wait), so they are
+     * cancelled with their upstream requests, as node:http and nginx do; an idle connection just
+     * closes, and a partial request head gets its 400.
+     */
     private onEnd(): void {
       if (this.closed) return;
-      const err = this.parser.finish();
-      let last = this.queue[this.queue.length - 1];
-      if (last && !last.bodyDone && last !== this.queue[0]) {
-        this.queue.pop(); // cut short before it started: never answered
-        last = this.queue[this.queue.length - 1];
-      } else if (last && !last.bodyDone) {
-        // The request being handled can never complete.
-        if (last.responseStarted || last.phase === Phase.Upstream) this.socket.destroy();
-        else {
-          this.closed = true;
-          last.status = 400;
-          this.socket.end(closingAnswer(400));
-          done(last);
-        }
+      if (this.queue.length) {
+        this.socket.destroy(); // onClose finishes every exchange and drops its upstream connection
         return;
       }
-      if (last) last.closeAfter = true;
-      else if (err) this.badRequest(err);
+      const err = this.parser.finish();
+      if (err) this.badRequest(err);
       else {
         this.closed = true;
         this.socket.end();

@@ -971,55 +971,67 @@ describe('wire engine over raw TCP', () => {
     });
   });
 
-  describe('client half-close', () => {
-    it('a request then end(): the full response still arrives, then the proxy closes', async () => {
-      const up = await startUpstream((req, res, seen) => setTimeout(() => echoHandler(req, res, seen), 100));
+  // A client that closes its side with requests in flight has gone away (an aborted request; HTTP
+  // clients do not half-close and wait for answers): the requests are cancelled with their upstream
+  // requests, as node:http (the node engine) and nginx do. (The wire engine once kept answering
+  // them, so an aborted non-streaming request kept the gateway busy until it answered.)
+  describe('client end() (FIN) with requests in flight', () => {
+    /** An upstream that never answers, and notes each request the proxy cut. */
+    async function hangingUpstream() {
+      let cut = 0;
+      const up = await startUpstream((_req, res) => {
+        res.once('close', () => {
+          if (!res.writableFinished) cut++;
+        });
+      });
+      return { up, cut: () => cut };
+    }
+
+    it('a request then end(): the upstream request is cancelled and the connection closes, unanswered', async () => {
+      const { up, cut } = await hangingUpstream();
       const p = await wireProxy(up.url);
       const c = await RawClient.connect(p.port, { allowHalfOpen: true });
       c.write(request(p, 'POST', '/v1/chat/completions', { body: '{"half":"close"}' }));
+      await expect.poll(() => up.seen.length, { timeout: 3_000 }).toBe(1);
       c.socket.end();
-      const r = await c.readResponse();
-      expect(r.status).toBe(200);
-      expect(JSON.parse(r.body.toString())).toMatchObject({ url: '/v1/chat/completions', bytes: 16 });
-      expectNoConnectionReuse(r);
+      await expect.poll(cut, { timeout: 3_000 }).toBe(1);
       await c.waitEnd();
+      expect(c.buf.length).toBe(0);
       expect(up.seen[0]!.body.toString()).toBe('{"half":"close"}');
     });
 
-    // On a half-close every request already received in full is answered, then the connection closes
-    // (only the last queued exchange closes it). (A regression test: the wire engine once dropped them.)
-    it('pipelined requests then end(): every one is answered', async () => {
-      const up = await startUpstream((req, res, seen) => setTimeout(() => echoHandler(req, res, seen), 50));
+    it('pipelined requests then end(): the one with the gateway is cancelled, the queued one never sent', async () => {
+      const { up, cut } = await hangingUpstream();
       const p = await wireProxy(up.url);
       const c = await RawClient.connect(p.port, { allowHalfOpen: true });
       c.write(Buffer.concat([request(p, 'GET', '/v1/models?a'), request(p, 'GET', '/v1/models?b')]));
+      await expect.poll(() => up.seen.length, { timeout: 3_000 }).toBe(1);
       c.socket.end();
-      const r1 = await c.readResponse();
-      const r2 = await c.readResponse();
-      expect(JSON.parse(r1.body.toString()).url).toBe('/v1/models?a');
-      expect(JSON.parse(r2.body.toString()).url).toBe('/v1/models?b');
+      await expect.poll(cut, { timeout: 3_000 }).toBe(1);
       await c.waitEnd();
+      await sleep(100);
+      expect(up.seen.map((x) => x.url)).toEqual(['/v1/models?a']);
+      expect(c.buf.length).toBe(0);
     });
 
-    // The same, with the second request arriving while the first is with the gateway.
-    it('a request then end() in separate writes, the second after the first was parsed: both answered', async () => {
-      const up = await startUpstream((req, res, seen) => setTimeout(() => echoHandler(req, res, seen), 100));
-      const p = await wireProxy(up.url);
+    it('end() while the request waits for a login: the login goes on, the request is not sent', async () => {
+      const up = await startUpstream();
+      const source = new TestTokenSource({ issue: () => TOKEN, delayMs: 400 });
+      const p = await wireProxy(up.url, { tokenSource: source });
       const c = await RawClient.connect(p.port, { allowHalfOpen: true });
-      c.write(request(p, 'GET', '/v1/models?a'));
-      await sleep(30);
-      c.write(request(p, 'GET', '/v1/models?b'));
-      await sleep(10);
+      c.write(request(p, 'GET', '/v1/models?first'));
+      await sleep(100);
       c.socket.end();
-      const r1 = await c.readResponse();
-      const r2 = await c.readResponse();
-      expect(JSON.parse(r1.body.toString()).url).toBe('/v1/models?a');
-      expect(JSON.parse(r2.body.toString()).url).toBe('/v1/models?b');
       await c.waitEnd();
+      await sleep(500);
+      expect(up.seen).toHaveLength(0);
+      // The login finished for the next request.
+      const c2 = await RawClient.connect(p.port);
+      c2.write(request(p, 'GET', '/v1/models?next'));
+      expect((await c2.readResponse()).status).toBe(200);
+      expect(source.calls).toBe(1);
     });
 
-    // A half-close in the middle of a request body: that request can never complete, so it gets 400
-    // and the connection closes (node:http does the same). (Regression: it once hung forever.)
     it('end() in the middle of a request body: the proxy closes the connection', async () => {
       const up = await startUpstream();
       const p = await wireProxy(up.url);
@@ -1030,6 +1042,17 @@ describe('wire engine over raw TCP', () => {
       await c.waitEnd(2_000);
       expect(c.ended).toBe(true);
       expect(up.seen).toHaveLength(0);
+    });
+
+    it('control: end() on an idle keep-alive connection after a complete exchange just closes it', async () => {
+      const up = await startUpstream();
+      const p = await wireProxy(up.url);
+      const c = await RawClient.connect(p.port, { allowHalfOpen: true });
+      c.write(request(p, 'GET', '/v1/models'));
+      expect((await c.readResponse()).status).toBe(200);
+      c.socket.end();
+      await c.waitEnd();
+      expect(c.buf.length).toBe(0);
     });
   });
 
