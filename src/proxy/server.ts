@@ -53,7 +53,11 @@ export interface ProxyOptions {
   providerName?: string;
   /** May the first request start an interactive login? Default true (lazy login). */
   interactive?: boolean;
-  /** How long a request may wait for a token, login included (ms). Default 5 min. */
+  /**
+   * How long a request may wait for a token, login included (ms). Default DEFAULT_TOKEN_WAIT_MS:
+   * longer than any login the token sources allow, so only the source's own limits (and the
+   * client's patience) end a login in progress, never this wait.
+   */
   tokenWaitMs?: number;
   /** Time allowed to connect to the gateway (ms). Default 10 s. */
   connectTimeoutMs?: number;
@@ -84,6 +88,20 @@ export interface RunningProxy {
 }
 
 const DEFAULT_MAX_REPLAY = 10 * 1024 * 1024;
+
+/**
+ * A request's default wait for a token (30 min). A lazy login may take up to the OIDC login timeout
+ * (5 min) after waiting up to that plus 60 s for another process's login (`gatepass token` of a tool),
+ * plus a refresh attempt first; a command provider the same with its auth.timeout (default 5 min).
+ * This wait is only a backstop for a source that never answers: the request must not be cut off
+ * while the user is still logging in (the CLI raises it for a command provider's longer timeout).
+ */
+export const DEFAULT_TOKEN_WAIT_MS = 30 * 60_000;
+
+/** The longest a token source may legitimately take (ms) for an interactive command taking up to `timeoutMs`. */
+export function loginBudgetMs(timeoutMs: number): number {
+  return 2 * timeoutMs + 2 * 60_000;
+}
 
 function listen(server: net.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -214,7 +232,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const logger = options.logger;
   const accessLog = options.accessLog ?? logger.verbose;
   const maxReplay = options.maxReplayBytes ?? DEFAULT_MAX_REPLAY;
-  const tokenWaitMs = options.tokenWaitMs ?? 5 * 60_000;
+  const tokenWaitMs = options.tokenWaitMs ?? DEFAULT_TOKEN_WAIT_MS;
   const upstreamTimeout = options.upstreamTimeoutMs ?? 10 * 60_000;
   const origin = gateway.origin;
   const engine = options.engine ?? defaultEngine();

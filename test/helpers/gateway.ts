@@ -20,6 +20,8 @@ export interface RecordedRequest {
   /** `sub` of the verified token (or the raw token when no verification is configured). */
   subject: string | undefined;
   body: string;
+  /** The body bytes exactly as received. */
+  rawBody: Buffer;
 }
 
 export interface FakeGatewayOptions {
@@ -120,7 +122,8 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const bodyText = Buffer.concat(chunks).toString('utf8');
+    const rawBody = Buffer.concat(chunks);
+    const bodyText = rawBody.toString('utf8');
     const auth = req.headers['authorization'];
     const m = typeof auth === 'string' ? /^Bearer (.+)$/.exec(auth) : null;
     let subject: string | undefined;
@@ -140,6 +143,7 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
       headers: req.headers,
       subject,
       body: bodyText,
+      rawBody,
     };
     gw.requests.push(record);
     if (gw.override && (await gw.override(req, res, record))) return;

@@ -1,11 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { Pool, request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_LOGIN_TIMEOUT_MS } from '../../src/auth/oidc/flow.js';
 import { createLogger, silentLogger } from '../../src/log.js';
-import { type ProxyEngine, type RunningProxy, startProxy } from '../../src/proxy/server.js';
+import {
+  DEFAULT_TOKEN_WAIT_MS,
+  loginBudgetMs,
+  type ProxyEngine,
+  type RunningProxy,
+  startProxy,
+} from '../../src/proxy/server.js';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 import { endlessStream, type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
 import { authRequired, startTestIssuer, type TestIssuer, TestTokenSource } from '../helpers/tokens.js';
@@ -66,6 +74,38 @@ async function raw(
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
 }
+
+/** Can this machine listen on ::1? (Then the proxy must, too.) */
+async function hasIpv6Loopback(): Promise<boolean> {
+  const s = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(0, '::1', resolve);
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    s.close();
+  }
+}
+
+/** `promise`, or a failure naming `what` after `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+it('a request waits for a token longer than any login the token sources allow', () => {
+  // OIDC: up to the login timeout waiting for another process's login, then its own.
+  expect(DEFAULT_TOKEN_WAIT_MS).toBeGreaterThanOrEqual(loginBudgetMs(DEFAULT_LOGIN_TIMEOUT_MS));
+});
 
 for (const e of ['wire', 'node'] as const) {
   describe(`${e} engine`, () => {
@@ -134,6 +174,53 @@ for (const e of ['wire', 'node'] as const) {
         expect(gw.requests[1]!.headers['x-api-key']).toBeUndefined();
       });
 
+      it('replaces every client credential with the bearer token; other headers and the body bytes pass unchanged', async () => {
+        const p = await proxy(jwtSource('frank'), { maxReplayBytes: 8 * 1024 });
+        gw.override = (_req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end('ok');
+          return true;
+        };
+        // A body the proxy buffers (replayable) and one it streams.
+        for (const size of [4 * 1024, 64 * 1024]) {
+          const body = randomBytes(size);
+          const res = await request(`http://127.0.0.1:${p.port}/v1/messages?beta=true`, {
+            method: 'POST',
+            headers: {
+              authorization: 'Bearer client-own-token',
+              'x-api-key': KEY,
+              'x-goog-api-key': 'client-goog-key',
+              'anthropic-version': '2023-06-01',
+              'anthropic-beta': 'tools-2024-04-04,prompt-caching-2024-07-31',
+              'x-custom-header': 'kept as is',
+              'user-agent': 'gatepass-test/1.0',
+              'content-type': 'application/octet-stream',
+            },
+            body,
+          });
+          expect(res.statusCode).toBe(200);
+          expect(await res.body.text()).toBe('ok');
+          const rec = gw.requests.at(-1)!;
+          expect(rec.subject).toBe('frank');
+          expect(rec.headers['authorization']).toMatch(/^Bearer ey[\w-]+\.[\w-]+\.[\w-]+$/);
+          expect(rec.headers['x-api-key']).toBeUndefined();
+          expect(rec.headers['x-goog-api-key']).toBeUndefined();
+          expect(rec.headers).toMatchObject({
+            'anthropic-version': '2023-06-01',
+            'anthropic-beta': 'tools-2024-04-04,prompt-caching-2024-07-31',
+            'x-custom-header': 'kept as is',
+            'user-agent': 'gatepass-test/1.0',
+            'content-type': 'application/octet-stream',
+          });
+          for (const secret of [KEY, 'client-own-token', 'client-goog-key']) {
+            expect(JSON.stringify(rec.headers)).not.toContain(secret);
+          }
+          expect(rec.url).toBe('/v1/messages?beta=true');
+          expect(rec.rawBody.equals(body), `${size}-byte body`).toBe(true);
+        }
+        expect(gw.requests).toHaveLength(2);
+      });
+
       it('keeps the gateway URL path prefix and strips ?key=', async () => {
         const p = await proxy(jwtSource(), { gatewayUrl: `${gw.url}/gateway` });
         const r = await raw(p, '/v1/models?key=' + KEY + '&alt=sse');
@@ -195,14 +282,19 @@ for (const e of ['wire', 'node'] as const) {
         expect(source.calls).toBe(0);
       });
 
-      it('listens on ::1 too when available', async () => {
+      it('listens on 127.0.0.1 and on ::1 (when the machine has IPv6 loopback), on the same port', async () => {
         const p = await proxy(jwtSource());
-        expect(p.addresses[0]).toBe('127.0.0.1');
-        if (p.addresses.includes('::1')) {
-          const res = await request(`http://[::1]:${p.port}/v1/models`, { headers: { 'x-api-key': KEY } });
-          expect(res.statusCode).toBe(200);
+        const v6 = await hasIpv6Loopback();
+        expect(p.addresses).toEqual(v6 ? ['127.0.0.1', '::1'] : ['127.0.0.1']);
+        expect(p.url).toBe(`http://127.0.0.1:${p.port}`);
+        const hosts = v6 ? ['127.0.0.1', '[::1]'] : ['127.0.0.1'];
+        for (const host of hosts) {
+          // undici sends Host: [::1]:port, a loopback name the guard accepts.
+          const res = await request(`http://${host}:${p.port}/v1/models`, { headers: { 'x-api-key': KEY } });
+          expect(res.statusCode, host).toBe(200);
           await res.body.text();
         }
+        expect(gw.requests).toHaveLength(hosts.length);
       });
     });
 
@@ -295,6 +387,37 @@ for (const e of ['wire', 'node'] as const) {
         expect(source.calls).toBe(1);
       });
 
+      it('a slow first login is not cut off by the gateway timeouts: the request completes once it finishes', async () => {
+        const source = new TestTokenSource({
+          issue: () => issuer.sign({ sub: 'gina' }),
+          expiresInMs: 3_600_000,
+          delayMs: 1_500,
+        });
+        const p = await proxy(source, { upstreamTimeoutMs: 200, connectTimeoutMs: 200 });
+        const client = new OpenAI({ apiKey: KEY, baseURL: `${p.url}/v1`, maxRetries: 0 });
+        const r = await client.chat.completions.create({
+          model: 'm',
+          messages: [{ role: 'user', content: 'after a slow login' }],
+        });
+        expect(r.choices[0]!.message.content).toBe('echo: after a slow login');
+        expect(source.calls).toBe(1);
+        expect(gw.requests.map((x) => x.subject)).toEqual(['gina']);
+      });
+
+      it('a body too large to replay is not retried after an upstream 401: the 401 reaches the client unchanged', async () => {
+        const source = new TestTokenSource({ expiresInMs: 3_600_000 }); // not JWTs: always rejected
+        const p = await proxy(source, { maxReplayBytes: 16 });
+        const r = await raw(p, '/v1/chat/completions', {
+          method: 'POST',
+          headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(100) }] }),
+        });
+        expect(r.status).toBe(401);
+        expect(r.json().error.code).toBe('invalid_api_key'); // the gateway's own body
+        expect(source.calls).toBe(1);
+        expect(gw.requests).toHaveLength(1);
+      });
+
       it('refreshes proactively in the background before expiry', async () => {
         const source = new TestTokenSource({ issue: () => issuer.sign(), expiresInMs: 1_000 });
         const p = await proxy(source, { refreshSkewMs: 0 });
@@ -382,6 +505,84 @@ for (const e of ['wire', 'node'] as const) {
         ).rejects.toThrow();
         await expect.poll(() => gw.abortedStreams, { timeout: 3000 }).toBe(before + 1);
         expect(gw.openStreams).toBe(0);
+      });
+
+      it('client abort before the gateway answers cancels the upstream request', async () => {
+        const p = await proxy(jwtSource());
+        let upstreamCut = false;
+        gw.override = (_req, res) => {
+          res.once('close', () => {
+            upstreamCut = !res.writableFinished;
+          });
+          return true; // never answers
+        };
+        const ac = new AbortController();
+        const pending = request(`http://127.0.0.1:${p.port}/v1/messages`, {
+          method: 'POST',
+          headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+          body: '{"model":"m"}',
+          signal: ac.signal,
+        });
+        await expect.poll(() => gw.requests.length, { timeout: 3000 }).toBe(1);
+        ac.abort();
+        await expect(pending).rejects.toThrow();
+        await expect.poll(() => upstreamCut, { timeout: 3000 }).toBe(true);
+      });
+
+      it('streams SSE and chunked answers unbuffered: each piece reaches the client before the gateway sends the next', async () => {
+        const p = await proxy(jwtSource());
+        const cases = [
+          {
+            type: 'text/event-stream',
+            first: 'data: {"n":1}\n\n',
+            rest: 'data: {"n":2}\n\ndata: [DONE]\n\n',
+          },
+          { type: 'application/x-ndjson', first: '{"n":1}\n', rest: '{"n":2}\n' },
+        ];
+        for (const c of cases) {
+          let release: () => void = () => undefined;
+          const released = new Promise<void>((r) => {
+            release = r;
+          });
+          let ended = false;
+          gw.override = (_req, res) => {
+            res.writeHead(200, { 'content-type': c.type });
+            res.write(c.first);
+            // The rest only once the client holds the first piece: through a buffering proxy the
+            // first piece would never arrive.
+            void released.then(() => {
+              ended = true;
+              res.end(c.rest);
+            });
+            return true;
+          };
+          const res = await request(`http://127.0.0.1:${p.port}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+            body: '{"stream":true}',
+          });
+          expect(res.statusCode).toBe(200);
+          expect(res.headers['content-type']).toBe(c.type);
+          const chunks = res.body[Symbol.asyncIterator]();
+          let text = '';
+          await within(
+            (async () => {
+              while (text.length < c.first.length) {
+                const n = await chunks.next();
+                if (n.done) break;
+                text += (n.value as Buffer).toString();
+              }
+            })(),
+            5_000,
+            `the first ${c.type} piece while the gateway holds the rest`,
+          );
+          expect(text).toBe(c.first);
+          expect(ended).toBe(false);
+          release();
+          for (let n = await chunks.next(); !n.done; n = await chunks.next())
+            text += (n.value as Buffer).toString();
+          expect(text).toBe(c.first + c.rest);
+        }
       });
 
       it('upstream closing mid-stream cuts the client stream (no silent truncation)', async () => {

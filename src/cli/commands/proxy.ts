@@ -3,12 +3,12 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createTokenSource } from '../../auth/factory.js';
-import { effectiveProxyPort } from '../../config/schema.js';
+import { DEFAULT_COMMAND_TIMEOUT_S, effectiveProxyPort } from '../../config/schema.js';
 import { loadConfig, requireProvider } from '../../config/store.js';
 import { ProxyError, UsageError } from '../../errors.js';
 import { resolveTls, warnSkipVerify } from '../../net/tls.js';
 import { getProxyStatus, probeHealth, stopBackgroundProxy } from '../../proxy/control.js';
-import { startProxy } from '../../proxy/server.js';
+import { DEFAULT_TOKEN_WAIT_MS, loginBudgetMs, startProxy } from '../../proxy/server.js';
 import { readProxyState, removeProxyState, writeProxyState } from '../../proxy/state.js';
 import { getOrCreateLocalProxyKey } from '../../secrets/local-key.js';
 import { ensurePrivateDir } from '../../util/fs.js';
@@ -77,6 +77,14 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
     logger: ctx.logger,
     providerName: name,
     interactive: true,
+    // A request waiting for a lazy login is never cut off before the login's own timeout.
+    tokenWaitMs:
+      provider.type === 'command'
+        ? Math.max(
+            DEFAULT_TOKEN_WAIT_MS,
+            loginBudgetMs((provider.auth.timeout ?? DEFAULT_COMMAND_TIMEOUT_S) * 1000),
+          )
+        : DEFAULT_TOKEN_WAIT_MS,
   });
   ctx.logger.info(
     `gatepass proxy listening on ${proxy.url} (provider "${name}", gateway ${new URL(provider.gateway_url!).origin})`,
