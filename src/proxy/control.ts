@@ -21,6 +21,8 @@ export interface Health {
   version?: string;
   provider?: string;
   pid?: number;
+  /** The HTTP engine serving clients ('wire' or 'node'). */
+  engine?: string;
 }
 
 /** GET the proxy's health endpoint; undefined when nothing (healthy) answers in time. */

@@ -281,7 +281,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       if (isHealth) {
         return {
           kind: 'health',
-          body: JSON.stringify({ ok: true, version: VERSION, provider, pid: process.pid }),
+          body: JSON.stringify({ ok: true, version: VERSION, provider, pid: process.pid, engine }),
         };
       }
       return { kind: 'forward', path: upstreamPath(prefix + layoutPrefix(url, headers), url) };

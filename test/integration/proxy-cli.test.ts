@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -19,6 +19,22 @@ async function freePort(): Promise<number> {
   const port = (s.address() as net.AddressInfo).port;
   await new Promise((r) => s.close(r));
   return port;
+}
+
+/** Can this machine listen on ::1? */
+async function hasIpv6Loopback(): Promise<boolean> {
+  const s = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(0, '::1', resolve);
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    s.close();
+  }
 }
 
 const KEY = generateLocalProxyKey();
@@ -148,14 +164,34 @@ describe('gatepass proxy with the built CLI', () => {
     expect(start.code, start.stderr).toBe(0);
     expect(start.stdout).toBe(`http://127.0.0.1:${port}\n`);
 
+    // The state file: pid and port, private.
+    const paths = resolvePaths({ env: t.env });
+    const stateFile = proxyStateFile(paths);
+    expect(statSync(stateFile).mode & 0o777).toBe(0o600);
+    const state = JSON.parse(readFileSync(stateFile, 'utf8'));
+    expect(state).toMatchObject({ port, url: `http://127.0.0.1:${port}`, provider: 'default' });
+    expect(processAlive(state.pid)).toBe(true);
+
     const status = JSON.parse((await gp(['proxy', 'status', '--json'])).stdout);
     expect(status).toMatchObject({
       running: true,
+      pid: state.pid,
       port,
       provider: 'default',
       url: `http://127.0.0.1:${port}`,
+      engine: 'wire',
     });
-    expect(processAlive(status.pid)).toBe(true);
+    expect(status.started_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const text = await gp(['proxy', 'status']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      new RegExp(`^running: http://127\\.0\\.0\\.1:${port} \\(pid ${state.pid}, provider "default", since `),
+    );
+
+    // The health endpoint answers without a key, and names the process.
+    const health = await fetch(`http://127.0.0.1:${port}/.gatepass/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, pid: state.pid, provider: 'default' });
 
     const client = new OpenAI({ apiKey: KEY, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
     const r = await client.chat.completions.create({
@@ -164,6 +200,11 @@ describe('gatepass proxy with the built CLI', () => {
     });
     expect(r.choices[0]!.message.content).toBe('echo: bg');
     expect(gw.requests.at(-1)!.subject).toBe('dave');
+    // Also on ::1, when the machine has IPv6 loopback.
+    if (await hasIpv6Loopback()) {
+      const v6 = new OpenAI({ apiKey: KEY, baseURL: `http://[::1]:${port}/v1`, maxRetries: 0 });
+      expect((await v6.models.list()).data[0]!.id).toBe('test-model');
+    }
 
     const again = await gp(['proxy', 'start', '--background', '--port', String(port)]);
     expect(again.code).toBe(0);
@@ -175,6 +216,7 @@ describe('gatepass proxy with the built CLI', () => {
     expect(stop.stderr).toMatch(/stopped/);
     expect(processAlive(status.pid)).toBe(false);
     expect(JSON.parse((await gp(['proxy', 'status', '--json'])).stdout)).toEqual({ running: false });
+    expect(existsSync(stateFile)).toBe(false);
   });
 
   it("--background on a busy port fails with the child's reason", async () => {

@@ -231,7 +231,7 @@ export async function runStop(ctx: CliContext): Promise<number> {
 /** A foreground proxy leaves no state file: look for one on the configured port. */
 async function foregroundProxy(
   ctx: CliContext,
-): Promise<{ port: number; pid: number; provider?: string } | undefined> {
+): Promise<{ port: number; pid: number; provider?: string; engine?: string } | undefined> {
   let port: number;
   try {
     port = effectiveProxyPort((await loadConfig(ctx.paths.configFile)).config);
@@ -239,7 +239,14 @@ async function foregroundProxy(
     return undefined;
   }
   const h = await probeHealth(port, 500);
-  return h?.pid ? { port, pid: h.pid, ...(h.provider ? { provider: h.provider } : {}) } : undefined;
+  return h?.pid
+    ? {
+        port,
+        pid: h.pid,
+        ...(h.provider ? { provider: h.provider } : {}),
+        ...(h.engine ? { engine: h.engine } : {}),
+      }
+    : undefined;
 }
 
 export async function runStatus(ctx: CliContext, options: { json?: boolean }): Promise<number> {
@@ -250,7 +257,15 @@ export async function runStatus(ctx: CliContext, options: { json?: boolean }): P
     if (options.json) {
       ctx.print(
         JSON.stringify(
-          { running: true, foreground: true, pid: fg.pid, port: fg.port, url, provider: fg.provider },
+          {
+            running: true,
+            foreground: true,
+            pid: fg.pid,
+            port: fg.port,
+            url,
+            provider: fg.provider,
+            ...(fg.engine ? { engine: fg.engine } : {}),
+          },
           null,
           2,
         ),
@@ -275,6 +290,7 @@ export async function runStatus(ctx: CliContext, options: { json?: boolean }): P
               }
             : {}),
           ...(s.health?.version ? { version: s.health.version } : {}),
+          ...(s.health?.engine ? { engine: s.health.engine } : {}),
           ...(s.stale ? { stale: true } : {}),
         },
         null,
