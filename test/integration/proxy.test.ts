@@ -404,6 +404,23 @@ for (const e of ['wire', 'node'] as const) {
         expect(gw.requests.map((x) => x.subject)).toEqual(['gina']);
       });
 
+      it('past tokenWaitMs a waiting request gets 401 naming gatepass login; the login goes on for the next', async () => {
+        const source = new TestTokenSource({
+          issue: () => issuer.sign(),
+          expiresInMs: 3_600_000,
+          delayMs: 1_000,
+        });
+        const p = await proxy(source, { tokenWaitMs: 200 });
+        const r = await raw(p, '/v1/messages', { method: 'POST', headers: { 'x-api-key': KEY }, body: '{}' });
+        expect(r.status).toBe(401);
+        expect(r.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+        expect(r.json().error.message).toMatch(/timed out .*gatepass login/);
+        expect(gw.requests).toHaveLength(0);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        expect((await raw(p, '/v1/models', { headers: { 'x-api-key': KEY } })).status).toBe(200);
+        expect(source.calls).toBe(1);
+      });
+
       it('a body too large to replay is not retried after an upstream 401: the 401 reaches the client unchanged', async () => {
         const source = new TestTokenSource({ expiresInMs: 3_600_000 }); // not JWTs: always rejected
         const p = await proxy(source, { maxReplayBytes: 16 });
