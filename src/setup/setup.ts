@@ -1,12 +1,18 @@
 /**
- * `gatepass setup`: validate inline flags, detect tools, patch each tool's files (all or nothing),
- * persist config + configured_tools, then log in — unless `--lazy`, which defers login to the first
- * token request. A failure at any step puts every tool file and the config file back as they were.
+ * `gatepass setup`: validate inline flags, detect tools, plan each tool's files (refusing malformed
+ * ones), log in — unless `--lazy`, which defers login to the first token request — and only then
+ * patch the files (all or nothing) and persist config + configured_tools. Nothing is written before
+ * the login succeeds, and a failure after it puts every tool file and the config file back.
  */
 import { promises as fsp } from 'node:fs';
 import { loginProvider } from '../auth/login.js';
 import { applyAssignments, parseAssignments } from '../config/edit.js';
-import { type ConfiguredTool, effectiveProxyPort, type GatepassConfig } from '../config/schema.js';
+import {
+  type ConfiguredTool,
+  effectiveProxyPort,
+  type GatepassConfig,
+  type OidcProvider,
+} from '../config/schema.js';
 import { loadConfig, updateConfig } from '../config/store.js';
 import { requireUsableProvider, validateConfig } from '../config/validate.js';
 import { describeError } from '../errors.js';
@@ -145,37 +151,28 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
 
   // 4. Plan every file against its current content (throws before any write on a malformed file).
   const backupsBefore = await readBackups(run.paths.stateDir);
-  const planned: Array<{ tool: ToolModule; files: PlannedFile[] }> = [];
   const manual: string[] = [];
-  for (const tool of tools) {
-    const previous = loaded.config.configured_tools.find((e) => e.tool === tool.id);
-    const prevFiles = previous ? fileRecords(previous) : [];
-    const files: PlannedFile[] = [];
-    for (const plan of tool.files(tenv, toolParams(tool, params))) {
-      files.push(
-        await planFile(
-          plan,
-          prevFiles.find((f) => f.file === plan.file),
-          backupsBefore,
-        ),
-      );
+  for (const tool of tools) if (tool.manualSteps) manual.push(...tool.manualSteps(tenv, params));
+  const planAll = async (): Promise<Array<{ tool: ToolModule; files: PlannedFile[] }>> => {
+    const out: Array<{ tool: ToolModule; files: PlannedFile[] }> = [];
+    for (const tool of tools) {
+      const previous = loaded.config.configured_tools.find((e) => e.tool === tool.id);
+      const prevFiles = previous ? fileRecords(previous) : [];
+      const files: PlannedFile[] = [];
+      for (const plan of tool.files(tenv, toolParams(tool, params))) {
+        files.push(
+          await planFile(
+            plan,
+            prevFiles.find((f) => f.file === plan.file),
+            backupsBefore,
+          ),
+        );
+      }
+      out.push({ tool, files });
     }
-    planned.push({ tool, files });
-    if (tool.manualSteps) manual.push(...tool.manualSteps(tenv, params));
-  }
-
-  const result: SetupResult = {
-    provider: providerName,
-    tools: planned.map(({ tool, files }) => ({
-      id: tool.id,
-      name: tool.name,
-      mode: tool.mode,
-      files: files.map((f) => f.file),
-      changed: files.some((f) => f.before !== f.after),
-    })),
-    manual,
-    loggedIn: false,
+    return out;
   };
+  let planned = await planAll();
 
   if (options.dryRun) {
     // The diff must not show the local proxy key, nor API keys the files held before.
@@ -193,12 +190,41 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       `Dry run: nothing was changed. Setup would wire ${describeTools(planned)}${flagsChange}.`,
     );
     for (const line of manual) run.logger.info(line);
-    return result;
+    return summarize(providerName, planned, manual, false);
   }
 
-  // 5. Apply: tool files, backups, config — undone together if anything fails (login included).
-  const written: PlannedFile[] = [];
+  // 5. Sign in (unless lazy) before anything is written: a failed or interrupted login (Ctrl-C while
+  // waiting for the browser) leaves the config and every tool file exactly as they were. The login
+  // may record token_ref in an existing config file, so the file is captured before it.
   const configBefore = await readTextIfExists(file);
+  let loggedIn = false;
+  let tokenRef: OidcProvider['token_ref'];
+  if (!options.lazy) {
+    const login = options.login ?? loginProvider;
+    const ctx = authContext(run, merged, store ?? (await openStore(run)), {
+      interactive: true,
+      skipBrowser: options.skipBrowser ?? false,
+    });
+    run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
+    try {
+      await login(ctx, providerName, provider, {});
+    } catch (err) {
+      run.logger.warn(`sign-in failed; setup changed nothing (${describeError(err)})`);
+      await restoreConfig(file, configBefore);
+      throw err;
+    }
+    loggedIn = true;
+    if (provider.type === 'oidc' && provider.token_ref) tokenRef = { ...provider.token_ref };
+    run.logger.info('Signed in.');
+    // The files may have changed while the user was in the browser: plan against what is there now.
+    planned = await planAll().catch(async (err: unknown) => {
+      await restoreConfig(file, configBefore);
+      throw err;
+    });
+  }
+
+  // 6. Apply: tool files, backups, config — undone together if anything fails.
+  const written: PlannedFile[] = [];
   let configWritten = false;
   try {
     if (createdKey && store) await store.set(LOCAL_PROXY_KEY_NAME, proxyKey);
@@ -223,8 +249,12 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     if (newBackups) await writeBackups(run.paths.stateDir, backups);
 
     configWritten = true;
-    const saved = await updateConfig(file, (cfg) => {
+    await updateConfig(file, (cfg) => {
       if (toPersist.length) applyAssignments(cfg, providerName, toPersist);
+      // The sign-in above ran against the merged settings (a changed gateway or issuer drops the
+      // old token_ref): record its token reference now that those settings are saved.
+      const saved = cfg.providers[providerName];
+      if (tokenRef && saved?.type === 'oidc') saved.token_ref = { ...tokenRef };
       for (const { tool, files } of planned) {
         if (tool.mode === 'manual') continue; // nothing written, nothing to undo
         const entry: ConfiguredTool = {
@@ -239,20 +269,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
         else cfg.configured_tools.push(entry);
       }
     });
-
-    if (options.lazy) {
-      run.out(LAZY_MESSAGE);
-    } else {
-      const login = options.login ?? loginProvider;
-      const ctx = authContext(run, saved, store ?? (await openStore(run)), {
-        interactive: true,
-        skipBrowser: options.skipBrowser ?? false,
-      });
-      run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
-      await login(ctx, providerName, saved.providers[providerName]!, {});
-      result.loggedIn = true;
-      run.logger.info('Signed in.');
-    }
+    if (options.lazy) run.out(LAZY_MESSAGE);
   } catch (err) {
     run.logger.warn(`setup failed; undoing its changes (${describeError(err)})`);
     for (const f of [...written].reverse()) {
@@ -261,14 +278,11 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       );
     }
     await writeBackups(run.paths.stateDir, backupsBefore).catch(() => {});
-    if (configWritten) {
-      if (configBefore === undefined) await fsp.rm(file, { force: true }).catch(() => {});
-      else await writeFileAtomic(file, configBefore, { mode: 0o600 }).catch(() => {});
-    }
+    if (configWritten || loggedIn) await restoreConfig(file, configBefore);
     if (createdKey && store) await store.delete(LOCAL_PROXY_KEY_NAME).catch(() => false);
     throw err;
   }
-
+  const result = summarize(providerName, planned, manual, loggedIn);
   // 6. Tell the user what happened and what to restart.
   for (const t of result.tools) {
     if (t.mode === 'manual') continue; // its steps are printed below
@@ -314,4 +328,32 @@ function toolParams(tool: ToolModule, params: WireParams): WireParams {
 
 function describeTools(planned: Array<{ tool: ToolModule }>): string {
   return planned.length ? planned.map((p) => p.tool.name).join(', ') : 'no tools';
+}
+
+function summarize(
+  provider: string,
+  planned: Array<{ tool: ToolModule; files: PlannedFile[] }>,
+  manual: string[],
+  loggedIn: boolean,
+): SetupResult {
+  return {
+    provider,
+    tools: planned.map(({ tool, files }) => ({
+      id: tool.id,
+      name: tool.name,
+      mode: tool.mode,
+      files: files.map((f) => f.file),
+      changed: files.some((f) => f.before !== f.after),
+    })),
+    manual,
+    loggedIn,
+  };
+}
+
+/** Put the config file back as it was (`undefined`: it did not exist). Best effort, for rollbacks. */
+async function restoreConfig(file: string, before: string | undefined): Promise<void> {
+  const now = await readTextIfExists(file).catch(() => undefined);
+  if (now === before) return;
+  if (before === undefined) await fsp.rm(file, { force: true }).catch(() => {});
+  else await writeFileAtomic(file, before, { mode: 0o600 }).catch(() => {});
 }

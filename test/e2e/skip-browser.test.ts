@@ -5,7 +5,7 @@
  * headless browser to the printed URL, as a user on another machine (SSH) would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
@@ -107,6 +107,32 @@ describe('--skip-browser prints the URL, never opens a browser, and waits for th
     expect(await run.exit, run.stderr()).toBe(0);
     expect(run.stderr()).toContain('Signed in.');
     expect(readFileSync(path.join(home.home, '.claude/settings.json'), 'utf8')).toContain('apiKeyHelper');
+    expect(hook.urls()).toEqual([]);
+  });
+
+  it('setup interrupted (Ctrl-C) while it waits for the login has changed nothing', async () => {
+    const claudeText = '{\n  // mine\n  "model": "opus"\n}\n';
+    const settings = path.join(home.home, '.claude/settings.json');
+    mkdirSync(path.dirname(settings));
+    writeFileSync(settings, claudeText);
+    const configBefore = readFileSync(home.configFile, 'utf8');
+    const run = start([
+      'setup',
+      '--tools',
+      'claude',
+      '--skip-browser',
+      '--models',
+      'claude-sonnet-4-5',
+      '--anthropic-path-prefix',
+      '',
+    ]);
+    await run.url;
+    run.child.kill('SIGINT');
+    const code = await run.exit;
+    expect(code === 0, run.stderr()).toBe(false);
+    expect(readFileSync(settings, 'utf8')).toBe(claudeText);
+    expect(readFileSync(home.configFile, 'utf8')).toBe(configBefore);
+    expect(existsSync(path.join(home.home, '.local/share/gatepass/tool-backups.json'))).toBe(false);
     expect(hook.urls()).toEqual([]);
   });
 
