@@ -6,6 +6,8 @@
 import type { FieldAssignment } from '../config/edit.js';
 import type { Provider } from '../config/schema.js';
 import { findField } from '../config/validate.js';
+import { resolveTls } from '../net/tls.js';
+import { tlsAgent } from '../net/tls-fetch.js';
 import type { ToolModule } from '../tools/types.js';
 import type { RunEnv } from './common.js';
 import { headProber, type Prober, probeAnthropicPrefix, probeOpenAIPrefix } from './probe.js';
@@ -20,7 +22,7 @@ export interface Layout {
 }
 
 export interface LayoutOptions {
-  /** `--bedrock-compat` (true) / `--no-bedrock-compat` or absent (off: keys removed). */
+  /** `--bedrock-compat` (true) / `--no-bedrock-compat` (false); absent: the saved setting. */
   bedrockCompat?: boolean;
   probe?: Prober;
 }
@@ -35,7 +37,10 @@ export async function resolveLayout(
   tools: ToolModule[],
   options: LayoutOptions,
 ): Promise<Layout> {
-  const probe = options.probe ?? headProber(run.logger);
+  // The probe trusts what the tools are told to trust: the provider's CA bundle / skip-verify.
+  const tls = options.probe ? undefined : resolveTls(provider.tls, run.env);
+  const agent = tls ? tlsAgent(tls) : undefined;
+  const probe = options.probe ?? headProber(run.logger, agent ? { dispatcher: agent } : {});
   const gateway = provider.gateway_url!;
   const sameGateway = previousGatewayUrl === gateway;
   const given = (key: string) => assignments.some((a) => a.spec.key === key);
@@ -81,19 +86,22 @@ export async function resolveLayout(
       tools.some((t) => t.id === 'codex' || t.mode === 'proxy'),
       probeOpenAIPrefix,
     ),
-  ]);
+  ]).finally(() => agent?.destroy().catch(() => {}));
   if (anthropic.persist) set('anthropic_path_prefix', anthropic.persist.value);
   if (openai.persist) set('openai_path_prefix', openai.persist.value);
   const anthropicPrefix = anthropic.value;
   const openaiPrefix = openai.value;
 
-  const bedrockCompat = options.bedrockCompat === true;
-  if (bedrockCompat) set('bedrock_compat', true);
-  else if (provider.bedrock_compat !== undefined) set('bedrock_compat', undefined);
+  // Saved like the other inline settings and kept by later runs; --no-bedrock-compat (or
+  // `config unset bedrock_compat`) turns it off, and the next setup removes its keys again.
+  const bedrockCompat = options.bedrockCompat ?? provider.bedrock_compat === true;
+  if (options.bedrockCompat === true && provider.bedrock_compat !== true) set('bedrock_compat', true);
+  if (options.bedrockCompat === false && provider.bedrock_compat !== undefined)
+    set('bedrock_compat', undefined);
   const models = provider.models ?? [];
   if (bedrockCompat && !models.some((m) => /haiku|sonnet|opus/i.test(m))) {
     run.logger.warn(
-      '--bedrock-compat: no haiku/sonnet/opus model in --models, so Claude Code keeps its default model names',
+      'bedrock_compat: no haiku/sonnet/opus model in --models, so Claude Code keeps its default model names',
     );
   }
   return { anthropicPrefix, openaiPrefix, models, bedrockCompat, persist };

@@ -8,6 +8,7 @@
 // exports in the esbuild bundle.
 import { type Dispatcher, request } from 'undici';
 import type { Logger } from '../log.js';
+import { tlsErrorCode, tlsHint } from '../net/tls.js';
 
 export const PROBE_TIMEOUT_MS = 2000;
 export const ANTHROPIC_PREFIX = '/anthropic';
@@ -22,6 +23,7 @@ export function headProber(
   options: { timeoutMs?: number; dispatcher?: Dispatcher } = {},
 ): Prober {
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+  let warnedTls = false;
   return async (url) => {
     try {
       const res = await request(url, {
@@ -35,6 +37,14 @@ export function headProber(
       logger.debug(`probe HEAD ${url}: ${res.statusCode}`);
       return res.statusCode;
     } catch (err) {
+      const code = tlsErrorCode(err);
+      if (code && !warnedTls) {
+        // Not a silent "no prefix": the tools would be wired against the wrong URL and fail the same way.
+        warnedTls = true;
+        logger.warn(
+          `could not detect the gateway's path prefixes: TLS verification of ${new URL(url).origin} failed (${code}); ${tlsHint()}`,
+        );
+      }
       logger.debug(`probe HEAD ${url} failed (${(err as Error).message}); assuming no path prefix`);
       return undefined;
     }

@@ -65,7 +65,7 @@ export interface SetupOptions {
   login?: typeof loginProvider;
   /** How tools run gatepass (default: this process's executable). */
   self?: SelfCommand;
-  /** `--bedrock-compat` for this run (absent/false: the Bedrock keys are removed). */
+  /** `--bedrock-compat` (true, saved) / `--no-bedrock-compat` (false, cleared); absent: the saved setting. */
   bedrockCompat?: boolean;
   /** Gateway layout probe (injected in tests; default a 2-second HEAD request). */
   probe?: Prober;

@@ -78,6 +78,13 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
     }
   }
   await writeBackups(run.paths.stateDir, backups);
+  // Running tools keep what they read at launch (Claude Desktop reads its configLibrary only then).
+  const restarts = result.tools
+    .filter((t) => t.files.some((f) => f.outcome === 'restored' || f.outcome === 'removed'))
+    .map((t) => findTool(t.id))
+    .filter((t) => t !== undefined)
+    .map((t) => `  - ${t.name}: ${t.restart}`);
+  if (restarts.length) run.logger.info(`Restart needed:\n${restarts.join('\n')}`);
 
   if (done.size) {
     await updateConfig(

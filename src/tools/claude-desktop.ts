@@ -144,6 +144,14 @@ export const claudeDesktop: ToolModule = {
       },
     ];
   },
+  // The helper (`gatepass token`) honours tls.ca_file / tls.skip_verify, but the app connects to the
+  // gateway itself, with its own trust store: say so rather than pretend the options reach it.
+  manualSteps: (_env, p) =>
+    p.caFile || p.tlsSkipVerify
+      ? [
+          `Claude Desktop connects to the gateway itself and does not use gatepass' ${p.caFile ? '--ca-file' : '--tls-skip-verify'}: it must trust the gateway's certificate on its own (for a private CA, add it to the operating system's trust store).`,
+        ]
+      : [],
   modeLabel: 'credential-helper mode',
   restart: 'quit Claude Desktop completely and relaunch it (it reads this configuration only at launch)',
 };

@@ -1,7 +1,7 @@
 /**
  * End to end with the real Claude Code and Codex against a gateway serving its APIs under /anthropic
  * and /openai: setup's probe finds the prefixes; --bedrock-compat makes `claude -p` ask for a model
- * from --models, and a later setup without the flag takes those settings away again.
+ * from --models; a later setup keeps that, and --no-bedrock-compat takes those settings away again.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -52,7 +52,12 @@ it('claude -p reaches <gateway>/anthropic and asks for a --models model under --
     expect(MODELS).toContain(JSON.parse(q.body).model);
   }
 
-  const again = await t.gp(['setup', '--tools', 'claude', '--lazy']);
+  const kept = await t.gp(['setup', '--tools', 'claude', '--lazy']);
+  expect(kept.code, kept.stderr).toBe(0);
+  expect(JSON.parse(readFileSync(settingsFile, 'utf8')).env).toMatchObject({
+    CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS: '1',
+  });
+  const again = await t.gp(['setup', '--tools', 'claude', '--lazy', '--no-bedrock-compat']);
   expect(again.code, again.stderr).toBe(0);
   const env2 = JSON.parse(readFileSync(settingsFile, 'utf8')).env;
   expect(Object.keys(env2).sort()).toEqual(['ANTHROPIC_BASE_URL', 'CLAUDE_CODE_API_KEY_HELPER_TTL_MS']);

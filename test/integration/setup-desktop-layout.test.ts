@@ -4,7 +4,8 @@
  * and logout injected.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as TOML from '@decimalturn/toml-patch';
@@ -21,6 +22,7 @@ import { runTeardown } from '../../src/setup/teardown.js';
 import { CLAUDE_DESKTOP_CONFIG_ID } from '../../src/tools/claude-desktop.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
 import { BASE_FLAGS, readHomeFile, setupRunEnv, writeHomeFile } from '../helpers/setup-env.js';
+import { makeTestCa } from '../helpers/tls.js';
 
 let t: TempHome;
 let store: SecretStore;
@@ -154,7 +156,11 @@ describe('Claude Desktop', () => {
       const again = await setup(['claude-desktop'], { lazy: true }, platform);
       expect(again.tools[0]!.changed).toBe(false);
 
+      out = [];
       await teardown({}, platform);
+      expect(out.join('\n')).toMatch(
+        /Restart needed:\n {2}- Claude Desktop: quit Claude Desktop completely and relaunch it/,
+      );
       expect(read(`${lib}/_meta.json`)).toBe(META);
       expect(read(`${lib}/0d6f3c1e-users-own.json`)).toBe(OWN_DOC);
       expect(existsSync(path.join(t.home, docRel))).toBe(false);
@@ -220,6 +226,45 @@ describe('Claude Desktop', () => {
     expect(existsSync(t.configFile)).toBe(false);
   });
 
+  it('TLS options stay out of proxy-mode tools and Claude Desktop, which is told to trust the CA itself', async () => {
+    const ca = makeTestCa();
+    try {
+      const lib = 'Library/Application Support/Claude-3p/configLibrary';
+      write(`${lib}/_meta.json`, META);
+      mkdirSync(path.join(t.home, '.gemini'));
+      mkdirSync(path.join(t.home, '.config/opencode'), { recursive: true });
+      await setup(
+        ['claude-desktop', 'gemini', 'opencode'],
+        {
+          lazy: true,
+          flags: [
+            ['tls.ca_file', ca.caFile],
+            ['tls.skip_verify', 'true'],
+          ],
+        },
+        'darwin',
+      );
+      const written = [
+        `${lib}/${CLAUDE_DESKTOP_CONFIG_ID}.json`,
+        `${lib}/_meta.json`,
+        '.gemini/.env',
+        '.gemini/settings.json',
+        '.config/opencode/opencode.json',
+      ].map(read);
+      for (const text of written) {
+        expect(text).not.toMatch(/NODE_TLS_REJECT_UNAUTHORIZED|NODE_EXTRA_CA_CERTS/);
+        expect(text).not.toContain(ca.caFile);
+      }
+      // Proxy-mode tools talk plain HTTP to the loopback proxy; only its gateway hop uses the options.
+      expect(read('.gemini/.env')).toMatch(/GOOGLE_GEMINI_BASE_URL=http:\/\/127\.0\.0\.1:\d+/);
+      expect(out.join('\n')).toMatch(
+        /Claude Desktop connects to the gateway itself and does not use gatepass' --ca-file/,
+      );
+    } finally {
+      ca.cleanup();
+    }
+  });
+
   it('is not installed on Linux unless its directory exists, and says so for --tools', async () => {
     await expect(setup(['claude-desktop'], { lazy: true })).rejects.toMatchObject({
       code: 'E_TOOL_NOT_INSTALLED',
@@ -245,14 +290,11 @@ describe('--models and --bedrock-compat', () => {
     '{\n  // mine\n  "env": {\n    "FOO": "1",\n    "ANTHROPIC_DEFAULT_OPUS_MODEL": "my-opus"\n  }\n}\n';
   const MODELS = 'us.anthropic.claude-haiku-4-5,us.anthropic.claude-sonnet-4-5,us.anthropic.claude-opus-4-1';
 
-  it('writes the Bedrock keys, and a re-run without the flag removes them, restoring prior values', async () => {
+  it('writes the Bedrock keys and keeps them on re-runs; --no-bedrock-compat removes them, restoring prior values', async () => {
     write(claudeFile, claudeText);
     await setup(['claude'], { flags: [['models', MODELS]], bedrockCompat: true });
-    const plainRun = async () => {
-      await setup(['claude']);
-      return read(claudeFile);
-    };
-    const env = parseJsonc(read(claudeFile)).env;
+    const bedrockText = read(claudeFile);
+    const env = parseJsonc(bedrockText).env;
     expect(env).toMatchObject({
       FOO: '1',
       CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS: '1',
@@ -262,23 +304,42 @@ describe('--models and --bedrock-compat', () => {
     });
     expect(config().providers.default).toMatchObject({ bedrock_compat: true, models: MODELS.split(',') });
 
-    const withoutFlag = await plainRun();
+    // Persisted: a later setup without the flag (say after an upgrade) keeps the Bedrock wiring.
+    const again = await setup(['claude']);
+    expect(again.tools[0]!.changed).toBe(false);
+    expect(read(claudeFile)).toBe(bedrockText);
+    expect(config().providers.default.bedrock_compat).toBe(true);
+
+    // Cleared: --no-bedrock-compat removes the keys and the setting, and puts the user's value back.
+    await setup(['claude'], { bedrockCompat: false });
+    const withoutFlag = read(claudeFile);
     const env2 = parseJsonc(withoutFlag).env;
     expect(env2.ANTHROPIC_DEFAULT_OPUS_MODEL).toBe('my-opus');
     expect(env2).not.toHaveProperty('CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS');
     expect(env2).not.toHaveProperty('ANTHROPIC_DEFAULT_HAIKU_MODEL');
     expect(config().providers.default).not.toHaveProperty('bedrock_compat');
     expect(config().providers.default.models).toEqual(MODELS.split(',')); // models stay
+    expect(read(claudeFile)).not.toBe(bedrockText);
+    await setup(['claude']);
+    expect(read(claudeFile)).toBe(withoutFlag); // and stays off
 
     // Same bytes as a setup that never had the flag.
     await teardown();
     expect(read(claudeFile)).toBe(claudeText);
     write(claudeFile, claudeText);
-    expect(await plainRun()).toBe(withoutFlag);
+    await setup(['claude']);
+    expect(read(claudeFile)).toBe(withoutFlag);
 
-    // --no-bedrock-compat after a bedrock run, then teardown: the user's file comes back byte for byte.
-    await setup(['claude'], { bedrockCompat: true });
-    await setup(['claude'], { bedrockCompat: false });
+    // Turned on via the config (`config set --bedrock-compat`), then off via `config unset`.
+    const { applyAssignments, parseAssignments, unsetFields } = await import('../../src/config/edit.js');
+    const { updateConfig } = await import('../../src/config/store.js');
+    await updateConfig(t.configFile, (cfg) =>
+      applyAssignments(cfg, 'default', parseAssignments([['bedrock_compat', 'true']])),
+    );
+    await setup(['claude']);
+    expect(read(claudeFile)).toBe(bedrockText);
+    await updateConfig(t.configFile, (cfg) => unsetFields(cfg, 'default', ['bedrock_compat']));
+    await setup(['claude']);
     expect(read(claudeFile)).toBe(withoutFlag);
     await teardown();
     expect(read(claudeFile)).toBe(claudeText);
@@ -287,13 +348,35 @@ describe('--models and --bedrock-compat', () => {
   it('a settings.json gatepass created: env keys come and go with the flag; teardown removes the file', async () => {
     mkdirSync(path.join(t.home, '.claude'));
     await setup(['claude'], { flags: [['models', MODELS]], bedrockCompat: true });
-    await setup(['claude']);
+    await setup(['claude'], { bedrockCompat: false });
     expect(parseJsonc(read(claudeFile)).env).toEqual({
       ANTHROPIC_BASE_URL: 'https://llm.example.com',
       CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '300000',
     });
     await teardown();
     expect(existsSync(path.join(t.home, claudeFile))).toBe(false);
+  });
+
+  it('CLI: --bedrock-compat is saved and kept by a plain re-run; --no-bedrock-compat clears it', async () => {
+    mkdirSync(path.join(t.home, '.claude'));
+    const env = { ...t.env, PATH: '/usr/bin:/bin' };
+    const base = ['setup', '--tools', 'claude', '--lazy', '--anthropic-path-prefix', ''];
+    const flags = ['--gateway-url', 'https://llm.example.com', '--issuer', 'https://sso.example.com'];
+    const first = await runGatepass(
+      [...base, ...flags, '--client-id', 'gp', '--models', MODELS, '--bedrock-compat'],
+      { env },
+    );
+    expect(first.code, first.stderr).toBe(0);
+    const bedrock = read(claudeFile);
+    expect(JSON.parse(bedrock).env.CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS).toBe('1');
+    const plain = await runGatepass(base, { env });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(read(claudeFile)).toBe(bedrock);
+    const off = await runGatepass([...base, '--no-bedrock-compat'], { env });
+    expect(off.code, off.stderr).toBe(0);
+    expect(JSON.parse(read(claudeFile)).env).not.toHaveProperty('CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS');
+    expect(JSON.parse(read(claudeFile)).env).not.toHaveProperty('ANTHROPIC_DEFAULT_SONNET_MODEL');
+    expect(config().providers.default).not.toHaveProperty('bedrock_compat');
   });
 
   it('models feed OpenCode and are validated', async () => {
@@ -318,10 +401,16 @@ interface FakeGateway {
   close: () => Promise<void>;
 }
 
-/** A gateway that serves its APIs under /anthropic and /openai (prefixed) or at the root (plain). */
-async function startGateway(layout: 'prefixed' | 'plain'): Promise<FakeGateway> {
+/**
+ * A gateway that serves its APIs under /anthropic and /openai (prefixed) or at the root (plain); over
+ * HTTPS with `tls` (a certificate from a private CA).
+ */
+async function startGateway(
+  layout: 'prefixed' | 'plain',
+  tls?: { cert: string; key: string },
+): Promise<FakeGateway> {
   const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const p = (req.url ?? '/').split('?')[0]!;
     requests.push(`${req.method} ${p}`);
     const known =
@@ -331,10 +420,11 @@ async function startGateway(layout: 'prefixed' | 'plain'): Promise<FakeGateway> 
     // Unauthenticated: a real gateway answers 401 (or 405 for HEAD) on routes that exist.
     res.writeHead(known ? 401 : 404);
     res.end();
-  });
+  };
+  const server: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -495,6 +585,46 @@ describe('gateway path prefixes', () => {
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => hang.close(resolve));
+    }
+  });
+
+  it('probes an HTTPS gateway with the configured CA bundle (or skip-verify); without it, says why', async () => {
+    const ca = makeTestCa();
+    gw = await startGateway('prefixed', ca.server);
+    try {
+      mkdirSync(path.join(t.home, '.claude'));
+      mkdirSync(path.join(t.home, '.codex'));
+      const run = (extra: Array<[string, string]>) =>
+        runSetup(runEnv(), {
+          assignments: [...gwFlags(gw!.url), ...extra],
+          tools: ['claude', 'codex'],
+          self: SELF,
+          dryRun: true, // setup's own prober: run.logger, the provider's TLS settings
+        });
+      // No CA: the certificate is not trusted, so no prefix is found — and the user is told why.
+      await run([]);
+      expect(out.join('\n')).toContain(`"ANTHROPIC_BASE_URL": "${gw.url}"`);
+      expect(warnings.join('\n')).toMatch(
+        /could not detect the gateway's path prefixes: TLS verification of https:\/\/127\.0\.0\.1:\d+ failed \(\w+\);.*--ca-file/,
+      );
+      expect(warnings).toHaveLength(1); // one warning, not one per probe
+      expect(gw.requests).toEqual([]);
+
+      out = [];
+      warnings = [];
+      await run([['tls.ca_file', ca.caFile]]);
+      expect(out.join('\n')).toContain(`"ANTHROPIC_BASE_URL": "${gw.url}/anthropic"`);
+      expect(out.join('\n')).toContain(`base_url = "${gw.url}/openai/v1"`);
+      expect(warnings).toEqual([]);
+      expect(gw.requests).toContain('HEAD /anthropic/v1/messages');
+
+      out = [];
+      gw.requests.length = 0;
+      await run([['tls.skip_verify', 'true']]);
+      expect(out.join('\n')).toContain(`"ANTHROPIC_BASE_URL": "${gw.url}/anthropic"`);
+      expect(gw.requests).toContain('HEAD /anthropic/v1/messages');
+    } finally {
+      ca.cleanup();
     }
   });
 

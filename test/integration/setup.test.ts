@@ -32,8 +32,16 @@ const fakeLogin: NonNullable<SetupOptions['login']> = async () => {
   logins++;
   return { token: 'fake-access-token', origin: 'login' };
 };
+// The gateway-layout probe answers "no prefix" without touching the network (llm.example.com).
 const setup = (tools: string[], extra: Partial<SetupOptions> = {}, platform?: NodeJS.Platform) =>
-  runSetup(runEnv(platform), { assignments: FLAGS, tools, self: SELF, login: fakeLogin, ...extra });
+  runSetup(runEnv(platform), {
+    assignments: FLAGS,
+    tools,
+    self: SELF,
+    login: fakeLogin,
+    probe: async () => 404,
+    ...extra,
+  });
 const teardown = (extra: Parameters<typeof runTeardown>[1] = {}, platform?: NodeJS.Platform) =>
   runTeardown(runEnv(platform), {
     logout: async () => ({ deleted: true, revoked: false }),

@@ -31,7 +31,8 @@ export async function run(ctx: CliContext, options: SetupFlags): Promise<number>
     lazy: Boolean(options.lazy),
     dryRun: Boolean(options.dryRun),
     skipBrowser: Boolean(options.skipBrowser),
-    bedrockCompat: options.bedrockCompat === true,
+    // true: --bedrock-compat, false: --no-bedrock-compat, absent: keep the saved setting.
+    ...(typeof options.bedrockCompat === 'boolean' ? { bedrockCompat: options.bedrockCompat } : {}),
   });
   return 0;
 }

@@ -22,7 +22,7 @@ export const SETUP_FIELDS = [
 export function defineSetupCommand({ program, runner }: DefineContext): void {
   const setup = program
     .command('setup')
-    .description('configure gatepass and wire the installed AI tools to the gateway, then sign in');
+    .description('configure gatepass, sign in, and wire the installed AI tools to the gateway');
   for (const key of SETUP_FIELDS) {
     const f = findField(key)!;
     const placeholder =
@@ -42,7 +42,7 @@ export function defineSetupCommand({ program, runner }: DefineContext): void {
       '--bedrock-compat',
       'Bedrock-backed gateway: Claude Code without experimental betas, per-tier models from --models',
     )
-    .option('--no-bedrock-compat', 'remove the --bedrock-compat settings (also the default when not given)')
+    .option('--no-bedrock-compat', 'turn a saved --bedrock-compat off and remove its settings again')
     .addHelpText(
       'after',
       `
@@ -54,8 +54,8 @@ gets a credential-helper document in its configLibrary (quit and relaunch it aft
 Gateway layout: ANTHROPIC_BASE_URL (Claude Code, Claude Desktop) is the gateway URL plus
 --anthropic-path-prefix; Codex and the proxy use --openai-path-prefix. When not given, setup
 probes <gateway>/anthropic/v1/messages and <gateway>/openai/v1/models (HEAD, 2 s) and remembers the
-answer. --models and the prefixes are saved in the config; --bedrock-compat applies to this run only
-(a later setup without it removes its settings again).
+answer. --models, the prefixes and --bedrock-compat are saved in the config and kept by later runs;
+--no-bedrock-compat turns Bedrock compatibility off again (and removes its settings).
 
 Examples:
   gatepass setup --gateway-url https://llm.example.com --issuer https://sso.example.com --client-id gatepass
