@@ -206,6 +206,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       skipBrowser: options.skipBrowser ?? false,
     });
     run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
+    const refBefore = provider.type === 'oidc' ? provider.token_ref : undefined;
     try {
       await login(ctx, providerName, provider, {});
     } catch (err) {
@@ -214,7 +215,9 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       throw err;
     }
     loggedIn = true;
-    if (provider.type === 'oidc' && provider.token_ref) tokenRef = { ...provider.token_ref };
+    // The OIDC login records a new token reference on the provider it was given.
+    if (provider.type === 'oidc' && provider.token_ref && provider.token_ref !== refBefore)
+      tokenRef = { ...provider.token_ref };
     run.logger.info('Signed in.');
     // The files may have changed while the user was in the browser: plan against what is there now.
     planned = await planAll().catch(async (err: unknown) => {

@@ -101,6 +101,13 @@ describe('setup writes nothing before the login succeeded', () => {
     expect(parseYaml(readFileSync(t.configFile, 'utf8')).providers.default.gateway_url).toBe(
       'https://llm2.example.com',
     );
+    // A login that recorded nothing new (a command provider's, say) does not bring back the
+    // reference the gateway change dropped.
+    await setup(['claude'], {
+      assignments: [['gateway_url', 'https://llm3.example.com'], ...BASE_FLAGS.slice(1)],
+      login: async () => ({ token: 'tok', origin: 'login' }),
+    });
+    expect(ref()).toBeUndefined();
   });
 
   it('a login that succeeds, then a file that turned malformed meanwhile: nothing is written', async () => {
