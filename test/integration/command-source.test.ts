@@ -254,16 +254,20 @@ describe('command token source', () => {
     expect(errText).not.toContain(secret);
     expect(existsSync(cacheOf('f'))).toBe(false);
 
-    for (const [mode, re] of [
-      ['empty', /printed nothing on stdout/],
-      ['nonutf8', /not valid UTF-8/],
-      ['huge', /more than 64 KiB/],
+    // A broken output contract also carries the command's (redacted) stderr tail: that is where a
+    // tool says why it printed nothing, or printed a debug dump instead of the token.
+    for (const [mode, re, why] of [
+      ['empty', /printed nothing on stdout/, 'fake: empty: not logged in, run corp-auth login'],
+      ['nonutf8', /not valid UTF-8/, 'fake: nonutf8: wrong locale'],
+      ['huge', /more than 64 KiB/, 'fake: huge: debug dump follows'],
     ] as const) {
-      const src = createCommandTokenSource(context(), mode, provider({ token_command: cmd(mode) }));
-      await expect(src.getToken()).rejects.toMatchObject({
-        code: 'E_TOKEN_COMMAND',
-        message: expect.stringMatching(re),
-      });
+      const src = createCommandTokenSource(context(), mode, provider({ token_command: cmd(mode, secret) }));
+      const err = (await src.getToken().catch((x: unknown) => x)) as Error & { code: string };
+      expect(err, mode).toMatchObject({ code: 'E_TOKEN_COMMAND', message: expect.stringMatching(re) });
+      expect(err.message, mode).toContain(`--- its stderr (last lines, redacted) ---\n`);
+      expect(err.message, mode).toContain(why);
+      expect(err.message, mode).not.toContain(secret);
+      expect(existsSync(cacheOf(mode)), mode).toBe(false);
     }
   });
 
@@ -304,6 +308,24 @@ describe('command token source', () => {
       provider({ token_command: cmd('stdin-probe'), timeout: 10 }),
     );
     expect((await src.getToken()).token).toBe('probe-0');
+  });
+
+  it('refresh_command never gets stdin, even when the caller allows interactive commands', async () => {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(path.dirname(cacheOf()), { recursive: true });
+    writeFileSync(
+      cacheOf(),
+      JSON.stringify({
+        token: 'old-cached-tok',
+        expires_at: nowS() + 30,
+        metadata: { obtained_at: nowS() - 3570 },
+      }),
+    );
+    const src = createCommandTokenSource({ ...context(), interactive: true }, 'corp', {
+      ...provider({ refresh_command: cmd('stdin-probe'), timeout: 10 }),
+    });
+    // stdin-probe reads stdin to its end: an inherited stdin would block until the timeout.
+    expect(await src.getToken({ interactive: true })).toMatchObject({ token: 'probe-0', origin: 'refresh' });
   });
 
   it('concurrent getToken calls in one process share one run; invalidate + forceRefresh re-runs', async () => {
@@ -377,6 +399,21 @@ describe('command token source', () => {
     });
     writeFileSync(cacheOf(), JSON.stringify({ token: jwtTok(nowS() - 1) }));
     expect((await createCommandTokenSource(context(), 'corp', p).getToken()).token).toBe('tok-new');
+    // Neither expires_at nor a JWT: token_ttl counts from when the token was obtained.
+    const ttl = provider({ token_command: cmd('bare', 'tok-after-ttl'), token_ttl: 1800 });
+    const opaque = (obtainedAgoS: number) =>
+      writeFileSync(
+        cacheOf(),
+        JSON.stringify({ token: 'opaque-cached-tok', metadata: { obtained_at: nowS() - obtainedAgoS } }),
+      );
+    opaque(600);
+    expect(await createCommandTokenSource(context(), 'corp', ttl).getToken()).toEqual({
+      token: 'opaque-cached-tok',
+      expiresAt: (nowS() + 1200) * 1000,
+      origin: 'cache',
+    });
+    opaque(1750); // 50 s left: inside the skew
+    expect((await createCommandTokenSource(context(), 'corp', ttl).getToken()).token).toBe('tok-after-ttl');
   });
 
   it('a malformed cache file is ignored with a warning and replaced', async () => {

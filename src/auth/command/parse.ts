@@ -42,6 +42,11 @@ export interface ParseOptions {
 // Visible ASCII only: the token ends up in an HTTP header and in environment variables.
 const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
+/** What an error message appends for a command's stderr tail (already formatted): nothing when empty. */
+export function stderrSuffix(stderrTail: string): string {
+  return stderrTail ? `\n--- its stderr (last lines, redacted) ---\n${stderrTail}` : '';
+}
+
 function fail(label: string, reason: string, hint?: string): never {
   throw new AuthError('E_TOKEN_COMMAND', `${label} ${reason}`, hint ? { hint } : {});
 }

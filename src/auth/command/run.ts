@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { AuthError } from '../../errors.js';
 import { redact } from '../../redact.js';
-import { MAX_OUTPUT_BYTES } from './parse.js';
+import { MAX_OUTPUT_BYTES, stderrSuffix } from './parse.js';
 
 const STDERR_TAIL_BYTES = 2048;
 const KILL_GRACE_MS = 2000;
@@ -175,12 +175,12 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
     child.on('close', (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
       const stderrTail = formatStderrTail(tail);
-      const withTail = stderrTail ? `\n--- its stderr (last lines, redacted) ---\n${stderrTail}` : '';
+      const withTail = stderrSuffix(stderrTail);
       if (oversized) {
         finish(
           new AuthError(
             'E_TOKEN_COMMAND',
-            `${label} printed more than ${MAX_OUTPUT_BYTES / 1024} KiB on stdout; it was stopped`,
+            `${label} printed more than ${MAX_OUTPUT_BYTES / 1024} KiB on stdout; it was stopped${withTail}`,
             { hint: 'a token command must print only the token (messages go to stderr)' },
           ),
         );

@@ -24,7 +24,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { withFileLock } from '../../util/lock.js';
 import type { AuthContext, TokenRequest, TokenResult, TokenSource } from '../types.js';
 import { type CacheEntry, cacheFilePath, readCache, writeCache } from './cache.js';
-import { jwtExpiry, parseTokenOutput } from './parse.js';
+import { jwtExpiry, type ParsedToken, parseTokenOutput, stderrSuffix } from './parse.js';
 
 /** A token is renewed when less than this remains. */
 export const REFRESH_SKEW_MS = 60_000;
@@ -175,7 +175,7 @@ export function createCommandTokenSource(
       if (held.expiresAt !== undefined && held.expiresAt <= now) {
         throw new AuthError(
           'E_TOKEN_COMMAND',
-          `${label(kind)} wrote an already expired token to ${cacheFile}`,
+          `${label(kind)} wrote an already expired token to ${cacheFile}${stderrSuffix(out.stderrTail)}`,
         );
       }
       ctx.logger.debug(`provider "${name}": ${kind}_command wrote the token cache itself`);
@@ -183,11 +183,23 @@ export function createCommandTokenSource(
       await fsp.rm(failureFile, { force: true }).catch(() => {});
       return result(held, kind === 'refresh' ? 'refresh' : 'command');
     }
-    const parsed = parseTokenOutput(out.stdout, {
-      now,
-      label: label(kind),
-      ...(auth.token_ttl !== undefined ? { ttlSeconds: auth.token_ttl } : {}),
-    });
+    let parsed: ParsedToken;
+    try {
+      parsed = parseTokenOutput(out.stdout, {
+        now,
+        label: label(kind),
+        ...(auth.token_ttl !== undefined ? { ttlSeconds: auth.token_ttl } : {}),
+      });
+    } catch (err) {
+      // The output broke the contract (empty, not UTF-8, not a token…): what the command said on
+      // stderr is usually why, so the error carries its tail like a non-zero exit does.
+      if (err instanceof AuthError && out.stderrTail) {
+        throw new AuthError(err.code, `${err.message}${stderrSuffix(out.stderrTail)}`, {
+          ...(err.hint ? { hint: err.hint } : {}),
+        });
+      }
+      throw err;
+    }
     registerSecret(parsed.token);
     registerSecret(parsed.refreshToken);
     const refreshToken =
