@@ -27,7 +27,13 @@ export { type ProxyOptions, type RunningProxy, startProxy } from './proxy/server
 export { formatOAuthError, redact, redactDeep, registerSecret, sanitizeOAuthError } from './redact.js';
 export { openSecretStore } from './secrets/index.js';
 export type { SecretStore, SecretStoreKind } from './secrets/types.js';
-export { LAZY_MESSAGE, runSetup, type SetupOptions, type SetupResult } from './setup/setup.js';
+export {
+  LAZY_COMMAND_MESSAGE,
+  LAZY_MESSAGE,
+  runSetup,
+  type SetupOptions,
+  type SetupResult,
+} from './setup/setup.js';
 export { collectStatus, type StatusReport } from './setup/status.js';
 export { runTeardown, type TeardownOptions, type TeardownResult } from './setup/teardown.js';
 export { TOOLS } from './tools/index.js';

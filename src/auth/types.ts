@@ -20,6 +20,11 @@ export interface TokenResult {
   expiresAt?: number;
   /** Which tier produced it (for debug logs and status; never the token itself). */
   origin: TokenOrigin;
+  /**
+   * Epoch milliseconds after which the source wants to renew the token even though it is still
+   * valid (a command provider's auth.refresh_interval); long-running consumers ask again by then.
+   */
+  refreshAt?: number;
 }
 
 export interface TokenRequest {

@@ -54,19 +54,30 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
   function schedule(result: TokenResult): void {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (options.backgroundRefresh === false || result.expiresAt === undefined) return;
-    // Refresh when `keep` (10 min, at least two skews) remains, asking for a little more validity
-    // than that so the source really refreshes; a source that cannot yet (short-lived tokens: it
-    // requires half their lifetime at most) returns the same token, and is not asked in a tight loop.
-    const keep = Math.max(options.keepValidMs ?? DEFAULT_KEEP_VALID_MS, 2 * skew);
-    const left = result.expiresAt - now();
-    const delay = Math.max(left - keep, Math.min(30_000, left / 2), 1_000);
-    timer = setTimeout(() => {
-      timer = undefined;
-      fetchShared(false, false, keep + 5_000).catch((err: unknown) => {
-        options.logger.debug(`proxy: background token refresh failed: ${describeError(err)}`);
-      });
-    }, delay);
+    if (options.backgroundRefresh === false) return;
+    const delays: number[] = [];
+    let minValidity = skew;
+    if (result.expiresAt !== undefined) {
+      // Refresh when `keep` (10 min, at least two skews) remains, asking for a little more validity
+      // than that so the source really refreshes; a source that cannot yet (short-lived tokens: it
+      // requires half their lifetime at most) returns the same token, and is not asked in a tight loop.
+      const keep = Math.max(options.keepValidMs ?? DEFAULT_KEEP_VALID_MS, 2 * skew);
+      const left = result.expiresAt - now();
+      delays.push(Math.max(left - keep, Math.min(30_000, left / 2), 1_000));
+      minValidity = keep + 5_000;
+    }
+    // The source's own renewal schedule (a command provider's auth.refresh_interval), if any.
+    if (result.refreshAt !== undefined) delays.push(Math.max(result.refreshAt - now(), 1_000));
+    if (!delays.length) return;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        fetchShared(false, false, minValidity).catch((err: unknown) => {
+          options.logger.debug(`proxy: background token refresh failed: ${describeError(err)}`);
+        });
+      },
+      Math.min(...delays),
+    );
     timer.unref();
   }
 
@@ -80,7 +91,10 @@ export function createTokenCache(options: TokenCacheOptions): TokenCache {
       .getToken({ interactive, forceRefresh, minValidityMs, signal: closing.signal })
       .then((result) => {
         registerSecret(result.token);
-        const validUntil = result.expiresAt !== undefined ? result.expiresAt - skew : now() + reuseUnknown;
+        const validUntil = Math.min(
+          result.expiresAt !== undefined ? result.expiresAt - skew : now() + reuseUnknown,
+          result.refreshAt ?? Number.POSITIVE_INFINITY,
+        );
         current = { result, validUntil };
         schedule(result);
         return result;

@@ -6,8 +6,10 @@
  */
 import { promises as fsp } from 'node:fs';
 import { loginProvider } from '../auth/login.js';
+import type { AuthContext } from '../auth/types.js';
 import { applyAssignments, parseAssignments } from '../config/edit.js';
 import {
+  type CommandProvider,
   type ConfiguredTool,
   effectiveProxyPort,
   type GatepassConfig,
@@ -15,7 +17,7 @@ import {
 } from '../config/schema.js';
 import { loadConfig, updateConfig } from '../config/store.js';
 import { requireUsableProvider, validateConfig } from '../config/validate.js';
-import { describeError } from '../errors.js';
+import { AuthError, describeError } from '../errors.js';
 import { expandHome, warnSkipVerify } from '../net/tls.js';
 import { redact, registerSecret } from '../redact.js';
 import { generateLocalProxyKey, getLocalProxyKey } from '../secrets/local-key.js';
@@ -50,6 +52,40 @@ import type { Prober } from './probe.js';
 
 export const LAZY_MESSAGE =
   "Lazy mode: skipping OIDC login. You'll be signed in automatically the first time a configured tool accesses the LLM gateway.";
+
+/** `--lazy` for a command provider: its token_command (if any) runs on first use instead. */
+export const LAZY_COMMAND_MESSAGE =
+  'Lazy mode: not running the token command now. It runs the first time a configured tool accesses the LLM gateway.';
+
+/**
+ * A command provider with only auth.env_var: setup cannot fetch anything, it checks the variable.
+ * Unset here is no failure (CI and shells set it later, where the tools run); a value that can never
+ * be a token is.
+ */
+async function checkEnvToken(
+  run: RunEnv,
+  ctx: AuthContext,
+  name: string,
+  provider: CommandProvider,
+): Promise<boolean> {
+  const variable = provider.auth.env_var!;
+  const { createCommandTokenSource } = await import('../auth/command/source.js');
+  try {
+    const { origin } = await createCommandTokenSource(ctx, name, provider).getToken({ interactive: false });
+    run.logger.info(
+      origin === 'env'
+        ? `Provider "${name}" takes its token from the environment variable ${variable}, which is set.`
+        : `Provider "${name}" has a cached token; later ones come from the environment variable ${variable}.`,
+    );
+    return true;
+  } catch (err) {
+    if (!(err instanceof AuthError) || err.code !== 'E_AUTH_REQUIRED') throw err;
+    run.logger.warn(
+      `provider "${name}" takes its token from the environment variable ${variable}, which is not set here: set it where the configured tools run (or configure auth.token_command)`,
+    );
+    return false;
+  }
+}
 
 export interface SetupOptions {
   /** Provider to wire (default: the config's default provider). */
@@ -205,20 +241,26 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       interactive: true,
       skipBrowser: options.skipBrowser ?? false,
     });
-    run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
+    const envOnly = provider.type === 'command' && !provider.auth.token_command;
+    if (!envOnly) run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
     const refBefore = provider.type === 'oidc' ? provider.token_ref : undefined;
     try {
-      await login(ctx, providerName, provider, {});
+      if (envOnly) {
+        // Nothing to sign in with: the token comes from auth.env_var, set where the tools run.
+        loggedIn = await checkEnvToken(run, ctx, providerName, provider);
+      } else {
+        await login(ctx, providerName, provider, {});
+        loggedIn = true;
+        run.logger.info('Signed in.');
+      }
     } catch (err) {
       run.logger.warn(`sign-in failed; setup changed nothing (${describeError(err)})`);
       await restoreConfig(file, configBefore);
       throw err;
     }
-    loggedIn = true;
     // The OIDC login records a new token reference on the provider it was given.
     if (provider.type === 'oidc' && provider.token_ref && provider.token_ref !== refBefore)
       tokenRef = { ...provider.token_ref };
-    run.logger.info('Signed in.');
     // The files may have changed while the user was in the browser: plan against what is there now.
     planned = await planAll().catch(async (err: unknown) => {
       await restoreConfig(file, configBefore);
@@ -272,7 +314,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
         else cfg.configured_tools.push(entry);
       }
     });
-    if (options.lazy) run.out(LAZY_MESSAGE);
+    if (options.lazy) run.out(provider.type === 'command' ? LAZY_COMMAND_MESSAGE : LAZY_MESSAGE);
   } catch (err) {
     run.logger.warn(`setup failed; undoing its changes (${describeError(err)})`);
     for (const f of [...written].reverse()) {

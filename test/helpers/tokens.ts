@@ -57,6 +57,8 @@ export interface TestTokenSourceOptions {
   issue?: (n: number) => Promise<string> | string;
   /** Expiry to report, relative to now (ms); undefined = unknown. */
   expiresInMs?: number;
+  /** refreshAt to report, relative to now (ms): the source's own renewal schedule. */
+  refreshInMs?: number;
   /** Delay each getToken by this long (a login in progress). */
   delayMs?: number;
   /** Fail every call with this error. */
@@ -79,6 +81,7 @@ export class TestTokenSource implements TokenSource {
     const token = this.options.issue ? await this.options.issue(n) : `test-token-${n}`;
     const result: TokenResult = { token, origin: n === 1 ? 'login' : 'refresh' };
     if (this.options.expiresInMs !== undefined) result.expiresAt = Date.now() + this.options.expiresInMs;
+    if (this.options.refreshInMs !== undefined) result.refreshAt = Date.now() + this.options.refreshInMs;
     return result;
   }
 

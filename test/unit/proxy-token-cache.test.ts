@@ -72,3 +72,47 @@ describe('background refresh keeps 10 minutes (TTL invariant)', () => {
     }
   });
 });
+
+describe("the source's refreshAt (a command provider's auth.refresh_interval)", () => {
+  it('renews in the background at refreshAt although the token is valid for an hour', async () => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    try {
+      const source = new TestTokenSource({ expiresInMs: 60 * 60_000, refreshInMs: 120_000 });
+      const cache = createTokenCache({ source, logger: silentLogger, interactive: true });
+      expect((await cache.get()).token).toBe('test-token-1');
+      await vi.advanceTimersByTimeAsync(119_000);
+      expect(source.calls).toBe(1);
+      await vi.advanceTimersByTimeAsync(1_010);
+      expect(source.calls).toBe(2); // every 2 minutes, not 10 minutes before expiry
+      expect(source.requests[1]!.interactive).toBe(false);
+      expect(cache.peek()?.token).toBe('test-token-2');
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(source.calls).toBe(3);
+      cache.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a token without expiry is not reused past refreshAt', async () => {
+    // The source stamps refreshAt from Date.now(): the cache's clock starts there too.
+    let t = Date.now();
+    const source = new TestTokenSource({ refreshInMs: 10_000 });
+    const cache = createTokenCache({
+      source,
+      logger: silentLogger,
+      interactive: true,
+      backgroundRefresh: false,
+      unknownExpiryReuseMs: 60_000,
+      now: () => t,
+    });
+    await cache.get();
+    t += 5_000;
+    expect(cache.peek()?.token).toBe('test-token-1');
+    // refreshAt (10 s) comes before the 60 s reuse of tokens without an expiry.
+    t += 6_000;
+    expect(cache.peek()).toBeUndefined();
+    expect((await cache.get()).token).toBe('test-token-2');
+    cache.close();
+  });
+});

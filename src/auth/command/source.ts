@@ -130,9 +130,11 @@ export function createCommandTokenSource(
 
   const result = (h: Held, origin: TokenResult['origin']): TokenResult => {
     memory = h;
-    return h.expiresAt === undefined
-      ? { token: h.token, origin }
-      : { token: h.token, expiresAt: h.expiresAt, origin };
+    const out: TokenResult = { token: h.token, origin };
+    if (h.expiresAt !== undefined) out.expiresAt = h.expiresAt;
+    // Long-running consumers (the proxy) come back by then, so the refresh happens on schedule.
+    if (auth.refresh_interval) out.refreshAt = h.obtainedAt + auth.refresh_interval * 1000;
+    return out;
   };
 
   const label = (kind: Kind) => `${kind}_command of provider "${name}"`;
