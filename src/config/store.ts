@@ -146,6 +146,22 @@ function sync(doc: Document, pathParts: unknown[], value: unknown): void {
   doc.setIn(pathParts, doc.createNode(value));
 }
 
+/**
+ * A provider written with `base_url` (Trailblaze's spelling, read as gateway_url) keeps that key,
+ * in its place and with its comment, instead of being rewritten as gateway_url by every update.
+ */
+function keepBaseUrlSpelling(doc: Document, out: Record<string, unknown>): Record<string, unknown> {
+  const providers = out['providers'] as Record<string, Record<string, unknown>> | undefined;
+  for (const [name, p] of Object.entries(providers ?? {})) {
+    if (!('gateway_url' in p) || !doc.hasIn(['providers', name, 'base_url'])) continue;
+    if (doc.hasIn(['providers', name, 'gateway_url'])) continue;
+    providers![name] = Object.fromEntries(
+      Object.entries(p).map(([k, v]) => [k === 'gateway_url' ? 'base_url' : k, v]),
+    );
+  }
+  return out;
+}
+
 export interface UpdateOptions {
   /** `full` (default): run full validation where a provider's mandatory fields are present. */
   validation?: 'full' | 'partial';
@@ -177,7 +193,7 @@ export async function updateConfig(
       doc.commentBefore =
         ' gatepass configuration — edit with `gatepass config set` (see `gatepass config --help`)';
     }
-    sync(doc, [], JSON.parse(JSON.stringify(config)));
+    sync(doc, [], keepBaseUrlSpelling(doc, JSON.parse(JSON.stringify(config))));
     const written = doc.toString({ lineWidth: 0 });
     await writeFileAtomic(file, written, { mode: 0o600 });
     // Snapshot exactly what a reader of the new YAML will get.

@@ -147,6 +147,30 @@ describe('gatepass config', () => {
     expect(text).toContain('client_id: gatepass');
   });
 
+  it('a Trailblaze-style provider keeps its base_url key and comment through updates', async () => {
+    mkdirSync(path.dirname(t.configFile), { recursive: true, mode: 0o700 });
+    writeFileSync(
+      t.configFile,
+      'default_provider: corp\nproviders:\n  corp:\n    base_url: https://llm.corp.example.com # from trailblaze\n    auth:\n      env_var: CORP_LLM_TOKEN\n      token_command: corp-auth get-token\n',
+      { mode: 0o600 },
+    );
+    expect((await gp(['config', 'set', '--refresh-interval', '120'])).code).toBe(0);
+    let text = readFileSync(t.configFile, 'utf8');
+    expect(text).toContain('    base_url: https://llm.corp.example.com # from trailblaze\n');
+    expect(text).not.toContain('gateway_url');
+    expect(text).toContain('refresh_interval: 120');
+    // Changing it through either name changes that key.
+    expect((await gp(['config', 'set', '--gateway-url', 'https://new.corp.example.com'])).code).toBe(0);
+    text = readFileSync(t.configFile, 'utf8');
+    expect(text).toContain('    base_url: https://new.corp.example.com\n');
+    expect(text).not.toContain('gateway_url');
+    const show = JSON.parse((await gp(['config', 'show', '--json'])).stdout);
+    expect(show.providers.corp).toMatchObject({
+      type: 'command',
+      gateway_url: 'https://new.corp.example.com',
+    });
+  });
+
   it('a malformed config file gives a clear error and is left untouched', async () => {
     mkdirSync(path.dirname(t.configFile), { recursive: true });
     writeFileSync(t.configFile, 'providers:\n  default: [unclosed\n');

@@ -102,6 +102,12 @@ describe('gatepass exec', () => {
     await addProvider('corp', cmd('bare', 'tok-cmd'), ['--env-var', 'CORP_TOKEN']);
     const r = await gp(['-p', 'corp', 'exec', '--', ...printEnv], { CORP_TOKEN: 'from-env-9876' });
     expect(JSON.parse(r.stdout).t).toBe('from-env-9876');
+    // `exec --provider P -- CMD` (the option after the command) selects the provider too.
+    const after = await gp(['exec', '--provider', 'corp', '--', ...printEnv], {
+      CORP_TOKEN: 'from-env-5432',
+    });
+    expect(after.code, after.stderr).toBe(7);
+    expect(JSON.parse(after.stdout)).toMatchObject({ t: 'from-env-5432', c: 'from-env-5432', p: 'corp' });
     expect(runs()).toEqual([]);
   });
 
