@@ -10,21 +10,81 @@ export const REDACTED = '[REDACTED]';
 
 const base64url = '[A-Za-z0-9_-]';
 
+/** Words that follow "Bearer" in prose ("the bearer scheme"), not credentials. */
+const BEARER_PROSE = /^(?:tokens?|schemes?|auth(?:entication|orization)?|headers?|prefix|credentials?)$/i;
+
+/**
+ * After the weak scheme words "Token" and "Basic", which are also ordinary English ("the token
+ * command failed"), only a value that looks like a credential is one: a digit, a capital, a symbol
+ * of base64/base64url, or length.
+ */
+function looksLikeCredential(value: string): boolean {
+  return value.length >= 20 || /[0-9A-Z._~+/=-]/.test(value);
+}
+
+/** Three base64url segments whose first two decode to JSON objects: a JWT, whatever its header. */
+function isJwtShaped(header: string, payload: string): boolean {
+  const json = (seg: string) => {
+    try {
+      return /^\s*\{/.test(Buffer.from(seg, 'base64url').toString('latin1'));
+    } catch {
+      return false;
+    }
+  };
+  return json(header) && json(payload);
+}
+
+/** Names of secret-bearing fields, as JSON keys, YAML keys or form/query parameters. */
+const SECRET_KEY =
+  '(?:access|refresh|id|session)_?token|client_secret|password|passwd|api[_-]?key|code_verifier|device_code|assertion';
+
 const RULES: ReadonlyArray<readonly [RegExp, string | ((...m: string[]) => string)]> = [
   // JWT / JWS / JWE: header segment starts with eyJ ("{" base64url-encoded), 2 or 4 dots.
   [new RegExp(`eyJ${base64url}{4,}(?:\\.${base64url}*){1,4}`, 'g'), REDACTED],
-  // Authorization header values: Bearer / Basic / token schemes. Not a command-line option after
-  // the word "token" (`gatepass token --min-valid 600` in a tool's helper command).
-  [/\b(Bearer|Basic|Token|DPoP)\s+(?!--)[A-Za-z0-9._~+/=-]{6,}/gi, (_m, scheme) => `${scheme} ${REDACTED}`],
-  // JSON fields holding secrets: "access_token": "…" (also single-quoted or unquoted keys).
+  // Any other JWT (a header such as '{ "alg"' or '{\n' does not start with eyJ).
   [
-    /(["']?)((?:access|refresh|id|session)_?token|token|client_secret|password|api_?key|secret|code_verifier|device_code|assertion)\1(\s*[:=]\s*)(["'])(?:\\.|(?!\4).)*\4/gi,
+    new RegExp(`\\b(${base64url}{4,})\\.(${base64url}{4,})\\.${base64url}*`, 'g'),
+    (m, header, payload) => (isJwtShaped(header!, payload!) ? REDACTED : m),
+  ],
+  // Authorization header values: Bearer / DPoP are credentials unless prose ("bearer scheme");
+  // Token / Basic only when the value looks like one. Not a command-line option after the word
+  // "token" (`gatepass token --min-valid 600` in a tool's helper command).
+  [
+    /\b(Bearer|DPoP|Basic|Token)\s+(?!--)([A-Za-z0-9._~+/=_-]{6,})/gi,
+    (m, scheme, value) => {
+      const strong = /^(?:bearer|dpop)$/i.test(scheme!);
+      const secret = strong ? !BEARER_PROSE.test(value!) : looksLikeCredential(value!);
+      return secret ? `${scheme} ${REDACTED}` : m;
+    },
+  ],
+  // JSON fields holding secrets: "access_token": "…", "ANTHROPIC_AUTH_TOKEN": "…" (also
+  // single-quoted or unquoted keys).
+  [
+    new RegExp(
+      String.raw`(["']?)\b((?:[A-Za-z0-9_-]*[_-])?(?:${SECRET_KEY}|token|secret))\1(\s*[:=]\s*)(["'])(?:\\.|(?!\4).)*\4`,
+      'gi',
+    ),
     (_m, q, key, sep, quote) => `${q}${key}${q}${sep}${quote}${REDACTED}${quote}`,
   ],
-  // Form / query encoded secrets: refresh_token=…&, code=…, client_secret=…
+  // Unquoted YAML / log style: "refresh_token: 8xLOxBtZp8", "client_secret = s3cr3t" (a value
+  // that looks like a credential, not "refresh_token: missing").
   [
-    /\b((?:access|refresh|id)_token|token|code|client_secret|code_verifier|device_code|password|api_?key|key)=([^&\s"'<>]+)/gi,
-    (_m, key) => `${key}=${REDACTED}`,
+    new RegExp(String.raw`\b(${SECRET_KEY})(\s*[:=]\s*)(?!\[REDACTED\])([^\s,;"'{}\[\]&<>]{6,})`, 'gi'),
+    (m, key, sep, value) => (looksLikeCredential(value!) ? `${key}${sep}${REDACTED}` : m),
+  ],
+  // Form / query encoded secrets: refresh_token=…&, code=…, client_secret=… (also %3D-encoded).
+  [
+    // (?<!…) rather than \b: in a %26-joined (URL-encoded) form the key follows a digit.
+    new RegExp(
+      String.raw`(?<![A-Za-z_])(${SECRET_KEY}|token|code|key)(=|%3D)(?!\[REDACTED\])[^&\s"'<>]+`,
+      'gi',
+    ),
+    (_m, key, sep) => `${key}${sep}${REDACTED}`,
+  ],
+  // Environment assignments: GATEPASS_TOKEN=…, export ANTHROPIC_AUTH_TOKEN=…, OPENAI_API_KEY="…".
+  [
+    /\b([A-Z][A-Z0-9_]*_(?:TOKEN|KEY|SECRET|PASSWORD|CREDENTIALS?))=(?!\[REDACTED\])("[^"]*"|'[^']*'|[^\s&;"'<>]+)/g,
+    (_m, name) => `${name}=${REDACTED}`,
   ],
   // Header lines: x-api-key: …, x-goog-api-key: …, authorization: … (any scheme), cookie: …
   [

@@ -103,6 +103,73 @@ describe('redact', () => {
     expect(redact('short')).toBe('short');
   });
 
+  it('removes real-looking refresh tokens of common IdPs wherever a log line names them', () => {
+    // Keycloak (a JWT), Okta, Auth0, Entra ID, Google, Ping: opaque shapes need their field name.
+    const refreshTokens = [
+      rs256,
+      '8xLOxBtZp8aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789',
+      'v1.MTZmYjQ3ZDQtNzU0Yy00NmE3LWI5ZjAtNzNkMjk1ZjM2YjA0',
+      '0.AXoA1ZpT3bjV-kqK8s1PqUfYbR2zQ9XyXwJ_AbCdEfGhIjKlMnOpQrStUvWx',
+      '1//0gAbCdEfGhIjKlMnOpQrStUvWxYz0123456789-AbCdEf',
+      'Qk9UX1RPS0VOXzEyMzQ1Njc4OTA',
+    ];
+    for (const rt of refreshTokens) {
+      for (const line of [
+        `refresh_token: ${rt}`,
+        `refresh_token = ${rt}`,
+        `{"refresh_token":"${rt}","token_type":"Bearer"}`,
+        `{ refresh_token: '${rt}' }`,
+        `grant_type=refresh_token&refresh_token=${encodeURIComponent(rt)}&client_id=gp`,
+        `grant_type%3Drefresh_token%26refresh_token%3D${encodeURIComponent(rt)}`,
+        `GATEPASS_REFRESH_TOKEN=${rt}`,
+        `export GATEPASS_REFRESH_TOKEN="${rt}"`,
+      ]) {
+        const out = redact(line);
+        expect(out, line).not.toContain(rt);
+        expect(out, line).not.toContain(encodeURIComponent(rt));
+        expect(out).toContain(REDACTED);
+      }
+    }
+  });
+
+  it('removes a JWT whose header does not start with eyJ', () => {
+    const enc = (o: string) => Buffer.from(o).toString('base64url');
+    const spaced = `${enc('{ "alg": "RS256" }')}.${enc('{ "sub": "alice", "exp": 1 }')}.c2lnbmF0dXJlLWJ5dGVz`;
+    expect(spaced.startsWith('eyJ')).toBe(false);
+    expect(redact(`token ${spaced} expired`)).toBe(`token ${REDACTED} expired`);
+    // Three dotted words that are not base64 JSON stay: host names, file names.
+    expect(redact('https://gateway-prod.corporate-example.internal-domain/v1')).toContain(
+      'corporate-example',
+    );
+    expect(redact('config.yaml.snapshot.json')).toBe('config.yaml.snapshot.json');
+  });
+
+  it('removes tokens in environment assignments and JSON settings of other tools', () => {
+    expect(redact('GATEPASS_TOKEN=opaque-abcdefghijk ./run.sh')).toBe(`GATEPASS_TOKEN=${REDACTED} ./run.sh`);
+    expect(redact('export OPENAI_API_KEY="sk-live-abc"')).not.toContain('sk-live-abc');
+    expect(redact('{"env":{"ANTHROPIC_AUTH_TOKEN":"opaque-123456"}}')).not.toContain('opaque-123456');
+    expect(redact('{"x-api-key": "k-123456789"}')).not.toContain('k-123456789');
+    expect(redact('Authorization: token ghs_opaque_abcdefghij')).not.toContain('opaque');
+    expect(redact('Bearer abc_defghijklmnop')).toBe(`Bearer ${REDACTED}`);
+    // Names that are not secrets, and placeholders, stay.
+    expect(redact('GATEPASS_SECRET_STORE=file')).toBe('GATEPASS_SECRET_STORE=file');
+    expect(redact('GEMINI_API_KEY=<redacted>')).toBe('GEMINI_API_KEY=<redacted>');
+  });
+
+  it('does not mangle prose that uses the words token, bearer or basic', () => {
+    for (const s of [
+      'a token command must print only the token (messages go to stderr)',
+      'gatepass: no gateway token available (timeout). Run `gatepass login`.',
+      'the cached token expired; refreshing',
+      'Basic authentication failed',
+      'the gateway expects the bearer scheme',
+      'refresh_token: missing from the response',
+      'apiKeyHelper: gatepass token --min-valid 600',
+    ]) {
+      expect(redact(s)).toBe(s);
+    }
+  });
+
   it('leaves ordinary text alone', () => {
     const s = 'Logged in to https://llm.example.com as alice (expires in 59 min); proxy on 127.0.0.1:14000';
     expect(redact(s)).toBe(s);
