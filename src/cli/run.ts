@@ -40,13 +40,10 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 
 export function reportError(err: unknown, io: Pick<CliIO, 'stderr'>, verbose: boolean): number {
   if (err instanceof CommanderError) {
-    if (
-      err.code === 'commander.helpDisplayed' ||
-      err.code === 'commander.version' ||
-      err.code === 'commander.help'
-    ) {
-      return 0;
-    }
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+    // `gatepass help` asked for help (exit code 0); a group without its subcommand (`gatepass
+    // config`) or `gatepass help nosuch` printed help as an error (commander's exit code 1): usage.
+    if (err.code === 'commander.help') return err.exitCode === 0 ? 0 : 2;
     // commander already printed the message.
     return err.code === 'commander.executeSubCommandAsync' ? 1 : 2;
   }
