@@ -3,7 +3,13 @@
  * `gatepass setup` use these inside `updateConfig`, so validation runs before anything is written.
  */
 import { ConfigError } from '../errors.js';
-import { type GatepassConfig, newProvider, type Provider, type ProviderType } from './schema.js';
+import {
+  DEFAULT_PROVIDER,
+  type GatepassConfig,
+  newProvider,
+  type Provider,
+  type ProviderType,
+} from './schema.js';
 import { checkProviderName, type FieldSpec, findField, parseFieldInput } from './validate.js';
 
 export interface FieldAssignment {
@@ -116,12 +122,30 @@ export function applyAssignments(
       delete provider.token_ref;
     }
   }
+  const defaultAssignment = assignments.find((a) => a.spec.key === 'default_provider');
+  if (defaultAssignment && !config.providers[defaultAssignment.value as string]) {
+    const name = defaultAssignment.value as string;
+    throw new ConfigError(
+      'E_CONFIG_INVALID',
+      `invalid default_provider: there is no provider named "${name}"${
+        Object.keys(config.providers).length
+          ? ` (configured: ${Object.keys(config.providers).join(', ')})`
+          : ''
+      }`,
+      {
+        field: 'default_provider',
+        hint: `configure it first, e.g. \`gatepass config set --provider ${name} --gateway-url …\`, or name it in the same command`,
+      },
+    );
+  }
 }
 
 /** Remove fields (or a whole provider with `all`). Unknown keys are an error; absent ones are fine. */
 export function unsetFields(config: GatepassConfig, providerName: string, keys: string[], all = false): void {
   if (all) {
     delete config.providers[providerName];
+    // The default may not keep pointing at a provider that no longer exists.
+    if (config.default_provider === providerName) config.default_provider = DEFAULT_PROVIDER;
     return;
   }
   for (const key of keys) {
@@ -138,6 +162,10 @@ export function unsetFields(config: GatepassConfig, providerName: string, keys: 
         'type cannot be unset; remove the provider with --all instead',
         { field: 'type' },
       );
+    }
+    if (spec.key === 'default_provider') {
+      config.default_provider = DEFAULT_PROVIDER; // back to the built-in default, `default`
+      continue;
     }
     if (spec.scope === 'global') {
       setPath(config as unknown as Record<string, unknown>, spec.key, undefined);

@@ -11,8 +11,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { type Document, isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { oidcSecretKey } from '../auth/oidc/keys.js';
 import { ConfigError } from '../errors.js';
-import { ensurePrivateDir, readTextIfExists, writeFileAtomic } from '../util/fs.js';
+import { ensurePrivateDir, PRIVATE_DIR_MODE, readTextIfExists, writeFileAtomic } from '../util/fs.js';
 import { withFileLock } from '../util/lock.js';
+import { resolvePaths } from './paths.js';
 import { emptyConfig, type GatepassConfig, type Provider } from './schema.js';
 import {
   type ConfigSnapshot,
@@ -131,6 +132,9 @@ function sync(doc: Document, pathParts: unknown[], value: unknown): void {
       return;
     }
     const record = value as Record<string, unknown>;
+    // An empty mapping is written `{}` (flow style); once it gets keys, give it block style like
+    // the rest of the file instead of growing `oidc: { issuer: …, client_id: … }`.
+    if (map.flow && map.items.length === 0) map.flow = false;
     for (const item of [...map.items]) {
       const key = (item.key as { value?: unknown })?.value ?? item.key;
       if (!(String(key) in record) || record[String(key)] === undefined) map.delete(key);
@@ -162,6 +166,19 @@ function keepBaseUrlSpelling(doc: Document, out: Record<string, unknown>): Recor
   return out;
 }
 
+/**
+ * True when `dir` is gatepass' own config directory (`~/.config/gatepass`), whose mode gatepass may
+ * narrow to 0700; a directory holding a `--config` / `GATEPASS_CONFIG` file is the user's.
+ */
+function isDefaultConfigDir(dir: string): boolean {
+  try {
+    const own = path.dirname(resolvePaths({ env: { ...process.env, GATEPASS_CONFIG: '' } }).configFile);
+    return path.resolve(dir) === own;
+  } catch {
+    return false; // no home directory: there is no default location to own
+  }
+}
+
 export interface UpdateOptions {
   /** `full` (default): run full validation where a provider's mandatory fields are present. */
   validation?: 'full' | 'partial';
@@ -176,7 +193,8 @@ export async function updateConfig(
   mutate: (config: GatepassConfig) => void | Promise<void>,
   options: UpdateOptions = {},
 ): Promise<GatepassConfig> {
-  await ensurePrivateDir(path.dirname(file));
+  const dir = path.dirname(file);
+  await ensurePrivateDir(dir, PRIVATE_DIR_MODE, { tightenExisting: isDefaultConfigDir(dir) });
   return withFileLock(file, async () => {
     const text = await readTextIfExists(file);
     const parsed = text === undefined ? undefined : parse(file, text);
@@ -184,7 +202,12 @@ export async function updateConfig(
     const config = parsed?.config ?? emptyConfig();
     const before = structuredClone(config);
     await mutate(config);
-    validateConfig(config, { full: options.validation !== 'partial' });
+    const full = options.validation !== 'partial';
+    try {
+      validateConfig(config, { full });
+    } catch (err) {
+      throw blameFile(err, file, text === undefined ? undefined : before, full);
+    }
     if (text !== undefined && isDeepStrictEqual(before, config)) {
       await refreshSnapshot(file, text, parsed!.config);
       return config;
@@ -199,6 +222,25 @@ export async function updateConfig(
     // Snapshot exactly what a reader of the new YAML will get.
     await refreshSnapshot(file, written, () => parse(file, written).config);
     return config;
+  });
+}
+
+/**
+ * A validation error for a value that was already bad in the file before this change (a hand edit)
+ * is the file's problem, not the command line's: say so, name the file, and exit 1 instead of 2.
+ */
+function blameFile(err: unknown, file: string, before: GatepassConfig | undefined, full: boolean): unknown {
+  if (!before || !(err instanceof ConfigError) || err.code !== 'E_CONFIG_INVALID') return err;
+  try {
+    validateConfig(before, { full });
+    return err; // the file was fine: the new value is what is wrong
+  } catch (old) {
+    if (!(old instanceof ConfigError) || old.message !== err.message) return err;
+  }
+  return new ConfigError('E_CONFIG_INVALID', `config file ${file}: ${err.message}`, {
+    ...(err.field ? { field: err.field } : {}),
+    exitCode: 1,
+    hint: `fix it first: \`gatepass config set\` a valid ${err.field ?? 'value'} (or \`gatepass config unset\` it), or edit the file`,
   });
 }
 

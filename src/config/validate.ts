@@ -521,6 +521,11 @@ export function validateConfig(config: GatepassConfig, options: ValidateOptions 
     if (r) invalid('providers', r);
     validateProvider(name, provider, config, full);
   }
+  validateGlobalFields(config);
+}
+
+/** The top-level fields every command relies on (a hand-edited `listen_port: 0` must not bind a random port). */
+function validateGlobalFields(config: GatepassConfig): void {
   if (config.proxy.listen_port !== undefined) {
     const reason = checkFieldValue(findField('proxy.listen_port')!, config.proxy.listen_port);
     if (reason) invalid('proxy.listen_port', reason);
@@ -561,6 +566,7 @@ export function requireUsableProvider(
     );
   }
   validateProvider(name, provider, config, true);
+  validateGlobalFields(config);
   return provider;
 }
 

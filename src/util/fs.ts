@@ -17,10 +17,27 @@ export interface AtomicWriteOptions {
   dirMode?: number;
 }
 
-/** Create a directory (and parents) with a private mode; tighten the leaf if it already exists. */
-export async function ensurePrivateDir(dir: string, mode = PRIVATE_DIR_MODE): Promise<void> {
+export interface PrivateDirOptions {
+  /**
+   * Also narrow the mode of the leaf when it already exists (default true). Only for directories
+   * that are gatepass' own: a directory the user chose (`--config ./gatepass.yaml` in a project,
+   * `GATEPASS_CONFIG=/tmp/x.yaml`) keeps its mode — chmod'ing it would lock others out of it (and
+   * strip /tmp of its sticky bit).
+   */
+  tightenExisting?: boolean;
+}
+
+/**
+ * Create a directory (and missing parents) with a private mode; tighten the leaf if it already
+ * exists and `tightenExisting` (the default) says it is gatepass' own.
+ */
+export async function ensurePrivateDir(
+  dir: string,
+  mode = PRIVATE_DIR_MODE,
+  options: PrivateDirOptions = {},
+): Promise<void> {
   await fsp.mkdir(dir, { recursive: true, mode });
-  if (process.platform !== 'win32') {
+  if (process.platform !== 'win32' && options.tightenExisting !== false) {
     const st = await fsp.stat(dir);
     if ((st.mode & 0o777 & ~mode) !== 0 && st.uid === process.getuid?.()) await fsp.chmod(dir, mode);
   }

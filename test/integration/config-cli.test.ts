@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
@@ -30,6 +30,212 @@ describe('gatepass config', () => {
     expect(r.stdout).toBe('');
     expect(readFileSync(t.configFile).equals(before)).toBe(true);
     expect(statSync(t.configFile).mtimeMs).toBe(mtime);
+  });
+
+  it('every bad value, unknown key or flag: exit 2 naming the field, file and directory byte for byte unchanged', async () => {
+    expect((await gp(['config', 'set', ...base, '--audience', 'llm', '--scopes', 'openid,email'])).code).toBe(
+      0,
+    );
+    const dir = path.dirname(t.configFile);
+    const snapshot = () =>
+      Object.fromEntries(
+        readdirSync(dir).map((f) => [
+          f,
+          [readFileSync(path.join(dir, f)).toString('base64'), statSync(path.join(dir, f)).mtimeMs],
+        ]),
+      );
+    const before = snapshot();
+    const cases: Array<[string[], RegExp]> = [
+      [['--gateway-url', 'http://example.com'], /invalid gateway_url: must use https:\/\//],
+      [['gateway_url', 'http://10.0.0.1:8080'], /invalid gateway_url: must use https:\/\//],
+      [
+        ['--gateway-url', 'llm.example.com'],
+        /invalid gateway_url: "llm\.example\.com" is not a valid absolute URL/,
+      ],
+      [['--gateway-url', 'ftp://llm.example.com'], /invalid gateway_url: scheme "ftp"/],
+      [['--issuer', 'http://sso.example.com'], /invalid oidc\.issuer: must use https:\/\//],
+      [['oidc.issuer', 'https://sso.example.com/?tenant=1'], /invalid oidc\.issuer: .*query/],
+      [['--client-id', 'two words'], /invalid oidc\.client_id/],
+      [['--audience', ' '], /invalid oidc\.audience: must not be empty/],
+      [['--scopes', 'openid "x"'], /invalid oidc\.scopes/],
+      [['--callback-port', '0'], /invalid oidc\.callback_port: must be a whole number from 1 to 65535/],
+      [
+        ['oidc.callback_port', '65536'],
+        /invalid oidc\.callback_port: must be a whole number from 1 to 65535/,
+      ],
+      [['--callback-port', 'abc'], /invalid oidc\.callback_port: must be a whole number/],
+      [['--proxy-port', '0'], /invalid proxy\.listen_port: must be a whole number from 1 to 65535/],
+      [['proxy.listen_port', '65536'], /invalid proxy\.listen_port/],
+      [['--proxy-port', '-1'], /invalid proxy\.listen_port/],
+      // Full validation (the provider is configured): a cross-field rule names its field too.
+      [
+        ['--callback-port', '14000'],
+        /invalid oidc\.callback_port \(provider "default"\): must differ from proxy\.listen_port/,
+      ],
+      [['--default-provider', 'nope'], /invalid default_provider: there is no provider named "nope"/],
+      [['--type', 'saml'], /invalid type/],
+      [['oidc.isuer', 'https://sso.example.com'], /unknown config key "oidc\.isuer"/],
+      [['--isuer', 'https://sso.example.com'], /unknown option '--isuer'/],
+      [['--proxy-port'], /argument missing/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await gp(['config', 'set', ...args]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+      expect(snapshot(), args.join(' ')).toEqual(before);
+    }
+    for (const args of [['unset', 'oidc.nope'], ['unset'], ['unset', '--bogus']]) {
+      const r = await gp(['config', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(snapshot()).toEqual(before);
+    }
+  }, 180_000);
+
+  it("a bad value already in the file (a hand edit) is reported as the file's, exit 1, until fixed", async () => {
+    await gp(['config', 'set', ...base]);
+    writeFileSync(
+      t.configFile,
+      readFileSync(t.configFile, 'utf8').replace('proxy: {}', 'proxy:\n  listen_port: 0'),
+    );
+    const before = readFileSync(t.configFile);
+    const other = await gp(['config', 'set', '--audience', 'llm']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain(`config file ${t.configFile}: invalid proxy.listen_port`);
+    expect(readFileSync(t.configFile).equals(before)).toBe(true);
+    // Commands that use the config refuse it too, rather than binding a random port.
+    const proxy = await gp(['proxy', 'start']);
+    expect(proxy.code).toBe(1);
+    expect(proxy.stderr).toContain(`config file ${t.configFile}: invalid proxy.listen_port`);
+    expect((await gp(['config', 'set', '--proxy-port', '14500'])).code).toBe(0);
+    expect((await gp(['config', 'set', '--audience', 'llm'])).code).toBe(0);
+  });
+
+  it('sets, shows and unsets every listed field; unset fields show their defaults', async () => {
+    const empty = JSON.parse((await gp(['config', 'show', '--json'])).stdout);
+    expect(empty).toMatchObject({
+      exists: false,
+      default_provider: 'default',
+      providers: {},
+      proxy: { listen_port: 14000 },
+    });
+    const set = await gp([
+      'config',
+      'set',
+      ...base,
+      '--audience',
+      'api://llm',
+      '--scopes',
+      'profile, email',
+      '--callback-port',
+      '9000',
+      '--proxy-port',
+      '15000',
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    const j = JSON.parse((await gp(['config', 'show', '--json'])).stdout);
+    expect(j.providers.default.oidc).toEqual({
+      issuer: 'https://sso.example.com',
+      client_id: 'gatepass',
+      audience: 'api://llm',
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      callback_port: 9000,
+    });
+    expect(j.proxy.listen_port).toBe(15000);
+    const human = await gp(['config', 'show']);
+    expect(human.stdout).toMatch(/audience: api:\/\/llm/);
+    expect(human.stdout).toMatch(/callback_port: 9000/);
+    expect(human.stdout).toMatch(/listen_port: 15000/);
+    const yaml = readFileSync(t.configFile, 'utf8');
+    expect(yaml).toMatch(/^ {4}oidc:\n {6}issuer: https:\/\/sso\.example\.com$/m); // block style
+    expect(yaml).toMatch(/scopes:\n\s+- profile\n\s+- email/);
+    const unset = await gp([
+      'config',
+      'unset',
+      'oidc.audience',
+      'oidc.scopes',
+      'oidc.callback_port',
+      'proxy.listen_port',
+    ]);
+    expect(unset.code).toBe(0);
+    const after = JSON.parse((await gp(['config', 'show', '--json'])).stdout);
+    expect(after.providers.default.oidc).toEqual({
+      issuer: 'https://sso.example.com',
+      client_id: 'gatepass',
+      audience: null,
+      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      callback_port: 8666,
+    });
+    expect(after.proxy.listen_port).toBe(14000);
+    expect(readFileSync(t.configFile, 'utf8')).not.toMatch(/audience|scopes|callback_port|listen_port/);
+  });
+
+  it('partial validation while fields are missing, full validation once gateway_url + issuer + client_id are set', async () => {
+    // Alone, a callback port equal to the (default) proxy port is accepted: the provider is incomplete.
+    expect((await gp(['config', 'set', '--callback-port', '14000'])).code).toBe(0);
+    expect((await gp(['config', 'set', '--gateway-url', 'https://llm.example.com'])).code).toBe(0);
+    const before = readFileSync(t.configFile);
+    const complete = await gp(['config', 'set', '--issuer', 'https://sso.example.com', '--client-id', 'gp']);
+    expect(complete.code).toBe(2);
+    expect(complete.stderr).toMatch(
+      /invalid oidc\.callback_port .*must differ from proxy\.listen_port \(both are 14000\)/,
+    );
+    expect(readFileSync(t.configFile).equals(before)).toBe(true);
+    const fixed = await gp([
+      'config',
+      'set',
+      '--issuer',
+      'https://sso.example.com',
+      '--client-id',
+      'gp',
+      '--callback-port',
+      '8666',
+    ]);
+    expect(fixed.code, fixed.stderr).toBe(0);
+  });
+
+  it('default_provider must name a provider; unsetting it (or removing that provider) goes back to default', async () => {
+    await gp(['config', 'set', ...base]);
+    const corp = [
+      '--provider',
+      'corp',
+      '--type',
+      'command',
+      '--gateway-url',
+      'https://c.example',
+      '--env-var',
+      'TOK',
+    ];
+    expect((await gp(['config', 'set', ...corp, '--default-provider', 'corp'])).code).toBe(0);
+    const show = async () => JSON.parse((await gp(['config', 'show', '--json'])).stdout).default_provider;
+    expect(await show()).toBe('corp');
+    expect((await gp(['config', 'unset', 'default_provider'])).code).toBe(0);
+    expect(await show()).toBe('default');
+    expect((await gp(['config', 'set', '--default-provider', 'corp'])).code).toBe(0);
+    expect((await gp(['config', 'unset', '--all'])).code).toBe(0); // removes corp, the default
+    expect(await show()).toBe('default');
+  });
+
+  it("--config in a directory of the user's: the file is 0600, the directory keeps its mode", async () => {
+    const project = path.join(t.home, 'project');
+    mkdirSync(project);
+    chmodSync(project, 0o755);
+    const r = await runGatepass(['--config', './gatepass.yaml', 'config', 'set', ...base], {
+      env: t.env,
+      cwd: project,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(statSync(path.join(project, 'gatepass.yaml')).mode & 0o777).toBe(0o600);
+    expect(statSync(project).mode & 0o777).toBe(0o755);
+    // A directory it creates is private, and its own default directory is tightened.
+    const fresh = path.join(t.home, 'new/sub/config.yaml');
+    expect((await gp(['config', 'set', ...base], { GATEPASS_CONFIG: fresh })).code).toBe(0);
+    expect(statSync(path.dirname(fresh)).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(t.home, 'new')).mode & 0o777).toBe(0o700);
+    await gp(['config', 'set', ...base]);
+    chmodSync(path.dirname(t.configFile), 0o755);
+    await gp(['config', 'set', '--audience', 'x']);
+    expect(statSync(path.dirname(t.configFile)).mode & 0o777).toBe(0o700);
   });
 
   it('refuses bad values before a file exists, and creates nothing', async () => {
@@ -229,6 +435,14 @@ describe('gatepass CLI basics', () => {
 
   it('usage errors exit 2: no command, unknown command, unknown option', async () => {
     expect((await gp([])).code).toBe(2);
+    // A command group without its subcommand prints help as an error; asking for help is fine.
+    const group = await gp(['config']);
+    expect(group.code).toBe(2);
+    expect(group.stderr).toMatch(/Usage: gatepass config/);
+    expect((await gp(['help', 'nosuch'])).code).toBe(2);
+    expect((await gp(['help'])).code).toBe(0);
+    expect((await gp(['help', 'config'])).code).toBe(0);
+    expect((await gp(['config', 'set', '--help'])).code).toBe(0);
     const unknown = await gp(['frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command/);

@@ -221,6 +221,15 @@ describe('partial vs full validation', () => {
     cfg.providers['default']!.gateway_url = 'http://example.com';
     expectInvalid(() => validateConfig(cfg, { full: false }), 'gateway_url', /https/);
   });
+  it('requireUsableProvider also refuses a bad global value from the file (no port 0 for the proxy)', () => {
+    const cfg = configured();
+    cfg.proxy.listen_port = 0;
+    expectInvalid(
+      () => requireUsableProvider('default', cfg.providers['default'], cfg),
+      'proxy.listen_port',
+      /1 to 65535, got 0/,
+    );
+  });
   it('requireUsableProvider lists what is missing and how to set it', () => {
     const cfg = emptyConfig();
     applyAssignments(cfg, 'default', parseAssignments([['gateway_url', 'https://llm.example.com']]));
@@ -281,6 +290,42 @@ describe('config edits', () => {
     expectInvalid(() => unsetFields(cfg, 'default', ['nope']), 'nope', /unknown config key/);
     unsetFields(cfg, 'default', [], true);
     expect(cfg.providers['default']).toBeUndefined();
+  });
+  it('default_provider must name an existing provider (one set in the same command counts)', () => {
+    const cfg = configured();
+    expectInvalid(
+      () => applyAssignments(cfg, 'default', parseAssignments([['default_provider', 'corp']])),
+      'default_provider',
+      /no provider named "corp" \(configured: default\)/,
+    );
+    applyAssignments(
+      cfg,
+      'corp',
+      parseAssignments([
+        ['type', 'command'],
+        ['auth.env_var', 'TOK'],
+        ['default_provider', 'corp'],
+      ]),
+    );
+    expect(cfg.default_provider).toBe('corp');
+  });
+  it('unsetting default_provider, or removing the default provider, goes back to "default"', () => {
+    const cfg = configured();
+    applyAssignments(
+      cfg,
+      'corp',
+      parseAssignments([
+        ['auth.env_var', 'TOK'],
+        ['default_provider', 'corp'],
+      ]),
+    );
+    unsetFields(cfg, 'default', ['default_provider']);
+    expect(cfg.default_provider).toBe('default');
+    validateConfig(cfg);
+    applyAssignments(cfg, 'default', parseAssignments([['default_provider', 'corp']]));
+    unsetFields(cfg, 'corp', [], true);
+    expect(cfg.default_provider).toBe('default');
+    validateConfig(cfg);
   });
   it('unknown keys in set are refused', () => {
     expectInvalid(() => parseAssignments([['oidc.isuer', 'x']]), 'oidc.isuer', /unknown config key/);

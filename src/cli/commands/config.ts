@@ -99,6 +99,11 @@ export function describeConfig(config: GatepassConfig): Record<string, unknown> 
       ...(p.api_type ? { api_type: p.api_type } : {}),
       ...(p.chat_completions_path ? { chat_completions_path: p.chat_completions_path } : {}),
       ...(p.tls && Object.keys(p.tls).length ? { tls: p.tls } : {}),
+      // Written by setup (or `config set`): shown when set, so `config show` lists every key.
+      ...(p.models ? { models: p.models } : {}),
+      ...(p.bedrock_compat !== undefined ? { bedrock_compat: p.bedrock_compat } : {}),
+      ...(p.anthropic_path_prefix !== undefined ? { anthropic_path_prefix: p.anthropic_path_prefix } : {}),
+      ...(p.openai_path_prefix !== undefined ? { openai_path_prefix: p.openai_path_prefix } : {}),
     };
     providers[name] =
       p.type === 'oidc'

@@ -11,7 +11,7 @@ import { getProxyStatus, probeHealth, stopBackgroundProxy } from '../../proxy/co
 import { DEFAULT_TOKEN_WAIT_MS, loginBudgetMs, startProxy } from '../../proxy/server.js';
 import { readProxyState, removeProxyState, writeProxyState } from '../../proxy/state.js';
 import { getOrCreateLocalProxyKey } from '../../secrets/local-key.js';
-import { ensurePrivateDir } from '../../util/fs.js';
+import { ensurePrivateDir, PRIVATE_DIR_MODE } from '../../util/fs.js';
 import { buildAuthContext } from '../auth-context.js';
 import type { CliContext } from '../context.js';
 import { applyTlsFlags } from '../tls-flags.js';
@@ -145,7 +145,10 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
     );
   }
 
-  await ensurePrivateDir(ctx.paths.stateDir);
+  // GATEPASS_STATE_DIR names a directory of the user's: create it private, never chmod it.
+  await ensurePrivateDir(ctx.paths.stateDir, PRIVATE_DIR_MODE, {
+    tightenExisting: !ctx.env['GATEPASS_STATE_DIR'],
+  });
   const logFile = path.join(ctx.paths.stateDir, 'proxy.log');
   const fd = openSync(logFile, 'a', 0o600);
   const args = [process.argv[1]!, '--config', ctx.paths.configFile, '--provider', options.provider];
