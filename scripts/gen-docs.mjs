@@ -25,11 +25,20 @@ try {
     define: { __GATEPASS_VERSION__: JSON.stringify(pkg.version) },
     logLevel: 'warning',
   });
-  // Resolve bare imports (commander) from the project: symlink-free copy next to node_modules.
-  const tmpEntry = path.join(root, 'node_modules', '.gatepass-docs-program.mjs');
+  // Resolve bare imports (commander) from the project: a copy inside node_modules, named per run
+  // (node_modules may be shared by several checkouts generating docs at once).
+  const tmpEntry = path.join(
+    root,
+    'node_modules',
+    `.gatepass-docs-program-${process.pid}-${Date.now().toString(36)}.mjs`,
+  );
   writeFileSync(tmpEntry, readFileSync(path.join(tmp, 'program.mjs')));
-  const { buildProgram } = await import(pathToFileURL(tmpEntry).href);
-  rmSync(tmpEntry);
+  let buildProgram;
+  try {
+    ({ buildProgram } = await import(pathToFileURL(tmpEntry).href));
+  } finally {
+    rmSync(tmpEntry, { force: true });
+  }
   const sink = { write: () => true };
   const program = buildProgram({ stdout: sink, stderr: sink }, { runner: async () => {} });
 
