@@ -541,7 +541,7 @@ export function requireUsableProvider(
   if (!provider) {
     throw new ConfigError('E_PROVIDER_UNKNOWN', `no provider named "${name}" is configured`, {
       field: 'provider',
-      hint: 'run `gatepass config set --gateway-url … --issuer … --client-id …` or `gatepass setup`',
+      hint: `run \`gatepass config set${name === 'default' ? '' : ` --provider ${name}`} --gateway-url … --issuer … --client-id …\` or \`gatepass setup\``,
     });
   }
   const missing: string[] = [];

@@ -243,6 +243,11 @@ describe('partial vs full validation', () => {
       expect(e.hint).toMatch(/--issuer/);
     }
     expect(() => requireUsableProvider('nope', undefined, cfg)).toThrow(/no provider named "nope"/);
+    try {
+      requireUsableProvider('nope', undefined, cfg);
+    } catch (err) {
+      expect((err as ConfigError).hint).toMatch(/gatepass config set --provider nope --gateway-url/);
+    }
   });
 });
 
