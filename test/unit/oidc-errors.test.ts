@@ -1,6 +1,9 @@
 /** mapOidcError: non-OAuth HTTP answers and failed response checks get a clear, specific error. */
+import { PassThrough } from 'node:stream';
+import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { mapOidcError } from '../../src/auth/oidc/client.js';
+import { reportError } from '../../src/cli/run.js';
 import { AuthError } from '../../src/errors.js';
 
 const ISSUER = 'https://sso.example.test';
@@ -49,5 +52,32 @@ describe('mapOidcError', () => {
     expect(e.message).toBe(
       'code exchange failed: invalid response encountered (unexpected "iss" (issuer) response parameter value)',
     );
+  });
+
+  it('an OAuth error body is reduced to error + error_description, even with -v', () => {
+    const echoed = 'opaque-refresh-Zq81xXyYbB7cC6dD';
+    const body = {
+      error: 'invalid_grant',
+      error_description: 'grant request is invalid',
+      refresh_token: echoed,
+      request: `grant_type=refresh_token&refresh_token=${echoed}`,
+    };
+    const err = new oidc.ResponseBodyError('server responded with an error in the response body', {
+      cause: body,
+      response: new Response(JSON.stringify(body), { status: 400 }),
+    });
+    const e = mapOidcError(err, 'refresh', ISSUER);
+    expect(e.code).toBe('E_AUTH_FAILED');
+    expect(e.message).toBe(
+      'the identity provider refused the refresh: invalid_grant: grant request is invalid',
+    );
+    expect(e.hint).toBe('run `gatepass login` again');
+    let printed = '';
+    const stderr = new PassThrough().on('data', (d: Buffer) => {
+      printed += d.toString('utf8');
+    });
+    expect(reportError(e, { stderr }, true)).toBe(1);
+    expect(printed).toContain('invalid_grant: grant request is invalid');
+    expect(printed).not.toContain(echoed);
   });
 });
