@@ -10,6 +10,9 @@ export const REDACTED = '[REDACTED]';
 
 const base64url = '[A-Za-z0-9_-]';
 
+/** Placeholders of secrets in help text and hints: `...`, `…`, `<token>`, empty. */
+const PLACEHOLDER = /^(?:\.\.\.|…|<[^<>]*>|)$/;
+
 /** Words that follow "Bearer" in prose ("the bearer scheme"), not credentials. */
 const BEARER_PROSE = /^(?:tokens?|schemes?|auth(?:entication|orization)?|headers?|prefix|credentials?)$/i;
 
@@ -50,7 +53,8 @@ const RULES: ReadonlyArray<readonly [RegExp, string | ((...m: string[]) => strin
   // Token / Basic only when the value looks like one. Not a command-line option after the word
   // "token" (`gatepass token --min-valid 600` in a tool's helper command).
   [
-    /\b(Bearer|DPoP|Basic|Token)\s+(?!--)([A-Za-z0-9._~+/=_-]{6,})/gi,
+    // (A value ends before a final '.': "the token expired." is prose, not a token ending in a dot.)
+    /\b(Bearer|DPoP|Basic|Token)\s+(?!--)([A-Za-z0-9._~+/=_-]{5,}[A-Za-z0-9_~+/=-])/gi,
     (m, scheme, value) => {
       const strong = /^(?:bearer|dpop)$/i.test(scheme!);
       const secret = strong ? !BEARER_PROSE.test(value!) : looksLikeCredential(value!);
@@ -61,15 +65,20 @@ const RULES: ReadonlyArray<readonly [RegExp, string | ((...m: string[]) => strin
   // single-quoted or unquoted keys).
   [
     new RegExp(
-      String.raw`(["']?)\b((?:[A-Za-z0-9_-]*[_-])?(?:${SECRET_KEY}|token|secret))\1(\s*[:=]\s*)(["'])(?:\\.|(?!\4).)*\4`,
+      String.raw`(["']?)\b((?:[A-Za-z0-9_-]*[_-])?(?:${SECRET_KEY}|token|secret))\1(\s*[:=]\s*)(["'])((?:\\.|(?!\4).)*)\4`,
       'gi',
     ),
-    (_m, q, key, sep, quote) => `${q}${key}${q}${sep}${quote}${REDACTED}${quote}`,
+    // A placeholder in a hint (`{"token": "..."}`, `"<token>"`) is kept: it is not a secret.
+    (m, q, key, sep, quote, value) =>
+      PLACEHOLDER.test(value!) ? m : `${q}${key}${q}${sep}${quote}${REDACTED}${quote}`,
   ],
   // Unquoted YAML / log style: "refresh_token: 8xLOxBtZp8", "client_secret = s3cr3t" (a value
   // that looks like a credential, not "refresh_token: missing").
   [
-    new RegExp(String.raw`\b(${SECRET_KEY})(\s*[:=]\s*)(?!\[REDACTED\])([^\s,;"'{}\[\]&<>]{6,})`, 'gi'),
+    new RegExp(
+      String.raw`\b(${SECRET_KEY})(\s*[:=]\s*)(?!\[REDACTED\])([^\s,;"'{}\[\]&<>]{5,}[^\s,;"'{}\[\]&<>.])`,
+      'gi',
+    ),
     (m, key, sep, value) => (looksLikeCredential(value!) ? `${key}${sep}${REDACTED}` : m),
   ],
   // Form / query encoded secrets: refresh_token=…&, code=…, client_secret=… (also %3D-encoded).

@@ -165,6 +165,11 @@ describe('redact', () => {
       'the gateway expects the bearer scheme',
       'refresh_token: missing from the response',
       'apiKeyHelper: gatepass token --min-valid 600',
+      'never the gateway token itself.',
+      'refresh_token: missing.',
+      // hints show the expected shape with placeholders
+      'print {"token": "...", "expires_at": <epoch seconds>} or a bare token on stdout',
+      '{"access_token": "<token>", "expires_in": 3600}',
     ]) {
       expect(redact(s)).toBe(s);
     }
