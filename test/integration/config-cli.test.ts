@@ -456,5 +456,22 @@ describe('gatepass CLI basics', () => {
     expect(loud.stderr).toContain(`debug: gatepass show: config file ${t.configFile}`);
     const env = await gp(['config', 'show'], { GATEPASS_VERBOSE: '1' });
     expect(env.stderr).toContain('debug: gatepass show');
+    // A verbose token run: the token goes to stdout only, never into the debug lines on stderr.
+    const jwt = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{"sub":"alice","exp":4102444800}').toString('base64url')}.c2lnbmF0dXJl`;
+    const script = path.join(t.home, 'tok.mjs');
+    writeFileSync(
+      script,
+      `console.error('issuing refresh_token: Rt-${'9'.repeat(20)}'); console.log('${jwt}');`,
+    );
+    const cmd = ['--provider', 'corp', '--type', 'command', '--gateway-url', 'https://c.example'];
+    expect(
+      (await gp(['config', 'set', ...cmd, '--token-command', `${process.execPath} ${script}`])).code,
+    ).toBe(0);
+    const token = await gp(['-v', '--provider', 'corp', 'token']);
+    expect(token.code, token.stderr).toBe(0);
+    expect(token.stdout).toBe(`${jwt}\n`);
+    expect(token.stderr).toMatch(/debug: provider "corp": token_command gave a token valid until 2100-01-01/);
+    expect(token.stderr).not.toContain(jwt.split('.')[1]!);
+    expect(token.stderr).not.toContain('9'.repeat(20));
   });
 });
