@@ -1,9 +1,9 @@
 /**
  * The README's quick start, run as written: its first line installs, builds and runs gatepass (setup
  * + status), its second runs the tests. `npm ci` and `npm run build` are what the test run itself
- * already did (global setup builds dist/); every `node dist/cli.js …` part is run verbatim in a fresh
- * HOME, with the AI tools from node_modules/.bin installed and the README's gateway, which does not
- * exist: setup must neither hang nor fail on it.
+ * already did (global setup builds dist/); every `node dist/cli.js …` part is run as written (its
+ * example hosts moved to .invalid) in a fresh HOME, with the AI tools from node_modules/.bin
+ * installed: against a gateway that does not exist, setup must neither hang nor fail.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -52,7 +52,11 @@ describe('README quick start', () => {
       PATH: `${path.join(ROOT, 'node_modules/.bin')}${path.delimiter}${t.env['PATH']}`,
     };
     const results = [];
-    for (const step of steps.slice(2)) {
+    for (const readmeStep of steps.slice(2)) {
+      // The README's example hosts, moved to .invalid (RFC 6761: never resolves), so the layout
+      // probe cannot reach a real server whatever example.com's DNS says; setup must cope.
+      const step = readmeStep.replaceAll('.example.com', '.example.invalid');
+      if (step.includes(' setup ')) expect(step).toMatch(/--gateway-url https:\/\/\S+\.example\.invalid /);
       // The same bound as a user's patience: setup probes the gateway for at most 2 s per request.
       const r = await runNode(nodeArgs(step), { env, cwd: ROOT, timeoutMs: 45_000 });
       expect(r.signal, `${step} hung`).toBeNull();
@@ -67,7 +71,7 @@ describe('README quick start', () => {
       expect(status!.stdout).toMatch(new RegExp(`Tool ${tool} \\(\\w+\\): wired`));
     }
     expect(status!.stdout).toMatch(
-      /Provider default \(default\): oidc, https:\/\/llm\.example\.com, not logged in/,
+      /Provider default \(default\): oidc, https:\/\/llm\.example\.invalid, not logged in/,
     );
     // The tools were really edited, and the config records them.
     expect(readFileSync(path.join(t.home, '.claude/settings.json'), 'utf8')).toContain('apiKeyHelper');
