@@ -1,6 +1,6 @@
 /** The loopback callback server during a real login: forged callbacks, IdP errors, HTML escaping. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
@@ -173,5 +173,64 @@ describe('browser that cannot be opened', () => {
     expect(await hook.visit(url)).toContain('Logged in');
     expect(await closed).toBe(0);
     expect(stdout).toBe('');
+  });
+});
+
+/**
+ * A browser command that talks on stdout and stderr (as xdg-open and real browsers do), then hands
+ * the URL to the passive hook.
+ */
+function noisyBrowser(home: OidcHome): string {
+  const file = path.join(home.home, 'noisy-browser');
+  writeFileSync(
+    file,
+    `#!/bin/sh\necho "opener-stdout-noise $1"\necho "opener-stderr-noise" >&2\nexec ${hook.env.GATEPASS_BROWSER} "$1"\n`,
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
+async function loginThrough(
+  home: OidcHome,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = await startLogin(home);
+  expect(await hook.visit(run.authUrl.href)).toContain('Logged in');
+  return run.done;
+}
+
+describe('browser opener output stays off stdout', () => {
+  it('GATEPASS_BROWSER: the command output is discarded', async () => {
+    const home = await configureOidcHome(idp, hook);
+    homes.push(home);
+    home.env['GATEPASS_BROWSER'] = noisyBrowser(home);
+    const result = await loginThrough(home);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).not.toContain('opener-');
+  });
+
+  it('the OS opener (`open`, its xdg-open, $BROWSER): the opener output is discarded', async () => {
+    const home = await configureOidcHome(idp, undefined);
+    homes.push(home);
+    // No desktop environment and no MIME defaults: xdg-open falls back to $BROWSER.
+    const empty = path.join(home.home, 'empty-xdg');
+    mkdirSync(empty);
+    Object.assign(home.env, {
+      DISPLAY: ':99',
+      BROWSER: noisyBrowser(home),
+      XDG_DATA_DIRS: empty,
+      XDG_CONFIG_DIRS: empty,
+      XDG_CURRENT_DESKTOP: '',
+      DESKTOP_SESSION: '',
+      KDE_FULL_SESSION: '',
+      GNOME_DESKTOP_SESSION_ID: '',
+    });
+    delete home.env['GATEPASS_BROWSER'];
+    const result = await loginThrough(home);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('Opening your browser');
+    expect(result.stderr).not.toContain('Could not open a browser');
+    expect(result.stdout).toBe('');
+    expect(result.stderr).not.toContain('opener-');
   });
 });

@@ -60,3 +60,20 @@ it('logs in with the device grant, then `gatepass token` works', async () => {
   expect(t.code, t.stderr).toBe(0);
   expect(t.stdout).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
 });
+
+it('an IdP without the device grant: `login --device` fails clearly, before asking anything', async () => {
+  const plain = await startTestIdp({ deviceFlow: false });
+  const other = await configureOidcHome(plain, undefined, { GATEPASS_INTERACTIVE: '0' });
+  try {
+    const r = await runGatepass(['login', '--device'], { env: other.env });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`the identity provider at ${plain.issuer} does not support device login`);
+    expect(r.stderr).toContain('hint: use `gatepass login`');
+    expect(r.stderr).not.toContain('visit:');
+    expect(plain.counts.tokenRequests).toEqual({});
+  } finally {
+    other.cleanup();
+    await plain.close();
+  }
+});

@@ -76,10 +76,16 @@ describe('gatepass login + token (real IdP, real browser)', () => {
 
   it('serves the second call from the cache without contacting the IdP', async () => {
     const requests = idp.counts.requests;
+    const config = readFileSync(home.configFile, 'utf8');
+    const configMtime = statSync(home.configFile).mtimeMs;
     const first = await runGatepass(['token'], { env: home.env });
     const second = await runGatepass(['token', '--format', 'json'], { env: home.env });
     expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toBe('');
     expect(idp.counts.requests).toBe(requests);
+    // The token reference is written after a login or a refresh only: a cache hit writes nothing.
+    expect(readFileSync(home.configFile, 'utf8')).toBe(config);
+    expect(statSync(home.configFile).mtimeMs).toBe(configMtime);
     const json = JSON.parse(second.stdout) as { token: string; expires_at: number };
     expect(json.token).toBe(first.stdout.trimEnd());
     expect(json.expires_at).toBeGreaterThan(Date.now() / 1000);

@@ -3,12 +3,13 @@
  * processes, rotation persisted, IdP down / slow / invalid_grant, lazy first-use login, callback
  * port in use.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
-import { runGatepass } from '../helpers/cli.js';
+import { CLI, ROOT, runGatepass } from '../helpers/cli.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { configureOidcHome, loggedInOidcHome, type OidcHome } from '../helpers/oidc-home.js';
 
@@ -27,6 +28,8 @@ afterAll(async () => {
 });
 
 const NON_INTERACTIVE = { GATEPASS_INTERACTIVE: '0' };
+const JWT_LINE = /^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/;
+const SPINNER_FRAME = /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/;
 
 describe('refresh across processes', () => {
   let home: OidcHome;
@@ -51,6 +54,28 @@ describe('refresh across processes', () => {
     // The rotated refresh token replaced the old one.
     const rtAfter = readFileSync(path.join(home.secretsDir, home.secretKey()), 'utf8');
     expect(rtAfter).not.toBe(rtBefore);
+  });
+
+  it('a refresh writes the new expiry into token_ref; the next cache hit writes nothing', async () => {
+    home.expireCachedToken();
+    const before = readFileSync(home.configFile, 'utf8');
+    expect(before).toMatch(/expires_at: \d+/);
+    // A recognisable stale expiry, so the refresh has to be what rewrites it.
+    writeFileSync(home.configFile, before.replace(/expires_at: \d+/, 'expires_at: 1000000000'));
+    const refreshes = idp.grantCount('refresh_token');
+    const r = await runGatepass(['token', '--format', 'json'], { env: home.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(idp.grantCount('refresh_token')).toBe(refreshes + 1);
+    const { expires_at: expiresAt } = JSON.parse(r.stdout) as { expires_at: number };
+    const after = readFileSync(home.configFile, 'utf8');
+    expect(after).toContain(`expires_at: ${expiresAt}`);
+    expect(after).not.toContain('expires_at: 1000000000');
+    expect(after).not.toContain(JSON.parse(r.stdout).token);
+    const requests = idp.counts.requests;
+    const cached = await runGatepass(['token', '--format', 'json'], { env: home.env });
+    expect(cached.stdout).toBe(r.stdout);
+    expect(idp.counts.requests).toBe(requests);
+    expect(readFileSync(home.configFile, 'utf8')).toBe(after);
   });
 
   it('a verbose refresh logs no secret on stderr', async () => {
@@ -119,6 +144,32 @@ describe('refresh across processes', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 
+  it('invalid_grant with --interactive: the stale refresh token is dropped and the browser login runs', async () => {
+    home.expireCachedToken();
+    const rtBefore = readFileSync(path.join(home.secretsDir, home.secretKey()), 'utf8');
+    const logins = hook.logins();
+    const codeGrants = idp.grantCount('authorization_code');
+    idp.setInvalidGrant(true);
+    try {
+      const r = await runGatepass(['token', '--interactive'], { env: home.env, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(JWT_LINE);
+      expect(r.stderr).toContain('invalid_grant');
+      expect(r.stderr).not.toContain('authentication required');
+    } finally {
+      idp.setInvalidGrant(false);
+    }
+    await hook.waitForLogins(logins + 1);
+    expect(idp.grantCount('authorization_code')).toBe(codeGrants + 1);
+    // The login stored a new refresh token, and it works.
+    expect(readFileSync(path.join(home.secretsDir, home.secretKey()), 'utf8')).not.toBe(rtBefore);
+    home.expireCachedToken();
+    const refreshes = idp.grantCount('refresh_token');
+    const ok = await runGatepass(['token'], { env: home.env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(idp.grantCount('refresh_token')).toBe(refreshes + 1);
+  });
+
   it('invalid_grant clears the refresh token and asks for a login', async () => {
     home.expireCachedToken();
     idp.setInvalidGrant(true);
@@ -182,19 +233,102 @@ describe('login errors', () => {
     const r = await runGatepass(['login', '--timeout', '1'], { env: home.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('login timed out after 1 s');
+    // stderr is a pipe here, not a terminal: no spinner.
+    expect(r.stderr).not.toMatch(SPINNER_FRAME);
+    expect(r.stderr).not.toContain('\r');
+  });
+
+  it('shows a spinner on stderr while waiting when stderr is a terminal, and nothing on stdout', async () => {
+    const home = await configureOidcHome(idp, undefined, { GATEPASS_BROWSER: 'true' });
+    homes.push(home);
+    const stdoutFile = path.join(home.home, 'login.stdout');
+    // A real terminal (a PTY made by `script`) for stdin and stderr; stdout goes to a file.
+    const line = `exec '${process.execPath}' '${CLI}' login --timeout 2 >'${stdoutFile}'`;
+    const child = spawn('script', ['-qec', line, '/dev/null'], {
+      env: home.env,
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let terminal = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      terminal += d;
+    });
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(code).toBe(1);
+    expect(terminal).toContain('Waiting for the login to finish in your browser');
+    expect(terminal).toMatch(SPINNER_FRAME);
+    expect(terminal).toContain('login timed out after 2 s');
+    expect(readFileSync(stdoutFile, 'utf8')).toBe('');
+  });
+
+  it('IdP down at login: a clear error, and no browser is opened', async () => {
+    const home = await configureOidcHome(idp, hook);
+    homes.push(home);
+    const urls = hook.urls().length;
+    await idp.down();
+    try {
+      const r = await runGatepass(['login'], { env: home.env });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`cannot reach the identity provider at ${idp.issuer}`);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    } finally {
+      await idp.up();
+    }
+    expect(hook.urls().length).toBe(urls);
+  });
+
+  it('IdP slow at login: discovery times out with a clear error', async () => {
+    const home = await configureOidcHome(idp, hook);
+    homes.push(home);
+    idp.setDelay(3000);
+    try {
+      const r = await runGatepass(['login'], { env: { ...home.env, GATEPASS_HTTP_TIMEOUT: '1' } });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/did not answer the discovery .* in time/);
+    } finally {
+      idp.setDelay(0);
+    }
+  });
+
+  it('listens on 127.0.0.1:8666 when oidc.callback_port is not set', async () => {
+    const home = await configureOidcHome(idp, hook);
+    homes.push(home);
+    const unset = await runGatepass(['config', 'unset', 'oidc.callback_port'], { env: home.env });
+    expect(unset.code, unset.stderr).toBe(0);
+    expect(readFileSync(home.configFile, 'utf8')).not.toContain('callback_port');
+    // Another program (or test run) may hold 8666: then the error must name that port.
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(8666, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    const r = await runGatepass(['login', '--skip-browser', '--timeout', '1'], { env: home.env });
+    expect(r.code).toBe(1);
+    if (free) {
+      const url = new URL(/(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(r.stderr)![1]!);
+      expect(url.searchParams.get('redirect_uri')).toBe('http://127.0.0.1:8666/callback');
+      expect(r.stderr).toContain('login timed out after 1 s');
+    } else {
+      expect(r.stderr).toContain('the login callback port 127.0.0.1:8666 is already in use');
+    }
   });
 
   it('--skip-browser prints the URL on stderr and never runs the browser command', async () => {
     const home = await configureOidcHome(idp, hook);
     homes.push(home);
     await runGatepass(['config', 'set', 'oidc.audience', 'llm-gateway'], { env: home.env });
+    // Configured scopes without offline_access: it is added anyway (and openid kept first).
+    const scopes = await runGatepass(['config', 'set', 'oidc.scopes', 'openid email'], { env: home.env });
+    expect(scopes.code, scopes.stderr).toBe(0);
     const urls = hook.urls().length;
     const r = await runGatepass(['login', '--skip-browser', '--timeout', '1'], { env: home.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${idp.issuer}/auth?`);
     expect(r.stderr).toContain('code_challenge_method=S256');
     const url = new URL(/(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(r.stderr)![1]!);
-    expect(url.searchParams.get('scope')?.split(' ')).toContain('offline_access');
+    expect(url.searchParams.get('scope')?.split(' ')).toEqual(['openid', 'email', 'offline_access']);
     expect(url.searchParams.get('state')).toBeTruthy();
     expect(url.searchParams.get('nonce')).toBeTruthy();
     expect(url.searchParams.get('audience')).toBe('llm-gateway');

@@ -41,6 +41,22 @@ describe.runIf(keyringAvailable())('keychain store (real Secret Service)', () =>
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.trimEnd()).toBe(JSON.parse(kr.read(`${key}_AT`)!).access_token);
       expect(idp.counts.requests).toBe(requests);
+      // Expired access token: a refresh, whose rotated refresh token and new access token land in
+      // the keychain (and no file appears).
+      const rt = kr.read(key)!;
+      const at = JSON.parse(kr.read(`${key}_AT`)!) as { access_token: string; expires_at: number };
+      kr.write(`${key}_AT`, JSON.stringify({ ...at, expires_at: Math.floor(Date.now() / 1000) - 10 }));
+      const refreshes = idp.grantCount('refresh_token');
+      const refreshed = await runGatepass(['token'], { env: home.env });
+      expect(refreshed.code, refreshed.stderr).toBe(0);
+      expect(refreshed.stdout).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      expect(idp.grantCount('refresh_token')).toBe(refreshes + 1);
+      expect(kr.read(key)).toBeTruthy();
+      expect(kr.read(key)).not.toBe(rt);
+      const cached = JSON.parse(kr.read(`${key}_AT`)!) as { access_token: string; expires_at: number };
+      expect(cached.access_token).toBe(refreshed.stdout.trimEnd());
+      expect(cached.expires_at).toBeGreaterThan(Date.now() / 1000);
+      expect(existsSync(home.secretsDir)).toBe(false);
       const out = await runGatepass(['logout'], { env: home.env });
       expect(out.code, out.stderr).toBe(0);
       expect(kr.read(key)).toBeUndefined();

@@ -24,6 +24,8 @@ export interface TestIdpOptions {
   port?: number;
   /** Serve HTTPS with this certificate (PEM; issuer https://127.0.0.1:port) instead of HTTP. */
   tls?: { cert: string; key: string };
+  /** Offer the device authorization grant (default true). */
+  deviceFlow?: boolean;
 }
 
 export interface GrantCounts {
@@ -97,7 +99,11 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
         token_endpoint_auth_method: 'none',
         // Native clients may use any loopback port (RFC 8252 7.3); oidc-provider ignores the port.
         redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
-        grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
+        grant_types: [
+          'authorization_code',
+          'refresh_token',
+          ...(options.deviceFlow === false ? [] : ['urn:ietf:params:oauth:grant-type:device_code']),
+        ],
         response_types: ['code'],
       },
     ],
@@ -133,7 +139,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     },
     features: {
       devInteractions: { enabled: true },
-      deviceFlow: { enabled: true },
+      deviceFlow: { enabled: options.deviceFlow !== false },
       revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,

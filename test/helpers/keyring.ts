@@ -16,6 +16,8 @@ export interface TestKeyring {
   password: string;
   /** Read a secret as gatepass stores it (service "gatepass"), from a child process. */
   read(key: string, service?: string): string | undefined;
+  /** Write a secret where gatepass looks for it (service "gatepass"), from a child process. */
+  write(key: string, value: string, service?: string): void;
   close(): Promise<void>;
 }
 
@@ -61,13 +63,14 @@ export async function startTestKeyring(): Promise<TestKeyring> {
   const busEnv = { DBUS_SESSION_BUS_ADDRESS: address };
   const script = `
     const { Entry } = require(${JSON.stringify(resolveModule('@napi-rs/keyring'))});
-    const [op, service, key] = process.argv.slice(1);
+    const [op, service, key, value] = process.argv.slice(1);
     const e = new Entry(service, key);
     if (op === 'probe') { e.setPassword('probe'); e.deletePassword(); }
+    else if (op === 'write') e.setPassword(value);
     else { const v = e.getPassword(); if (v != null) process.stdout.write(v); }
   `;
-  const run = (op: string, service: string, key: string) =>
-    spawnSync(process.execPath, ['-e', script, op, service, key], {
+  const run = (op: string, service: string, key: string, value = '') =>
+    spawnSync(process.execPath, ['-e', script, op, service, key, value], {
       env: { ...process.env, ...busEnv },
       encoding: 'utf8',
       timeout: 10_000,
@@ -85,6 +88,10 @@ export async function startTestKeyring(): Promise<TestKeyring> {
     read(key, service = 'gatepass') {
       const r = run('read', service, key);
       return r.status === 0 && r.stdout !== '' ? r.stdout : undefined;
+    },
+    write(key, value, service = 'gatepass') {
+      const r = run('write', service, key, value);
+      if (r.status !== 0) throw new Error(`keyring write failed: ${r.stderr}`);
     },
     async close() {
       if (child.pid && child.exitCode === null) {
