@@ -2,10 +2,11 @@
  * OIDC login and `gatepass token` end to end through the built CLI: a real oidc-provider on
  * loopback, the real headless Chromium completing the login, secrets in the file store.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oidcSecretKey } from '../../src/auth/oidc/keys.js';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
@@ -125,5 +126,57 @@ describe('gatepass login + token (real IdP, real browser)', () => {
     expect(t.code).toBe(1);
     expect(t.stdout).toBe('');
     expect(t.stderr).toContain('authentication required: run `gatepass login`');
+  });
+});
+
+describe('logout without revocation', () => {
+  /** A configured home holding a (never issued) refresh token and access token in the file store. */
+  async function homeWithTokens(issuer: string, clientId: string) {
+    const t = makeTempHome({ GATEPASS_SECRET_STORE: 'file' });
+    const r = await runGatepass(
+      ['config', 'set', '--gateway-url', GATEWAY, '--issuer', issuer, '--client-id', clientId],
+      { env: t.env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const key = oidcSecretKey(GATEWAY, issuer);
+    const dir = path.join(t.home, '.local/share/gatepass/secrets');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(dir, key), 'stale-refresh-token-1', { mode: 0o600 });
+    writeFileSync(path.join(dir, `${key}_AT`), JSON.stringify({ access_token: 'stale-access-1' }), {
+      mode: 0o600,
+    });
+    return { ...t, files: [path.join(dir, key), path.join(dir, `${key}_AT`)] };
+  }
+
+  it('an IdP without a revocation endpoint: local tokens deleted, the IdP asked for discovery only', async () => {
+    const plain = await startTestIdp({ revocation: false });
+    const t = await homeWithTokens(plain.issuer, plain.clientId);
+    try {
+      plain.resetCounts();
+      const r = await runGatepass(['logout'], { env: t.env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('Logged out of provider "default"');
+      expect(r.stderr).not.toContain('revoked');
+      expect(r.stderr).not.toContain('stale-refresh-token-1');
+      expect(plain.counts.requests).toBe(1);
+      for (const f of t.files) expect(existsSync(f)).toBe(false);
+    } finally {
+      t.cleanup();
+      await plain.close();
+    }
+  });
+
+  it('--no-revoke never contacts the IdP', async () => {
+    const t = await homeWithTokens(idp.issuer, idp.clientId);
+    try {
+      const requests = idp.counts.requests;
+      const r = await runGatepass(['logout', '--no-revoke'], { env: t.env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('Logged out of provider "default"');
+      expect(idp.counts.requests).toBe(requests);
+      for (const f of t.files) expect(existsSync(f)).toBe(false);
+    } finally {
+      t.cleanup();
+    }
   });
 });

@@ -26,6 +26,8 @@ export interface TestIdpOptions {
   tls?: { cert: string; key: string };
   /** Offer the device authorization grant (default true). */
   deviceFlow?: boolean;
+  /** Offer a revocation endpoint (default true). */
+  revocation?: boolean;
 }
 
 export interface GrantCounts {
@@ -140,7 +142,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     features: {
       devInteractions: { enabled: true },
       deviceFlow: { enabled: options.deviceFlow !== false },
-      revocation: { enabled: true },
+      revocation: { enabled: options.revocation !== false },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => resource,
