@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCache } from '../../src/auth/command/cache.js';
 import { jwtExpiry as commandJwtExpiry } from '../../src/auth/command/parse.js';
-import { judgeCallback, resultPage } from '../../src/auth/oidc/callback.js';
+import { judgeCallback, requestUrl, resultPage } from '../../src/auth/oidc/callback.js';
 import { jwtExpiry as oidcJwtExpiry, parseCachedToken } from '../../src/auth/oidc/keys.js';
 import { loadConfig } from '../../src/config/store.js';
 import { ConfigError, type GatepassError, ToolConfigError } from '../../src/errors.js';
@@ -67,6 +67,26 @@ describe('callback query strings (judgeCallback)', () => {
         if (v.kind === 'error') {
           const page = resultPage('Login failed', `${v.error}: ${v.description ?? ''}`);
           expect(page.slice(page.indexOf('<h1>'))).not.toMatch(/<(?!\/?(h1|p|body|html)>)/);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('any request target: never throws, and a URL it returns stays on the callback origin', () => {
+    const origin = 'http://127.0.0.1:8666';
+    const target = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ maxLength: 40 }).map((t) => `/${t}`),
+      fc.string({ maxLength: 40 }).map((t) => `http://${t}`),
+      fc.webUrl(),
+    );
+    fc.assert(
+      fc.property(target, (t) => {
+        const url = requestUrl(origin, t);
+        if (url) {
+          expect(t.startsWith('/')).toBe(true);
+          expect(url.origin).toBe(origin);
         }
       }),
       { numRuns: 1000 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, judgeCallback, resultPage } from '../../src/auth/oidc/callback.js';
+import { escapeHtml, judgeCallback, requestUrl, resultPage } from '../../src/auth/oidc/callback.js';
 
 const u = (q: string, p = '/callback') => new URL(`http://127.0.0.1:8666${p}?${q}`);
 
@@ -43,5 +43,26 @@ describe('callback validation', () => {
     const page = resultPage('Login failed', '<img src=x onerror=alert(1)>');
     expect(page).not.toContain('<img');
     expect(page).toContain('&#60;img');
+  });
+});
+
+describe('request targets', () => {
+  const origin = 'http://127.0.0.1:8666';
+  it('takes the origin-form target of a browser redirect', () => {
+    expect(requestUrl(origin, '/callback?code=a&state=s1')?.href).toBe(
+      'http://127.0.0.1:8666/callback?code=a&state=s1',
+    );
+  });
+
+  it('refuses absolute-form, asterisk, missing and unparsable targets without throwing', () => {
+    for (const bad of ['http://evil.example/callback?code=a&state=s1', 'http://[', '*', '', undefined]) {
+      expect(requestUrl(origin, bad)).toBeUndefined();
+    }
+  });
+
+  it('keeps a protocol-relative-looking path on the callback origin (and off /callback)', () => {
+    const url = requestUrl(origin, '//evil.example/callback?code=a&state=s1')!;
+    expect(url.origin).toBe(origin);
+    expect(judgeCallback('GET', url, 's1').kind).toBe('ignore');
   });
 });

@@ -53,6 +53,19 @@ export function resultPage(title: string, detail: string): string {
 `;
 }
 
+/**
+ * The URL of a request to the callback server, from its origin-form target (`/callback?…`) only;
+ * undefined for anything else (absolute-form `http://host/…`, `*`, targets URL parsing refuses).
+ */
+export function requestUrl(origin: string, target: string | undefined): URL | undefined {
+  if (!target?.startsWith('/')) return undefined;
+  try {
+    return new URL(`${origin}${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface CallbackHit {
   url: URL;
   respond(ok: boolean, detail?: string): void;
@@ -76,14 +89,22 @@ export async function startCallbackServer(port: number, expectedState: string): 
   });
   result.catch(() => {});
   let done = false;
+  // Set once listening (before any request can arrive): the origin the redirect URI names.
+  let origin = '';
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    const verdict = done
-      ? ({ kind: 'ignore', status: 404 } as const)
-      : judgeCallback(req.method ?? 'GET', url, expectedState);
     res.setHeader('content-type', 'text/html; charset=utf-8');
     res.setHeader('cache-control', 'no-store');
     res.setHeader('connection', 'close');
+    const url = requestUrl(origin, req.url);
+    if (!url) {
+      // An absolute-form or unparsable request target: never the browser's redirect, and never a
+      // reason to abort the login (a throw here would crash the process).
+      res.writeHead(400).end(resultPage('Bad request', 'This is not a login response.'));
+      return;
+    }
+    const verdict = done
+      ? ({ kind: 'ignore', status: 404 } as const)
+      : judgeCallback(req.method ?? 'GET', url, expectedState);
     switch (verdict.kind) {
       case 'ignore':
         res.writeHead(404).end(resultPage('Not found', 'Nothing here.'));
@@ -135,6 +156,7 @@ export async function startCallbackServer(port: number, expectedState: string): 
     server.listen(port, '127.0.0.1', () => resolve());
   });
   const actual = (server.address() as { port: number }).port;
+  origin = `http://127.0.0.1:${actual}`;
   return {
     port: actual,
     redirectUri: `http://127.0.0.1:${actual}${CALLBACK_PATH}`,
