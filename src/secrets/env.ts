@@ -2,9 +2,19 @@ import type { SecretStore } from './types.js';
 
 export const ENV_SECRET_PREFIX = 'GATEPASS_SECRET_';
 
-/** Environment variable that holds `key` in the environment store. */
+/** Environment variable that holds `key` in the environment store (upper-cased, `_` for others). */
 export function envSecretName(key: string): string {
   return `${ENV_SECRET_PREFIX}${key.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`;
+}
+
+/**
+ * The variables read for `key`, in order: the key exactly as gatepass names it (as in the config's
+ * token_ref, e.g. `GATEPASS_SECRET_LLM_OAUTH_1a2b3c4d_AT`), then its upper-cased form.
+ */
+export function envSecretNames(key: string): string[] {
+  const exact = `${ENV_SECRET_PREFIX}${key}`;
+  const normal = envSecretName(key);
+  return exact === normal || !/^[A-Za-z0-9_]+$/.test(key) ? [normal] : [exact, normal];
 }
 
 /**
@@ -16,16 +26,22 @@ export function createEnvStore(env: NodeJS.ProcessEnv = process.env): SecretStor
     kind: 'env',
     description: `environment (${ENV_SECRET_PREFIX}* variables)`,
     async get(key) {
-      const v = env[envSecretName(key)];
-      return v === undefined || v === '' ? undefined : v;
+      for (const name of envSecretNames(key)) {
+        const v = env[name];
+        if (v !== undefined && v !== '') return v;
+      }
+      return undefined;
     },
     async set(key, value) {
+      for (const name of envSecretNames(key)) delete env[name];
       env[envSecretName(key)] = value;
     },
     async delete(key) {
-      const name = envSecretName(key);
-      const had = env[name] !== undefined;
-      delete env[name];
+      let had = false;
+      for (const name of envSecretNames(key)) {
+        if (env[name] !== undefined) had = true;
+        delete env[name];
+      }
       return had;
     },
   };

@@ -132,6 +132,15 @@ describe('fast path = full path', () => {
     };
     expect((await served(['token'], env))?.stdout).toBe('tok-env\n');
     expect((await both(['token'], env)).stdout).toBe('tok-env\n');
+    // The variable named exactly after the key (lower-case hex, as token_ref shows it) works too.
+    const exact = {
+      ...t.env,
+      GATEPASS_SECRET_STORE: 'env',
+      [`GATEPASS_SECRET_${AT_KEY}`]: JSON.stringify({ access_token: 'tok-exact', expires_at: 4102444800 }),
+    };
+    expect(AT_KEY).toMatch(/[a-f]/);
+    expect((await served(['token'], exact))?.stdout).toBe('tok-exact\n');
+    expect((await both(['token'], exact)).stdout).toBe('tok-exact\n');
   });
 
   it('hands over an expired token, no token, too short a validity, or an unknown provider', async () => {

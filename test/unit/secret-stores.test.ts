@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
+import { createEnvStore, envSecretNames } from '../../src/secrets/env.js';
 import { createFileStore } from '../../src/secrets/file.js';
 import { fileStoreDir, openSecretStore } from '../../src/secrets/index.js';
 
@@ -59,5 +60,23 @@ describe('openSecretStore', () => {
     };
     const store = await openSecretStore({ paths: paths(), env, logger: silentLogger });
     expect(await store.get('LLM_OAUTH_12345678_AT')).toBe('{"access_token":"x"}');
+  });
+
+  it('env store: the key as gatepass names it (lower-case hex) or upper-cased', async () => {
+    const env: NodeJS.ProcessEnv = {
+      GATEPASS_SECRET_LLM_OAUTH_1a2b3c4d: 'refresh-exact',
+      GATEPASS_SECRET_LLM_OAUTH_1A2B3C4D_AT: '{"access_token":"upper"}',
+    };
+    const store = createEnvStore(env);
+    expect(await store.get('LLM_OAUTH_1a2b3c4d')).toBe('refresh-exact');
+    expect(await store.get('LLM_OAUTH_1a2b3c4d_AT')).toBe('{"access_token":"upper"}');
+    // A write (a rotated token) replaces whichever variable held it, for this process.
+    await store.set('LLM_OAUTH_1a2b3c4d', 'refresh-rotated');
+    expect(await store.get('LLM_OAUTH_1a2b3c4d')).toBe('refresh-rotated');
+    expect(env['GATEPASS_SECRET_LLM_OAUTH_1a2b3c4d']).toBeUndefined();
+    expect(await store.delete('LLM_OAUTH_1a2b3c4d_AT')).toBe(true);
+    expect(await store.get('LLM_OAUTH_1a2b3c4d_AT')).toBeUndefined();
+    expect(await store.delete('LLM_OAUTH_1a2b3c4d_AT')).toBe(false);
+    expect(envSecretNames('a.b')).toEqual(['GATEPASS_SECRET_A_B']);
   });
 });
