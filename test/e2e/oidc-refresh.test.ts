@@ -238,6 +238,26 @@ describe('login errors', () => {
     expect(r.stderr).not.toContain('\r');
   });
 
+  it('GATEPASS_LOGIN_TIMEOUT sets the wait of every login (login, token --interactive); --timeout wins', async () => {
+    const home = await configureOidcHome(idp, undefined, { GATEPASS_BROWSER: 'true' });
+    homes.push(home);
+    const env = { ...home.env, GATEPASS_LOGIN_TIMEOUT: '1' };
+    const token = await runGatepass(['token', '--interactive'], { env });
+    expect(token.code).toBe(1);
+    expect(token.stdout).toBe('');
+    expect(token.stderr).toContain('login timed out after 1 s');
+    const login = await runGatepass(['login'], { env });
+    expect(login.code).toBe(1);
+    expect(login.stderr).toContain('login timed out after 1 s');
+    const flag = await runGatepass(['login', '--timeout', '2'], { env });
+    expect(flag.stderr).toContain('login timed out after 2 s');
+    const bad = await runGatepass(['login'], { env: { ...home.env, GATEPASS_LOGIN_TIMEOUT: 'soon' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(
+      'GATEPASS_LOGIN_TIMEOUT must be a number of seconds from 1 to 86400, got "soon"',
+    );
+  });
+
   it('shows a spinner on stderr while waiting when stderr is a terminal, and nothing on stdout', async () => {
     const home = await configureOidcHome(idp, undefined, { GATEPASS_BROWSER: 'true' });
     homes.push(home);

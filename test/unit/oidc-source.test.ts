@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accessTokenKey, serializeCachedToken } from '../../src/auth/oidc/keys.js';
-import { createOidcTokenSource, providerSecretKey } from '../../src/auth/oidc/source.js';
+import {
+  createOidcTokenSource,
+  DEFAULT_LOGIN_TIMEOUT_MS,
+  loginTimeoutMs,
+  providerSecretKey,
+} from '../../src/auth/oidc/source.js';
 import type { AuthContext } from '../../src/auth/types.js';
 import { emptyConfig, type OidcProvider } from '../../src/config/schema.js';
 import { AuthError } from '../../src/errors.js';
@@ -158,5 +163,22 @@ describe('TTL invariant: --min-valid 600, capped at half the token lifetime', ()
     await expect(
       createOidcTokenSource(ctx(), 'default', provider).getToken({ minValidityMs: tenMin }),
     ).rejects.toMatchObject({ code: 'E_AUTH_REQUIRED' });
+  });
+});
+
+describe('login timeout', () => {
+  it('is 5 minutes unless GATEPASS_LOGIN_TIMEOUT (seconds) says otherwise', () => {
+    expect(DEFAULT_LOGIN_TIMEOUT_MS).toBe(300_000);
+    expect(loginTimeoutMs({})).toBe(300_000);
+    expect(loginTimeoutMs({ GATEPASS_LOGIN_TIMEOUT: '' })).toBe(300_000);
+    expect(loginTimeoutMs({ GATEPASS_LOGIN_TIMEOUT: ' 90 ' })).toBe(90_000);
+  });
+
+  it('refuses a value that is not 1–86400 seconds with a usage error', () => {
+    for (const bad of ['soon', '0', '-5', '0.5', '86401', 'Infinity']) {
+      expect(() => loginTimeoutMs({ GATEPASS_LOGIN_TIMEOUT: bad })).toThrow(
+        expect.objectContaining({ code: 'E_USAGE', exitCode: 2 }),
+      );
+    }
   });
 });

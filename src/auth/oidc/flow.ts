@@ -10,8 +10,7 @@ import { createBrowserOpener } from '../browser.js';
 import type { AuthContext } from '../types.js';
 import { startCallbackServer } from './callback.js';
 import { discover, mapOidcError, registerTokens, type TokenResponse } from './client.js';
-
-export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
+import { DEFAULT_LOGIN_TIMEOUT_MS } from './source.js';
 
 export interface FlowOptions {
   timeoutMs?: number;

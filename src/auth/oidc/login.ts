@@ -12,7 +12,7 @@ import { discover, mapOidcError, revoke } from './client.js';
 import { browserLogin, deviceLogin } from './flow.js';
 import { accessTokenKey } from './keys.js';
 import { clearTokenRef, saveTokens } from './persist.js';
-import { providerSecretKey, tokenLockFile } from './source.js';
+import { loginTimeoutMs, providerSecretKey, tokenLockFile } from './source.js';
 
 export async function loginOidcProvider(
   ctx: AuthContext,
@@ -21,7 +21,7 @@ export async function loginOidcProvider(
   options: LoginOptions = {},
 ): Promise<TokenResult> {
   const flowOptions = {
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    timeoutMs: options.timeoutMs ?? loginTimeoutMs(ctx.env),
     ...(options.signal ? { signal: options.signal } : {}),
   };
   const tokens = options.device

@@ -13,18 +13,36 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OidcProvider } from '../../config/schema.js';
-import { AuthError } from '../../errors.js';
+import { AuthError, UsageError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { withFileLock } from '../../util/lock.js';
 import type { AuthContext, TokenRequest, TokenResult, TokenSource } from '../types.js';
 import { accessTokenKey, oidcSecretKey, parseCachedToken } from './keys.js';
 
 export const DEFAULT_REFRESH_SKEW_MS = 60_000;
+export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
+export const LOGIN_TIMEOUT_ENV = 'GATEPASS_LOGIN_TIMEOUT';
+
+/**
+ * How long an interactive login (browser or device) waits: GATEPASS_LOGIN_TIMEOUT (seconds) or
+ * 5 minutes. It applies wherever a login can start: `login`, `token`, `proxy`, `setup`.
+ */
+export function loginTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const raw = env[LOGIN_TIMEOUT_ENV]?.trim();
+  if (!raw) return DEFAULT_LOGIN_TIMEOUT_MS;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s < 1 || s > 86_400) {
+    throw new UsageError(`${LOGIN_TIMEOUT_ENV} must be a number of seconds from 1 to 86400, got "${raw}"`, {
+      hint: `unset ${LOGIN_TIMEOUT_ENV} to wait the default 5 minutes`,
+    });
+  }
+  return s * 1000;
+}
 
 export interface OidcSourceOptions {
   /** Refresh this long before expiry (default 60 s). */
   refreshSkewMs?: number;
-  /** Timeout of the interactive login (default 5 min). */
+  /** Timeout of the interactive login (default: loginTimeoutMs(env), 5 min). */
   loginTimeoutMs?: number;
   /** providerSecretKey(provider), when the caller has it already (the token fast path's snapshot). */
   secretKey?: string;
@@ -191,7 +209,7 @@ export function createOidcTokenSource(
 
   async function login(request: TokenRequest, minValidity: number, skip: Set<string>): Promise<TokenResult> {
     // One login at a time per provider: concurrent callers wait, then find the new token cached.
-    const timeoutMs = options.loginTimeoutMs ?? 5 * 60_000;
+    const timeoutMs = options.loginTimeoutMs ?? loginTimeoutMs(ctx.env);
     return withFileLock(
       `${lockFile}.login`,
       async () => {

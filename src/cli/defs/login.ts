@@ -14,12 +14,16 @@ export function defineLoginCommand({ program, runner }: DefineContext): void {
     .option('--skip-browser', 'print the login URL on stderr instead of opening a browser')
     .option('--ca-file <file>', CA_FILE_FLAG_HELP)
     .option('--tls-skip-verify', SKIP_VERIFY_FLAG_HELP)
-    .option('--timeout <seconds>', 'give up waiting for the login after this long (default 300)')
+    .option(
+      '--timeout <seconds>',
+      'give up waiting for the login after this long (default: $GATEPASS_LOGIN_TIMEOUT, else 300)',
+    )
     .addHelpText(
       'after',
       `
 Tokens go to the OS keychain (or the store chosen with GATEPASS_SECRET_STORE=keychain|file|env|memory).
 GATEPASS_BROWSER=<command> opens the URL with that command instead of the system browser.
+GATEPASS_LOGIN_TIMEOUT=<seconds> sets how long any login waits (also one started by token or proxy).
 
 Examples:
   gatepass login

@@ -39,6 +39,7 @@ Interactive (may open the browser) when any of:
 GATEPASS_INTERACTIVE=0 turns the second rule off. Otherwise, with no usable token it fails with
 "authentication required: run \`gatepass login\`" (code E_AUTH_REQUIRED, exit 1).
 With --format exec-credential, kubectl's KUBERNETES_EXEC_INFO spec.interactive=true also allows it.
+A login waits up to GATEPASS_LOGIN_TIMEOUT seconds (default 300) for the browser to come back.
 
 --format json prints {"token": "...", "expires_at": <epoch seconds or null>}.
 
