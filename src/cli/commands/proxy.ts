@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createTokenSource } from '../../auth/factory.js';
+import { loginTimeoutMs } from '../../auth/oidc/source.js';
 import { DEFAULT_COMMAND_TIMEOUT_S, effectiveProxyPort } from '../../config/schema.js';
 import { loadConfig, requireProvider } from '../../config/store.js';
 import { ProxyError, UsageError } from '../../errors.js';
@@ -84,7 +85,7 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
             DEFAULT_TOKEN_WAIT_MS,
             loginBudgetMs((provider.auth.timeout ?? DEFAULT_COMMAND_TIMEOUT_S) * 1000),
           )
-        : DEFAULT_TOKEN_WAIT_MS,
+        : Math.max(DEFAULT_TOKEN_WAIT_MS, loginBudgetMs(loginTimeoutMs(ctx.env))),
   });
   ctx.logger.info(
     `gatepass proxy listening on ${proxy.url} (provider "${name}", gateway ${new URL(provider.gateway_url!).origin})`,
