@@ -1,7 +1,11 @@
 /**
  * Gemini CLI (proxy mode; it has no token-command feature): `~/.gemini/.env` points
  * `GOOGLE_GEMINI_BASE_URL` at the local proxy with the local proxy key as `GEMINI_API_KEY`, and
- * `~/.gemini/settings.json` selects API-key auth (the base URL only applies to that auth type).
+ * `~/.gemini/settings.json` sets `security.auth.selectedType` = `gemini-api-key`. Why not the
+ * `gateway` auth type that GOOGLE_GEMINI_BASE_URL implies when no type is selected: Gemini CLI 0.61
+ * answers it with "Invalid auth method selected." (exit 41) outside its ACP mode, also when set
+ * explicitly, while `gemini-api-key` sends its requests to GOOGLE_GEMINI_BASE_URL just the same.
+ * A selected type also wins over the user's own (say `oauth-personal`), which would ignore the URL.
  * Gemini CLI 0.61 loads `~/.gemini/.env` only in trusted folders (folder trust is on by default).
  */
 import { dirExists, onPath, pathJoin } from './platform.js';
