@@ -17,6 +17,8 @@ export interface OpenStoreOptions {
   paths: GatepassPaths;
   env: NodeJS.ProcessEnv;
   logger: Logger;
+  /** Only reads will follow (`setup --dry-run`): the fallback notice is given but not remembered. */
+  readOnly?: boolean;
 }
 
 export const SECRET_STORE_ENV = 'GATEPASS_SECRET_STORE';
@@ -69,7 +71,7 @@ async function openDefaultStore(options: OpenStoreOptions): Promise<SecretStore>
       options.logger.warn(
         `no OS keychain is available; tokens are kept in private files (0600) in ${dir} (set ${SECRET_STORE_ENV}=file to silence this)`,
       );
-      await writeFileAtomic(marker, '', { mode: 0o600 }).catch(() => {});
+      if (!options.readOnly) await writeFileAtomic(marker, '', { mode: 0o600 }).catch(() => {});
     }
     return createFileStore(dir);
   };

@@ -31,10 +31,10 @@ export function toolEnv(run: RunEnv): ToolEnv {
   return { home: run.home, platform: run.platform, env: run.env };
 }
 
-export function openStore(run: RunEnv): Promise<SecretStore> {
+export function openStore(run: RunEnv, options: { readOnly?: boolean } = {}): Promise<SecretStore> {
   return run.openStore
     ? run.openStore()
-    : openSecretStore({ paths: run.paths, env: run.env, logger: run.logger });
+    : openSecretStore({ paths: run.paths, env: run.env, logger: run.logger, ...options });
 }
 
 export function authContext(

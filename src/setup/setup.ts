@@ -142,7 +142,14 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
 
   // 3. The values to write.
   const proxyTools = tools.filter((t) => t.mode === 'proxy');
-  const store = proxyTools.length || !options.lazy ? await openStore(run) : undefined;
+  // A dry run reads the local proxy key (to diff against it) and never writes to the store.
+  const store = options.dryRun
+    ? proxyTools.length
+      ? await openStore(run, { readOnly: true })
+      : undefined
+    : proxyTools.length || !options.lazy
+      ? await openStore(run)
+      : undefined;
   let proxyKey = '';
   let createdKey = false;
   if (proxyTools.length && store) {

@@ -2,10 +2,20 @@
  * setup / teardown / status orchestration on real files in a temporary HOME, with login, logout and
  * proxy control injected (their real implementations are exercised end to end elsewhere).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import * as TOML from '@decimalturn/toml-patch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { unsetFields } from '../../src/config/edit.js';
 import { updateConfig } from '../../src/config/store.js';
 import { writeProxyState } from '../../src/proxy/state.js';
@@ -157,6 +167,75 @@ describe('setup → teardown restores every tool file byte for byte', () => {
       expect(existsSync(root)).toBe(true);
     });
   }
+});
+
+describe('detection (no --tools)', () => {
+  const fakeCommand = (dir: string, name: string) => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, name), '#!/bin/sh\n', { mode: 0o755 });
+  };
+  const entries = () =>
+    (YAML.parse(readFileSync(t.configFile, 'utf8')) as { configured_tools: unknown[] }).configured_tools;
+
+  it('wires exactly the tools whose config dir exists or whose command is on PATH, and records each', async () => {
+    mkdirSync(path.join(t.home, '.claude')); // Claude Code: by its directory
+    const bin = path.join(t.home, 'bin');
+    fakeCommand(bin, 'gemini'); // Gemini CLI: by its command on PATH
+    fakeCommand(bin, 'not-a-tool');
+    const run = { ...runEnv(), env: { ...runEnv().env, PATH: `/nonexistent:${bin}` } };
+    const r = await runSetup(run, { assignments: FLAGS, self: SELF, login: fakeLogin, lazy: true });
+    expect(r.tools.map((x) => x.id)).toEqual(['claude', 'gemini']);
+    expect(entries()).toEqual([
+      expect.objectContaining({
+        tool: 'claude',
+        mode: 'direct',
+        config_path: path.join(t.home, '.claude/settings.json'),
+        provider: 'default',
+      }),
+      expect.objectContaining({
+        tool: 'gemini',
+        mode: 'proxy',
+        config_path: path.join(t.home, '.gemini/.env'),
+        provider: 'default',
+      }),
+    ]);
+    // Nothing of the tools that are not installed was created.
+    for (const rel of ['.codex', '.config/opencode', '.config/Code', '.config/Cursor'])
+      expect(existsSync(path.join(t.home, rel))).toBe(false);
+  });
+
+  it('Windows: a command found through PATHEXT; macOS: GitHub Copilot for Xcode by its folder', async () => {
+    const bin = path.join(t.home, 'bin');
+    fakeCommand(bin, 'codex.cmd');
+    const win = {
+      ...runEnv('win32'),
+      env: { ...runEnv('win32').env, PATH: `C:\\nope;${bin}`, PATHEXT: '.EXE;.CMD' },
+    };
+    const r = await runSetup(win, { assignments: FLAGS, self: SELF, login: fakeLogin, lazy: true });
+    expect(r.tools.map((x) => x.id)).toEqual(['codex']);
+    expect(existsSync(path.join(t.home, '.codex/config.toml'))).toBe(true);
+    await runTeardown(win, { logout: async () => ({ deleted: false, revoked: false }) });
+    expect(existsSync(path.join(t.home, '.codex'))).toBe(false);
+
+    mkdirSync(path.join(t.home, 'Library/Application Support/GitHub Copilot for Xcode'), { recursive: true });
+    const mac = await runSetup(runEnv('darwin'), {
+      assignments: FLAGS,
+      self: SELF,
+      login: fakeLogin,
+      lazy: true,
+    });
+    expect(mac.tools.map((x) => x.id)).toEqual(['xcode']);
+    // The same folder means nothing on Linux.
+    rmSync(t.configFile);
+    const linux = await runSetup(runEnv(), {
+      assignments: FLAGS,
+      self: SELF,
+      login: fakeLogin,
+      lazy: true,
+      dryRun: true,
+    });
+    expect(linux.tools).toEqual([]);
+  });
 });
 
 describe('setup', () => {
@@ -431,12 +510,16 @@ describe('CLI', () => {
       '--client-id',
       'gp',
     ];
-    const dry = await runGatepass(['setup', ...flags, '--tools', 'claude', '--dry-run'], { env });
-    expect(dry.code).toBe(0);
+    mkdirSync(path.join(t.home, '.gemini'));
+    const tree = () => readdirSync(t.home, { recursive: true }).map(String).sort();
+    const before = tree();
+    // A proxy-mode tool makes the dry run read the local proxy key: the secret store is only read.
+    const dry = await runGatepass(['setup', ...flags, '--tools', 'claude,gemini', '--dry-run'], { env });
+    expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain('--- /dev/null');
     expect(dry.stdout).toContain('"apiKeyHelper": ');
-    expect(existsSync(path.join(t.home, '.claude/settings.json'))).toBe(false);
-    expect(existsSync(t.configFile)).toBe(false);
+    expect(dry.stdout).toContain(`+++ ${path.join(t.home, '.gemini/.env')}`);
+    expect(tree()).toEqual(before);
     const lazy = await runGatepass(['setup', ...flags, '--tools', 'claude', '--lazy'], { env });
     expect(lazy.code).toBe(0);
     expect(lazy.stdout).toBe(`${LAZY_MESSAGE}\n`);
