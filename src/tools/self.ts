@@ -1,7 +1,9 @@
 /**
- * How tools should run gatepass: the `gatepass` executable when we were started through it, else
- * `node <dist/cli.js>` with absolute paths — never relying on PATH, which GUI apps and tools'
- * subprocesses often do not share with the user's shell.
+ * How tools should run gatepass, with absolute paths and never relying on PATH, which GUI apps and
+ * tools' subprocesses often do not share with the user's shell: `node <real path of dist/cli.js>`
+ * when we run as a script — also when started through a symlinked `gatepass` bin (npm's global
+ * install), whose `#!/usr/bin/env node` line would need node on PATH — else the `gatepass`
+ * executable itself (a single-file build, or a wrapper such as npm's gatepass.cmd on Windows).
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
@@ -13,15 +15,14 @@ export function resolveSelf(
 ): SelfCommand {
   if (!argv1) return { command: 'gatepass', args: [] };
   const abs = path.resolve(argv1);
-  const base = path.basename(abs).toLowerCase();
-  if (/^gatepass(\.cmd|\.exe|\.ps1)?$/.test(base)) return { command: abs, args: [] };
-  let script = abs;
+  let real = abs;
   try {
-    script = realpathSync(abs);
+    real = realpathSync(abs);
   } catch {
     // keep the absolute path
   }
-  return { command: execPath, args: [script] };
+  if (/\.[cm]?js$/i.test(real)) return { command: execPath, args: [real] };
+  return { command: abs, args: [] };
 }
 
 /** Quote one word for the shell the tool will run the command line with. */

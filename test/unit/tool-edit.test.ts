@@ -236,6 +236,35 @@ describe('tool paths per platform', () => {
     ]);
   });
 
+  it('runs gatepass as node + the real script, also through a symlinked bin; a binary as itself', async () => {
+    const { mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { resolveSelf } = await import('../../src/tools/self.js');
+    const dir = realpathSync(mkdtempSync(path.join(tmpdir(), 'gatepass-self-')));
+    try {
+      const script = path.join(dir, 'lib/node_modules/gatepass/dist/cli.js');
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(path.dirname(script), { recursive: true });
+      mkdirSync(path.join(dir, 'bin'));
+      writeFileSync(script, '#!/usr/bin/env node\n');
+      // npm's global install: bin/gatepass -> ../lib/node_modules/gatepass/dist/cli.js, whose
+      // `#!/usr/bin/env node` would need node on PATH: tools get node's absolute path instead.
+      symlinkSync('../lib/node_modules/gatepass/dist/cli.js', path.join(dir, 'bin/gatepass'));
+      const node = '/opt/node/bin/node';
+      expect(resolveSelf(path.join(dir, 'bin/gatepass'), node)).toEqual({ command: node, args: [script] });
+      expect(resolveSelf(script, node)).toEqual({ command: node, args: [script] });
+      // A single-file executable runs as itself, by its absolute path.
+      writeFileSync(path.join(dir, 'bin/gatepass-bin'), 'ELF');
+      expect(resolveSelf(path.join(dir, 'bin/gatepass-bin'), node)).toEqual({
+        command: path.join(dir, 'bin/gatepass-bin'),
+        args: [],
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('quotes the gatepass command for the shell', async () => {
     const { selfCommandLine } = await import('../../src/tools/self.js');
     const self = { command: '/Applications/My Tools/node', args: ["/opt/it's/cli.js"] };
