@@ -127,6 +127,30 @@ base_url = "https://other.example.com/v1"
     },
   },
   {
+    tool: 'vscode',
+    platform: 'darwin',
+    files: {
+      'Library/Application Support/Code/User/settings.json': '{\n  // mac\n  "editor.fontSize": 13\n}\n',
+    },
+  },
+  {
+    tool: 'vscode',
+    platform: 'win32',
+    files: {
+      'AppData/Roaming/Code/User/settings.json': '{\r\n  // windows\r\n  "files.eol": "\\r\\n",\r\n}\r\n',
+    },
+  },
+  {
+    tool: 'claude',
+    platform: 'win32',
+    files: { '.claude/settings.json': '{\r\n  "model": "opus" // CRLF\r\n}\r\n' },
+  },
+  {
+    tool: 'codex',
+    platform: 'win32',
+    files: { '.codex/config.toml': '# CRLF\r\nmodel_provider = "openai"\r\n' },
+  },
+  {
     tool: 'xcode',
     platform: 'darwin',
     files: {
