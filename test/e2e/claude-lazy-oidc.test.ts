@@ -71,12 +71,14 @@ it('lazy setup, then the first claude -p signs in through the real IdP and sends
   expect(first.code, first.stderr).toBe(0);
   expect(first.stdout).toContain(FAKE_REPLY);
   await hook.waitForLogins(1, 10_000);
-  const auth = fake.requests.find((q) => q.path === '/v1/messages')?.authorization ?? '';
-  expect(auth).toMatch(/^Bearer ey/);
-  const { payload } = await jwtVerify(auth.slice(7), createRemoteJWKSet(new URL(idp.jwksUri)), {
-    issuer: idp.issuer,
-  });
-  expect(payload.aud).toContain(idp.audience);
+  const messages = fake.requests.filter((q) => q.method === 'POST' && q.path === '/v1/messages');
+  expect(messages.length).toBeGreaterThan(0);
+  const jwks = createRemoteJWKSet(new URL(idp.jwksUri));
+  for (const q of messages) {
+    expect(q.authorization).toMatch(/^Bearer ey/);
+    const { payload } = await jwtVerify(q.authorization!.slice(7), jwks, { issuer: idp.issuer });
+    expect(payload.aud).toContain(idp.audience);
+  }
 
   const second = await runTool(t, 'claude', ['-p', 'hi again']);
   expect(second.code, second.stderr).toBe(0);

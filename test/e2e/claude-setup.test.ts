@@ -25,7 +25,9 @@ it('claude -p reaches the gateway with the bearer token gatepass token prints', 
   expect(setup.code, setup.stderr).toBe(0);
   const settingsFile = path.join(t.home, '.claude/settings.json');
   const settings = JSON.parse(readFileSync(settingsFile, 'utf8'));
+  // An absolute command line (node + the real dist/cli.js): nothing depends on the tool's PATH.
   expect(settings.apiKeyHelper).toMatch(/cli\.js'? token --min-valid 600$/);
+  expect(settings.apiKeyHelper.startsWith(`${process.execPath} /`)).toBe(true);
   expect(settings.env).toMatchObject({
     ANTHROPIC_BASE_URL: fake.url,
     CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '300000',
