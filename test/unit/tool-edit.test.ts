@@ -73,6 +73,20 @@ describe('JSON editor', () => {
     expect(() => patchJson('f', '{"env": "x"}', claudeSettings)).toThrow(/"env" is not a JSON object/);
   });
 
+  it('refuses a key it would edit that appears twice (readers take the last one)', () => {
+    const dup = '{\n  "env": { "A": "1" },\n  "model": "opus",\n  "env": { "B": "2" }\n}\n';
+    expect(() => patchJson('settings.json', dup, claudeSettings)).toThrow(
+      /settings\.json: "env" appears 2 times.*left the file unchanged/,
+    );
+    const nested = '{ "env": { "ANTHROPIC_BASE_URL": "a", "ANTHROPIC_BASE_URL": "b" } }';
+    expect(() => patchJson('settings.json', nested, claudeSettings)).toThrow(
+      /"env\.ANTHROPIC_BASE_URL" appears 2 times/,
+    );
+    // Duplicates elsewhere in the file are the user's business.
+    const other = '{ "model": "a", "model": "b" }';
+    expect(patchJson('settings.json', other, claudeSettings).text).toContain('"model": "a", "model": "b"');
+  });
+
   it('leaves a key the user changed since setup, and reports it', () => {
     const src = '{\n  "a": 1\n}\n';
     const p = patchJson('f', src, claudeSettings);

@@ -191,6 +191,7 @@ export function patchJson(file: string, text: string | undefined, settings: KeyS
   const changes: KeyChange[] = [];
   const backups: Record<string, string> = {};
   const plain = settings.filter((s) => !s.element);
+  refuseDuplicates(file, parseJsonDocument(file, cur), settings);
   const grouped = groupSettings(plain, (p) => !valueAt(parseJsonDocument(file, cur), p));
   for (const setting of grouped) {
     const root = parseJsonDocument(file, cur);
@@ -249,6 +250,28 @@ export function patchJson(file: string, text: string | undefined, settings: KeyS
     if (r.change) changes.push(r.change);
   }
   return { text: cur, changes, backups };
+}
+
+/**
+ * A key gatepass would edit that appears twice in its object: JSON readers take the last one, so an
+ * edit of either could silently not take effect (or hide the user's value). Refused, untouched.
+ */
+function refuseDuplicates(file: string, root: Node, settings: KeySetting[]): void {
+  for (const setting of settings) {
+    let node: Node | undefined = root;
+    for (let i = 0; i < setting.path.length && node?.type === 'object'; i++) {
+      const key = setting.path[i]!;
+      const props: Node[] = (node.children ?? []).filter((p) => p.children?.[0]?.value === key);
+      if (props.length > 1) {
+        const name = keyName(setting.path.slice(0, i + 1));
+        throw new ToolConfigError(
+          `${file}: "${name}" appears ${props.length} times, so gatepass cannot tell which one the tool reads; gatepass left the file unchanged`,
+          { path: file, hint: `keep a single "${name}" and run the command again` },
+        );
+      }
+      node = props[0]?.children?.[1];
+    }
+  }
 }
 
 function valueAt(root: Node, path: string[]): { prop: Node; value: unknown } | undefined {
