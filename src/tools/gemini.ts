@@ -11,8 +11,9 @@
 import { dirExists, onPath, pathJoin } from './platform.js';
 import type { ToolEnv, ToolModule } from './types.js';
 
+/** `~/.gemini`, where GEMINI_CLI_HOME (Gemini CLI's own override of the home directory) applies. */
 function configDir(env: ToolEnv): string {
-  return pathJoin(env, env.home, '.gemini');
+  return pathJoin(env, env.env['GEMINI_CLI_HOME'] || env.home, '.gemini');
 }
 
 export const gemini: ToolModule = {
@@ -36,8 +37,17 @@ export const gemini: ToolModule = {
       settings: [{ path: ['security', 'auth', 'selectedType'], value: 'gemini-api-key' }],
     },
   ],
-  manualSteps: () => [
+  // Gemini CLI loads ONE .env: the first found walking up from the working directory (a project's
+  // .gemini/.env or .env), else ~/.gemini/.env; and a variable already in its environment wins.
+  manualSteps: (env) => [
     'Gemini CLI: it reads ~/.gemini/.env only in folders you trusted (it asks on first run, or see /permissions); in an untrusted folder it ignores the gateway settings.',
+    "Gemini CLI: it loads only the first .env it finds from the working directory upward, so a project's own .env (or .gemini/.env) hides ~/.gemini/.env; add GOOGLE_GEMINI_BASE_URL and GEMINI_API_KEY there too, or work from folders without one.",
+    ...['GEMINI_API_KEY', 'GOOGLE_GEMINI_BASE_URL']
+      .filter((name) => env.env[name])
+      .map(
+        (name) =>
+          `Gemini CLI: ${name} is set in your environment and overrides ~/.gemini/.env; unset it (and remove it from your shell profile) so Gemini CLI goes through gatepass' proxy.`,
+      ),
   ],
   restart: 'start a new Gemini CLI session, with `gatepass proxy` running',
 };

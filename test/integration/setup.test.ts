@@ -452,6 +452,30 @@ describe('manual tools and the local proxy key', () => {
   });
 });
 
+describe('Gemini CLI caveats and GEMINI_CLI_HOME', () => {
+  it('says when GEMINI_API_KEY in the environment would override ~/.gemini/.env; honours GEMINI_CLI_HOME', async () => {
+    const alt = path.join(t.home, 'alt-home');
+    mkdirSync(path.join(alt, '.gemini'), { recursive: true });
+    const base = runEnv();
+    const run = { ...base, env: { ...base.env, GEMINI_CLI_HOME: alt, GEMINI_API_KEY: 'AIza-from-shell' } };
+    const r = await runSetup(run, { assignments: FLAGS, tools: ['gemini'], self: SELF, lazy: true });
+    expect(r.tools[0]!.files).toEqual([
+      path.join(alt, '.gemini/.env'),
+      path.join(alt, '.gemini/settings.json'),
+    ]);
+    expect(existsSync(path.join(t.home, '.gemini'))).toBe(false);
+    const text = out.join('\n');
+    expect(text).toContain(
+      'Gemini CLI: GEMINI_API_KEY is set in your environment and overrides ~/.gemini/.env',
+    );
+    expect(text).not.toContain('GOOGLE_GEMINI_BASE_URL is set in your environment');
+    expect(text).toContain("a project's own .env (or .gemini/.env) hides ~/.gemini/.env");
+    expect(text).not.toContain('AIza-from-shell');
+    await runTeardown(run, { logout: async () => ({ deleted: false, revoked: false }) });
+    expect(existsSync(path.join(alt, '.gemini/.env'))).toBe(false);
+  });
+});
+
 describe('teardown and status', () => {
   it("leaves a value the user changed since setup, warns, and restores the rest; restores Codex's model_provider", async () => {
     write('.claude/settings.json', '{\n  "model": "opus"\n}\n');
