@@ -52,5 +52,14 @@ export const claude: ToolModule = {
       ],
     },
   ],
+  // Claude Code prefers cloud-provider credentials, ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY from
+  // its environment over apiKeyHelper: one of them set in the user's shell bypasses gatepass.
+  manualSteps: (env) =>
+    ['ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_API_KEY', 'CLAUDE_CODE_USE_BEDROCK', 'CLAUDE_CODE_USE_VERTEX']
+      .filter((name) => env.env[name])
+      .map(
+        (name) =>
+          `Claude Code: ${name} is set in your environment and takes precedence over gatepass' apiKeyHelper; unset it (and remove it from your shell profile) so Claude Code signs in through gatepass.`,
+      ),
   restart: 'start a new Claude Code session (running sessions keep their old settings)',
 };

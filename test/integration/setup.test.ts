@@ -452,6 +452,24 @@ describe('manual tools and the local proxy key', () => {
   });
 });
 
+describe('Claude Code caveats', () => {
+  it('says when a credential in the environment would take precedence over the apiKeyHelper', async () => {
+    mkdirSync(path.join(t.home, '.claude'));
+    const base = runEnv();
+    const run = { ...base, env: { ...base.env, ANTHROPIC_API_KEY: 'sk-ant-from-shell' } };
+    await runSetup(run, { assignments: FLAGS, tools: ['claude'], self: SELF, lazy: true });
+    const text = out.join('\n');
+    expect(text).toContain(
+      "Claude Code: ANTHROPIC_API_KEY is set in your environment and takes precedence over gatepass' apiKeyHelper",
+    );
+    expect(text).not.toContain('ANTHROPIC_AUTH_TOKEN');
+    expect(text).not.toContain('sk-ant-from-shell');
+    out = [];
+    await runSetup(runEnv(), { assignments: FLAGS, tools: ['claude'], self: SELF, lazy: true });
+    expect(out.join('\n')).not.toContain('takes precedence');
+  });
+});
+
 describe('Gemini CLI caveats and GEMINI_CLI_HOME', () => {
   it('says when GEMINI_API_KEY in the environment would override ~/.gemini/.env; honours GEMINI_CLI_HOME', async () => {
     const alt = path.join(t.home, 'alt-home');
