@@ -546,6 +546,29 @@ describe('teardown and status', () => {
     });
   });
 
+  it('a wired file that became malformed is left untouched and reported; the other tools are undone', async () => {
+    write('.claude/settings.json', '{\n  "model": "opus"\n}\n');
+    write('.codex/config.toml', 'model = "gpt-5"\n');
+    await setup(['claude', 'codex']);
+    const f = path.join(t.home, '.claude/settings.json');
+    const broken = `${readFileSync(f, 'utf8')},,`;
+    writeFileSync(f, broken);
+    const r = await teardown();
+    expect(r.failed).toEqual([
+      { id: 'claude', error: expect.stringMatching(/settings\.json is not valid JSON/) },
+    ]);
+    expect(readFileSync(f, 'utf8')).toBe(broken);
+    expect(read('.codex/config.toml')).toBe('model = "gpt-5"\n');
+    // Still recorded: once the user repairs the file, teardown finishes the job.
+    expect((await collectStatus(runEnv())).tools.map((x) => [x.tool, x.state])).toEqual([
+      ['claude', 'drifted'],
+    ]);
+    writeFileSync(f, broken.slice(0, -2));
+    const again = await teardown();
+    expect(again.failed).toEqual([]);
+    expect(read('.claude/settings.json')).toBe('{\n  "model": "opus"\n}\n');
+  });
+
   it('status reports missing when a wired file was deleted, login state from token_ref, no secrets', async () => {
     mkdirSync(path.join(t.home, '.gemini'));
     await setup(['gemini']);
