@@ -150,6 +150,8 @@ base_url = "https://other.example.com/v1"
     platform: 'win32',
     files: { '.codex/config.toml': '# CRLF\r\nmodel_provider = "openai"\r\n' },
   },
+  { tool: 'claude', files: { '.claude/settings.json': '\n' } },
+  { tool: 'codex', files: { '.codex/config.toml': '# nothing yet\n' } },
   {
     tool: 'xcode',
     platform: 'darwin',

@@ -32,6 +32,7 @@ const jsonCases: Record<string, string> = {
   'trailing comma (JSONC)': '{\n  "a": 1,\n}\n',
   'single line': '{ "a": 1 }',
   'empty file': '',
+  'blank file (newline, spaces)': '\n  \n',
   'UTF-8 BOM': '\uFEFF{\n  "a": 1\n}\n',
 };
 
@@ -53,7 +54,7 @@ describe('JSON editor', () => {
       const r = revertJson('settings.json', p.text, p.changes, p.backups);
       expect(r.drifted).toEqual([]);
       if (src.trim() === '') expect(r.empty).toBe(true);
-      else expect(r.text).toBe(src);
+      expect(r.text).toBe(src);
     });
   }
 
@@ -136,6 +137,8 @@ base_url = "https://other.example.com/v1"
 `,
   'no provider yet': '# just a model\nmodel = "o3"\n',
   'empty file': '',
+  'blank file (newline, spaces)': '\n  \n',
+  'comments only': '# my Codex settings, to come\n\n# model = "o3"\n',
 };
 
 describe('TOML editor', () => {

@@ -249,6 +249,8 @@ export function patchJson(file: string, text: string | undefined, settings: KeyS
     cur = r.text;
     if (r.change) changes.push(r.change);
   }
+  // An existing blank file became `{…}`: remember its bytes so teardown can give them back.
+  if (text !== undefined && text.trim() === '' && changes[0]) changes[0].document_before = text;
   return { text: cur, changes, backups };
 }
 
@@ -358,7 +360,10 @@ export function revertJson(
     }
   }
   const root = parseJsonDocument(file, cur);
-  return { text: cur, drifted, empty: !root.children?.length };
+  const empty = !root.children?.length;
+  const blank = changes.find((c) => c.document_before !== undefined)?.document_before;
+  if (empty && blank !== undefined) return { text: blank, drifted, empty };
+  return { text: cur, drifted, empty };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -68,6 +68,7 @@ export function patchToml(
 ): PatchResult {
   const original = text ?? '';
   const doc = parseTomlDocument(toml, file, original);
+  const empty = Object.keys(doc).length === 0;
   const changes: KeyChange[] = [];
   const backups: Record<string, string> = {};
   const grouped = groupSettings(settings, (p) => !getAt(doc, p).found);
@@ -106,6 +107,8 @@ export function patchToml(
     }
   }
   const out = changes.length ? write(toml, file, original, doc) : original;
+  // A file without settings (blank, comments only): remember its bytes for teardown.
+  if (text !== undefined && text !== '' && empty && changes[0]) changes[0].document_before = text;
   return { text: out, changes, backups };
 }
 
@@ -163,5 +166,8 @@ export function revertToml(
     } else table[key] = change.before_value;
   }
   const out = touched ? write(toml, file, text, doc) : text;
-  return { text: out, drifted, empty: Object.keys(doc).length === 0 };
+  const empty = Object.keys(doc).length === 0;
+  const before = changes.find((c) => c.document_before !== undefined)?.document_before;
+  if (empty && touched && before !== undefined) return { text: before, drifted, empty };
+  return { text: out, drifted, empty };
 }

@@ -37,6 +37,11 @@ export interface KeyChange {
   after_sha256?: string;
   /** JSON only: the original text between the braces of an object that was empty before. */
   container_inner?: string;
+  /**
+   * JSON/TOML: the file held no settings before (blank, or only TOML comments): its exact text, put
+   * back when teardown leaves the document empty.
+   */
+  document_before?: string;
   /** JSON arrays: the change is to the element whose `key` property is `id` (see KeySetting.element). */
   element?: { key: string; id: string };
   /** JSON arrays: gatepass created the array for this element (removed again when left empty). */
