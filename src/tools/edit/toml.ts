@@ -68,7 +68,6 @@ export function patchToml(
 ): PatchResult {
   const original = text ?? '';
   const doc = parseTomlDocument(toml, file, original);
-  const empty = Object.keys(doc).length === 0;
   const changes: KeyChange[] = [];
   const backups: Record<string, string> = {};
   const grouped = groupSettings(settings, (p) => !getAt(doc, p).found);
@@ -107,8 +106,9 @@ export function patchToml(
     }
   }
   const out = changes.length ? write(toml, file, original, doc) : original;
-  // A file without settings (blank, comments only): remember its bytes for teardown.
-  if (text !== undefined && text !== '' && empty && changes[0]) changes[0].document_before = text;
+  // A blank file: remember its bytes for teardown (only whitespace: records are not private).
+  if (text !== undefined && text !== '' && text.trim() === '' && changes[0])
+    changes[0].document_before = text;
   return { text: out, changes, backups };
 }
 
@@ -167,7 +167,22 @@ export function revertToml(
   }
   const out = touched ? write(toml, file, text, doc) : text;
   const empty = Object.keys(doc).length === 0;
-  const before = changes.find((c) => c.document_before !== undefined)?.document_before;
-  if (empty && touched && before !== undefined) return { text: before, drifted, empty };
+  // Nothing left: the file held only comments and blank lines before setup, which stay in front of
+  // what gatepass appended — give them back as they were (toml-patch drops them with the last key).
+  if (empty && touched) {
+    const blank = changes.find((c) => c.document_before !== undefined)?.document_before;
+    return { text: blank ?? leadingTrivia(text), drifted, empty };
+  }
   return { text: out, drifted, empty };
+}
+
+/** The comment and blank lines a TOML text starts with. */
+function leadingTrivia(text: string): string {
+  let end = 0;
+  for (const m of text.matchAll(/[^\n]*(\n|$)/g)) {
+    const line = m[0];
+    if (line === '' || !/^[ \t]*(#.*)?\r?\n?$/.test(line)) break;
+    end += line.length;
+  }
+  return text.slice(0, end);
 }

@@ -38,8 +38,8 @@ export interface KeyChange {
   /** JSON only: the original text between the braces of an object that was empty before. */
   container_inner?: string;
   /**
-   * JSON/TOML: the file held no settings before (blank, or only TOML comments): its exact text, put
-   * back when teardown leaves the document empty.
+   * JSON/TOML: the file was blank (empty or whitespace only) before: its exact text, put back when
+   * teardown leaves the document empty. Never anything but whitespace (records are not private).
    */
   document_before?: string;
   /** JSON arrays: the change is to the element whose `key` property is `id` (see KeySetting.element). */
