@@ -14,8 +14,7 @@ import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
 import { FAKE_REPLY, type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
-import { freePort } from '../helpers/ports.js';
-import { BIN, runTool } from '../helpers/tool-e2e.js';
+import { BIN, oidcSetupFlags, runTool } from '../helpers/tool-e2e.js';
 
 let idp: TestIdp | undefined;
 let hook: BrowserHook | undefined;
@@ -45,23 +44,10 @@ it('lazy setup, then the first claude -p signs in through the real IdP and sends
   hook = await startBrowserHook();
   Object.assign(t.env, hook.env);
 
-  const setup = await runGatepass(
-    [
-      'setup',
-      '--gateway-url',
-      fake.url,
-      '--issuer',
-      idp.issuer,
-      '--client-id',
-      idp.clientId,
-      '--callback-port',
-      String(await freePort()),
-      '--tools',
-      'claude',
-      '--lazy',
-    ],
-    { env: t.env, cwd: t.home },
-  );
+  const setup = await runGatepass(['setup', ...(await oidcSetupFlags(fake.url, idp, 'claude')), '--lazy'], {
+    env: t.env,
+    cwd: t.home,
+  });
   expect(setup.code, setup.stderr).toBe(0);
   expect(setup.stdout).toBe(`${LAZY_MESSAGE}\n`);
   expect(hook.logins()).toBe(0);

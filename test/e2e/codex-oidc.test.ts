@@ -12,8 +12,7 @@ import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
 import { FAKE_REPLY, type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
-import { freePort } from '../helpers/ports.js';
-import { BIN, runTool } from '../helpers/tool-e2e.js';
+import { BIN, oidcSetupFlags, runTool } from '../helpers/tool-e2e.js';
 
 let idp: TestIdp;
 let hook: BrowserHook;
@@ -37,22 +36,11 @@ afterAll(async () => {
 });
 
 it('setup signs in and wires Codex; codex exec sends a JWT the IdP signed', async () => {
-  const setup = await runGatepass(
-    [
-      'setup',
-      '--gateway-url',
-      fake.url,
-      '--issuer',
-      idp.issuer,
-      '--client-id',
-      idp.clientId,
-      '--callback-port',
-      String(await freePort()),
-      '--tools',
-      'codex',
-    ],
-    { env: t.env, cwd: t.home, timeoutMs: 120_000 },
-  );
+  const setup = await runGatepass(['setup', ...(await oidcSetupFlags(fake.url, idp, 'codex'))], {
+    env: t.env,
+    cwd: t.home,
+    timeoutMs: 120_000,
+  });
   expect(setup.code, setup.stderr).toBe(0);
   // The hook counts a login once its page has settled, which can be just after gatepass got the
   // callback and exited.

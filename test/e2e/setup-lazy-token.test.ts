@@ -20,7 +20,7 @@ import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
 import { type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
-import { freePort } from '../helpers/ports.js';
+import { oidcSetupFlags } from '../helpers/tool-e2e.js';
 
 let idp: TestIdp;
 let hook: BrowserHook;
@@ -61,18 +61,7 @@ it('lazy setup = normal setup minus the login; the first gatepass token signs in
     mkdirSync(path.dirname(path.join(t.home, rel)), { recursive: true });
     writeFileSync(path.join(t.home, rel), text);
   }
-  const flags = [
-    '--gateway-url',
-    fake.url,
-    '--issuer',
-    idp.issuer,
-    '--client-id',
-    idp.clientId,
-    '--callback-port',
-    String(await freePort()),
-    '--tools',
-    'claude,codex',
-  ];
+  const flags = [...(await oidcSetupFlags(fake.url, idp, 'claude,codex'))];
 
   // 1. Normal setup: wires both tools and signs in.
   const normal = await gp(['setup', ...flags]);

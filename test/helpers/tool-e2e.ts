@@ -7,8 +7,26 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { makeTempHome, ROOT, type RunResult, runGatepass, runProcess, type TempHome } from './cli.js';
+import type { TestIdp } from './idp.js';
+import { freePort } from './ports.js';
 
 export const BIN = path.join(ROOT, 'node_modules/.bin');
+
+/** `gatepass setup` flags wiring `tools` to a gateway behind the real IdP (a free callback port). */
+export async function oidcSetupFlags(gatewayUrl: string, idp: TestIdp, tools: string): Promise<string[]> {
+  return [
+    '--gateway-url',
+    gatewayUrl,
+    '--issuer',
+    idp.issuer,
+    '--client-id',
+    idp.clientId,
+    '--callback-port',
+    String(await freePort()),
+    '--tools',
+    tools,
+  ];
+}
 
 export interface ToolHome extends TempHome {
   token: string;

@@ -11,31 +11,8 @@ import { processAlive, proxyStateFile, readProxyState, writeProxyState } from '.
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 import { CLI, makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
 import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
+import { freePort, hasIpv6Loopback } from '../helpers/ports.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/tokens.js';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** Can this machine listen on ::1? */
-async function hasIpv6Loopback(): Promise<boolean> {
-  const s = net.createServer();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(0, '::1', resolve);
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    s.close();
-  }
-}
 
 const KEY = generateLocalProxyKey();
 let issuer: TestIssuer;

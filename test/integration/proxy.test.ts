@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { Pool, request } from 'undici';
@@ -16,6 +16,7 @@ import {
 } from '../../src/proxy/server.js';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 import { endlessStream, type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
+import { hasIpv6Loopback } from '../helpers/ports.js';
 import { authRequired, startTestIssuer, type TestIssuer, TestTokenSource } from '../helpers/tokens.js';
 
 const KEY = generateLocalProxyKey();
@@ -73,22 +74,6 @@ async function raw(
   });
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) };
-}
-
-/** Can this machine listen on ::1? (Then the proxy must, too.) */
-async function hasIpv6Loopback(): Promise<boolean> {
-  const s = net.createServer();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(0, '::1', resolve);
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    s.close();
-  }
 }
 
 /** `promise`, or a failure naming `what` after `ms`. */
