@@ -237,6 +237,7 @@ describe('gatepass exec', () => {
       },
     );
     expect(out).toContain('child got hunter2-from-stdin');
+    expect(out).toContain('stderr is a TTY');
     expect(code).toBe(0);
   });
 });

@@ -5,6 +5,9 @@
  * - stderr is passed through to our stderr while its tail is kept for error messages (tee). When a
  *   human is not watching (non-interactive), the pass-through is redacted line by line; interactive
  *   runs forward chunks as they come so prompts without a newline ("Password: ") show up at once.
+ *   An interactive run at a terminal (stdin and our stderr both TTYs) gets the terminal itself as
+ *   stderr, so SSO tools that draw prompts, codes or spinners only on a TTY behave as when the user
+ *   runs them; its messages are then on screen and errors carry no tail.
  * - stdin: inherited for interactive runs (a prompt can read the answer), ignored otherwise.
  * - Non-interactive runs get their own process group, so a timeout kills the whole tree (a shell
  *   wrapper's children too). An interactive run stays in the terminal's foreground group: a
@@ -66,11 +69,12 @@ function killTree(pid: number | undefined, group: boolean, signal: NodeJS.Signal
 export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutput> {
   const { label } = options;
   const group = !(options.interactive && (options.stdinIsTTY ?? Boolean(process.stdin.isTTY)));
+  const atTerminal = !group && options.stderr === process.stderr && Boolean(process.stderr.isTTY);
   return new Promise((resolve, reject) => {
     const child = spawn(options.command, {
       shell: true,
       env: options.env,
-      stdio: [options.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'],
+      stdio: [options.interactive ? 'inherit' : 'ignore', 'pipe', atTerminal ? 'inherit' : 'pipe'],
       detached: group && process.platform !== 'win32',
       windowsHide: true,
     });
@@ -117,7 +121,7 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) kill();
 
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout!.on('data', (d: Buffer) => {
       if (oversized) return;
       size += d.byteLength;
       if (size > MAX_OUTPUT_BYTES) {
@@ -128,8 +132,8 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
       }
       chunks.push(d);
     });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => {
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => {
       tail = (tail + d).slice(-STDERR_TAIL_BYTES);
       if (options.interactive) {
         options.stderr.write(d);
@@ -168,8 +172,8 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
     // stop waiting for them shortly after the exit (the daemon keeps running).
     child.on('exit', () => {
       setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        child.stdout!.destroy();
+        child.stderr?.destroy();
       }, 1000).unref();
     });
     child.on('close', (code, signal) => {
