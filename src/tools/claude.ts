@@ -53,13 +53,21 @@ export const claude: ToolModule = {
     },
   ],
   // Claude Code prefers cloud-provider credentials, ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY from
-  // its environment over apiKeyHelper: one of them set in the user's shell bypasses gatepass.
-  manualSteps: (env) =>
-    ['ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_API_KEY', 'CLAUDE_CODE_USE_BEDROCK', 'CLAUDE_CODE_USE_VERTEX']
+  // its environment over apiKeyHelper: one of them set in the user's shell bypasses gatepass. And
+  // settings.json's env wins over the shell's: a bundle the user already trusts through
+  // NODE_EXTRA_CA_CERTS stops applying to Claude Code once --ca-file is written there.
+  manualSteps: (env, p) => [
+    ...['ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_API_KEY', 'CLAUDE_CODE_USE_BEDROCK', 'CLAUDE_CODE_USE_VERTEX']
       .filter((name) => env.env[name])
       .map(
         (name) =>
           `Claude Code: ${name} is set in your environment and takes precedence over gatepass' apiKeyHelper; unset it (and remove it from your shell profile) so Claude Code signs in through gatepass.`,
       ),
+    ...(p.caFile && env.env['NODE_EXTRA_CA_CERTS'] && env.env['NODE_EXTRA_CA_CERTS'] !== p.caFile
+      ? [
+          `Claude Code: it will trust ${p.caFile} instead of the NODE_EXTRA_CA_CERTS bundle in your environment (${env.env['NODE_EXTRA_CA_CERTS']}); if it needs both, make one file holding both and pass it as --ca-file.`,
+        ]
+      : []),
+  ],
   restart: 'start a new Claude Code session (running sessions keep their old settings)',
 };

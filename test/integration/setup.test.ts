@@ -740,6 +740,23 @@ describe('TLS options in direct-mode tools', () => {
     expect(read(claudeFile)).toBe(original);
   });
 
+  it('says when --ca-file replaces a different NODE_EXTRA_CA_CERTS bundle of the environment for Claude Code', async () => {
+    mkdirSync(path.join(t.home, '.claude'), { recursive: true });
+    const assignments = [...FLAGS, ['tls.ca_file', ca.caFile]] as typeof FLAGS;
+    const withEnv = (value: string) => {
+      const base = runEnv();
+      return { ...base, env: { ...base.env, NODE_EXTRA_CA_CERTS: value } };
+    };
+    const opts = { assignments, tools: ['claude'], self: SELF, login: fakeLogin, probe: async () => 404 };
+    await runSetup(withEnv('/etc/corp/bundle.pem'), opts);
+    expect(out.join('\n')).toContain(
+      `Claude Code: it will trust ${ca.caFile} instead of the NODE_EXTRA_CA_CERTS bundle in your environment (/etc/corp/bundle.pem)`,
+    );
+    out = [];
+    await runSetup(withEnv(ca.caFile), opts);
+    expect(out.join('\n')).not.toContain('NODE_EXTRA_CA_CERTS bundle in your environment');
+  });
+
   it('teardown removes the TLS keys; a file gatepass created (env block and all) is removed', async () => {
     mkdirSync(path.join(t.home, '.claude'), { recursive: true });
     await setup(['claude'], {
