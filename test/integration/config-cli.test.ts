@@ -327,6 +327,16 @@ describe('gatepass config', () => {
       configured: true,
       auth: { token_command: 'corp-auth token', env_var: 'CORP_TOKEN' },
     });
+    // --provider narrows show to one provider; an unknown name is a usage error naming the known ones.
+    const one = JSON.parse((await gp(['--provider', 'corp', 'config', 'show', '--json'])).stdout);
+    expect(Object.keys(one.providers)).toEqual(['corp']);
+    expect(one.default_provider).toBe(j.default_provider);
+    const human = await gp(['-p', 'corp', 'config', 'show']);
+    expect(human.stdout).toContain('corp-auth token');
+    expect(human.stdout).not.toContain('issuer');
+    const unknown = await gp(['-p', 'nope', 'config', 'show']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('there is no provider named "nope" (known: default, corp)');
     expect((await gp(['config', 'unset', 'oidc.client_id'])).code).toBe(0);
     expect(
       JSON.parse((await gp(['config', 'show', '--json'])).stdout).providers.default.oidc.client_id,

@@ -131,6 +131,18 @@ export function describeConfig(config: GatepassConfig): Record<string, unknown> 
 export async function runShow(ctx: CliContext, options: { json?: boolean }): Promise<number> {
   const loaded = await loadConfig(ctx.paths.configFile);
   const view = describeConfig(loaded.config);
+  // `--provider NAME` narrows the view to that provider (the rest of the file is shown as is).
+  const only = ctx.globals.provider;
+  if (only !== undefined) {
+    const providers = view['providers'] as Record<string, unknown>;
+    if (!(only in providers)) {
+      const known = Object.keys(providers);
+      throw new UsageError(
+        `there is no provider named "${only}"${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+      );
+    }
+    view['providers'] = { [only]: providers[only] };
+  }
   if (options.json) {
     ctx.print(JSON.stringify({ config_file: loaded.file, exists: loaded.exists, ...view }, null, 2));
     return 0;

@@ -49,7 +49,7 @@ Examples:
 
   config
     .command('show')
-    .description('print the configuration (never any secret)')
+    .description('print the configuration (never any secret); with --provider NAME, only that provider')
     .option('--json', 'machine-readable JSON')
     .action((...args) =>
       runner(() => import('../commands/config.js').then((m) => ({ run: m.runShow })), args),
