@@ -334,6 +334,14 @@ describe('gatepass config', () => {
     const human = await gp(['-p', 'corp', 'config', 'show']);
     expect(human.stdout).toContain('corp-auth token');
     expect(human.stdout).not.toContain('issuer');
+    // A credential embedded in a command line is not shown.
+    const secret = `sk-ant-api03-${'x'.repeat(40)}`;
+    expect(
+      (await gp(['-p', 'corp', 'config', 'set', '--refresh-command', `corp-auth --key ${secret}`])).code,
+    ).toBe(0);
+    const shown = await gp(['-p', 'corp', 'config', 'show']);
+    expect(shown.stdout).toContain('corp-auth --key [REDACTED]');
+    expect(shown.stdout).not.toContain(secret);
     const unknown = await gp(['-p', 'nope', 'config', 'show']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('there is no provider named "nope" (known: default, corp)');

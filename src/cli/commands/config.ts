@@ -14,6 +14,7 @@ import { loadConfig, updateConfig } from '../../config/store.js';
 import { FIELDS } from '../../config/validate.js';
 import { UsageError } from '../../errors.js';
 import { warnSkipVerify } from '../../net/tls.js';
+import { redact } from '../../redact.js';
 import type { CliContext } from '../context.js';
 
 type SetOptions = Record<string, string | boolean | undefined>;
@@ -118,7 +119,16 @@ export function describeConfig(config: GatepassConfig): Record<string, unknown> 
             },
             ...(p.token_ref ? { token_ref: p.token_ref } : {}),
           }
-        : { ...base, auth: { ...p.auth, timeout: p.auth.timeout ?? DEFAULT_COMMAND_TIMEOUT_S } };
+        : {
+            ...base,
+            auth: {
+              ...p.auth,
+              // A command line may embed a credential (`curl -H "Authorization: Bearer …"`).
+              ...(p.auth.token_command ? { token_command: redact(p.auth.token_command) } : {}),
+              ...(p.auth.refresh_command ? { refresh_command: redact(p.auth.refresh_command) } : {}),
+              timeout: p.auth.timeout ?? DEFAULT_COMMAND_TIMEOUT_S,
+            },
+          };
   }
   return {
     default_provider: config.default_provider,
