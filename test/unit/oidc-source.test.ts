@@ -1,8 +1,10 @@
 /** The token source's cheap tiers and its refusal to go interactive, with fakes (no network). */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { httpTimeoutSeconds } from '../../src/auth/oidc/client.js';
 import { accessTokenKey, serializeCachedToken } from '../../src/auth/oidc/keys.js';
 import {
   createOidcTokenSource,
@@ -178,6 +180,21 @@ describe('login timeout', () => {
     for (const bad of ['soon', '0', '-5', '0.5', '86401', 'Infinity']) {
       expect(() => loginTimeoutMs({ GATEPASS_LOGIN_TIMEOUT: bad })).toThrow(
         expect.objectContaining({ code: 'E_USAGE', exitCode: 2 }),
+      );
+    }
+  });
+});
+
+describe('IdP HTTP timeout', () => {
+  it('is 30 s unless GATEPASS_HTTP_TIMEOUT (1–3600 seconds) says otherwise; a bad value is a usage error', () => {
+    expect(httpTimeoutSeconds({})).toBe(30);
+    expect(httpTimeoutSeconds({ GATEPASS_HTTP_TIMEOUT: ' 5 ' })).toBe(5);
+    for (const bad of ['fast', '0', '-1', '3601']) {
+      expect(() => httpTimeoutSeconds({ GATEPASS_HTTP_TIMEOUT: bad })).toThrow(
+        expect.objectContaining({
+          code: 'E_USAGE',
+          message: `GATEPASS_HTTP_TIMEOUT must be a number of seconds from 1 to 3600, got "${bad}"`,
+        }),
       );
     }
   });

@@ -9,16 +9,16 @@ import { isLoopbackHost } from '../../config/validate.js';
 import { AuthError } from '../../errors.js';
 import { createTlsFetch, resolveTls, tlsErrorCode, tlsHint, warnSkipVerify } from '../../net/tls.js';
 import { formatOAuthError, registerSecret, sanitizeOAuthError } from '../../redact.js';
+import { envSeconds } from '../../util/env.js';
 
 export type OidcConfiguration = oidc.Configuration;
 export type TokenResponse = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
 
 export const DEFAULT_HTTP_TIMEOUT_S = 30;
 
-/** HTTP timeout for IdP requests in seconds: GATEPASS_HTTP_TIMEOUT (seconds) or 30. */
+/** HTTP timeout for IdP requests in seconds: GATEPASS_HTTP_TIMEOUT (seconds, 1–3600) or 30. */
 export function httpTimeoutSeconds(env: NodeJS.ProcessEnv): number {
-  const v = Number(env['GATEPASS_HTTP_TIMEOUT']);
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_HTTP_TIMEOUT_S;
+  return envSeconds(env, 'GATEPASS_HTTP_TIMEOUT', DEFAULT_HTTP_TIMEOUT_S, { max: 3600 });
 }
 
 export async function discover(

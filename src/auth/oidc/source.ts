@@ -13,8 +13,9 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OidcProvider } from '../../config/schema.js';
-import { AuthError, UsageError } from '../../errors.js';
+import { AuthError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
+import { envSeconds } from '../../util/env.js';
 import { withFileLock } from '../../util/lock.js';
 import type { AuthContext, TokenRequest, TokenResult, TokenSource } from '../types.js';
 import { accessTokenKey, oidcSecretKey, parseCachedToken } from './keys.js';
@@ -28,15 +29,7 @@ export const LOGIN_TIMEOUT_ENV = 'GATEPASS_LOGIN_TIMEOUT';
  * 5 minutes. It applies wherever a login can start: `login`, `token`, `proxy`, `setup`.
  */
 export function loginTimeoutMs(env: NodeJS.ProcessEnv): number {
-  const raw = env[LOGIN_TIMEOUT_ENV]?.trim();
-  if (!raw) return DEFAULT_LOGIN_TIMEOUT_MS;
-  const s = Number(raw);
-  if (!Number.isFinite(s) || s < 1 || s > 86_400) {
-    throw new UsageError(`${LOGIN_TIMEOUT_ENV} must be a number of seconds from 1 to 86400, got "${raw}"`, {
-      hint: `unset ${LOGIN_TIMEOUT_ENV} to wait the default 5 minutes`,
-    });
-  }
-  return s * 1000;
+  return envSeconds(env, LOGIN_TIMEOUT_ENV, DEFAULT_LOGIN_TIMEOUT_MS / 1000) * 1000;
 }
 
 export interface OidcSourceOptions {
