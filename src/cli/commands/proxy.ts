@@ -79,13 +79,14 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
     providerName: name,
     interactive: true,
     // A request waiting for a lazy login is never cut off before the login's own timeout.
-    tokenWaitMs:
-      provider.type === 'command'
-        ? Math.max(
-            DEFAULT_TOKEN_WAIT_MS,
-            loginBudgetMs((provider.auth.timeout ?? DEFAULT_COMMAND_TIMEOUT_S) * 1000),
-          )
-        : Math.max(DEFAULT_TOKEN_WAIT_MS, loginBudgetMs(loginTimeoutMs(ctx.env))),
+    tokenWaitMs: Math.max(
+      DEFAULT_TOKEN_WAIT_MS,
+      loginBudgetMs(
+        provider.type === 'command'
+          ? (provider.auth.timeout ?? DEFAULT_COMMAND_TIMEOUT_S) * 1000
+          : loginTimeoutMs(ctx.env),
+      ),
+    ),
   });
   ctx.logger.info(
     `gatepass proxy listening on ${proxy.url} (provider "${name}", gateway ${new URL(provider.gateway_url!).origin})`,
