@@ -6,10 +6,10 @@
  * branches) and fails loudly until they are merged.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { FAKE_REPLY, type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
+import { freePort } from '../helpers/ports.js';
 import { makeToolHome, runTool, type ToolHome } from '../helpers/tool-e2e.js';
 
 let fake: FakeLlm;
@@ -26,17 +26,6 @@ afterEach(async () => {
   await fake.close();
   t.cleanup();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 it('gemini -p reaches the gateway through gatepass proxy with the provider token', async () => {
   const port = await freePort();
