@@ -5,7 +5,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { Pool, request } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_LOGIN_TIMEOUT_MS } from '../../src/auth/oidc/flow.js';
+import { DEFAULT_LOGIN_TIMEOUT_MS } from '../../src/auth/oidc/source.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import {
   DEFAULT_TOKEN_WAIT_MS,

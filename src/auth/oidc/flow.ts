@@ -12,8 +12,6 @@ import { startCallbackServer } from './callback.js';
 import { discover, mapOidcError, registerTokens, type TokenResponse } from './client.js';
 import { DEFAULT_LOGIN_TIMEOUT_MS } from './source.js';
 
-export { DEFAULT_LOGIN_TIMEOUT_MS } from './source.js';
-
 export interface FlowOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
