@@ -1,5 +1,6 @@
 // The gatepass proxy (built library) in its own process, with a static token source, for benchmarks.
-// argv: <gatewayUrl> <localKey>. Prints its port on stdout.
+// argv: <gatewayUrl> <localKey>. Prints its port on stdout. BENCH_PEER_CHECK=0 turns the per-connection
+// peer-user lookup off (to measure its cost).
 import { startProxy } from '../dist/index.js';
 
 const [gatewayUrl, localKey] = process.argv.slice(2);
@@ -24,6 +25,7 @@ const proxy = await startProxy({
   host: '127.0.0.1',
   localKey,
   logger: silent,
+  ...(process.env.BENCH_PEER_CHECK === '0' ? { peerCheck: false } : {}),
 });
 process.stdout.write(`${proxy.port}\n`);
 process.on('SIGTERM', () => proxy.close(100).then(() => process.exit(0)));

@@ -12,6 +12,7 @@ import { type Dispatcher, Pool } from 'undici';
 import type { TokenResult, TokenSource } from '../auth/types.js';
 import { describeError, GatepassError, ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { describeUid, listenerUid, peerCheckAvailable, peerUid } from '../net/peer-uid.js';
 import { type ResolvedTls, tlsErrorCode, tlsHint } from '../net/tls.js';
 import { registerSecret } from '../redact.js';
 import { VERSION } from '../version.js';
@@ -74,6 +75,11 @@ export interface ProxyOptions {
   now?: () => number;
   /** Which HTTP engine serves clients; default defaultEngine(). */
   engine?: ProxyEngine;
+  /**
+   * Serve only connections whose client process runs as this process' user (Linux, /proc/net/tcp);
+   * others get 403 on every request. Default: on wherever the platform can tell (peer-uid.ts).
+   */
+  peerCheck?: boolean;
 }
 
 export interface RunningProxy {
@@ -136,6 +142,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('error', reject);
     req.on('aborted', () => reject(new ProxyError('E_PROXY', 'client aborted')));
   });
+}
+
+function foreignMessage(who: string): string {
+  return `gatepass proxy: refused a connection from ${who}: the proxy serves only the user who started it`;
 }
 
 function errorCodeOf(err: unknown): string | undefined {
@@ -264,11 +274,20 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   let port = options.port;
   const provider = options.providerName ?? options.tokenSource.providerName;
+  const ownUid = process.getuid?.();
+  const peerCheck = (options.peerCheck ?? peerCheckAvailable()) && ownUid !== undefined;
+  /** Connections of other users (or of no user /proc could name): every request gets 403. */
+  const foreign = new WeakMap<net.Socket, string>();
 
   /** What both engines share: the guard, routing, token access and the errors the proxy makes. */
   const policy: ProxyPolicy = {
     gateway,
-    route(method, url, headers) {
+    route(method, url, headers, socket) {
+      const foreignPeer = foreign.get(socket);
+      if (foreignPeer !== undefined) {
+        logger.debug(`proxy: refused ${method} from ${foreignPeer}`);
+        return { kind: 'refuse', message: foreignMessage(foreignPeer) };
+      }
       const q = url.indexOf('?');
       const pathOnly = q < 0 ? url : url.slice(0, q);
       const search = q < 0 ? undefined : new URLSearchParams(url.slice(q + 1));
@@ -369,7 +388,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   /** The node:http engine's request handler. */
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
-    const verdict = policy.route(req.method ?? 'GET', url, req.headers);
+    const peer = pendingPeers.get(req.socket);
+    if (peer) await peer;
+    const verdict = policy.route(req.method ?? 'GET', url, req.headers, req.socket);
     if (verdict.kind === 'refuse') {
       req.resume();
       sendError(req, res, 403, 'forbidden', verdict.message);
@@ -477,12 +498,44 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const wire: WireEngine | undefined = engine === 'wire' ? createWireEngine(policy) : undefined;
   const servers: net.Server[] = [];
   const addresses: string[] = [];
+  /** Look the client's user up (once per connection); foreign connections are marked for 403. */
+  const checkPeer = (socket: net.Socket): Promise<void> =>
+    peerUid(socket).then(
+      (uid) => {
+        if (uid !== ownUid) foreign.set(socket, uid === undefined ? 'an unknown user' : describeUid(uid));
+      },
+      () => {
+        foreign.set(socket, 'an unknown user');
+      },
+    );
+  /** Node engine: connections whose lookup is still running (their first request waits for it). */
+  const pendingPeers = new WeakMap<net.Socket, Promise<void>>();
+  const wireAccept = (socket: net.Socket) => {
+    if (!peerCheck) {
+      wire!.accept(socket);
+      return;
+    }
+    const early = () => undefined;
+    socket.on('error', early);
+    void checkPeer(socket).then(() => {
+      socket.off('error', early);
+      if (!socket.destroyed) wire!.accept(socket);
+    });
+  };
   const makeServer = () => {
     let s: net.Server;
-    if (wire) s = net.createServer({ allowHalfOpen: true, noDelay: true }, wire.accept);
+    if (wire) s = net.createServer({ allowHalfOpen: true, noDelay: true }, wireAccept);
     else {
       const h = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
       h.headersTimeout = 60_000;
+      if (peerCheck) {
+        h.on('connection', (socket: net.Socket) => {
+          const p = checkPeer(socket).then(() => {
+            pendingPeers.delete(socket);
+          });
+          pendingPeers.set(socket, p);
+        });
+      }
       s = h;
     }
     servers.push(s);
@@ -499,6 +552,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       } catch (err) {
         servers.pop();
         const code = (err as NodeJS.ErrnoException).code;
+        const holder = code === 'EADDRINUSE' && ownUid !== undefined ? listenerUid(host, port) : undefined;
+        if (holder !== undefined && holder !== ownUid) {
+          // Another user's listener would collect the local key from the tools' requests.
+          throw new ProxyError(
+            'E_PORT_IN_USE',
+            `port ${port} on ${host} is held by another user: ${describeUid(holder)}`,
+            {
+              hint: 'tools would send your local proxy key to that process; find it with `ss -ltnp` (as root), or choose another port with --port',
+            },
+          );
+        }
         if (i > 0) {
           // ::1 is a bonus: machines without IPv6 loopback (or with the port taken there) still work.
           logger.debug(`proxy: not listening on ${host}: ${code}`);

@@ -31,8 +31,8 @@ export type Verdict =
 /** What an engine needs from the proxy (server.ts builds it; the node:http engine uses it too). */
 export interface ProxyPolicy {
   gateway: URL;
-  /** Guard + routing for one request. */
-  route(method: string, url: string, headers: Headers): Verdict;
+  /** Guard + routing for one request arriving on `socket` (whose peer may be another user's). */
+  route(method: string, url: string, headers: Headers, socket: net.Socket): Verdict;
   peekToken(): TokenResult | undefined;
   getToken(): Promise<TokenResult>;
   replaceToken(old: string): Promise<TokenResult>;
@@ -397,7 +397,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       done(ex);
       return;
     }
-    const v = policy.route(h.method, h.url, h.headers);
+    const v = policy.route(h.method, h.url, h.headers, ex.client.socket);
     if (v.kind === 'refuse') {
       answerAfterBody(ex, () => sendError(ex, 403, 'forbidden', v.message));
       return;

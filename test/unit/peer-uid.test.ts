@@ -1,0 +1,47 @@
+/**
+ * peer-uid.ts against the kernel's real socket tables: the uid found for a loopback connection (IPv4,
+ * IPv6, IPv4-mapped) and for a listening port is this process' own.
+ */
+import net, { type AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { describeUid, listenerUid, peerCheckAvailable, peerUid } from '../../src/net/peer-uid.js';
+import { hasIpv6Loopback } from '../helpers/ports.js';
+
+async function lookUp(listenHost: string, connectHost: string): Promise<number | undefined> {
+  const server = net.createServer();
+  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+  await new Promise<void>((r) => server.listen(0, listenHost, r));
+  const port = (server.address() as AddressInfo).port;
+  const client = net.connect(port, connectHost);
+  const socket = await accepted;
+  try {
+    expect(listenerUid(listenHost === '::' ? '::' : listenHost, port)).toBe(process.getuid!());
+    return await peerUid(socket);
+  } finally {
+    client.destroy();
+    socket.destroy();
+    server.close();
+  }
+}
+
+describe.skipIf(!peerCheckAvailable())('peer uid from /proc/net/tcp{,6}', () => {
+  it('finds this process as the peer of an IPv4 loopback connection', async () => {
+    expect(await lookUp('127.0.0.1', '127.0.0.1')).toBe(process.getuid!());
+  });
+
+  it('finds it over IPv6 loopback and as an IPv4-mapped client of a dual-stack socket', async () => {
+    if (!(await hasIpv6Loopback())) return;
+    expect(await lookUp('::1', '::1')).toBe(process.getuid!());
+    expect(await lookUp('::', '127.0.0.1')).toBe(process.getuid!());
+  });
+
+  it('finds nobody for a port nothing listens on, and names uid 0', async () => {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    expect(listenerUid('127.0.0.1', port)).toBeUndefined();
+    expect(describeUid(0)).toBe('root (uid 0)');
+    expect(describeUid(2 ** 31 - 7)).toBe(`uid ${2 ** 31 - 7}`);
+  });
+});
