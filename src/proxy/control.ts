@@ -2,9 +2,19 @@
  * Control of a background proxy recorded in the state file: health probe, status, stop. Shared by
  * `gatepass proxy stop|status`, `gatepass status` and `gatepass teardown`.
  */
-import { readFile } from 'node:fs/promises';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import type { GatepassPaths } from '../config/paths.js';
-import { HEALTH_PATH, type ProxyState, processAlive, readProxyState, removeProxyState } from './state.js';
+import {
+  CONTROL_HEADER,
+  controlProof,
+  HEALTH_PATH,
+  type ProxyState,
+  processAlive,
+  processStartTicks,
+  readProxyState,
+  removeProxyState,
+} from './state.js';
 
 export interface StopResult {
   /** True when a running proxy was stopped. */
@@ -14,6 +24,8 @@ export interface StopResult {
   forced?: boolean;
   /** The state file named a process that was gone or not a gatepass proxy; the file was removed. */
   stale?: boolean;
+  /** The recorded process is alive but could not be proven to be our proxy: it was not signalled. */
+  unverified?: boolean;
 }
 
 export interface Health {
@@ -23,13 +35,26 @@ export interface Health {
   pid?: number;
   /** The HTTP engine serving clients ('wire' or 'node'). */
   engine?: string;
+  /** The answer to a control challenge (see controlProof). */
+  proof?: string;
 }
 
-/** GET the proxy's health endpoint; undefined when nothing (healthy) answers in time. */
-export async function probeHealth(port: number, timeoutMs = 1_000): Promise<Health | undefined> {
+/**
+ * GET the proxy's health endpoint; undefined when nothing (healthy) answers in time. With `key` (the
+ * local proxy key) the answer names the pid; with `challenge` it carries the proxy's proof.
+ */
+export async function probeHealth(
+  port: number,
+  timeoutMs = 1_000,
+  auth: { key?: string; challenge?: string } = {},
+): Promise<Health | undefined> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}${HEALTH_PATH}`, {
       signal: AbortSignal.timeout(timeoutMs),
+      headers: {
+        ...(auth.key ? { 'x-api-key': auth.key } : {}),
+        ...(auth.challenge ? { [CONTROL_HEADER]: auth.challenge } : {}),
+      },
     });
     if (!res.ok) return undefined;
     const body = (await res.json()) as Health;
@@ -47,23 +72,52 @@ export interface ProxyStatus {
   stale?: boolean;
 }
 
+/**
+ * Does the process answering on `port` hold `nonce`, and is its pid `pid`? A random challenge, and
+ * its HMAC under the nonce checked here: an impostor on the port (another user's, or any process
+ * reporting some pid) cannot answer it, and learns nothing reusable from the challenge.
+ */
+export async function provesIdentity(
+  port: number,
+  nonce: string,
+  pid: number,
+  timeoutMs = 1_000,
+): Promise<boolean> {
+  const challenge = randomBytes(16).toString('hex');
+  const h = await probeHealth(port, timeoutMs, { challenge });
+  if (typeof h?.proof !== 'string') return false;
+  const want = Buffer.from(controlProof(nonce, challenge, pid));
+  const got = Buffer.from(h.proof);
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
 export async function getProxyStatus(paths: GatepassPaths): Promise<ProxyStatus> {
   const state = await readProxyState(paths);
   if (!state) return { running: false };
   if (!processAlive(state.pid)) return { running: false, state, stale: true };
   const health = await probeHealth(state.port);
-  const running = health?.pid === state.pid;
+  const running = state.nonce !== undefined && (await provesIdentity(state.port, state.nonce, state.pid));
   return { running, state, ...(health ? { health } : {}), ...(running ? {} : { stale: !health }) };
 }
 
-/** Is `pid` (per /proc, where there is one) a gatepass proxy? undefined when it cannot be told. */
-async function looksLikeOurProxy(pid: number): Promise<boolean | undefined> {
+/**
+ * Is the recorded process, per /proc, our proxy? Same user, the start time recorded when it was
+ * started (a recycled pid started later), and a `proxy start` command line. undefined without /proc.
+ */
+async function procShowsOurProxy(state: ProxyState): Promise<boolean | undefined> {
+  const { pid } = state;
+  let cmdline: string[];
+  let owner: number;
   try {
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    return cmdline.includes('proxy') && cmdline.includes('start');
+    cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    owner = (await stat(`/proc/${pid}`)).uid;
   } catch {
     return undefined;
   }
+  if (owner !== process.getuid?.()) return false;
+  if (!cmdline.includes('proxy') || !cmdline.includes('start')) return false;
+  const ticks = await processStartTicks(pid);
+  return state.procStart !== undefined && ticks === state.procStart;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -79,8 +133,10 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 
 /**
  * Stop the background proxy: SIGTERM (graceful: running streams get a few seconds), then SIGKILL
- * after `timeoutMs`. Only signals a process proven to be our proxy (its health endpoint reports the
- * recorded pid, or /proc shows a `proxy start` command line), so a recycled pid is never killed.
+ * after `timeoutMs`. Only signals a process proven to be our proxy: it answers the control challenge
+ * with the nonce recorded in the state file, or (not answering) /proc shows the recorded process (its
+ * user, start time and command line). Whatever answers health on the port without that proof, and
+ * whatever pid it names, is never signalled.
  */
 export async function stopBackgroundProxy(
   paths: GatepassPaths,
@@ -93,11 +149,11 @@ export async function stopBackgroundProxy(
     await removeProxyState(paths);
     return { stopped: false, pid, stale: true };
   }
-  const health = await probeHealth(state.port);
-  const ours = health?.pid === pid || (await looksLikeOurProxy(pid)) === true;
+  const proven = state.nonce !== undefined && (await provesIdentity(state.port, state.nonce, pid));
+  const ours = proven || (await procShowsOurProxy(state)) === true;
   if (!ours) {
     await removeProxyState(paths);
-    return { stopped: false, pid, stale: true };
+    return { stopped: false, pid, stale: true, unverified: true };
   }
   try {
     process.kill(pid, 'SIGTERM');

@@ -73,6 +73,15 @@ export function presentedKeys(headers: Headers, search: URLSearchParams | undefi
   return keys;
 }
 
+/** Did the client present the local proxy key (in any of the places presentedKeys looks)? */
+export function hasLocalKey(
+  headers: Headers,
+  search: URLSearchParams | undefined,
+  localKey: string,
+): boolean {
+  return presentedKeys(headers, search).some((k) => localKeyMatches(k, localKey));
+}
+
 export interface GuardOptions {
   /** The port the proxy listens on (Host must carry it). */
   port: number;
@@ -102,7 +111,7 @@ export function checkRequest(
       message: 'gatepass proxy: refused a browser request (Origin header present)',
     };
   }
-  if (!options.skipKey && !presentedKeys(headers, search).some((k) => localKeyMatches(k, options.localKey))) {
+  if (!options.skipKey && !hasLocalKey(headers, search, options.localKey)) {
     return {
       ok: false,
       reason: 'key',

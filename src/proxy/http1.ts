@@ -122,7 +122,8 @@ type InterestingHeaders = Record<
   | 'transfer-encoding'
   | 'connection'
   | 'upgrade'
-  | 'expect',
+  | 'expect'
+  | 'x-gatepass-challenge',
   string | undefined
 >;
 
@@ -141,6 +142,7 @@ function newHeaders(): Record<string, string> {
     connection: undefined,
     upgrade: undefined,
     expect: undefined,
+    'x-gatepass-challenge': undefined,
   };
   return h as Record<string, string>;
 }
@@ -509,6 +511,11 @@ export class Http1Parser {
         return lower === 'proxy-authenticate' ? HOP : 0;
       case 19:
         return lower === 'proxy-authorization' ? HOP : 0;
+      case 20:
+        // The control challenge of `proxy stop|status` (health endpoint): gatepass' own, not forwarded.
+        if (lower !== 'x-gatepass-challenge') return 0;
+        h['x-gatepass-challenge'] ??= value;
+        return CLIENT;
     }
     return 0;
   }

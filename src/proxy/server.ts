@@ -17,9 +17,9 @@ import { type ResolvedTls, tlsErrorCode, tlsHint } from '../net/tls.js';
 import { registerSecret } from '../redact.js';
 import { VERSION } from '../version.js';
 import { detectDialect, type ErrorKind, errorBody } from './dialect.js';
-import { checkRequest } from './guard.js';
+import { checkRequest, hasLocalKey } from './guard.js';
 import { downstreamRawHeaders, upstreamPath, upstreamRequestHeaders } from './headers.js';
-import { HEALTH_PATH } from './state.js';
+import { CONTROL_HEADER, controlProof, HEALTH_PATH } from './state.js';
 import { createTokenCache } from './token-cache.js';
 import { createWireEngine, type ProxyPolicy, tokenWithin, type WireEngine } from './wire.js';
 
@@ -80,6 +80,8 @@ export interface ProxyOptions {
    * others get 403 on every request. Default: on wherever the platform can tell (peer-uid.ts).
    */
   peerCheck?: boolean;
+  /** The background proxy's secret (state.ts NONCE_ENV): health answers control challenges with it. */
+  controlNonce?: string;
 }
 
 export interface RunningProxy {
@@ -279,6 +281,27 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   /** Connections of other users (or of no user /proc could name): every request gets 403. */
   const foreign = new WeakMap<net.Socket, string>();
 
+  /**
+   * The health answer: no secret, and the pid only to a client holding the local key; a control
+   * challenge (from `proxy stop|status`) gets its proof when this proxy was given a nonce.
+   */
+  const healthBody = (headers: IncomingMessage['headers'], search: URLSearchParams | undefined) => {
+    const challenge = headers[CONTROL_HEADER];
+    const proof =
+      options.controlNonce && typeof challenge === 'string' && /^[0-9a-f]{16,128}$/.test(challenge)
+        ? controlProof(options.controlNonce, challenge, process.pid)
+        : undefined;
+    const withKey = hasLocalKey(headers, search, options.localKey);
+    return JSON.stringify({
+      ok: true,
+      version: VERSION,
+      provider,
+      engine,
+      ...(withKey ? { pid: process.pid } : {}),
+      ...(proof ? { proof } : {}),
+    });
+  };
+
   /** What both engines share: the guard, routing, token access and the errors the proxy makes. */
   const policy: ProxyPolicy = {
     gateway,
@@ -297,12 +320,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         logger.debug(`proxy: refused ${method} ${pathOnly}: ${verdict.reason}`);
         return { kind: 'refuse', message: verdict.message };
       }
-      if (isHealth) {
-        return {
-          kind: 'health',
-          body: JSON.stringify({ ok: true, version: VERSION, provider, pid: process.pid, engine }),
-        };
-      }
+      if (isHealth) return { kind: 'health', body: healthBody(headers, search) };
       return { kind: 'forward', path: upstreamPath(prefix + layoutPrefix(url, headers), url) };
     },
     peekToken: () => tokens.peek(),

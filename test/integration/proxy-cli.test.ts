@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -15,6 +16,7 @@ import { freePort, hasIpv6Loopback } from '../helpers/ports.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/tokens.js';
 
 const KEY = generateLocalProxyKey();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let issuer: TestIssuer;
 let gw: FakeGateway;
 let t: TempHome;
@@ -91,16 +93,21 @@ describe('stopBackgroundProxy', () => {
   it('SIGKILLs a proxy that ignores SIGTERM after the timeout, and removes the state', async () => {
     const paths = resolvePaths({ env: t.env });
     const port = await freePort();
-    // A stand-in proxy: answers health with its pid, ignores SIGTERM.
+    // A stand-in proxy holding the nonce: answers the control challenge, ignores SIGTERM.
+    const nonce = randomBytes(32).toString('hex');
     child = spawn(
       process.execPath,
       [
         '-e',
         `process.on('SIGTERM', () => {});
-         require('node:http').createServer((q, s) => s.end(JSON.stringify({ ok: true, pid: process.pid })))
-           .listen(${port}, '127.0.0.1', () => console.log('up'));`,
+         const { createHmac } = require('node:crypto');
+         require('node:http').createServer((q, s) => {
+           const c = q.headers['x-gatepass-challenge'];
+           const proof = createHmac('sha256', process.env.NONCE).update(c + ':' + process.pid).digest('hex');
+           s.end(JSON.stringify({ ok: true, proof }));
+         }).listen(${port}, '127.0.0.1', () => console.log('up'));`,
       ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NONCE: nonce } },
     );
     await new Promise((r) => child!.stdout!.once('data', r));
     await writeProxyState(paths, {
@@ -109,6 +116,7 @@ describe('stopBackgroundProxy', () => {
       url: `http://127.0.0.1:${port}`,
       provider: 'default',
       startedAt: Date.now(),
+      nonce,
     });
     const r = await stopBackgroundProxy(paths, { timeoutMs: 300 });
     expect(r).toEqual({ stopped: true, pid: child.pid, forced: true });
@@ -130,6 +138,46 @@ describe('stopBackgroundProxy', () => {
     expect(r).toMatchObject({ stopped: false, stale: true });
     expect(processAlive(child.pid!)).toBe(true);
     expect(await readProxyState(paths)).toBeUndefined();
+  });
+
+  it('an impostor health server on the recorded port naming another process: that process survives', async () => {
+    // The real proxy died; another user's (or any) server took its port and reports the pid of a
+    // process of ours (a recycled pid, or any victim). Before: `proxy stop` trusted that pid.
+    const paths = resolvePaths({ env: t.env });
+    child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', 'proxy', 'start'], {
+      stdio: 'ignore',
+    });
+    const victim = child.pid!;
+    const port = await freePort();
+    const impostor = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('node:http').createServer((q, s) => s.end(JSON.stringify({ ok: true, pid: ${victim}, proof: 'f'.repeat(64) })))
+           .listen(${port}, '127.0.0.1', () => console.log('up'));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise((r) => impostor.stdout!.once('data', r));
+      await writeProxyState(paths, {
+        pid: victim,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        provider: 'default',
+        startedAt: Date.now(),
+        nonce: randomBytes(32).toString('hex'),
+        procStart: 1, // not the victim's start time
+      });
+      const r = await gp(['proxy', 'stop']);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/could not be proven to be gatepass' proxy: not signalled/);
+      await sleep(300);
+      expect(processAlive(victim)).toBe(true);
+      expect(JSON.parse((await gp(['proxy', 'status', '--json'])).stdout)).toEqual({ running: false });
+    } finally {
+      impostor.kill('SIGKILL');
+    }
   });
 });
 
@@ -165,10 +213,17 @@ describe('gatepass proxy with the built CLI', () => {
       new RegExp(`^running: http://127\\.0\\.0\\.1:${port} \\(pid ${state.pid}, provider "default", since `),
     );
 
-    // The health endpoint answers without a key, and names the process.
+    // The health endpoint answers without a key, but names the process only to the key's holder.
     const health = await fetch(`http://127.0.0.1:${port}/.gatepass/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ ok: true, pid: state.pid, provider: 'default' });
+    const anonymous = (await health.json()) as { pid?: number };
+    expect(anonymous).toMatchObject({ ok: true, provider: 'default' });
+    expect(anonymous.pid).toBeUndefined();
+    const keyed = await fetch(`http://127.0.0.1:${port}/.gatepass/health`, { headers: { 'x-api-key': KEY } });
+    expect(await keyed.json()).toMatchObject({ ok: true, pid: state.pid });
+    // The nonce is in the 0600 state file, never in the proxy's command line.
+    expect(state.nonce).toMatch(/^[0-9a-f]{64}$/);
+    expect(readFileSync(`/proc/${state.pid}/cmdline`, 'utf8')).not.toContain(state.nonce);
 
     const client = new OpenAI({ apiKey: KEY, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
     const r = await client.chat.completions.create({

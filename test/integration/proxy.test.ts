@@ -258,12 +258,15 @@ for (const e of ['wire', 'node'] as const) {
         expect(gw.requests).toHaveLength(2);
       });
 
-      it('answers the health endpoint without key or token', async () => {
+      it('answers the health endpoint without key or token; names its pid only to the key holder', async () => {
         const source = new TestTokenSource({ fail: authRequired() });
         const p = await proxy(source, { providerName: 'corp' });
         const r = await raw(p, '/.gatepass/health');
         expect(r.status).toBe(200);
-        expect(r.json()).toMatchObject({ ok: true, provider: 'corp', pid: process.pid });
+        expect(r.json()).toMatchObject({ ok: true, provider: 'corp' });
+        expect(r.json()).not.toHaveProperty('pid');
+        const keyed = await raw(p, '/.gatepass/health', { headers: { 'x-api-key': KEY } });
+        expect(keyed.json()).toMatchObject({ ok: true, provider: 'corp', pid: process.pid });
         expect(source.calls).toBe(0);
       });
 

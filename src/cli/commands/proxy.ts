@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -8,10 +9,17 @@ import { DEFAULT_COMMAND_TIMEOUT_S, effectiveProxyPort } from '../../config/sche
 import { loadConfig, requireProvider } from '../../config/store.js';
 import { ProxyError, UsageError } from '../../errors.js';
 import { resolveTls, warnSkipVerify } from '../../net/tls.js';
-import { getProxyStatus, probeHealth, stopBackgroundProxy } from '../../proxy/control.js';
+import { getProxyStatus, probeHealth, provesIdentity, stopBackgroundProxy } from '../../proxy/control.js';
 import { DEFAULT_TOKEN_WAIT_MS, loginBudgetMs, startProxy } from '../../proxy/server.js';
-import { readProxyState, removeProxyState, writeProxyState } from '../../proxy/state.js';
-import { getOrCreateLocalProxyKey } from '../../secrets/local-key.js';
+import {
+  NONCE_ENV,
+  processStartTicks,
+  readProxyState,
+  removeProxyState,
+  writeProxyState,
+} from '../../proxy/state.js';
+import { openSecretStore } from '../../secrets/index.js';
+import { getLocalProxyKey, getOrCreateLocalProxyKey } from '../../secrets/local-key.js';
 import { ensurePrivateDir, PRIVATE_DIR_MODE } from '../../util/fs.js';
 import { buildAuthContext } from '../auth-context.js';
 import type { CliContext } from '../context.js';
@@ -65,7 +73,12 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   const tokenSource = await createTokenSource(auth, name, provider);
   const localKey = await getOrCreateLocalProxyKey(auth.secrets);
   const tls = resolveTls(provider.tls, ctx.env);
+  // A background proxy's nonce (from its parent): kept in memory only, out of child environments.
+  const nonce = ctx.env[NONCE_ENV];
+  delete ctx.env[NONCE_ENV];
+  delete process.env[NONCE_ENV];
   const proxy = await startProxy({
+    ...(nonce && /^[0-9a-f]{32,128}$/.test(nonce) ? { controlNonce: nonce } : {}),
     ...(tls ? { tls } : {}),
     tokenSource,
     gatewayUrl: provider.gateway_url!,
@@ -158,10 +171,11 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
   args.push('proxy', 'start', '--port', String(options.port));
   if (options.skipBrowser) args.push('--skip-browser');
   if (options.extraArgs) args.push(...options.extraArgs);
+  const nonce = randomBytes(32).toString('hex');
   const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', fd, fd],
-    env: ctx.env,
+    env: { ...ctx.env, [NONCE_ENV]: nonce },
     cwd: ctx.paths.stateDir,
   });
   closeSync(fd);
@@ -175,8 +189,7 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
   const deadline = ctx.now() + 15_000;
   let healthy = false;
   while (ctx.now() < deadline && exited === undefined) {
-    const h = await probeHealth(options.port, 500);
-    if (h?.pid === pid) {
+    if (await provesIdentity(options.port, nonce, pid, 500)) {
       healthy = true;
       break;
     }
@@ -207,12 +220,15 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
   }
   child.unref();
   const url = `http://127.0.0.1:${options.port}`;
+  const procStart = await processStartTicks(pid);
   await writeProxyState(ctx.paths, {
     pid,
     port: options.port,
     url,
     provider: options.provider,
     startedAt: ctx.now(),
+    nonce,
+    ...(procStart !== undefined ? { procStart } : {}),
   });
   ctx.logger.info(`gatepass proxy started in the background (pid ${pid}); logs in ${logFile}`);
   ctx.print(url);
@@ -224,6 +240,10 @@ export async function runStop(ctx: CliContext): Promise<number> {
   if (r.stopped) {
     ctx.logger.info(
       `gatepass proxy stopped (pid ${r.pid}${r.forced ? ', killed after the grace period' : ''})`,
+    );
+  } else if (r.unverified) {
+    ctx.logger.warn(
+      `the process recorded in proxy.json (pid ${r.pid}) could not be proven to be gatepass' proxy: not signalled (removed the state file)`,
     );
   } else if (r.stale) {
     ctx.logger.info(`gatepass proxy was not running (removed a stale state file for pid ${r.pid})`);
@@ -243,7 +263,11 @@ async function foregroundProxy(
   } catch {
     return undefined;
   }
-  const h = await probeHealth(port, 500);
+  // The pid is only told to a client holding the local key.
+  const key = await openSecretStore({ paths: ctx.paths, env: ctx.env, logger: ctx.logger })
+    .then((store) => getLocalProxyKey(store))
+    .catch(() => undefined);
+  const h = await probeHealth(port, 500, key ? { key } : {});
   return h?.pid
     ? {
         port,
