@@ -250,12 +250,13 @@ export function findField(key: string): FieldSpec | undefined {
 
 const LOOPBACK_V4 = /^127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
-/** True for host names that always mean this machine: localhost, 127.0.0.0/8, ::1. */
+/**
+ * True for host names that always mean this machine: localhost, 127.0.0.0/8, ::1. Not `localhost.`:
+ * a fully qualified name goes to DNS, not to /etc/hosts, so whoever answers DNS decides where it
+ * points — plain http to it would carry tokens off the machine.
+ */
 export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname
-    .toLowerCase()
-    .replace(/^\[|\]$/g, '')
-    .replace(/\.$/, '');
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || LOOPBACK_V4.test(h);
 }
 

@@ -8,6 +8,10 @@
  *   and processes that merely reach the port cannot borrow the gateway token.
  */
 import { localKeyMatches } from '../secrets/local-key.js';
+import { splitQueryKeys } from './query.js';
+
+/** A request's query string (after `?`), raw or as URLSearchParams; undefined when there is none. */
+export type Query = string | URLSearchParams | undefined;
 
 export type HeaderValue = string | string[] | undefined;
 export type Headers = Record<string, HeaderValue>;
@@ -57,8 +61,8 @@ function checkHost(host: string, port: number): boolean {
   return /^\d{1,5}$/.test(hostPort) && Number(hostPort) === port;
 }
 
-/** Every API key the client presented: Authorization Bearer, x-api-key, x-goog-api-key, ?key=. */
-export function presentedKeys(headers: Headers, search: URLSearchParams | undefined): string[] {
+/** Every API key the client presented: Authorization Bearer, x-api-key, x-goog-api-key, ?key= (query.ts). */
+export function presentedKeys(headers: Headers, search: Query): string[] {
   const keys: string[] = [];
   const auth = first(headers['authorization']);
   if (auth) {
@@ -69,16 +73,12 @@ export function presentedKeys(headers: Headers, search: URLSearchParams | undefi
     const v = first(headers[name])?.trim();
     if (v) keys.push(v);
   }
-  for (const v of search?.getAll('key') ?? []) if (v) keys.push(v);
+  if (search !== undefined) keys.push(...splitQueryKeys(String(search)).keys);
   return keys;
 }
 
 /** Did the client present the local proxy key (in any of the places presentedKeys looks)? */
-export function hasLocalKey(
-  headers: Headers,
-  search: URLSearchParams | undefined,
-  localKey: string,
-): boolean {
+export function hasLocalKey(headers: Headers, search: Query, localKey: string): boolean {
   return presentedKeys(headers, search).some((k) => localKeyMatches(k, localKey));
 }
 
@@ -91,11 +91,7 @@ export interface GuardOptions {
   skipKey?: boolean;
 }
 
-export function checkRequest(
-  headers: Headers,
-  search: URLSearchParams | undefined,
-  options: GuardOptions,
-): GuardResult {
+export function checkRequest(headers: Headers, search: Query, options: GuardOptions): GuardResult {
   if (!isAllowedHost(first(headers['host']), options.port)) {
     return {
       ok: false,

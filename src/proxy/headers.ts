@@ -4,6 +4,7 @@
  * gateway bearer token. Everything else (anthropic-version, anthropic-beta, user-agent, …) passes.
  */
 import type { Headers } from './guard.js';
+import { splitQueryKeys } from './query.js';
 
 /** Hop-by-hop headers (the wire engine classifies the same names while parsing: http1.ts). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
@@ -99,16 +100,12 @@ export function downstreamRawHeaders(raw: ReadonlyArray<Buffer | string>): {
   return { headers: out, sized };
 }
 
-/** Join the gateway URL's path prefix with the request path; drop `?key=` (Gemini's key slot). */
+/** Join the gateway URL's path prefix with the request path; drop `?key=` (Gemini's key slot) in every spelling. */
 export function upstreamPath(prefix: string, requestUrl: string): string {
   const q = requestUrl.indexOf('?');
   const path = q < 0 ? requestUrl : requestUrl.slice(0, q);
-  let query = q < 0 ? '' : requestUrl.slice(q + 1);
-  if (query && /(^|&)key=/.test(query)) {
-    const params = new URLSearchParams(query);
-    params.delete('key');
-    query = params.toString();
-  }
+  // Every spelling of the key parameter the guard accepts (one parser for both: query.ts).
+  const query = q < 0 ? '' : splitQueryKeys(requestUrl.slice(q + 1)).rest;
   const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
   const joined = `${base}${path.startsWith('/') ? path : `/${path}`}`;
   return query ? `${joined}?${query}` : joined;

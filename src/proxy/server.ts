@@ -285,7 +285,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
    * The health answer: no secret, and the pid only to a client holding the local key; a control
    * challenge (from `proxy stop|status`) gets its proof when this proxy was given a nonce.
    */
-  const healthBody = (headers: IncomingMessage['headers'], search: URLSearchParams | undefined) => {
+  const healthBody = (headers: IncomingMessage['headers'], search: string | undefined) => {
     const challenge = headers[CONTROL_HEADER];
     const proof =
       options.controlNonce && typeof challenge === 'string' && /^[0-9a-f]{16,128}$/.test(challenge)
@@ -313,7 +313,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       }
       const q = url.indexOf('?');
       const pathOnly = q < 0 ? url : url.slice(0, q);
-      const search = q < 0 ? undefined : new URLSearchParams(url.slice(q + 1));
+      const search = q < 0 ? undefined : url.slice(q + 1);
       const isHealth = pathOnly === HEALTH_PATH && (method === 'GET' || method === 'HEAD');
       const verdict = checkRequest(headers, search, { port, localKey: options.localKey, skipKey: isHealth });
       if (!verdict.ok) {

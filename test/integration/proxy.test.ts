@@ -212,6 +212,31 @@ for (const e of ['wire', 'node'] as const) {
         expect(r.status).toBe(200);
         expect(gw.requests[0]!.url).toBe('/gateway/v1/models?alt=sse');
       });
+
+      it('strips the local key from the query under every spelling it accepts; other bytes kept', async () => {
+        const p = await proxy(jwtSource(), { gatewayUrl: `${gw.url}/gateway` });
+        // Before: the guard (URLSearchParams) accepted %6bey= but the stripper only removed key=.
+        for (const q of [
+          `%6bey=${KEY}`,
+          `k%65y=${KEY}&alt=sse`,
+          `key=x&a=%20b+c&key=${KEY}`,
+          `%6B%65%79=${KEY}`,
+        ]) {
+          const r = await raw(p, `/v1/models?${q}`);
+          expect(r.status, q).toBe(200);
+        }
+        const urls = gw.requests.map((r) => r.url);
+        expect(urls).toEqual([
+          '/gateway/v1/models',
+          '/gateway/v1/models?alt=sse',
+          '/gateway/v1/models?a=%20b+c',
+          '/gateway/v1/models',
+        ]);
+        for (const u of urls) expect(u).not.toContain(KEY);
+        // A spelling the guard does not accept is not a key: refused, and nothing is forwarded.
+        expect((await raw(p, `/v1/models?KEY=${KEY}`)).status).toBe(403);
+        expect(gw.requests).toHaveLength(4);
+      });
     });
 
     describe('local protection', () => {

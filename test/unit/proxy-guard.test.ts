@@ -18,6 +18,7 @@ describe('isAllowedHost', () => {
     ['evil.example:14000', false],
     ['evil.example', false],
     ['localhost.evil.example:14000', false],
+    ['localhost.:14000', false],
     ['127.0.0.1.nip.io:14000', false],
     ['[::1]', false],
     ['[::1]x:14000', false],
@@ -206,5 +207,22 @@ describe('header rewriting', () => {
     );
     expect(upstreamPath('', '/x?key=K')).toBe('/x');
     expect(upstreamPath('', '/x?monkey=1')).toBe('/x?monkey=1');
+  });
+
+  it('the guard and the stripper read the query with one parser: every accepted spelling is removed', () => {
+    const opts = { port: 14000, localKey: KEY };
+    const host = { host: '127.0.0.1:14000' };
+    for (const q of [`key=${KEY}`, `%6bey=${KEY}`, `k%65y=${KEY}`, `%6B%65%79=${KEY}`, `key=a&key=${KEY}`]) {
+      expect(checkRequest(host, q, opts).ok, q).toBe(true);
+      expect(presentedKeys({}, q)).toContain(KEY);
+      expect(upstreamPath('', `/x?${q}&alt=sse`), q).toBe('/x?alt=sse');
+    }
+    // Not the key parameter: neither accepted nor removed; other parameters keep their bytes.
+    for (const q of [`KEY=${KEY}`, `key%20=${KEY}`, `keys=${KEY}`, `%256bey=${KEY}`]) {
+      expect(checkRequest(host, q, opts).ok, q).toBe(false);
+      expect(upstreamPath('', `/x?${q}`), q).toBe(`/x?${q}`);
+    }
+    expect(upstreamPath('', '/x?a=%20b+c&&key=K&%zz=1')).toBe('/x?a=%20b+c&&%zz=1');
+    expect(checkRequest(host, `%zz=1&key=${KEY}`, opts).ok).toBe(true);
   });
 });

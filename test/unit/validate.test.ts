@@ -35,16 +35,10 @@ function expectInvalid(fn: () => unknown, fieldName: string, pattern?: RegExp): 
 }
 
 describe('isLoopbackHost', () => {
-  it.each([
-    'localhost',
-    'LOCALHOST',
-    'localhost.',
-    '127.0.0.1',
-    '127.1.2.3',
-    '127.255.255.255',
-    '::1',
-    '[::1]',
-  ])('accepts %s', (h) => expect(isLoopbackHost(h)).toBe(true));
+  it.each(['localhost', 'LOCALHOST', '127.0.0.1', '127.1.2.3', '127.255.255.255', '::1', '[::1]'])(
+    'accepts %s',
+    (h) => expect(isLoopbackHost(h)).toBe(true),
+  );
   it.each([
     'example.com',
     '0.0.0.0',
@@ -52,6 +46,9 @@ describe('isLoopbackHost', () => {
     '127.0.0.256',
     '10.0.0.1',
     'localhost.example.com',
+    // A fully qualified name is resolved by DNS, not /etc/hosts: not loopback (issue 14.9).
+    'localhost.',
+    'LOCALHOST.',
     '127.0.0.1.nip.io',
     '::',
     '::2',
@@ -76,6 +73,9 @@ describe('URL fields (gateway_url, oidc.issuer)', () => {
     expect(checkFieldValue(url, 'http://example.com')).toMatch(/must use https/);
     expect(checkFieldValue(url, 'http://0.0.0.0:8080')).toMatch(/must use https/);
     expect(checkFieldValue(url, 'http://10.1.2.3')).toMatch(/must use https/);
+    // `localhost.` is resolved by DNS: plain http to it is not local.
+    expect(checkFieldValue(url, 'http://localhost.:8080')).toMatch(/must use https/);
+    expect(checkFieldValue(url, 'http://LOCALHOST./v1')).toMatch(/must use https/);
   });
   it('refuses unparsable URLs and other schemes', () => {
     expect(checkFieldValue(url, 'llm.example.com')).toMatch(/not a valid absolute URL/);
