@@ -60,6 +60,11 @@ export interface ProxyOptions {
    * client's patience) end a login in progress, never this wait.
    */
   tokenWaitMs?: number;
+  /**
+   * A client connection idle this long is closed, and so is one whose request body stopped arriving
+   * (wire engine; the node engine's keep-alive timeout is 65 s). Default 65 s.
+   */
+  clientTimeoutMs?: number;
   /** Time allowed to connect to the gateway (ms). Default 10 s. */
   connectTimeoutMs?: number;
   /** Time allowed until the gateway sends response headers, and between body chunks (ms). Default 10 min. */
@@ -348,6 +353,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           message: `gatepass proxy: TLS certificate verification failed for the gateway at ${gateway.origin} (${tlsCode}); set tls.ca_file with \`gatepass config set --ca-file /path/to/ca.pem\``,
         };
       }
+      if (code === 'E_UPSTREAM_PROTOCOL') {
+        logger.debug(`proxy: ${describeError(err)}`);
+        return {
+          status: 502,
+          kind: 'bad_gateway',
+          message: `gatepass proxy: the gateway at ${gateway.origin} ${(err as Error).message.replace(/^the gateway /, '')}`,
+        };
+      }
       if (code && TIMEOUT_CODES.has(code)) {
         return {
           status: 504,
@@ -366,6 +379,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       JSON.stringify(errorBody(detectDialect(url, headers), kind, status, message)),
     maxReplay,
     connectTimeoutMs,
+    clientTimeoutMs: options.clientTimeoutMs ?? 65_000,
     upstreamTimeoutMs: upstreamTimeout,
     ...(gatewayTls ? { tls: gatewayTls } : {}),
     debug: (m) => logger.debug(m),

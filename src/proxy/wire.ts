@@ -10,18 +10,21 @@
  *   re-chunked as they arrive, never buffered), the client's pace slowing the gateway;
  * - a client that goes away destroys its upstream connection; an upstream failure before the answer
  *   is a 502/504 JSON error, after it the client's connection is cut (no silent truncation);
- * - upstream connections are kept alive in a small pool; a pooled connection the gateway closed
+ * - upstream connections (wire/upstream.ts: as strict with the gateway as this file is with
+ *   clients) are kept alive in a small pool (wire/pool.ts); a pooled connection the gateway closed
  *   before answering is retried on a fresh one when the request is replayable;
- * - timeouts (idle client, slow request head, gateway silent) are checked by one sweeper per
- *   engine, not a timer per socket.
+ * - a refused request is answered as soon as its head is parsed (its body is read and dropped);
+ * - timeouts (idle client, slow request head, stalled request body, gateway silent) are checked by
+ *   one sweeper per engine, not a timer per socket.
  */
-import net from 'node:net';
-import tls from 'node:tls';
+import type net from 'node:net';
 import type { TokenResult } from '../auth/types.js';
 import { GatepassError } from '../errors.js';
 import type { ErrorKind } from './dialect.js';
 import type { Headers } from './guard.js';
 import { CLIENT, HOP, type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
+import { UpstreamPool } from './wire/pool.js';
+import { type ResponseSink, type Upstream, WireError } from './wire/upstream.js';
 
 export type Verdict =
   | { kind: 'refuse'; message: string }
@@ -45,6 +48,8 @@ export interface ProxyPolicy {
   errorBody(url: string, headers: Headers, status: number, kind: ErrorKind, message: string): string;
   maxReplay: number;
   connectTimeoutMs: number;
+  /** A client connection idle, or a request body stalled, this long is closed (ms). */
+  clientTimeoutMs: number;
   upstreamTimeoutMs: number;
   tls?: { ca?: string[]; rejectUnauthorized: boolean };
   debug(message: string): void;
@@ -73,21 +78,9 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-const CLIENT_IDLE_MS = 65_000;
 const HEADERS_TIMEOUT_MS = 60_000;
-const POOL_IDLE_MS = 30_000;
-const POOL_MAX_IDLE = 128;
 /** Streamed request bodies: stop reading the client while this much waits for the gateway. */
 const STREAM_BUFFER_MAX = 256 * 1024;
-
-class WireError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const GONE = new WireError('E_CLIENT_GONE', 'client went away');
 
@@ -149,15 +142,27 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
   const gwPort = Number(gw.port) || (secure ? 443 : 80);
   const gwHostname = gw.hostname.startsWith('[') ? gw.hostname.slice(1, -1) : gw.hostname;
   const hostLine = `host: ${gw.host}\r\n`;
-  const idle: Upstream[] = [];
-  const busy = new Set<Upstream>();
   const clients = new Set<Client>();
   let stopping = false;
+  const clientIdleMs = policy.clientTimeoutMs;
 
   // ------------------------------------------------------------------ timeouts: one sweeper
   // Activity stamps use `clock`, refreshed by the sweeper, so the hot path never reads the time.
-  const tick = Math.max(25, Math.min(1000, Math.floor(policy.upstreamTimeoutMs / 4)));
+  const tick = Math.max(
+    25,
+    Math.min(1000, Math.floor(policy.upstreamTimeoutMs / 4), Math.floor(clientIdleMs / 4)),
+  );
   let clock = Date.now();
+  const pool = new UpstreamPool(
+    {
+      secure,
+      host: gwHostname,
+      port: gwPort,
+      tls: policy.tls,
+      connectTimeoutMs: policy.connectTimeoutMs,
+    },
+    () => clock,
+  );
   let sweeper: NodeJS.Timeout | undefined;
   function ensureSweeper(): void {
     if (sweeper) return;
@@ -169,184 +174,36 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     const now = Date.now();
     clock = now;
     for (const c of clients) {
-      if (c.queue.length) continue;
-      if (now - c.last >= CLIENT_IDLE_MS + tick) c.socket.destroy();
+      if (c.closed) {
+        // Answered and closed on our side; a client that never closes its side is cut after a while.
+        if (now - c.last >= clientIdleMs + tick) c.socket.destroy();
+        continue;
+      }
+      const ex = c.queue[0];
+      if (ex) {
+        // A request whose body stopped arriving before it could be forwarded (or refused).
+        if (ex.phase === Phase.Body && now - c.last >= clientIdleMs + tick) c.socket.destroy();
+        continue;
+      }
+      if (now - c.last >= clientIdleMs + tick) c.socket.destroy();
       else if (c.headStart && now - c.headStart >= HEADERS_TIMEOUT_MS + tick) c.socket.destroy();
     }
-    for (const u of busy) {
-      if (u.owner && !u.pausedForClient && now - u.last >= policy.upstreamTimeoutMs + tick) {
-        u.fault(new WireError('UND_ERR_HEADERS_TIMEOUT', 'the gateway did not answer in time'));
-      }
-    }
-    for (const u of idle.filter((x) => now - x.last >= POOL_IDLE_MS)) u.drop();
-    if (!clients.size && !busy.size && !idle.length) {
+    pool.sweep(now, policy.upstreamTimeoutMs + tick);
+    if (!clients.size && pool.empty) {
       clearInterval(sweeper);
       sweeper = undefined;
     }
   }
 
-  // ------------------------------------------------------------------ upstream connections
-
-  class Upstream implements Http1Handler {
-    readonly socket: net.Socket;
-    readonly parser = new Http1Parser('response', this);
-    owner: Exchange | undefined;
-    reused = false;
-    dead = false;
-    last = clock;
-    /** Reading stopped because the client is slow: not the gateway's silence (no timeout). */
-    pausedForClient = false;
-    private connectTimer: NodeJS.Timeout | undefined;
-
-    constructor() {
-      const socket = secure
-        ? tls.connect({
-            host: gwHostname,
-            port: gwPort,
-            ...(net.isIP(gwHostname) ? {} : { servername: gwHostname }),
-            ALPNProtocols: ['http/1.1'],
-            ...(policy.tls
-              ? {
-                  rejectUnauthorized: policy.tls.rejectUnauthorized,
-                  ...(policy.tls.ca ? { ca: policy.tls.ca } : {}),
-                }
-              : {}),
-          })
-        : net.connect({ host: gwHostname, port: gwPort });
-      this.socket = socket;
-      socket.setNoDelay(true);
-      this.connectTimer = setTimeout(
-        () => this.fault(new WireError('UND_ERR_CONNECT_TIMEOUT', 'connecting to the gateway timed out')),
-        policy.connectTimeoutMs,
-      );
-      socket.once(secure ? 'secureConnect' : 'connect', () => {
-        clearTimeout(this.connectTimer);
-        this.connectTimer = undefined;
-      });
-      socket.on('data', (d: Buffer) => this.onData(d));
-      socket.on('error', (err) => this.fault(err));
-      socket.on('end', () => {
-        // A body delimited by the connection closing ends here; any other message is cut short.
-        const ex = this.owner;
-        if (ex) {
-          const err = this.parser.finish();
-          if (ex === this.owner)
-            this.fault(err ?? new WireError('UND_ERR_SOCKET', 'the gateway closed the connection'));
-          else if (ex.out.length) flush(ex);
-        }
-        this.drop();
-      });
-      socket.on('close', () =>
-        this.fault(new WireError('UND_ERR_SOCKET', 'the gateway closed the connection')),
-      );
-      socket.on('drain', () => {
-        const ex = this.owner;
-        if (ex && !ex.client.closed && ex.client.queue.length < 2) ex.client.socket.resume();
-      });
-    }
-
-    private onData(d: Buffer): void {
-      const ex = this.owner;
-      if (!ex) {
-        this.drop(); // bytes nobody asked for
-        return;
-      }
-      this.last = clock;
-      const err = this.parser.execute(d);
-      if (ex.out.length) flush(ex);
-      if (err) this.fault(err);
-    }
-
-    fault(err: unknown): void {
-      if (this.connectTimer) clearTimeout(this.connectTimer);
-      this.connectTimer = undefined;
-      const ex = this.owner;
-      this.drop();
-      if (ex) upstreamFailed(ex, err);
-    }
-
-    drop(): void {
-      const ex = this.owner;
-      this.owner = undefined;
-      if (ex?.conn === this) ex.conn = undefined;
-      if (this.dead) return;
-      this.dead = true;
-      busy.delete(this);
-      const i = idle.indexOf(this);
-      if (i >= 0) idle.splice(i, 1);
-      this.socket.destroy();
-    }
-
-    release(): void {
-      const ex = this.owner;
-      this.owner = undefined;
-      if (ex?.conn === this) ex.conn = undefined;
-      busy.delete(this);
-      if (this.dead || stopping || idle.length >= POOL_MAX_IDLE || this.socket.destroyed) {
-        this.drop();
-        return;
-      }
-      this.reused = true;
-      this.last = clock;
-      idle.push(this);
-    }
-
-    onHead(h: Http1Head): boolean {
-      const ex = this.owner;
-      if (!ex) return true;
-      if (h.status < 200) return true; // 1xx: the client gets the final answer only
-      ex.status = h.status;
-      ex.upstreamKeepAlive = h.keepAlive;
-      if (h.status === 401 && ex.swallow401) {
-        ex.swallowed = true;
-        return ex.headOnly;
-      }
-      responseHead(ex, h);
-      return ex.headOnly;
-    }
-
-    onBody(b: Buffer): void {
-      const ex = this.owner;
-      if (!ex || ex.swallowed) return;
-      if (ex.chunkedOut) ex.out.push(`${b.length.toString(16)}\r\n`, b, '\r\n');
-      else ex.out.push(b);
-    }
-
-    onComplete(): void {
-      const ex = this.owner;
-      if (!ex || ex.status === 0) return; // the end of a 1xx
-      if (ex.upstreamKeepAlive) this.release();
-      else this.drop();
-      if (ex.swallowed) {
-        retryAfter401(ex);
-        return;
-      }
-      if (ex.chunkedOut) ex.out.push('0\r\n\r\n');
-      flush(ex);
-      done(ex);
-    }
-  }
-
   function acquire(ex: Exchange): Upstream {
-    let u: Upstream | undefined;
-    for (let c = idle.pop(); c; c = idle.pop()) {
-      if (!c.dead && !c.socket.destroyed && clock - c.last < POOL_IDLE_MS) {
-        u = c;
-        break;
-      }
-      c.drop();
-    }
-    u ??= new Upstream();
-    u.owner = ex;
-    u.last = clock;
-    busy.add(u);
+    const u = pool.acquire(ex);
     ensureSweeper();
     return u;
   }
 
   // ------------------------------------------------------------------ one request/response
 
-  class Exchange {
+  class Exchange implements ResponseSink {
     phase = Phase.Queued;
     body: Buffer[] = [];
     bodyBytes = 0;
@@ -367,7 +224,6 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     endSent = false;
     swallow401 = false;
     swallowed = false;
-    upstreamKeepAlive = true;
     responseStarted = false;
     chunkedOut = false;
     closeAfter: boolean;
@@ -387,6 +243,45 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
           : 'buffer';
       this.headOnly = head.method === 'HEAD';
       this.closeAfter = !head.keepAlive || head.upgrade;
+    }
+
+    // ResponseSink: the gateway's answer, from this exchange's upstream connection (upstream.ts).
+    responseHead(h: Http1Head): boolean {
+      this.status = h.status;
+      if (h.status === 401 && this.swallow401) this.swallowed = true;
+      else writeResponseHead(this, h);
+      return this.headOnly;
+    }
+
+    responseBody(b: Buffer): void {
+      if (this.swallowed) return;
+      if (this.chunkedOut) this.out.push(`${b.length.toString(16)}\r\n`, b, '\r\n');
+      else this.out.push(b);
+    }
+
+    responseComplete(): void {
+      this.conn = undefined; // released to the pool (or dropped) by the connection itself
+      if (this.swallowed) {
+        retryAfter401(this);
+        return;
+      }
+      if (this.chunkedOut) this.out.push('0\r\n\r\n');
+      flush(this);
+      done(this);
+    }
+
+    flushRead(): void {
+      if (this.out.length) flush(this);
+    }
+
+    failed(err: unknown): void {
+      this.conn = undefined;
+      upstreamFailed(this, err);
+    }
+
+    drained(): void {
+      const c = this.client;
+      if (!c.closed && c.queue.length < 2) c.socket.resume();
     }
   }
 
@@ -540,7 +435,8 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       return;
     }
     // A pooled connection the gateway had already closed: nothing was answered, try a fresh one.
-    if (ex.reused && ex.status === 0 && ex.bodyMode === 'buffer' && ex.staleRetries < 2) {
+    const protocolError = (err as { code?: string }).code === 'E_UPSTREAM_PROTOCOL';
+    if (ex.reused && ex.status === 0 && ex.bodyMode === 'buffer' && ex.staleRetries < 2 && !protocolError) {
       ex.staleRetries++;
       send(ex, ex.token);
       return;
@@ -554,7 +450,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
 
   // ------------------------------------------------------------------ responses to the client
 
-  function responseHead(ex: Exchange, h: Http1Head): void {
+  function writeResponseHead(ex: Exchange, h: Http1Head): void {
     const raw = h.raw;
     const lower = h.lower;
     const named = h.connectionNamed;
@@ -633,7 +529,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     c.socket.write(ex.headOnly ? head : head + body, 'utf8');
   }
 
-  /** Answer without forwarding: after the body has arrived (read and dropped), or close after. */
+  /** Answer without forwarding; the body is read and dropped (small) or the connection closes after. */
   function answerAfterBody(ex: Exchange, answer: () => void): void {
     const buffered = ex.bodyMode === 'buffer';
     ex.bodyMode = 'discard';
@@ -644,8 +540,12 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       return;
     }
     if (buffered && !ex.head.expectContinue) {
+      // Answer now (a client may wait for it before sending its body: a key-less POST is refused
+      // at once, as the node engine does); the rest of the body is read and dropped, then the
+      // connection goes on. A body that never arrives is cut by the sweeper's body timeout.
+      answer();
       ex.phase = Phase.Body;
-      ex.pendingAnswer = answer; // sent by the client's onComplete
+      ex.pendingAnswer = () => undefined; // finished by the client's onComplete
       return;
     }
     ex.closeAfter = true; // a large or streamed body is not read just to be thrown away
@@ -795,11 +695,11 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     closeIdle() {
       stopping = true;
       for (const c of clients) if (c.queue.length === 0) c.socket.end();
-      for (const u of idle.slice()) u.drop();
+      pool.closeIdle();
     },
     destroyAll() {
       for (const c of clients) c.socket.destroy();
-      for (const u of [...idle, ...busy]) u.drop();
+      pool.destroyAll();
       if (sweeper) clearInterval(sweeper);
       sweeper = undefined;
     },

@@ -1223,3 +1223,116 @@ describe('wire engine over raw TCP', () => {
     });
   });
 });
+
+describe('wire engine: the gateway side is as strict as the client side (issue 14.6)', () => {
+  it('bytes after a complete gateway response make the connection unusable, never the next answer', async () => {
+    // The first answer carries a second, injected response in the same segment.
+    const up = await startRawUpstream((req, socket) => {
+      if (req.n === 1 && req.head.startsWith('GET /first')) {
+        socket.write(
+          'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst' +
+            'HTTP/1.1 200 OK\r\ncontent-length: 8\r\n\r\nINJECTED',
+        );
+      } else {
+        const body = req.head.startsWith('GET /second') ? 'second' : 'other';
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      }
+    });
+    const p = await wireProxy(up.url);
+    const c = await RawClient.connect(p.port);
+    // Pipelined: the second request is ready the moment the first answer completes.
+    c.write(Buffer.concat([request(p, 'GET', '/first'), request(p, 'GET', '/second')]));
+    const r1 = await c.readResponse();
+    const r2 = await c.readResponse();
+    expect(r1.body.toString()).toBe('first');
+    expect(r2.body.toString()).toBe('second');
+    // The second request went out on a fresh connection (its first request there).
+    expect(up.connections).toBe(2);
+    expect(up.requests.map((r) => [r.head.split(' ')[1], r.n])).toEqual([
+      ['/first', 1],
+      ['/second', 1],
+    ]);
+    // A partial head after the answer taints the connection just as well.
+    const up2 = await startRawUpstream((req, socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok${req.n === 1 ? 'HTTP/1.1 2' : ''}`);
+    });
+    const p2 = await wireProxy(up2.url);
+    const c2 = await RawClient.connect(p2.port);
+    c2.write(request(p2, 'GET', '/a'));
+    expect((await c2.readResponse()).body.toString()).toBe('ok');
+    c2.write(request(p2, 'GET', '/b'));
+    expect((await c2.readResponse()).body.toString()).toBe('ok');
+    expect(up2.connections).toBe(2);
+  });
+
+  for (const interim of [101, 102]) {
+    it(`${interim} to a request that asked for no upgrade → 502 at once, not a hang`, async () => {
+      const up = await startRawUpstream((_req, socket) => {
+        socket.write(
+          interim === 101
+            ? 'HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n\x81\x05hello'
+            : 'HTTP/1.1 102 Processing\r\n\r\n',
+        );
+        // …and then nothing: before, the client waited for the upstream timeout (10 min by default).
+      });
+      const p = await wireProxy(up.url);
+      const c = await RawClient.connect(p.port);
+      c.write(request(p, 'GET', '/v1/models'));
+      const r = await c.readResponse({ ms: 10_000 });
+      expect(r.status).toBe(502);
+      expect(r.body.toString()).toContain(`answered ${interim}`);
+      expect(up.requests).toHaveLength(1); // not retried
+    });
+  }
+
+  it('100 and 103 stay interim: the final answer reaches the client', async () => {
+    const up = await startRawUpstream((_req, socket) => {
+      socket.write(
+        'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok',
+      );
+    });
+    const p = await wireProxy(up.url);
+    const c = await RawClient.connect(p.port);
+    c.write(request(p, 'GET', '/v1/models'));
+    const r = await c.readResponse();
+    expect([r.status, r.body.toString()]).toEqual([200, 'ok']);
+  });
+
+  it('a key-less POST whose body never arrives gets 403 at once', async () => {
+    const up = await startUpstream();
+    const p = await wireProxy(up.url);
+    const c = await RawClient.connect(p.port);
+    c.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${p.port}\r\nContent-Length: 10\r\n\r\n`);
+    // Before: held until the body came (forever).
+    const r = await c.readResponse({ ms: 10_000 });
+    expect(r.status).toBe(403);
+    expect(up.seen).toHaveLength(0);
+    // The body arrives after all: it is read and dropped, and the connection goes on.
+    c.write('0123456789');
+    c.write(request(p, 'GET', '/v1/models'));
+    expect((await c.readResponse()).status).toBe(200);
+  });
+
+  it('a request whose body stalls is closed by the body timeout; nothing is forwarded', async () => {
+    const up = await startUpstream();
+    const p = await wireProxy(up.url, { clientTimeoutMs: 300 });
+    const c = await RawClient.connect(p.port);
+    c.write(request(p, 'POST', '/v1/chat/completions', { headers: ['Content-Length: 10'] }));
+    c.write('0123');
+    await c
+      .until(() => (c.ended ? true : undefined), 'the connection to close', 15_000)
+      .catch((err: Error) => {
+        if (!c.ended) throw err;
+      });
+    expect(c.ended).toBe(true);
+    expect(up.seen).toHaveLength(0);
+    // A refused request whose body stalls is cut the same way.
+    const k = await RawClient.connect(p.port);
+    k.write(`POST /v1/x HTTP/1.1\r\nHost: 127.0.0.1:${p.port}\r\nContent-Length: 10\r\n\r\n`);
+    expect((await k.readResponse()).status).toBe(403);
+    await k
+      .until(() => (k.ended ? true : undefined), 'the connection to close', 15_000)
+      .catch(() => undefined);
+    expect(k.ended).toBe(true);
+  });
+});
