@@ -182,7 +182,11 @@ export async function recoverIfInterrupted(
   run: RunEnv,
   withLock: (fn: () => Promise<boolean>) => Promise<boolean>,
 ): Promise<void> {
-  if ((await readTextIfExists(journalFile(run.paths.stateDir))) === undefined) return;
+  if ((await readTextIfExists(journalFile(run.paths.stateDir))) === undefined) {
+    // A setup killed while writing its journal left only the journal's temp file.
+    await removeStaleTemps(run.paths.stateDir);
+    return;
+  }
   try {
     await withLock(() => recoverInterruptedSetup(run));
   } catch (err) {
