@@ -13,6 +13,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -98,37 +99,61 @@ describe('files setup creates are private whatever the umask', () => {
       for (const d of ['.gemini', '.claude', '.codex', '.config/opencode', '.config/Code/User']) {
         mkdirSync(path.join(t.home, d), { recursive: true });
       }
+      // A user key in VS Code's settings: setup backs it up (the private backups file).
+      writeFile(
+        '.config/Code/User/settings.json',
+        '{ "github.copilot.advanced": { "apiKey": "mine" } }\n',
+        0o600,
+      );
       const before = new Set(readdirSync(t.home, { recursive: true }).map(String));
       const env = { ...t.env, PATH: '/usr/bin:/bin', GATEPASS_SECRET_STORE: 'file' };
-      const r = await runProcess(
-        '/bin/sh',
-        [
-          '-c',
-          `umask ${umask}; exec "$0" "$@"`,
-          process.execPath,
-          CLI,
-          'setup',
-          '--gateway-url',
-          'https://llm.example.com',
-          '--issuer',
-          'https://sso.example.com',
-          '--client-id',
-          'gp',
-          '--tools',
-          'claude,codex,gemini,opencode,vscode',
-          '--lazy',
-        ],
-        { env, timeoutMs: 60_000 },
-      );
+      const setupUnderUmask = (extra: NodeJS.ProcessEnv = {}) =>
+        runProcess(
+          '/bin/sh',
+          [
+            '-c',
+            `umask ${umask}; exec "$0" "$@"`,
+            process.execPath,
+            CLI,
+            'setup',
+            '--gateway-url',
+            'https://llm.example.com',
+            '--issuer',
+            'https://sso.example.com',
+            '--client-id',
+            'gp',
+            '--tools',
+            'claude,codex,gemini,opencode,vscode',
+            '--lazy',
+          ],
+          { env: { ...env, ...extra }, timeoutMs: 60_000 },
+        );
+      // The empty lock directory a killed process leaves (made by proper-lockfile, inside the 0700
+      // state directory) holds nothing to read and is not a file setup writes.
+      const readableByOthers = () =>
+        readdirSync(t.home, { recursive: true })
+          .map(String)
+          .filter((rel) => !before.has(rel) && !rel.endsWith('tool-wiring.lock'))
+          .filter((rel) => (lstatSync(path.join(t.home, rel)).mode & 0o077) !== 0);
+      // Killed right after its journal was written (the test-only crash hook): the journal, which
+      // holds previous values of the files, is private too.
+      const killed = await setupUnderUmask({ GATEPASS_TEST_CRASH_AFTER_STEP: '2' });
+      expect(killed.signal).toBe('SIGKILL');
+      expect(existsSync(path.join(t.home, '.local/share/gatepass/setup-journal.json'))).toBe(true);
+      expect(readableByOthers()).toEqual([]);
+      rmSync(path.join(t.home, '.local/share/gatepass/tool-wiring.lock'), { recursive: true, force: true });
+
+      const r = await setupUnderUmask();
       expect(r.code, r.stderr).toBe(0);
       const created = readdirSync(t.home, { recursive: true })
         .map(String)
         .filter((rel) => !before.has(rel));
       expect(created).toContain('.gemini/.env');
       expect(created).toContain('.config/opencode/opencode.json');
+      expect(created).toContain('.local/share/gatepass/tool-backups.json');
+      expect(created).toContain('.config/gatepass/config.yaml');
       expect(created.some((rel) => rel.startsWith('.local/share/gatepass/secrets/'))).toBe(true);
-      const open = created.filter((rel) => (lstatSync(path.join(t.home, rel)).mode & 0o077) !== 0);
-      expect(open).toEqual([]);
+      expect(readableByOthers()).toEqual([]);
     });
   }
 });
