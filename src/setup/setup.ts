@@ -2,7 +2,8 @@
  * `gatepass setup`: validate inline flags, detect tools, plan each tool's files (refusing malformed
  * ones), log in — unless `--lazy`, which defers login to the first token request — and only then
  * patch the files (all or nothing) and persist config + configured_tools. Nothing is written before
- * the login succeeds, and a failure after it puts every tool file and the config file back.
+ * the login succeeds, and a failure after it puts every tool file and the config file back — also
+ * after a crash: the writes are journaled first (see journal.ts).
  */
 import { promises as fsp } from 'node:fs';
 import { loginProvider } from '../auth/login.js';
@@ -22,14 +23,7 @@ import { expandHome, warnSkipVerify } from '../net/tls.js';
 import { redact, registerSecret } from '../redact.js';
 import { generateLocalProxyKey, getLocalProxyKey } from '../secrets/local-key.js';
 import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
-import {
-  type PlannedFile,
-  planFile,
-  readBackups,
-  restorePlanned,
-  writeBackups,
-  writePlanned,
-} from '../tools/edit/file.js';
+import { type PlannedFile, planFile, readBackups, writeBackups, writePlanned } from '../tools/edit/file.js';
 import type { ToolModule, WireParams } from '../tools/index.js';
 import { TOOLS } from '../tools/index.js';
 import { resolveSelf } from '../tools/self.js';
@@ -47,6 +41,7 @@ import {
   withToolsLock,
 } from './common.js';
 import { unifiedDiff } from './diff.js';
+import { beginJournal, endJournal, recoverInterruptedSetup, rollbackJournal } from './journal.js';
 import { resolveLayout } from './layout.js';
 import type { Prober } from './probe.js';
 
@@ -119,6 +114,7 @@ export async function runSetup(run: RunEnv, options: SetupOptions): Promise<Setu
 }
 
 async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupResult> {
+  if (!options.dryRun) await recoverInterruptedSetup(run);
   const tenv = toolEnv(run);
   const file = run.paths.configFile;
   const assignments = parseAssignments(options.assignments ?? []);
@@ -275,32 +271,36 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     });
   }
 
-  // 6. Apply: tool files, backups, config — undone together if anything fails.
-  const written: PlannedFile[] = [];
-  let configWritten = false;
+  // 6. Apply. First the journal (what everything below was, fsync'd), then the key, the backups of
+  // previous values, the tool files and the config; a failure here, or a crash (then the next
+  // setup, teardown or status), puts everything back from the journal.
+  // Previous values of secret keys: the first setup's backup wins (re-runs never overwrite it).
+  const backups = { ...backupsBefore };
+  let newBackups = false;
+  for (const { files } of planned) {
+    for (const f of files) {
+      for (const [id, raw] of Object.entries(f.backups)) {
+        if (id in backups) continue;
+        backups[id] = raw;
+        newBackups = true;
+      }
+    }
+  }
+  const journal = await beginJournal(run, {
+    configFile: file,
+    configBefore,
+    backups,
+    createdKey: createdKey && store !== undefined,
+    files: planned.flatMap((p) => p.files),
+  }).catch(async (err: unknown) => {
+    await restoreConfig(file, configBefore);
+    throw err;
+  });
   try {
     if (createdKey && store) await store.set(LOCAL_PROXY_KEY_NAME, proxyKey);
-    for (const { files } of planned) {
-      for (const f of files) {
-        written.push(f);
-        await writePlanned(f);
-      }
-    }
-    // Previous values of secret keys: the first setup's backup wins (re-runs never overwrite it).
-    const backups = { ...backupsBefore };
-    let newBackups = false;
-    for (const { files } of planned) {
-      for (const f of files) {
-        for (const [id, raw] of Object.entries(f.backups)) {
-          if (id in backups) continue;
-          backups[id] = raw;
-          newBackups = true;
-        }
-      }
-    }
     if (newBackups) await writeBackups(run.paths.stateDir, backups);
+    for (const { files } of planned) for (const f of files) await writePlanned(f);
 
-    configWritten = true;
     await updateConfig(file, (cfg) => {
       if (toPersist.length) applyAssignments(cfg, providerName, toPersist);
       // The sign-in above ran against the merged settings (a changed gateway or issuer drops the
@@ -321,17 +321,15 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
         else cfg.configured_tools.push(entry);
       }
     });
+    await endJournal(run);
     if (options.lazy) run.out(provider.type === 'command' ? LAZY_COMMAND_MESSAGE : LAZY_MESSAGE);
   } catch (err) {
     run.logger.warn(`setup failed; undoing its changes (${describeError(err)})`);
-    for (const f of [...written].reverse()) {
-      await restorePlanned(f).catch((e) =>
-        run.logger.warn(`could not restore ${f.file}: ${describeError(e)}`),
-      );
-    }
-    await writeBackups(run.paths.stateDir, backupsBefore).catch(() => {});
-    if (configWritten || loggedIn) await restoreConfig(file, configBefore);
-    if (createdKey && store) await store.delete(LOCAL_PROXY_KEY_NAME).catch(() => false);
+    await rollbackJournal(run, journal).catch((e: unknown) =>
+      run.logger.warn(
+        `could not undo everything (${describeError(e)}); the next gatepass setup, teardown or status finishes it`,
+      ),
+    );
     throw err;
   }
   const result = summarize(providerName, planned, manual, loggedIn);

@@ -9,7 +9,8 @@ import { HEALTH_PATH, processAlive, readProxyState } from '../proxy/state.js';
 import { inspectFile } from '../tools/edit/file.js';
 import type { KeyState } from '../tools/edit/types.js';
 import { findTool } from '../tools/index.js';
-import { fileRecords, type RunEnv } from './common.js';
+import { fileRecords, type RunEnv, withToolsLock } from './common.js';
+import { recoverIfInterrupted } from './journal.js';
 
 export interface StatusReport {
   config_file: string;
@@ -48,6 +49,7 @@ export async function collectStatus(
   run: RunEnv,
   options: { healthTimeoutMs?: number } = {},
 ): Promise<StatusReport> {
+  await recoverIfInterrupted(run, (fn) => withToolsLock(run, fn));
   const loaded = await loadConfig(run.paths.configFile);
   const { config } = loaded;
   const now = run.now();

@@ -13,6 +13,7 @@ import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
 import { readBackups, revertFile, writeBackups } from '../tools/edit/file.js';
 import { findTool } from '../tools/index.js';
 import { authContext, fileRecords, openStore, parseToolList, type RunEnv, withToolsLock } from './common.js';
+import { recoverInterruptedSetup } from './journal.js';
 
 export interface TeardownOptions {
   tools?: string[];
@@ -39,6 +40,7 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
   if (options.purgeTokens && options.keepTokens) {
     throw new UsageError('--purge-tokens and --keep-tokens contradict each other; pass one of them');
   }
+  await recoverInterruptedSetup(run);
   const file = run.paths.configFile;
   const { config } = await loadConfig(file);
   const requested = parseToolList(options.tools);

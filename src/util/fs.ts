@@ -63,21 +63,110 @@ export async function fileExists(file: string): Promise<boolean> {
 }
 
 /**
+ * Test-only crash hook: with `GATEPASS_TEST_CRASH_AFTER_STEP=N` in the environment the process
+ * SIGKILLs itself right after its Nth durable step (a temp file synced, a rename, a removal), so the
+ * crash-safety tests can stop `setup` at every point of its run. Never set it outside tests.
+ */
+const CRASH_AFTER = Number(process.env['GATEPASS_TEST_CRASH_AFTER_STEP'] ?? 0) || 0;
+let durableSteps = 0;
+
+export function durableStep(): void {
+  if (CRASH_AFTER > 0 && ++durableSteps >= CRASH_AFTER) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * Where writing `file` lands: symlinks followed (relative ones against their own directory) even
+ * when the final target does not exist yet, so a dangling symlinked dotfile gets its target created
+ * and stays a symlink. A path that is not a symlink is its own target.
+ */
+export async function resolveWriteTarget(file: string): Promise<string> {
+  let cur = path.resolve(file);
+  for (let hops = 0; hops < 40; hops++) {
+    let link: string;
+    try {
+      link = await fsp.readlink(cur);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || code === 'ENOENT' || code === 'ENOTDIR') {
+        // Not a symlink (or not there): resolve the directory part, which may itself be a link.
+        try {
+          return path.join(await fsp.realpath(path.dirname(cur)), path.basename(cur));
+        } catch {
+          return cur;
+        }
+      }
+      throw new GatepassError('E_IO', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    cur = path.resolve(path.dirname(cur), link);
+  }
+  throw new GatepassError('E_IO', `cannot write ${file}: too many levels of symbolic links`);
+}
+
+/** The name pattern of writeFileAtomic's temp files (`.<name>.<pid>.<12 hex>.tmp`). */
+const TEMP_RE = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Remove temp files writeFileAtomic left in `dir` when its process died (kill -9, power loss): those
+ * whose writer pid is gone. Best effort; returns the paths removed.
+ */
+export async function removeStaleTemps(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_RE.exec(name);
+    if (!m) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || pidAlive(pid)) continue;
+    const p = path.join(dir, name);
+    try {
+      if ((await fsp.lstat(p)).isFile()) {
+        await fsp.rm(p, { force: true });
+        removed.push(p);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** fsync a directory so a rename or removal in it is durable (best effort: not every platform can). */
+export async function syncDir(dir: string): Promise<void> {
+  try {
+    const dh = await fsp.open(dir, 'r');
+    await dh.sync().catch(() => {});
+    await dh.close();
+  } catch {
+    // directory fsync is best effort (not supported on every platform)
+  }
+}
+
+/**
  * Atomically replace `file` with `data`: readers see either the old or the new content, never a
- * partial file, and a crash leaves the old file in place. Symlinks are followed so a user's
- * symlinked dotfile stays a symlink.
+ * partial file, and a crash leaves the old file in place. Symlinks are followed (also dangling
+ * ones, whose target is created) and the temp file sits next to the target, so a user's symlinked
+ * dotfile stays a symlink.
  */
 export async function writeFileAtomic(
   file: string,
   data: string | Uint8Array,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
-  let target = file;
-  try {
-    target = await fsp.realpath(file);
-  } catch {
-    // does not exist yet
-  }
+  const target = await resolveWriteTarget(file);
   const dir = path.dirname(target);
   await fsp.mkdir(dir, { recursive: true, mode: options.dirMode ?? PRIVATE_DIR_MODE });
   let mode = PRIVATE_FILE_MODE;
@@ -104,17 +193,20 @@ export async function writeFileAtomic(
     await handle.sync();
     await handle.close();
     handle = undefined;
+    durableStep();
     await fsp.rename(tmp, target);
   } catch (err) {
     await handle?.close().catch(() => {});
     await fsp.rm(tmp, { force: true }).catch(() => {});
     throw new GatepassError('E_IO', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
   }
-  try {
-    const dh = await fsp.open(dir, 'r');
-    await dh.sync().catch(() => {});
-    await dh.close();
-  } catch {
-    // directory fsync is best effort (not supported on every platform)
-  }
+  await syncDir(dir);
+  durableStep();
+}
+
+/** Remove a file durably (no error when it is already gone). */
+export async function removeFileDurable(file: string): Promise<void> {
+  await fsp.rm(file, { force: true });
+  await syncDir(path.dirname(file));
+  durableStep();
 }

@@ -1,12 +1,21 @@
 /**
  * File-level editing: choose the editor for a format, plan a patch against the current content,
- * write it atomically (mode preserved), and revert a recorded FileChange. Also the private backup
- * file holding previous values of secret keys (never in the config file, which `status` prints).
+ * write it atomically (mode preserved, but never readable by others once it holds a secret), and
+ * revert a recorded FileChange. Symlinked files are edited through the link, which stays a link
+ * (a dangling one gets its target created, and removed again). Also the private backup file holding
+ * previous values of secret keys (never in the config file, which `status` prints).
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { ToolConfigError } from '../../errors.js';
-import { readTextIfExists, writeFileAtomic } from '../../util/fs.js';
+import {
+  durableStep,
+  PRIVATE_FILE_MODE,
+  readTextIfExists,
+  removeFileDurable,
+  resolveWriteTarget,
+  writeFileAtomic,
+} from '../../util/fs.js';
 import { inspectDotenv, patchDotenv, revertDotenv } from './dotenv.js';
 import { inspectJson, patchJson, revertJson } from './json.js';
 import { inspectWhole, patchWhole, revertWhole } from './text.js';
@@ -30,6 +39,10 @@ export interface PlannedFile {
   record: FileChange;
   backups: Record<string, string>;
   mode?: number;
+  /** Mode of the existing file (its symlink target), undefined when it does not exist. */
+  modeBefore?: number;
+  /** The file holds a secret and is readable by others now: setup makes it 0600. */
+  tighten: boolean;
 }
 
 export async function patchText(
@@ -159,11 +172,16 @@ export async function planFile(
     Object.assign(old, c.after_sha256 !== undefined ? { after_sha256: c.after_sha256 } : { after: c.after });
   }
   const fresh = !previous || before === undefined;
+  const target = await resolveWriteTarget(plan.file);
+  const modeBefore = before === undefined ? undefined : await fileMode(target);
+  const tighten = await mustTighten(plan, target, modeBefore);
+  const modeRecorded = fresh ? undefined : previous.mode_before;
   const record: FileChange = {
     file: plan.file,
     format: plan.format,
     created: fresh ? before === undefined : previous.created,
-    created_dirs: fresh ? (before === undefined ? await missingDirs(plan.file) : []) : previous.created_dirs,
+    created_dirs: fresh ? (before === undefined ? await missingDirs(target) : []) : previous.created_dirs,
+    ...(modeRecorded !== undefined || tighten ? { mode_before: modeRecorded ?? modeBefore! } : {}),
     changes,
   };
   return {
@@ -174,26 +192,77 @@ export async function planFile(
     record,
     backups: result.backups,
     ...(plan.mode !== undefined ? { mode: plan.mode } : {}),
+    ...(modeBefore !== undefined ? { modeBefore } : {}),
+    tighten,
   };
 }
 
-/** Write a planned file (atomic, existing mode kept; new files 0600 in 0700 dirs). */
+async function fileMode(file: string): Promise<number | undefined> {
+  try {
+    return (await fsp.stat(file)).mode & 0o7777;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A file that will hold a secret must not be readable by other users: true when setup has to make
+ * it 0600. One owned by another user cannot be narrowed by us, so it is refused before any write.
+ */
+async function mustTighten(plan: FilePlan, target: string, mode: number | undefined): Promise<boolean> {
+  if (mode === undefined || (mode & 0o077) === 0 || process.platform === 'win32') return false;
+  if (!plan.settings.some((s) => s.secret)) return false;
+  const uid = process.getuid?.();
+  const owner = (await fsp.stat(target)).uid;
+  if (uid !== undefined && owner !== uid) {
+    throw new ToolConfigError(
+      `${plan.file} is readable by other users (mode ${mode.toString(8).padStart(4, '0')}) and owned by uid ${owner}, so gatepass cannot make it private; it would hold the local proxy key`,
+      {
+        path: plan.file,
+        hint: `make it yours and private (chmod 600 ${plan.file}), or leave this tool out of --tools`,
+      },
+    );
+  }
+  return true;
+}
+
+/** Write a planned file (atomic, existing mode kept unless it must turn private; new files 0600 in 0700 dirs). */
 export async function writePlanned(p: PlannedFile): Promise<void> {
-  if (p.before === p.after) return;
+  if (p.before === p.after) {
+    if (p.tighten) await chmodDurable(p.file, PRIVATE_FILE_MODE);
+    return;
+  }
   await writeFileAtomic(p.file, p.after, {
-    mode: p.before === undefined && p.mode !== undefined ? p.mode : 'preserve',
+    mode: p.tighten
+      ? PRIVATE_FILE_MODE
+      : p.before === undefined && p.mode !== undefined
+        ? p.mode
+        : 'preserve',
   });
+}
+
+async function chmodDurable(file: string, mode: number): Promise<void> {
+  await fsp.chmod(await resolveWriteTarget(file), mode);
+  durableStep();
+}
+
+/** Remove a file gatepass created (through a symlink: its target, so the link stays) and its dirs. */
+export async function removeCreated(file: string, createdDirs: string[]): Promise<void> {
+  await removeFileDurable(await resolveWriteTarget(file));
+  for (const dir of createdDirs) await fsp.rmdir(dir).catch(() => {});
 }
 
 /** Put a file back exactly as it was before `writePlanned` (rollback of a failed setup). */
 export async function restorePlanned(p: PlannedFile): Promise<void> {
-  if (p.before === p.after) return;
-  if (p.before !== undefined) {
-    await writeFileAtomic(p.file, p.before, { mode: 'preserve' });
+  if (p.before === p.after) {
+    if (p.tighten && p.modeBefore !== undefined) await chmodDurable(p.file, p.modeBefore);
     return;
   }
-  await fsp.rm(p.file, { force: true });
-  for (const dir of p.record.created_dirs) await fsp.rmdir(dir).catch(() => {});
+  if (p.before !== undefined) {
+    await writeFileAtomic(p.file, p.before, { mode: p.modeBefore ?? 'preserve' });
+    return;
+  }
+  await removeCreated(p.file, p.record.created_dirs);
 }
 
 export interface RevertFileResult {
@@ -211,12 +280,17 @@ export async function revertFile(
   if (text === undefined) return { file: record.file, outcome: 'missing', drifted: [] };
   const r = await revertText(record.format, record.file, text, record.changes, backups);
   if (record.created && r.empty) {
-    await fsp.rm(record.file, { force: true });
-    for (const dir of record.created_dirs) await fsp.rmdir(dir).catch(() => {});
+    await removeCreated(record.file, record.created_dirs);
     return { file: record.file, outcome: 'removed', drifted: r.drifted };
   }
-  if (r.text === text) return { file: record.file, outcome: 'unchanged', drifted: r.drifted };
-  await writeFileAtomic(record.file, r.text, { mode: 'preserve' });
+  // The mode setup narrowed comes back once gatepass' key is out (unless the user changed it since).
+  const mode = await fileMode(await resolveWriteTarget(record.file));
+  const restoreMode = record.mode_before !== undefined && mode === PRIVATE_FILE_MODE;
+  if (r.text === text) {
+    if (restoreMode) await chmodDurable(record.file, record.mode_before!);
+    return { file: record.file, outcome: 'unchanged', drifted: r.drifted };
+  }
+  await writeFileAtomic(record.file, r.text, { mode: restoreMode ? record.mode_before! : 'preserve' });
   return { file: record.file, outcome: 'restored', drifted: r.drifted };
 }
 
@@ -264,7 +338,7 @@ export async function readBackups(stateDir: string): Promise<Record<string, stri
 export async function writeBackups(stateDir: string, backups: Record<string, string>): Promise<void> {
   const file = backupFile(stateDir);
   if (Object.keys(backups).length === 0) {
-    await fsp.rm(file, { force: true });
+    await removeFileDurable(file);
     return;
   }
   await writeFileAtomic(file, `${JSON.stringify(backups, null, 2)}\n`, { mode: 0o600 });

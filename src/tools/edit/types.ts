@@ -55,6 +55,11 @@ export interface FileChange {
   created: boolean;
   /** Directories gatepass created for it, deepest first (removed on teardown when empty). */
   created_dirs: string[];
+  /**
+   * The file was readable by others when setup put a secret (the local proxy key) in it, so setup
+   * made it 0600: its mode before, put back by teardown once the secret is gone.
+   */
+  mode_before?: number;
   changes: KeyChange[];
 }
 
