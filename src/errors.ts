@@ -4,9 +4,11 @@
  * `exitCode` tells the CLI what to exit with (1 = failure, 2 = usage error).
  *
  * Messages must never contain a secret. Constructors run the message through `redact()` as a last
- * line of defence, but callers are expected not to put secrets there in the first place.
+ * line of defence, but callers are expected not to put secrets there in the first place. They also
+ * strip control characters and escape sequences (`stripControl`), so server text quoted in a
+ * message (an IdP's error_description, a command's stderr) cannot drive the terminal it prints on.
  */
-import { redact } from './redact.js';
+import { redact, stripControl } from './redact.js';
 
 export type ErrorCode =
   | 'E_USAGE'
@@ -41,11 +43,11 @@ export class GatepassError extends Error {
   readonly hint: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: GatepassErrorOptions = {}) {
-    super(redact(message), options.cause === undefined ? undefined : { cause: options.cause });
+    super(redact(stripControl(message)), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.exitCode = options.exitCode ?? 1;
-    this.hint = options.hint === undefined ? undefined : redact(options.hint);
+    this.hint = options.hint === undefined ? undefined : redact(stripControl(options.hint));
   }
 }
 
@@ -104,8 +106,7 @@ export function isGatepassError(err: unknown): err is GatepassError {
   return err instanceof GatepassError;
 }
 
-/** Describe any thrown value as a single safe line (secrets redacted). */
+/** Describe any thrown value as safe text (secrets redacted, control characters stripped). */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return redact(err.message);
-  return redact(String(err));
+  return redact(stripControl(err instanceof Error ? err.message : String(err)));
 }

@@ -1,8 +1,9 @@
 /**
  * The stderr logger. Everything gatepass says to a human goes to stderr through here (stdout is
- * reserved for command output such as `gatepass token`), and every line is redacted.
+ * reserved for command output such as `gatepass token`), and every line is redacted and stripped of
+ * control characters and escape sequences (a message may quote server text).
  */
-import { redact } from './redact.js';
+import { redact, stripControl } from './redact.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -28,7 +29,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const quiet = options.quiet ?? false;
   const name = options.name ?? 'gatepass';
   const write = (line: string) => {
-    stream.write(`${redact(line)}\n`);
+    stream.write(`${redact(stripControl(line))}\n`);
   };
   return {
     verbose,

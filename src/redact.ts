@@ -8,6 +8,32 @@
 
 export const REDACTED = '[REDACTED]';
 
+/**
+ * Terminal escape sequences: CSI (`ESC [` … final byte, or the 8-bit U+009B), OSC / DCS / SOS / PM /
+ * APC strings up to their terminator (BEL or ST), and the remaining two-byte `ESC x` sequences.
+ */
+const ESCAPE_SEQUENCE =
+  /(?:\x1b\[|\u009b)[0-?]*[ -/]*[@-~]?|(?:\x1b[\]PX^_]|[\u0090\u0098\u009d-\u009f])[^\x07\x1b\u009c]*(?:\x07|\x1b\\|\u009c)?|\x1b[ -~]?/g;
+/** C0 controls but tab and newline, DEL, C1 controls, and the bidi overrides that reorder text. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * The one sanitizer for text gatepass did not write itself (IdP error descriptions and bodies,
+ * discovery fields, a command's stderr) before it reaches a terminal, a log or a file: escape
+ * sequences are removed whole (so `ESC ] 0 ; title BEL` cannot retitle the terminal and `ESC [ 2 J`
+ * cannot clear it), every other control character is dropped, a tab becomes a space and a carriage
+ * return a newline (so no line can overwrite another). With `singleLine`, newlines become spaces.
+ * It does not redact: callers that print also run `redact()` (the logger and GatepassError do both).
+ */
+export function stripControl(text: string, options: { singleLine?: boolean } = {}): string {
+  const out = text
+    .replace(ESCAPE_SEQUENCE, '')
+    .replace(/\r\n?/g, '\n')
+    .replace(/\t/g, ' ')
+    .replace(CONTROL, '');
+  return options.singleLine ? out.replace(/\n/g, ' ') : out;
+}
+
 const base64url = '[A-Za-z0-9_-]';
 
 /** Placeholders of secrets in help text and hints: `...`, `…`, `<token>`, empty. */
@@ -177,7 +203,7 @@ export function sanitizeOAuthError(input: unknown): SanitizedOAuthError {
   const pick = (k: string): unknown => rec[k] ?? (rec['cause'] as Record<string, unknown> | undefined)?.[k];
   const clean = (v: unknown, max: number): string | undefined => {
     if (typeof v !== 'string' || v.length === 0) return undefined;
-    const s = redact(v.replace(/[\u0000-\u001f\u007f]/g, ' ')).trim();
+    const s = redact(stripControl(v, { singleLine: true })).trim();
     return s.length > max ? `${s.slice(0, max)}…` : s;
   };
   const error = clean(pick('error'), 64) ?? 'unknown_error';

@@ -7,15 +7,16 @@
  * YAML file's size, mtime and a 64-bit content hash: a reader uses it only while all three still match
  * the YAML on disk, so a hand-edited config invalidates it at once and the full (YAML) path runs
  * instead. The hash detects changes, it is no security boundary (whoever can write the YAML can write
- * the snapshot next to it); it is computed in JS because loading node:crypto alone costs a cache hit
+ * the snapshot next to it; both files must be the user's own and not writable by others, trust.ts); it is computed in JS because loading node:crypto alone costs a cache hit
  * ~9 ms of CPU.
  * It holds the normalised config — never a secret: the config holds none (token_ref names a
  * secret-store key, it is not a token).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { GatepassConfig } from './schema.js';
+import { findUntrusted, statsTrusted } from './trust.js';
 
 export const SNAPSHOT_VERSION = 1;
 
@@ -63,10 +64,15 @@ function sameSource(a: SnapshotSource, b: SnapshotSource): boolean {
  * fast path, where each await is a turn of the event loop.
  */
 export function readFreshSnapshot(configFile: string): ConfigSnapshot | undefined {
+  let fd: number | undefined;
   try {
     const st = statSync(configFile);
+    fd = openSync(snapshotFileFor(configFile), 'r');
+    // Neither the config's path nor the snapshot may be writable by someone else (trust.ts): the
+    // full path then runs and refuses the config with a clear error. One fstat of the file read.
+    if (findUntrusted(configFile) || !statsTrusted(fstatSync(fd))) return undefined;
     const yaml = readFileSync(configFile);
-    const snap = JSON.parse(readFileSync(snapshotFileFor(configFile), 'utf8')) as ConfigSnapshot;
+    const snap = JSON.parse(readFileSync(fd, 'utf8')) as ConfigSnapshot;
     if (
       snap?.v !== SNAPSHOT_VERSION ||
       !snap.source ||
@@ -82,6 +88,8 @@ export function readFreshSnapshot(configFile: string): ConfigSnapshot | undefine
     return snap;
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -2,7 +2,8 @@
  * Loading and saving the config file. Writes are atomic (temp + rename), the file is 0600 and its
  * directory 0700, read-modify-write cycles hold a lock so concurrent gatepass processes (say, two
  * token helpers persisting a rotated refresh-token reference) cannot lose each other's update, and
- * comments a user put in the YAML survive.
+ * comments a user put in the YAML survive. A file (or directory) others could write is refused
+ * before it is read (trust.ts).
  */
 
 import { stat } from 'node:fs/promises';
@@ -22,6 +23,7 @@ import {
   snapshotFileFor,
   snapshotMatches,
 } from './snapshot.js';
+import { assertTrustedConfig } from './trust.js';
 import { normalizeConfig, requireUsableProvider, validateConfig } from './validate.js';
 
 export interface LoadedConfig {
@@ -71,6 +73,7 @@ function parse(file: string, text: string): { doc: Document; config: GatepassCon
 export async function loadConfig(file: string): Promise<LoadedConfig> {
   const text = await readTextIfExists(file);
   if (text === undefined) return { file, exists: false, config: emptyConfig() };
+  await assertTrustedConfig(file);
   const { config } = parse(file, text);
   await refreshSnapshot(file, text, config);
   return { file, exists: true, config };
@@ -195,6 +198,8 @@ export async function updateConfig(
 ): Promise<GatepassConfig> {
   const dir = path.dirname(file);
   await ensurePrivateDir(dir, PRIVATE_DIR_MODE, { tightenExisting: isDefaultConfigDir(dir) });
+  // Before anything is read or written: never edit (or take commands from) a file others control.
+  await assertTrustedConfig(file);
   return withFileLock(file, async () => {
     const text = await readTextIfExists(file);
     const parsed = text === undefined ? undefined : parse(file, text);

@@ -1,3 +1,7 @@
+/**
+ * The environment secret store (`GATEPASS_SECRET_STORE=env`): secrets in `GATEPASS_SECRET_*`
+ * variables, and the helper that keeps them out of the programs gatepass starts.
+ */
 import type { SecretStore } from './types.js';
 
 export const ENV_SECRET_PREFIX = 'GATEPASS_SECRET_';
@@ -15,6 +19,19 @@ export function envSecretNames(key: string): string[] {
   const exact = `${ENV_SECRET_PREFIX}${key}`;
   const normal = envSecretName(key);
   return exact === normal || !/^[A-Za-z0-9_]+$/.test(key) ? [normal] : [exact, normal];
+}
+
+/**
+ * `env` without the env store's `GATEPASS_SECRET_*` variables (refresh tokens among them): the
+ * environment for programs gatepass starts (`exec` children, token and refresh commands), which get
+ * the one token they need in their own variables and have no use for the store.
+ */
+export function withoutEnvSecrets(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.toUpperCase().startsWith(ENV_SECRET_PREFIX)) out[k] = v;
+  }
+  return out;
 }
 
 /**

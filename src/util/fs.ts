@@ -21,8 +21,8 @@ export interface PrivateDirOptions {
   /**
    * Also narrow the mode of the leaf when it already exists (default true). Only for directories
    * that are gatepass' own: a directory the user chose (`--config ./gatepass.yaml` in a project,
-   * `GATEPASS_CONFIG=/tmp/x.yaml`) keeps its mode — chmod'ing it would lock others out of it (and
-   * strip /tmp of its sticky bit).
+   * `GATEPASS_CONFIG=~/work/gatepass.yaml`) keeps its mode — chmod'ing it would lock others out of
+   * it (or strip a shared directory of its sticky bit).
    */
   tightenExisting?: boolean;
 }

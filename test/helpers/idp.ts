@@ -5,7 +5,8 @@
  * pages that the headless browser (test/helpers/browser.ts) fills in.
  *
  * Controls let a test take the IdP down (connection refused), make it slow, or answer every refresh
- * grant with `invalid_grant`; `counts` records every request and every successful grant by type.
+ * grant with `invalid_grant`, answer the token endpoint with any status and body, or rewrite its
+ * successful answers (a hostile IdP); `counts` records every request and every successful grant by type.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -66,6 +67,11 @@ export interface TestIdp {
    * the IdP sees it, so no refresh token is consumed; undefined to stop.
    */
   setTokenFailure(status: number | undefined, body?: { type: 'json' | 'html'; text: string }): void;
+  /**
+   * Rewrite every successful token-endpoint response body (after the IdP issued it, so the grant
+   * really happened: codes and refresh tokens are consumed) — a hostile IdP; undefined to stop.
+   */
+  setTokenRewrite(rewrite: ((body: Record<string, unknown>) => void) | undefined): void;
   /** Revoke a token at the IdP's revocation endpoint, as an admin or another client would. */
   revoke(token: string): Promise<void>;
   /** JWKS URL, to verify access tokens with jose. */
@@ -85,6 +91,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   let delayMs = 0;
   let invalidGrant = false;
   let tokenFailure: { status: number; body: { type: 'json' | 'html'; text: string } } | undefined;
+  let tokenRewrite: ((body: Record<string, unknown>) => void) | undefined;
 
   // Reserve the port first: the issuer URL must be known before the Provider is built.
   // oidc-provider runs the same behind node:https (`https.createServer(opts, callback)`).
@@ -178,6 +185,9 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
         return;
       }
       if (ctx.status === 200) counts.grants[type] = (counts.grants[type] ?? 0) + 1;
+      if (ctx.status === 200 && tokenRewrite && ctx.body && typeof ctx.body === 'object') {
+        tokenRewrite(ctx.body as Record<string, unknown>);
+      }
     }
     if (ctx.path === '/token/revocation' && ctx.status === 200) counts.revocations += 1;
   });
@@ -211,6 +221,9 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     },
     setTokenFailure(status, body = { type: 'html', text: '<html><body>Service Unavailable</body></html>' }) {
       tokenFailure = status === undefined ? undefined : { status, body };
+    },
+    setTokenRewrite(rewrite) {
+      tokenRewrite = rewrite;
     },
     async revoke(token) {
       const res = await fetch(`${issuer}/token/revocation`, {

@@ -117,7 +117,7 @@ describe('setup with a command provider', () => {
     expect(existsSync(claudeSettings())).toBe(false);
     const bad = await gp(['setup', '--tools', 'claude'], { CORP_LLM_TOKEN: 'two words' });
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/CORP_LLM_TOKEN .* not allowed in an HTTP header/);
+    expect(bad.stderr).toMatch(/CORP_LLM_TOKEN .* characters a token may not hold/);
     expect(existsSync(claudeSettings())).toBe(false); // rolled back
   });
 });

@@ -283,7 +283,7 @@ describe('misconfiguration', () => {
 
 describe('gatepass env', () => {
   it('shell format evaluates in a real shell; dotenv and json formats', async () => {
-    await addProvider('corp', cmd('bare', "tok-'quoted'-1"), [
+    await addProvider('corp', cmd('bare', 'tok-$(id)&;|-1'), [
       '--env-var',
       'CORP_TOKEN',
       '--default-provider',
@@ -294,10 +294,10 @@ describe('gatepass env', () => {
     const sh = spawnSync('/bin/sh', ['-c', `${r.stdout}\nprintf '%s|%s' "$GATEPASS_TOKEN" "$CORP_TOKEN"`], {
       encoding: 'utf8',
     });
-    expect(sh.stdout).toBe("tok-'quoted'-1|tok-'quoted'-1");
-    expect((await gp(['env', '--format', 'dotenv'])).stdout).toContain('CORP_TOKEN="tok-\'quoted\'-1"');
+    expect(sh.stdout).toBe('tok-$(id)&;|-1|tok-$(id)&;|-1');
+    expect((await gp(['env', '--format', 'dotenv'])).stdout).toContain("CORP_TOKEN='tok-$(id)&;|-1'");
     expect(JSON.parse((await gp(['env', '-f', 'json'])).stdout)).toMatchObject({
-      GATEPASS_TOKEN: "tok-'quoted'-1",
+      GATEPASS_TOKEN: 'tok-$(id)&;|-1',
     });
     expect((await gp(['env', '-f', 'yaml'])).code).toBe(2);
     expect(runs()).toHaveLength(1);

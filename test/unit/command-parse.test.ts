@@ -112,8 +112,12 @@ describe('parseTokenOutput', () => {
     expect(errorOf(() => parse(JSON.stringify({ token: 'a-token', expires_at: 'soon' }))).message).toMatch(
       /unreadable expires_at/,
     );
-    expect(errorOf(() => parse('{"token": "two words"}')).message).toMatch(/not allowed in an HTTP header/);
+    expect(errorOf(() => parse('{"token": "two words"}')).message).toMatch(/characters a token may not hold/);
     expect(errorOf(() => parse('tok\u0007x')).code).toBe('E_TOKEN_COMMAND');
+    // Quotes and backslashes would close or escape a quoted value in a dotenv file or a shell line.
+    for (const bad of [`tok"x`, "tok'x", 'tok\\x', 'tok`x', '{"token": "tok\\u001b]0;PWNED\\u0007"}']) {
+      expect(errorOf(() => parse(bad)).message, bad).toMatch(/characters a token may not hold/);
+    }
   });
 
   it('never quotes the output in an error', () => {

@@ -71,7 +71,7 @@ describe('token export', () => {
   });
 
   it('dotenv and json formats', () => {
-    expect(formatVariables({ A: 'x y', B: 'z' }, 'dotenv')).toBe('A="x y"\nB=z');
+    expect(formatVariables({ A: 'x y', B: 'z' }, 'dotenv')).toBe("A='x y'\nB=z");
     expect(JSON.parse(formatVariables({ A: 'x' }, 'json'))).toEqual({ A: 'x' });
   });
 

@@ -234,7 +234,7 @@ describe('sanitizeOAuthError', () => {
 
   it('strips control characters and bounds length', () => {
     const e = sanitizeOAuthError({ error: 'bad\u001b[31m', error_description: 'x'.repeat(1000) });
-    expect(e.error).toBe('bad [31m');
+    expect(e.error).toBe('bad');
     expect(e.error_description!.length).toBeLessThanOrEqual(301);
   });
 });

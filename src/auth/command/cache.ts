@@ -11,6 +11,7 @@ import { type GatepassPaths, resolveHome } from '../../config/paths.js';
 import type { CommandProvider } from '../../config/schema.js';
 import { registerSecret } from '../../redact.js';
 import { writeFileAtomic } from '../../util/fs.js';
+import { isSafeToken } from '../token-chars.js';
 import { parseExpiry } from './parse.js';
 
 export interface CacheEntry {
@@ -65,8 +66,7 @@ export async function readCache(file: string): Promise<CacheRead> {
   }
   const o = json as Record<string, unknown>;
   const token = typeof o['token'] === 'string' ? o['token'].trim() : '';
-  if (!token || !/^[\x21-\x7e]+$/.test(token))
-    return { state: 'malformed', reason: 'it has no usable "token"' };
+  if (!token || !isSafeToken(token)) return { state: 'malformed', reason: 'it has no usable "token"' };
   registerSecret(token);
   const entry: CacheEntry = {
     token,

@@ -16,6 +16,7 @@
  * Error messages never quote the output: it may hold the very secret being fetched.
  */
 import { AuthError } from '../../errors.js';
+import { isSafeToken, TOKEN_RULE } from '../token-chars.js';
 
 /** Outputs larger than this are refused: no bearer token is this big, a misbehaving command could be. */
 export const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -38,9 +39,6 @@ export interface ParseOptions {
   /** Names the command in errors, e.g. `token_command of provider "corp"`. */
   label?: string;
 }
-
-// Visible ASCII only: the token ends up in an HTTP header and in environment variables.
-const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
 /** What an error message appends for a command's stderr tail (already formatted): nothing when empty. */
 export function stderrSuffix(stderrTail: string): string {
@@ -193,8 +191,8 @@ export function parseTokenOutput(stdout: Uint8Array, options: ParseOptions): Par
     }
     parsed = { token: text };
   }
-  if (!HEADER_SAFE.test(parsed.token)) {
-    fail(label, 'printed a token with spaces or characters not allowed in an HTTP header');
+  if (!isSafeToken(parsed.token)) {
+    fail(label, `printed a token with characters a token may not hold (only ${TOKEN_RULE})`);
   }
   if (parsed.expiresAt === undefined) {
     const exp = jwtExpiry(parsed.token);

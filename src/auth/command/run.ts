@@ -3,19 +3,22 @@
  *
  * - Only stdout is captured (bounded to MAX_OUTPUT_BYTES + 1; past that the command is killed).
  * - stderr is passed through to our stderr while its tail is kept for error messages (tee). When a
- *   human is not watching (non-interactive), the pass-through is redacted line by line; interactive
+ *   human is not watching (non-interactive), the pass-through is redacted and stripped of control
+ *   characters (stripControl) line by line; interactive
  *   runs forward chunks as they come so prompts without a newline ("Password: ") show up at once.
  *   An interactive run at a terminal (stdin and our stderr both TTYs) gets the terminal itself as
  *   stderr, so SSO tools that draw prompts, codes or spinners only on a TTY behave as when the user
  *   runs them; its messages are then on screen and errors carry no tail.
  * - stdin: inherited for interactive runs (a prompt can read the answer), ignored otherwise.
  * - Non-interactive runs get their own process group, so a timeout kills the whole tree (a shell
- *   wrapper's children too). An interactive run stays in the terminal's foreground group: a
+ *   wrapper's children too): SIGTERM, then SIGKILL to the group after KILL_GRACE_MS, always — also
+ *   when the command itself exited at once and only a child that ignores SIGTERM is left (the run
+ *   ends only once the group is empty or has been sent SIGKILL). An interactive run stays in the terminal's foreground group: a
  *   background group reading the TTY would be stopped by SIGTTIN. Ctrl-C reaches it directly.
  */
 import { spawn } from 'node:child_process';
 import { AuthError } from '../../errors.js';
-import { redact } from '../../redact.js';
+import { redact, stripControl } from '../../redact.js';
 import { MAX_OUTPUT_BYTES, stderrSuffix } from './parse.js';
 
 const STDERR_TAIL_BYTES = 2048;
@@ -45,15 +48,23 @@ export interface CommandOutput {
 
 /** Last lines of a command's stderr, cleaned for an error message: control chars removed, redacted. */
 export function formatStderrTail(tail: string, maxLines = 5): string {
-  const lines = tail
-    .replace(/\r\n?/g, '\n')
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+  const lines = stripControl(tail)
     .split('\n')
     .map((l) => l.trimEnd())
     .filter(Boolean)
     .slice(-maxLines);
   return redact(lines.join('\n'));
+}
+
+/** Does any process of the group led by `pid` still exist? */
+function groupAlive(pid: number | undefined): boolean {
+  if (!pid || process.platform === 'win32') return false;
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function killTree(pid: number | undefined, group: boolean, signal: NodeJS.Signals): void {
@@ -86,10 +97,16 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
     let timedOut = false;
     let oversized = false;
     let killTimer: NodeJS.Timeout | undefined;
+    // Set when the command closed its pipes while we were stopping it and its group still had
+    // members: the result waits for the SIGKILL, so nothing we started outlives the run.
+    let afterKill: (() => void) | undefined;
 
     const kill = () => {
       killTree(child.pid, group, 'SIGTERM');
-      killTimer ??= setTimeout(() => killTree(child.pid, group, 'SIGKILL'), KILL_GRACE_MS);
+      killTimer ??= setTimeout(() => {
+        killTree(child.pid, group, 'SIGKILL');
+        afterKill?.();
+      }, KILL_GRACE_MS);
       killTimer.unref();
     };
     // If gatepass exits or is told to stop while the command runs in its own process group (which
@@ -142,11 +159,11 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
       lineBuf += d;
       const nl = lineBuf.lastIndexOf('\n');
       if (nl >= 0) {
-        options.stderr.write(redact(lineBuf.slice(0, nl + 1)));
+        options.stderr.write(redact(stripControl(lineBuf.slice(0, nl + 1))));
         lineBuf = lineBuf.slice(nl + 1);
       }
       if (lineBuf.length > 8192) {
-        options.stderr.write(redact(lineBuf));
+        options.stderr.write(redact(stripControl(lineBuf)));
         lineBuf = '';
       }
     });
@@ -158,7 +175,7 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
       process.removeListener('exit', onExit);
       removeSignalHandlers();
       options.signal?.removeEventListener('abort', onAbort);
-      if (lineBuf) options.stderr.write(`${redact(lineBuf)}\n`);
+      if (lineBuf) options.stderr.write(`${redact(stripControl(lineBuf))}\n`);
       if (err) reject(err);
       else resolve(out!);
     };
@@ -177,7 +194,17 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
       }, 1000).unref();
     });
     child.on('close', (code, signal) => {
+      if (killTimer && group && groupAlive(child.pid)) {
+        // Stopping it, and something of its group (e.g. a child ignoring SIGTERM) is still there:
+        // report once the group got its SIGKILL. Keep the timer referenced until then.
+        afterKill = () => report(code, signal);
+        killTimer.ref();
+        return;
+      }
       if (killTimer) clearTimeout(killTimer);
+      report(code, signal);
+    });
+    function report(code: number | null, signal: NodeJS.Signals | null) {
       const stderrTail = formatStderrTail(tail);
       const withTail = stderrSuffix(stderrTail);
       if (oversized) {
@@ -214,6 +241,6 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
         return;
       }
       finish(undefined, { stdout: Buffer.concat(chunks), stderrTail });
-    });
+    }
   });
 }

@@ -20,8 +20,10 @@ import type { CommandProvider } from '../../config/schema.js';
 import { DEFAULT_COMMAND_TIMEOUT_S } from '../../config/schema.js';
 import { AuthError, describeError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
+import { withoutEnvSecrets } from '../../secrets/env.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { withFileLock } from '../../util/lock.js';
+import { isSafeToken, TOKEN_RULE } from '../token-chars.js';
 import type { AuthContext, TokenRequest, TokenResult, TokenSource } from '../types.js';
 import { type CacheEntry, cacheFilePath, readCache, writeCache } from './cache.js';
 import { jwtExpiry, type ParsedToken, parseTokenOutput, stderrSuffix } from './parse.js';
@@ -149,8 +151,10 @@ export function createCommandTokenSource(
     const command = kind === 'refresh' ? auth.refresh_command! : auth.token_command!;
     const before = await readCache(cacheFile);
     const beforeMtime = before.state === 'ok' ? before.mtimeMs : undefined;
+    // Not the env secret store's GATEPASS_SECRET_* (other providers' refresh tokens): a refresh
+    // command gets its own refresh token in GATEPASS_REFRESH_TOKEN, a token command needs none.
     const env: NodeJS.ProcessEnv = {
-      ...ctx.env,
+      ...withoutEnvSecrets(ctx.env),
       GATEPASS_PROVIDER: name,
       GATEPASS_TOKEN_CACHE: cacheFile,
       [RUNNING_VAR]: cacheFile,
@@ -238,10 +242,10 @@ export function createCommandTokenSource(
     if (!auth.env_var) return undefined;
     const value = ctx.env[auth.env_var]?.trim();
     if (!value) return undefined;
-    if (!/^[\x21-\x7e]+$/.test(value)) {
+    if (!isSafeToken(value)) {
       throw new AuthError(
         'E_AUTH_FAILED',
-        `environment variable ${auth.env_var} (auth.env_var of provider "${name}") holds spaces or characters not allowed in an HTTP header`,
+        `environment variable ${auth.env_var} (auth.env_var of provider "${name}") holds characters a token may not hold (only ${TOKEN_RULE})`,
         { hint: `set it to the bare token, or unset it to use the token command` },
       );
     }

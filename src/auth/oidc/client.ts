@@ -8,8 +8,9 @@ import type { OidcProvider } from '../../config/schema.js';
 import { isLoopbackHost } from '../../config/validate.js';
 import { AuthError } from '../../errors.js';
 import { createTlsFetch, resolveTls, tlsErrorCode, tlsHint, warnSkipVerify } from '../../net/tls.js';
-import { formatOAuthError, registerSecret, sanitizeOAuthError } from '../../redact.js';
+import { formatOAuthError, registerSecret, sanitizeOAuthError, stripControl } from '../../redact.js';
 import { envSeconds } from '../../util/env.js';
+import { assertSafeIdpTokens } from '../token-chars.js';
 
 export type OidcConfiguration = oidc.Configuration;
 export type TokenResponse = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
@@ -57,10 +58,12 @@ export async function revoke(config: OidcConfiguration, refreshToken: string): P
   return true;
 }
 
+/** Register the tokens as secrets, then refuse them if an access / ID token is not token-safe. */
 export function registerTokens(tokens: oidc.TokenEndpointResponse): void {
   registerSecret(tokens.access_token);
   registerSecret(tokens.refresh_token);
   registerSecret(tokens.id_token);
+  assertSafeIdpTokens(tokens);
 }
 
 /** The IdP rejected the refresh token (expired, revoked, already rotated). */
@@ -174,5 +177,5 @@ export function mapOidcError(err: unknown, what: string, issuer: string): AuthEr
 }
 
 function sanitizeStatusText(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 80);
+  return stripControl(text, { singleLine: true }).slice(0, 80);
 }

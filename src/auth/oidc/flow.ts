@@ -6,6 +6,7 @@
 import * as oidc from 'openid-client';
 import { effectiveCallbackPort, effectiveScopes, type OidcProvider } from '../../config/schema.js';
 import { AuthError } from '../../errors.js';
+import { stripControl } from '../../redact.js';
 import { createBrowserOpener } from '../browser.js';
 import type { AuthContext } from '../types.js';
 import { startCallbackServer } from './callback.js';
@@ -148,10 +149,12 @@ export async function deviceLogin(
   } catch (err) {
     throw mapOidcError(err, 'device authorization', issuer);
   }
-  const where = response.verification_uri_complete ?? response.verification_uri;
-  ctx.stderr.write(
-    `To log in to ${issuer}, visit:\n\n  ${where}\n\nand confirm the code: ${response.user_code}\n\n`,
-  );
+  // Both come from the IdP: no escape sequence of theirs reaches the terminal.
+  const where = stripControl(response.verification_uri_complete ?? response.verification_uri, {
+    singleLine: true,
+  });
+  const code = stripControl(response.user_code, { singleLine: true });
+  ctx.stderr.write(`To log in to ${issuer}, visit:\n\n  ${where}\n\nand confirm the code: ${code}\n\n`);
   const controller = new AbortController();
   const limit = Math.min(options.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS, response.expires_in * 1000);
   const timer = setTimeout(() => controller.abort(), limit);

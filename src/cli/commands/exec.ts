@@ -1,7 +1,7 @@
 /**
  * `gatepass exec -- CMD...`: run CMD with the provider's token in its environment. The token never
  * appears on a command line or on stdout; CMD's exit status becomes ours and the usual termination
- * signals are forwarded to it.
+ * signals are forwarded to it. CMD does not inherit the env secret store's `GATEPASS_SECRET_*`.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -10,6 +10,7 @@ import { createTokenSource } from '../../auth/factory.js';
 import { loadConfig, requireProvider } from '../../config/store.js';
 import { GatepassError, UsageError } from '../../errors.js';
 import { programCaFile } from '../../net/program-ca.js';
+import { withoutEnvSecrets } from '../../secrets/env.js';
 import { buildAuthContext } from '../auth-context.js';
 import type { CliContext } from '../context.js';
 
@@ -26,7 +27,8 @@ export async function run(ctx: CliContext, command: string[]): Promise<number> {
   const { token, origin } = await source.getToken();
   ctx.logger.debug(`exec: token for provider "${name}" from ${origin}`);
   const extraCaFile = await programCaFile(provider.tls, ctx.env, ctx.paths.cacheDir);
-  const env = { ...ctx.env, ...tokenVariables(name, provider, token, { extraCaFile }) };
+  // The env secret store's variables (refresh tokens) stay with gatepass: CMD gets the token only.
+  const env = { ...withoutEnvSecrets(ctx.env), ...tokenVariables(name, provider, token, { extraCaFile }) };
 
   const [file, ...args] = command as [string, ...string[]];
   const child = spawn(file, args, { stdio: 'inherit', env });
