@@ -12,6 +12,15 @@ import {
 } from './schema.js';
 import { checkProviderName, type FieldSpec, findField, parseFieldInput } from './validate.js';
 
+/** The settings an OIDC provider's token key is derived from (oidcSecretKey). */
+const TOKEN_KEY_FIELDS = new Set([
+  'gateway_url',
+  'oidc.issuer',
+  'oidc.client_id',
+  'oidc.audience',
+  'oidc.scopes',
+]);
+
 export interface FieldAssignment {
   spec: FieldSpec;
   value: unknown;
@@ -117,8 +126,8 @@ export function applyAssignments(
         if (!assignments.some((a) => a.spec.key === key)) delete provider[key];
       }
     }
-    if (provider?.type === 'oidc' && (spec.key === 'gateway_url' || spec.key === 'oidc.issuer')) {
-      // The cached token reference belongs to the old gateway/issuer pair.
+    if (provider?.type === 'oidc' && TOKEN_KEY_FIELDS.has(spec.key)) {
+      // The cached token reference belongs to the old settings (tokens are keyed by all of them).
       delete provider.token_ref;
     }
   }
@@ -175,8 +184,7 @@ export function unsetFields(config: GatepassConfig, providerName: string, keys: 
     if (!provider) continue;
     setPath(provider as unknown as Record<string, unknown>, spec.key, undefined);
     pruneTls(provider);
-    if (provider.type === 'oidc' && (spec.key === 'gateway_url' || spec.key === 'oidc.issuer'))
-      delete provider.token_ref;
+    if (provider.type === 'oidc' && TOKEN_KEY_FIELDS.has(spec.key)) delete provider.token_ref;
   }
 }
 

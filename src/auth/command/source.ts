@@ -22,6 +22,7 @@ import { AuthError, describeError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { withFileLock } from '../../util/lock.js';
+import { refuseWhenLoggedOut } from '../logged-out.js';
 import type { AuthContext, TokenRequest, TokenResult, TokenSource } from '../types.js';
 import { type CacheEntry, cacheFilePath, readCache, writeCache } from './cache.js';
 import { jwtExpiry, type ParsedToken, parseTokenOutput, stderrSuffix } from './parse.js';
@@ -265,6 +266,8 @@ export function createCommandTokenSource(
     if (request.cacheOnly) {
       throw new AuthError('E_AUTH_REQUIRED', `no usable cached token for provider "${name}"`);
     }
+    // Logged out by the user: the token command (often a browser SSO) does not run on its own.
+    await refuseWhenLoggedOut(ctx, name, provider);
     const seenMtime = first.state === 'ok' ? first.mtimeMs : undefined;
     // A token command that calls gatepass for its own provider would wait forever on our lock.
     if (ctx.env[RUNNING_VAR] === cacheFile) {

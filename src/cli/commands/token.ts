@@ -13,6 +13,14 @@ import { formatToken, parseMinValid } from '../token-format.js';
 
 export { EXEC_CREDENTIAL_API_VERSION, formatToken } from '../token-format.js';
 
+/**
+ * Set by `gatepass status` when it runs a tool's token helper: `gatepass token` then only resolves
+ * its config and provider and prints HELPER_CHECK_MARKER instead of a token (never a secret, no
+ * login). The fast path leaves such calls to this full path.
+ */
+export const HELPER_CHECK_ENV = 'GATEPASS_HELPER_CHECK';
+export const HELPER_CHECK_MARKER = 'gatepass-helper-ok';
+
 import { applyTlsFlags } from '../tls-flags.js';
 
 export interface TokenOptions {
@@ -51,7 +59,10 @@ export function tokenInteractivity(
   // GATEPASS_INTERACTIVE=0 says nobody is there to see it (Claude Desktop's background refreshes).
   if (options.skipBrowser) return true;
   if (options.format === 'exec-credential' && kubectlInteractive(env)) return true;
-  return provider.type === 'oidc' && !provider.token_ref && canOpenBrowser(env, platform);
+  // Logged out by the user is not "never logged in": no browser (the source refuses anyway).
+  return (
+    provider.type === 'oidc' && !provider.token_ref && !provider.logged_out && canOpenBrowser(env, platform)
+  );
 }
 
 export async function run(ctx: CliContext, options: TokenOptions): Promise<number> {
@@ -61,6 +72,11 @@ export async function run(ctx: CliContext, options: TokenOptions): Promise<numbe
   const { config } = await loadConfig(ctx.paths.configFile);
   const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   applyTlsFlags(provider, options);
+  if (envFlag(ctx.env, HELPER_CHECK_ENV)) {
+    // `gatepass status` checking that a tool's helper starts: config and provider resolve, no token.
+    ctx.print(`${HELPER_CHECK_MARKER} provider=${name} config=${ctx.paths.configFile}`);
+    return 0;
+  }
   const interactive = tokenInteractivity(options, ctx.env, provider);
   const auth = await buildAuthContext(ctx, {
     config,
