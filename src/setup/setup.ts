@@ -32,6 +32,7 @@ import {
 } from '../tools/edit/file.js';
 import type { ToolModule, WireParams } from '../tools/index.js';
 import { TOOLS } from '../tools/index.js';
+import { launcherPath, writeLauncher } from '../tools/launcher.js';
 import { resolveSelf } from '../tools/self.js';
 import type { SelfCommand } from '../tools/types.js';
 import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
@@ -39,9 +40,12 @@ import {
   authContext,
   fileRecords,
   HELPER_TTL_MS,
+  helperTimeoutMs,
+  hintCommand,
   notInstalled,
   openStore,
   parseToolList,
+  pinnedArgs,
   type RunEnv,
   toolEnv,
   withToolsLock,
@@ -176,12 +180,17 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   );
   const toPersist = [...assignments, ...layout.persist];
   const base = gatewayUrl.replace(/\/+$/, '');
+  // Tools start gatepass through the launcher (rewritten below to point at this gatepass), pinned to
+  // the config file and provider of this setup: `--config alt.yaml --provider work` is what they get.
+  const self = options.self ?? resolveSelf();
+  const pinned = pinnedArgs(run, providerName);
   const params: WireParams = {
     gatewayUrl,
     proxyUrl: `http://127.0.0.1:${effectiveProxyPort(merged)}`,
     proxyKey,
-    self: options.self ?? resolveSelf(),
+    self: { command: launcherPath(run.paths.dataDir, run.platform), args: pinned },
     helperTtlMs: HELPER_TTL_MS,
+    helperTimeoutMs: helperTimeoutMs(run.env, provider),
     anthropicUrl: `${base}${layout.anthropicPrefix}`,
     openaiUrl: `${base}${layout.openaiPrefix}`,
     models: layout.models,
@@ -280,6 +289,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   let configWritten = false;
   try {
     if (createdKey && store) await store.set(LOCAL_PROXY_KEY_NAME, proxyKey);
+    await writeLauncher(run.paths.dataDir, self, run.platform);
     for (const { files } of planned) {
       for (const f of files) {
         written.push(f);
@@ -315,6 +325,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
           config_path: tool.configPath(tenv),
           provider: providerName,
           files: files.map((f) => f.record),
+          ...(tool.helper ? { helper: tool.helper(tenv, toolParams(tool, params)) } : {}),
         };
         const i = cfg.configured_tools.findIndex((e) => e.tool === tool.id);
         if (i >= 0) cfg.configured_tools[i] = entry;
@@ -351,7 +362,10 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     .filter(({ files }) => files.some((f) => f.before !== f.after))
     .map(({ tool }) => `  - ${tool.name}: ${tool.restart}`);
   if (restarts.length) run.logger.info(`Restart needed:\n${restarts.join('\n')}`);
-  if (proxyTools.length) run.logger.info('Proxy-mode tools need `gatepass proxy start` running.');
+  if (proxyTools.length)
+    run.logger.info(
+      `Proxy-mode tools need \`${hintCommand(run, providerName, merged, 'proxy start')}\` running.`,
+    );
   return result;
 }
 

@@ -13,14 +13,7 @@ import { formatToken, parseMinValid } from '../token-format.js';
 
 export { EXEC_CREDENTIAL_API_VERSION, formatToken } from '../token-format.js';
 
-/**
- * Set by `gatepass status` when it runs a tool's token helper: `gatepass token` then only resolves
- * its config and provider and prints HELPER_CHECK_MARKER instead of a token (never a secret, no
- * login). The fast path leaves such calls to this full path.
- */
-export const HELPER_CHECK_ENV = 'GATEPASS_HELPER_CHECK';
-export const HELPER_CHECK_MARKER = 'gatepass-helper-ok';
-
+import { HELPER_CHECK_ENV, HELPER_CHECK_MARKER } from '../../tools/self.js';
 import { applyTlsFlags } from '../tls-flags.js';
 
 export interface TokenOptions {
@@ -73,7 +66,8 @@ export async function run(ctx: CliContext, options: TokenOptions): Promise<numbe
   const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   applyTlsFlags(provider, options);
   if (envFlag(ctx.env, HELPER_CHECK_ENV)) {
-    // `gatepass status` checking that a tool's helper starts: config and provider resolve, no token.
+    // `gatepass status` checking that a tool's helper starts (setup/helper-check.ts): the config and
+    // provider resolve; no token, no login. The fast path leaves such calls to this full path.
     ctx.print(`${HELPER_CHECK_MARKER} provider=${name} config=${ctx.paths.configFile}`);
     return 0;
   }
