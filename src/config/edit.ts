@@ -40,6 +40,12 @@ export function parseAssignments(pairs: ReadonlyArray<readonly [string, string]>
   });
 }
 
+function getPath(root: object, key: string): unknown {
+  let cur: unknown = root;
+  for (const part of key.split('.')) cur = (cur as Record<string, unknown> | undefined)?.[part];
+  return cur;
+}
+
 function setPath(root: Record<string, unknown>, key: string, value: unknown): void {
   const parts = key.split('.');
   let cur = root;
@@ -108,6 +114,7 @@ export function applyAssignments(
       );
     }
     const previousGateway = provider?.gateway_url;
+    const previousValue = provider ? JSON.stringify(getPath(provider, spec.key)) : undefined;
     // A boolean option set to false is the same as not set: keep the file free of `false` noise.
     setPath(
       provider as unknown as Record<string, unknown>,
@@ -126,7 +133,11 @@ export function applyAssignments(
         if (!assignments.some((a) => a.spec.key === key)) delete provider[key];
       }
     }
-    if (provider?.type === 'oidc' && TOKEN_KEY_FIELDS.has(spec.key)) {
+    if (
+      provider?.type === 'oidc' &&
+      TOKEN_KEY_FIELDS.has(spec.key) &&
+      JSON.stringify(getPath(provider, spec.key)) !== previousValue
+    ) {
       // The cached token reference belongs to the old settings (tokens are keyed by all of them).
       delete provider.token_ref;
     }

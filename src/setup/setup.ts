@@ -14,6 +14,7 @@ import {
   effectiveProxyPort,
   type GatepassConfig,
   type OidcProvider,
+  type Provider,
 } from '../config/schema.js';
 import { loadConfig, updateConfig } from '../config/store.js';
 import { requireUsableProvider, validateConfig } from '../config/validate.js';
@@ -87,6 +88,26 @@ async function checkEnvToken(
     run.logger.warn(
       `provider "${name}" takes its token from the environment variable ${variable}, which is not set here: set it where the configured tools run (or configure auth.token_command)`,
     );
+    return false;
+  }
+}
+
+/**
+ * Is there a token setup can reuse instead of signing in? OIDC: cached, or refreshable with the
+ * stored refresh token (never a login: the request is not interactive). Command providers: the
+ * cache or the environment only (the token command is their login). A logged-out provider has none.
+ */
+async function hasUsableToken(ctx: AuthContext, name: string, provider: Provider): Promise<boolean> {
+  const { createTokenSource } = await import('../auth/factory.js');
+  try {
+    const source = await createTokenSource(ctx, name, provider);
+    await source.getToken({
+      interactive: false,
+      ...(provider.type === 'command' ? { cacheOnly: true } : {}),
+    });
+    return true;
+  } catch (err) {
+    ctx.logger.debug(`no reusable token for provider "${name}": ${describeError(err)}`);
     return false;
   }
 }
@@ -258,13 +279,17 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       skipBrowser: options.skipBrowser ?? false,
     });
     const envOnly = provider.type === 'command' && !provider.auth.token_command;
-    if (!envOnly) run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
     const refBefore = provider.type === 'oidc' ? provider.token_ref : undefined;
     try {
       if (envOnly) {
         // Nothing to sign in with: the token comes from auth.env_var, set where the tools run.
         loggedIn = await checkEnvToken(run, ctx, providerName, provider);
+      } else if (await hasUsableToken(ctx, providerName, provider)) {
+        // Re-running setup: a cached or refreshable token is reused, no browser, no token command.
+        loggedIn = true;
+        run.logger.info(`Already signed in to ${gatewayUrl} (provider "${providerName}").`);
       } else {
+        run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
         await login(ctx, providerName, provider, {});
         loggedIn = true;
         run.logger.info('Signed in.');
@@ -317,6 +342,8 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       // old token_ref): record its token reference now that those settings are saved.
       const saved = cfg.providers[providerName];
       if (tokenRef && saved?.type === 'oidc') saved.token_ref = { ...tokenRef };
+      // A lazy setup after a logout asks for "login pending" again: tools may sign in on first use.
+      if (options.lazy && saved) delete saved.logged_out;
       for (const { tool, files } of planned) {
         if (tool.mode === 'manual') continue; // nothing written, nothing to undo
         const entry: ConfiguredTool = {
