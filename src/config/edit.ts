@@ -96,7 +96,13 @@ export function applyAssignments(
     (config.providers[providerName]
       ? undefined
       : assignments.find((a) => a.spec.providerType)?.spec.providerType);
+  const existed = Object.keys(config.providers);
   const provider = needsProvider ? ensureProvider(config, providerName, inferredType) : undefined;
+  // The first provider of a config is its default (`--provider corp` on an empty config): a plain
+  // `gatepass token` then uses it instead of failing with "no provider named default".
+  if (provider && existed.length === 0 && !config.providers[config.default_provider]) {
+    config.default_provider = providerName;
+  }
   for (const { spec, value } of assignments) {
     if (spec.key === 'type') continue;
     if (spec.scope === 'global') {
