@@ -152,7 +152,8 @@ export async function fastToken(
 ): Promise<{ stdout: string; stderr: string } | undefined> {
   try {
     const args = parseFastTokenArgs(argv);
-    if (!args || envFlag(env, 'GATEPASS_VERBOSE')) return undefined;
+    // GATEPASS_HELPER_CHECK: `gatepass status` probing a helper; the full path answers it.
+    if (!args || envFlag(env, 'GATEPASS_VERBOSE') || envFlag(env, 'GATEPASS_HELPER_CHECK')) return undefined;
     const minValidityMs = parseMinValid(args.minValid);
     const paths = resolvePaths({ env, configOverride: args.config });
     const snap = readFreshSnapshot(paths.configFile);
@@ -160,7 +161,8 @@ export async function fastToken(
     const config = snap.config;
     const name = args.provider || config.default_provider || 'default';
     const provider = config.providers[name];
-    if (!provider || !snap.usable.includes(name)) return undefined;
+    // A logged-out provider is refused by the full path ("you are logged out"), never served here.
+    if (!provider || !snap.usable.includes(name) || provider.logged_out) return undefined;
     const secrets = await openStore(paths, env);
     if (!secrets) return undefined;
     const stderr = bufferStream();

@@ -12,6 +12,15 @@ import {
 } from './schema.js';
 import { checkProviderName, type FieldSpec, findField, parseFieldInput } from './validate.js';
 
+/** The settings an OIDC provider's token key is derived from (oidcSecretKey). */
+const TOKEN_KEY_FIELDS = new Set([
+  'gateway_url',
+  'oidc.issuer',
+  'oidc.client_id',
+  'oidc.audience',
+  'oidc.scopes',
+]);
+
 export interface FieldAssignment {
   spec: FieldSpec;
   value: unknown;
@@ -29,6 +38,12 @@ export function parseAssignments(pairs: ReadonlyArray<readonly [string, string]>
     }
     return { spec, value: parseFieldInput(spec, raw) };
   });
+}
+
+function getPath(root: object, key: string): unknown {
+  let cur: unknown = root;
+  for (const part of key.split('.')) cur = (cur as Record<string, unknown> | undefined)?.[part];
+  return cur;
 }
 
 function setPath(root: Record<string, unknown>, key: string, value: unknown): void {
@@ -81,7 +96,13 @@ export function applyAssignments(
     (config.providers[providerName]
       ? undefined
       : assignments.find((a) => a.spec.providerType)?.spec.providerType);
+  const existed = Object.keys(config.providers);
   const provider = needsProvider ? ensureProvider(config, providerName, inferredType) : undefined;
+  // The first provider of a config is its default (`--provider corp` on an empty config): a plain
+  // `gatepass token` then uses it instead of failing with "no provider named default".
+  if (provider && existed.length === 0 && !config.providers[config.default_provider]) {
+    config.default_provider = providerName;
+  }
   for (const { spec, value } of assignments) {
     if (spec.key === 'type') continue;
     if (spec.scope === 'global') {
@@ -99,6 +120,7 @@ export function applyAssignments(
       );
     }
     const previousGateway = provider?.gateway_url;
+    const previousValue = provider ? JSON.stringify(getPath(provider, spec.key)) : undefined;
     // A boolean option set to false is the same as not set: keep the file free of `false` noise.
     setPath(
       provider as unknown as Record<string, unknown>,
@@ -117,8 +139,12 @@ export function applyAssignments(
         if (!assignments.some((a) => a.spec.key === key)) delete provider[key];
       }
     }
-    if (provider?.type === 'oidc' && (spec.key === 'gateway_url' || spec.key === 'oidc.issuer')) {
-      // The cached token reference belongs to the old gateway/issuer pair.
+    if (
+      provider?.type === 'oidc' &&
+      TOKEN_KEY_FIELDS.has(spec.key) &&
+      JSON.stringify(getPath(provider, spec.key)) !== previousValue
+    ) {
+      // The cached token reference belongs to the old settings (tokens are keyed by all of them).
       delete provider.token_ref;
     }
   }
@@ -175,8 +201,7 @@ export function unsetFields(config: GatepassConfig, providerName: string, keys: 
     if (!provider) continue;
     setPath(provider as unknown as Record<string, unknown>, spec.key, undefined);
     pruneTls(provider);
-    if (provider.type === 'oidc' && (spec.key === 'gateway_url' || spec.key === 'oidc.issuer'))
-      delete provider.token_ref;
+    if (provider.type === 'oidc' && TOKEN_KEY_FIELDS.has(spec.key)) delete provider.token_ref;
   }
 }
 

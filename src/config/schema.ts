@@ -44,11 +44,21 @@ export interface OidcSettings {
   callback_port?: number;
 }
 
+/** Who signed in, from the ID token's claims (never a token): shown by `gatepass status`. */
+export interface TokenIdentity {
+  sub?: string;
+  email?: string;
+  preferred_username?: string;
+  name?: string;
+}
+
 export interface TokenRef {
   /** Secret-store key of the refresh token. */
   secret_key: string;
   /** Expiry (epoch seconds) of the access token obtained with it, when known. */
   expires_at?: number;
+  /** The signed-in identity (ID token claims), when the IdP sent an ID token. */
+  identity?: TokenIdentity;
 }
 
 export interface CommandAuthSettings {
@@ -81,6 +91,12 @@ export interface TlsSettings {
 }
 
 interface ProviderCommon {
+  /**
+   * Set by `gatepass logout` (and a teardown that deletes tokens), cleared by `gatepass login` and
+   * `setup`: `gatepass token` and the proxy then refuse to start a login ("you are logged out").
+   * Absent on a provider that never logged in (a lazy setup's "login pending").
+   */
+  logged_out?: boolean;
   /** TLS options for the IdP and gateway connections. */
   tls?: TlsSettings;
   /** Base URL of the LLM gateway this provider's tokens are for. */

@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { GatepassConfig } from './schema.js';
 import { findUntrusted, statsTrusted } from './trust.js';
 
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 export interface SnapshotSource {
   size: number;

@@ -105,7 +105,7 @@ async function refreshSnapshot(
     });
     const secretKeys: Record<string, string> = {};
     for (const [name, p] of Object.entries(config.providers)) {
-      if (p.type === 'oidc') secretKeys[name] = oidcSecretKey(p.gateway_url ?? '', p.oidc.issuer ?? '');
+      if (p.type === 'oidc') secretKeys[name] = oidcSecretKey(p.gateway_url ?? '', p.oidc);
     }
     const snapshot: ConfigSnapshot = {
       v: SNAPSHOT_VERSION,

@@ -1,17 +1,63 @@
 /** Shared plumbing for setup, teardown and status: the injected environment and tool selection. */
 import path from 'node:path';
+import { loginTimeoutMs } from '../auth/oidc/source.js';
 import type { AuthContext } from '../auth/types.js';
-import type { GatepassPaths } from '../config/paths.js';
-import type { ConfiguredTool, GatepassConfig } from '../config/schema.js';
+import { type GatepassPaths, resolvePaths } from '../config/paths.js';
+import {
+  type ConfiguredTool,
+  DEFAULT_COMMAND_TIMEOUT_S,
+  type GatepassConfig,
+  type Provider,
+} from '../config/schema.js';
 import { ToolConfigError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { openSecretStore } from '../secrets/index.js';
 import type { SecretStore } from '../secrets/types.js';
 import type { FileChange } from '../tools/edit/types.js';
 import { findTool, TOOLS, type ToolEnv, type ToolModule } from '../tools/index.js';
+import { shellQuote } from '../tools/self.js';
 
 /** The 5-minute helper TTL of the TTL invariant (tokens are refreshed when < 10 min remain). */
 export const HELPER_TTL_MS = 300_000;
+
+/**
+ * How long a tool should let its token helper run: a whole login (the OIDC login timeout, or the
+ * command provider's auth.timeout) plus a minute — tools that kill a slow helper (Codex after
+ * `auth.timeout_ms`, 5 s by default) would otherwise cut the first sign-in off and retry with a new
+ * browser tab, forever.
+ */
+export function helperTimeoutMs(env: NodeJS.ProcessEnv, provider: Provider): number {
+  const login =
+    provider.type === 'command'
+      ? (provider.auth.timeout ?? DEFAULT_COMMAND_TIMEOUT_S) * 1000
+      : loginTimeoutMs(env);
+  return login + 60_000;
+}
+
+/** `--config <file> --provider <name>`: what the tools' helpers are pinned to (the config absolute). */
+export function pinnedArgs(run: RunEnv, providerName: string): string[] {
+  return ['--config', path.resolve(run.paths.configFile), '--provider', providerName];
+}
+
+/**
+ * A `gatepass …` command line for a hint, with `--config` / `--provider` when they are not what a
+ * plain `gatepass` would use (the default config file, its default provider).
+ */
+export function hintCommand(run: RunEnv, providerName: string, config: GatepassConfig, sub: string): string {
+  const words = ['gatepass'];
+  let defaultFile: string | undefined;
+  try {
+    defaultFile = resolvePaths({
+      env: { ...run.env, GATEPASS_CONFIG: '' },
+      platform: run.platform,
+    }).configFile;
+  } catch {
+    // no home directory: always name the file
+  }
+  if (path.resolve(run.paths.configFile) !== defaultFile) words.push('--config', run.paths.configFile);
+  if (providerName !== config.default_provider) words.push('--provider', providerName);
+  return [...words.map((w) => shellQuote(w, run.platform)), sub].join(' ');
+}
 
 export interface RunEnv {
   paths: GatepassPaths;

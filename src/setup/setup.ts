@@ -15,6 +15,7 @@ import {
   effectiveProxyPort,
   type GatepassConfig,
   type OidcProvider,
+  type Provider,
 } from '../config/schema.js';
 import { loadConfig, updateConfig } from '../config/store.js';
 import { requireUsableProvider, validateConfig } from '../config/validate.js';
@@ -26,6 +27,7 @@ import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
 import { type PlannedFile, planFile, readBackups, writeBackups, writePlanned } from '../tools/edit/file.js';
 import type { ToolModule, WireParams } from '../tools/index.js';
 import { TOOLS } from '../tools/index.js';
+import { launcherPath, writeLauncher } from '../tools/launcher.js';
 import { resolveSelf } from '../tools/self.js';
 import type { SelfCommand } from '../tools/types.js';
 import { readTextIfExists, writeFileAtomic } from '../util/fs.js';
@@ -33,9 +35,12 @@ import {
   authContext,
   fileRecords,
   HELPER_TTL_MS,
+  helperTimeoutMs,
+  hintCommand,
   notInstalled,
   openStore,
   parseToolList,
+  pinnedArgs,
   type RunEnv,
   toolEnv,
   withToolsLock,
@@ -78,6 +83,26 @@ async function checkEnvToken(
     run.logger.warn(
       `provider "${name}" takes its token from the environment variable ${variable}, which is not set here: set it where the configured tools run (or configure auth.token_command)`,
     );
+    return false;
+  }
+}
+
+/**
+ * Is there a token setup can reuse instead of signing in? OIDC: cached, or refreshable with the
+ * stored refresh token (never a login: the request is not interactive). Command providers: the
+ * cache or the environment only (the token command is their login). A logged-out provider has none.
+ */
+async function hasUsableToken(ctx: AuthContext, name: string, provider: Provider): Promise<boolean> {
+  const { createTokenSource } = await import('../auth/factory.js');
+  try {
+    const source = await createTokenSource(ctx, name, provider);
+    await source.getToken({
+      interactive: false,
+      ...(provider.type === 'command' ? { cacheOnly: true } : {}),
+    });
+    return true;
+  } catch (err) {
+    ctx.logger.debug(`no reusable token for provider "${name}": ${describeError(err)}`);
     return false;
   }
 }
@@ -172,12 +197,17 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   );
   const toPersist = [...assignments, ...layout.persist];
   const base = gatewayUrl.replace(/\/+$/, '');
+  // Tools start gatepass through the launcher (rewritten below to point at this gatepass), pinned to
+  // the config file and provider of this setup: `--config alt.yaml --provider work` is what they get.
+  const self = options.self ?? resolveSelf();
+  const pinned = pinnedArgs(run, providerName);
   const params: WireParams = {
     gatewayUrl,
     proxyUrl: `http://127.0.0.1:${effectiveProxyPort(merged)}`,
     proxyKey,
-    self: options.self ?? resolveSelf(),
+    self: { command: launcherPath(run.paths.dataDir, run.platform), args: pinned },
     helperTtlMs: HELPER_TTL_MS,
+    helperTimeoutMs: helperTimeoutMs(run.env, provider),
     anthropicUrl: `${base}${layout.anthropicPrefix}`,
     openaiUrl: `${base}${layout.openaiPrefix}`,
     models: layout.models,
@@ -245,13 +275,17 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       skipBrowser: options.skipBrowser ?? false,
     });
     const envOnly = provider.type === 'command' && !provider.auth.token_command;
-    if (!envOnly) run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
     const refBefore = provider.type === 'oidc' ? provider.token_ref : undefined;
     try {
       if (envOnly) {
         // Nothing to sign in with: the token comes from auth.env_var, set where the tools run.
         loggedIn = await checkEnvToken(run, ctx, providerName, provider);
+      } else if (await hasUsableToken(ctx, providerName, provider)) {
+        // Re-running setup: a cached or refreshable token is reused, no browser, no token command.
+        loggedIn = true;
+        run.logger.info(`Already signed in to ${gatewayUrl} (provider "${providerName}").`);
       } else {
+        run.logger.info(`Signing in to ${gatewayUrl} (provider "${providerName}")…`);
         await login(ctx, providerName, provider, {});
         loggedIn = true;
         run.logger.info('Signed in.');
@@ -298,6 +332,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   });
   try {
     if (createdKey && store) await store.set(LOCAL_PROXY_KEY_NAME, proxyKey);
+    await writeLauncher(run.paths.dataDir, self, run.platform);
     if (newBackups) await writeBackups(run.paths.stateDir, backups);
     for (const { files } of planned) for (const f of files) await writePlanned(f);
 
@@ -307,6 +342,8 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       // old token_ref): record its token reference now that those settings are saved.
       const saved = cfg.providers[providerName];
       if (tokenRef && saved?.type === 'oidc') saved.token_ref = { ...tokenRef };
+      // A lazy setup after a logout asks for "login pending" again: tools may sign in on first use.
+      if (options.lazy && saved) delete saved.logged_out;
       for (const { tool, files } of planned) {
         if (tool.mode === 'manual') continue; // nothing written, nothing to undo
         const entry: ConfiguredTool = {
@@ -315,6 +352,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
           config_path: tool.configPath(tenv),
           provider: providerName,
           files: files.map((f) => f.record),
+          ...(tool.helper ? { helper: tool.helper(tenv, toolParams(tool, params)) } : {}),
         };
         const i = cfg.configured_tools.findIndex((e) => e.tool === tool.id);
         if (i >= 0) cfg.configured_tools[i] = entry;
@@ -349,7 +387,10 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     .filter(({ files }) => files.some((f) => f.before !== f.after))
     .map(({ tool }) => `  - ${tool.name}: ${tool.restart}`);
   if (restarts.length) run.logger.info(`Restart needed:\n${restarts.join('\n')}`);
-  if (proxyTools.length) run.logger.info('Proxy-mode tools need `gatepass proxy start` running.');
+  if (proxyTools.length)
+    run.logger.info(
+      `Proxy-mode tools need \`${hintCommand(run, providerName, merged, 'proxy start')}\` running.`,
+    );
   return result;
 }
 

@@ -5,7 +5,8 @@
  * selector (`appliedId` + `entries: [{id, name}]`). gatepass writes, in this order:
  *   1. a small shim script (0700) that runs `gatepass token` with absolute paths — Claude Desktop
  *      runs an executable without arguments;
- *   2. its own document (gateway URL, bearer scheme, the shim, TTL 300 s, timeout 30 s, models);
+ *   2. its own document (gateway URL, bearer scheme, the shim, TTL 300 s, a timeout covering a
+ *      login — 360 s by default — and the models);
  *   3. the selector: its entry added to `entries` and `appliedId` pointing at it.
  * The previous `appliedId` is recorded and restored on teardown; other entries and keys are never
  * touched. Claude Desktop reads this only at launch. Not available on Linux unless the directory
@@ -19,7 +20,11 @@ import type { SelfCommand, ToolEnv, ToolModule } from './types.js';
 export const CLAUDE_DESKTOP_ENTRY_NAME = 'gatepass';
 /** Seconds Claude Desktop caches the helper's token (= the 5-minute helper TTL of the TTL invariant). */
 export const CLAUDE_DESKTOP_HELPER_TTL_SEC = 300;
-/** Seconds it waits for the helper: enough for a refresh, not for a full browser login. */
+/**
+ * Seconds it waits for the helper when no login can be needed (the reference's value). Setup writes
+ * the helper timeout of the provider instead (a whole login plus a minute, 360 s by default): in
+ * Desktop's `interactive` context the helper may run the browser sign-in.
+ */
 export const CLAUDE_DESKTOP_HELPER_TIMEOUT_SEC = 30;
 
 /** A stable, UUID-shaped id for gatepass' document, so re-running setup updates the same entry. */
@@ -107,6 +112,7 @@ export const claudeDesktop: ToolModule = {
   detect: async (env) =>
     (await dirExists(appDir(env))) ||
     (env.platform !== 'linux' && (await dirExists(pathJoin(env, appConfigDir(env), 'Claude')))),
+  helper: (env, p) => ({ command: claudeDesktopShimPath(env, p.helperDir), args: [] }),
   files: (env, p) => {
     const shim = claudeDesktopShimPath(env, p.helperDir);
     return [
@@ -126,7 +132,10 @@ export const claudeDesktop: ToolModule = {
           { path: ['inferenceCredentialKind'], value: 'helper-script' },
           { path: ['inferenceCredentialHelper'], value: shim },
           { path: ['inferenceCredentialHelperTtlSec'], value: CLAUDE_DESKTOP_HELPER_TTL_SEC },
-          { path: ['inferenceCredentialHelperTimeoutSec'], value: CLAUDE_DESKTOP_HELPER_TIMEOUT_SEC },
+          {
+            path: ['inferenceCredentialHelperTimeoutSec'],
+            value: Math.max(CLAUDE_DESKTOP_HELPER_TIMEOUT_SEC, Math.ceil(p.helperTimeoutMs / 1000)),
+          },
           ...(p.models.length ? [{ path: ['inferenceModels'], value: [...p.models] }] : []),
         ],
       },

@@ -32,6 +32,7 @@ export const claude: ToolModule = {
   mode: 'direct',
   configPath: (env) => pathJoin(env, configDir(env), 'settings.json'),
   detect: async (env) => (await dirExists(configDir(env))) || onPath(env, 'claude'),
+  helper: (env, p) => ({ shell: selfCommandLine(p.self, tokenHelperArgs(p.helperTtlMs), env.platform) }),
   files: (env, p) => [
     {
       file: pathJoin(env, configDir(env), 'settings.json'),

@@ -1,6 +1,7 @@
 /**
  * Codex CLI (token-helper mode): `~/.codex/config.toml` gets a `[model_providers.gatepass]` whose
- * `auth` runs `gatepass token` (refreshed every 5 minutes), selected with `model_provider`. The
+ * `auth` runs `gatepass token` (refreshed every 5 minutes, allowed a whole login's time), selected
+ * with `model_provider`. The
  * user's previous `model_provider` is recorded and restored on teardown.
  */
 import { dirExists, onPath, pathJoin } from './platform.js';
@@ -19,6 +20,10 @@ export const codex: ToolModule = {
   mode: 'direct',
   configPath: (env) => pathJoin(env, configDir(env), 'config.toml'),
   detect: async (env) => (await dirExists(configDir(env))) || onPath(env, 'codex'),
+  helper: (_env, p) => ({
+    command: p.self.command,
+    args: [...p.self.args, ...tokenHelperArgs(p.helperTtlMs)],
+  }),
   files: (env, p) => [
     {
       file: pathJoin(env, configDir(env), 'config.toml'),
@@ -35,6 +40,8 @@ export const codex: ToolModule = {
               command: p.self.command,
               args: [...p.self.args, ...tokenHelperArgs(p.helperTtlMs)],
               refresh_interval_ms: p.helperTtlMs,
+              // Codex kills the command after timeout_ms (default 5 s): a first sign-in needs longer.
+              timeout_ms: p.helperTimeoutMs,
             },
           },
         },

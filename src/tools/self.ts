@@ -49,3 +49,11 @@ export function selfCommandLine(
 export function tokenHelperArgs(helperTtlMs: number): string[] {
   return ['token', '--min-valid', String(Math.round((2 * helperTtlMs) / 1000))];
 }
+
+/**
+ * Set by `gatepass status` when it runs a tool's token helper (setup/helper-check.ts): `gatepass
+ * token` then only resolves its config file and provider and prints HELPER_CHECK_MARKER instead of
+ * a token — no secret, no login.
+ */
+export const HELPER_CHECK_ENV = 'GATEPASS_HELPER_CHECK';
+export const HELPER_CHECK_MARKER = 'gatepass-helper-ok';

@@ -23,6 +23,8 @@ export interface WireParams {
   self: SelfCommand;
   /** Helper TTL (ms) tools re-run `gatepass token` after: 5 minutes (TTL invariant). */
   helperTtlMs: number;
+  /** How long a tool should let the helper run (ms): a whole login, so a first sign-in finishes. */
+  helperTimeoutMs: number;
   /** Gateway URL plus its Anthropic path prefix (ANTHROPIC_BASE_URL style; no trailing slash). */
   anthropicUrl: string;
   /** Gateway URL plus its OpenAI path prefix (OpenAI-style base, without `/v1`). */
@@ -41,6 +43,13 @@ export interface WireParams {
 
 export type ToolMode = 'direct' | 'proxy' | 'manual';
 
+/**
+ * The token helper a tool was given, as the tool runs it: a shell command line (Claude Code's
+ * apiKeyHelper) or an executable with arguments (Codex's auth.command/args, Claude Desktop's
+ * script). Recorded in configured_tools so `gatepass status` can check that it starts.
+ */
+export type HelperSpec = { shell: string } | { command: string; args: string[] };
+
 export interface ToolModule {
   id: string;
   name: string;
@@ -53,6 +62,8 @@ export interface ToolModule {
   files(env: ToolEnv, params: WireParams): FilePlan[];
   /** Exact steps for the user, for manual tools (or caveats for others). */
   manualSteps?(env: ToolEnv, params: WireParams): string[];
+  /** The token helper written for the tool (token-helper tools only). */
+  helper?(env: ToolEnv, params: WireParams): HelperSpec;
   /** What the user must restart for the change to take effect. */
   restart: string;
   /** How setup describes the wiring, when not "token-helper mode" / "proxy mode". */

@@ -138,7 +138,7 @@ describe('logout without revocation', () => {
       { env: t.env },
     );
     expect(r.code, r.stderr).toBe(0);
-    const key = oidcSecretKey(GATEWAY, issuer);
+    const key = oidcSecretKey(GATEWAY, { issuer, client_id: clientId });
     const dir = path.join(t.home, '.local/share/gatepass/secrets');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(path.join(dir, key), 'stale-refresh-token-1', { mode: 0o600 });

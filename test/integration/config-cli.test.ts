@@ -216,6 +216,23 @@ describe('gatepass config', () => {
     expect(await show()).toBe('default');
   });
 
+  it('a provider made first on an empty config becomes the default; a later one does not', async () => {
+    const corp = ['--provider', 'corp', '--type', 'command', '--gateway-url', 'https://c.example'];
+    const r = await gp(['config', 'set', ...corp, '--token-command', 'echo corp-token']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Provider "corp" is the default provider (the first one configured).');
+    const show = async () => JSON.parse((await gp(['config', 'show', '--json'])).stdout).default_provider;
+    expect(await show()).toBe('corp');
+    // So a plain `gatepass token` (and every tool helper without --provider) uses it.
+    const tok = await gp(['token']);
+    expect(tok.code, tok.stderr).toBe(0);
+    expect(tok.stdout).toBe('corp-token\n');
+    const other = await gp(['config', 'set', '--provider', 'other', ...base]);
+    expect(other.code, other.stderr).toBe(0);
+    expect(other.stderr).not.toContain('is the default provider');
+    expect(await show()).toBe('corp');
+  });
+
   it("--config in a directory of the user's: the file is 0600, the directory keeps its mode", async () => {
     const project = path.join(t.home, 'project');
     mkdirSync(project);

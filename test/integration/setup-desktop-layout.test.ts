@@ -117,7 +117,8 @@ describe('Claude Desktop', () => {
         inferenceCredentialKind: 'helper-script',
         inferenceCredentialHelper: shimFile,
         inferenceCredentialHelperTtlSec: 300,
-        inferenceCredentialHelperTimeoutSec: 30,
+        // A whole login plus a minute: in the interactive context the helper may sign in.
+        inferenceCredentialHelperTimeoutSec: 360,
         inferenceModels: ['claude-sonnet-4-5', 'claude-haiku-4-5'],
       });
 
@@ -133,20 +134,21 @@ describe('Claude Desktop', () => {
       // The shim runs `gatepass token` with absolute, quoted paths; background calls never open a browser.
       const script = read(shim);
       expect(statSync(shimFile).mode & 0o777).toBe(0o700);
+      // It runs gatepass through the launcher, pinned to this setup's config file and provider.
+      const dataDir = path.join(t.home, '.local/share/gatepass');
+      const launcherText = read(`.local/share/gatepass/bin/gatepass${platform === 'win32' ? '.cmd' : ''}`);
+      expect(launcherText).toContain('/opt/gate pass/dist/cli.js');
       if (platform === 'win32') {
         expect(script).toContain(
-          '"/opt/node/bin/node" "/opt/gate pass/dist/cli.js" "token" "--min-valid" "600" --skip-browser',
+          `"${dataDir}/bin/gatepass.cmd" "--config" "${t.configFile}" "--provider" "default" "token" "--min-valid" "600" --skip-browser`,
         );
         expect(script).toContain('set GATEPASS_INTERACTIVE=0');
         expect(script).toContain('\r\n');
       } else {
         expect(script.startsWith('#!/bin/sh\n')).toBe(true);
-        expect(script).toContain(
-          `exec '/opt/node/bin/node' '/opt/gate pass/dist/cli.js' 'token' '--min-valid' '600' --skip-browser`,
-        );
-        expect(script).toContain(
-          `exec '/opt/node/bin/node' '/opt/gate pass/dist/cli.js' 'token' '--min-valid' '600' --interactive`,
-        );
+        const words = `'${dataDir}/bin/gatepass' '--config' '${t.configFile}' '--provider' 'default' 'token' '--min-valid' '600'`;
+        expect(script).toContain(`exec ${words} --skip-browser`);
+        expect(script).toContain(`exec ${words} --interactive`);
       }
       expect(out.join('\n')).toMatch(/Claude Desktop: quit Claude Desktop completely and relaunch it/);
       const st = await collectStatus(runEnv(platform));

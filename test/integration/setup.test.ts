@@ -276,7 +276,15 @@ describe('setup', () => {
     await setup(['claude', 'codex']);
     const claude = JSON.parse(read(claudeFile).replace('// mine', ''));
     // The TTL invariant: tools re-run the helper every 5 min and get a token valid >= 10 min.
-    expect(claude.apiKeyHelper).toBe('/opt/node/bin/node /opt/gatepass/dist/cli.js token --min-valid 600');
+    // Tools run the launcher (rewritten by every setup), pinned to this setup's config and provider.
+    const launcher = path.join(t.home, '.local/share/gatepass/bin/gatepass');
+    expect(claude.apiKeyHelper).toBe(
+      `${launcher} --config ${t.configFile} --provider default token --min-valid 600`,
+    );
+    expect(readFileSync(launcher, 'utf8')).toContain(
+      `exec '/opt/node/bin/node' '/opt/gatepass/dist/cli.js' "$@"`,
+    );
+    expect(statSync(launcher).mode & 0o777).toBe(0o700);
     expect(claude.env).toEqual({
       ANTHROPIC_BASE_URL: 'https://llm.example.com',
       CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '300000',
@@ -288,9 +296,11 @@ describe('setup', () => {
       base_url: 'https://llm.example.com/v1',
       wire_api: 'responses',
       auth: {
-        command: '/opt/node/bin/node',
-        args: ['/opt/gatepass/dist/cli.js', 'token', '--min-valid', '600'],
+        command: launcher,
+        args: ['--config', t.configFile, '--provider', 'default', 'token', '--min-valid', '600'],
         refresh_interval_ms: 300000,
+        // A whole login (5 min) plus a minute: Codex's 5 s default would cut a first sign-in off.
+        timeout_ms: 360000,
       },
     });
     expect(logins).toBe(1);
@@ -415,8 +425,10 @@ describe('setup', () => {
     const diff = out.join('\n');
     expect(diff).toContain(`+++ ${path.join(t.home, claudeFile)}`);
     expect(diff).toContain(
-      '+  "apiKeyHelper": "/opt/node/bin/node /opt/gatepass/dist/cli.js token --min-valid 600",',
+      `+  "apiKeyHelper": "${path.join(t.home, '.local/share/gatepass/bin/gatepass')} --config ${t.configFile} --provider default token --min-valid 600",`,
     );
+    // Nor is the launcher written.
+    expect(existsSync(path.join(t.home, '.local/share/gatepass/bin'))).toBe(false);
     expect(logins).toBe(0);
   });
 
@@ -616,10 +628,16 @@ describe('CLI', () => {
     expect(lazy.stdout).toBe(`${LAZY_MESSAGE}\n`);
     const helper = JSON.parse(read('.claude/settings.json')).apiKeyHelper as string;
     expect(helper).toMatch(/ token --min-valid 600$/);
-    expect(helper).toContain('dist/cli.js');
+    const launcher = helper.split(' ')[0]!;
+    expect(readFileSync(launcher, 'utf8')).toContain('dist/cli.js');
+    // Wired, and its helper starts; but nobody signed in yet (lazy): status exits 1 saying so.
     const st = await runGatepass(['status', '--json'], { env });
-    expect(st.code).toBe(0);
-    expect(JSON.parse(st.stdout).tools[0]).toMatchObject({ tool: 'claude', state: 'wired' });
+    expect(st.code).toBe(1);
+    const report = JSON.parse(st.stdout);
+    expect(report.tools[0]).toMatchObject({ tool: 'claude', state: 'wired', reason: null });
+    expect(report.problems).toEqual([
+      'provider "default" is not logged in: run `gatepass login` (or let a tool sign in on first use)',
+    ]);
     const notInstalled = await runGatepass(['setup', '--tools', 'codex', '--lazy'], { env });
     expect(notInstalled.code).toBe(1);
     expect(notInstalled.stderr).toMatch(/Codex CLI \(codex\) is not installed/);

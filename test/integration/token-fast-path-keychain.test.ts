@@ -11,7 +11,7 @@ import { keyringAvailable, startTestKeyring } from '../helpers/keyring.js';
 
 const GATEWAY = 'https://llm.example.com';
 const ISSUER = 'https://sso.example.com';
-const AT_KEY = `${oidcSecretKey(GATEWAY, ISSUER)}_AT`;
+const AT_KEY = `${oidcSecretKey(GATEWAY, { issuer: ISSUER, client_id: 'gatepass' })}_AT`;
 
 let t: TempHome;
 beforeEach(() => {

@@ -16,7 +16,7 @@ import { makeTempHome, type RunResult, runGatepass, type TempHome } from '../hel
 
 const GATEWAY = 'https://llm.example.com';
 const ISSUER = 'https://sso.example.com';
-const AT_KEY = `${oidcSecretKey(GATEWAY, ISSUER)}_AT`;
+const AT_KEY = `${oidcSecretKey(GATEWAY, { issuer: ISSUER, client_id: 'gatepass' })}_AT`;
 
 let t: TempHome;
 

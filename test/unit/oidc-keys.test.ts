@@ -3,23 +3,47 @@ import { describe, expect, it } from 'vitest';
 import {
   accessTokenKey,
   jwtExpiry,
+  legacyOidcSecretKey,
   oidcSecretKey,
   parseCachedToken,
   serializeCachedToken,
 } from '../../src/auth/oidc/keys.js';
 
 describe('secret keys', () => {
-  it('derives LLM_OAUTH_<8 hex of sha256(gateway_url NUL issuer)>', () => {
+  it('derives LLM_OAUTH_<8 hex> from gateway, issuer, client id, audience and effective scopes', () => {
+    const gw = 'https://gw.example.com';
+    const base = { issuer: 'https://sso.example.com', client_id: 'gatepass' };
+    const scopes = 'email offline_access openid profile'; // the defaults, sorted
+    const hex = createHash('sha256')
+      .update(`v2\0${gw}\0https://sso.example.com\0gatepass\0\0${scopes}`)
+      .digest('hex');
+    expect(oidcSecretKey(gw, base)).toBe(`LLM_OAUTH_${hex.slice(0, 8)}`);
+    // Every one of them makes the tokens different.
+    const variants = [
+      oidcSecretKey(gw, base),
+      oidcSecretKey('https://gw2.example.com', base),
+      oidcSecretKey(gw, { ...base, issuer: 'https://sso2.example.com' }),
+      oidcSecretKey(gw, { ...base, client_id: 'other' }),
+      oidcSecretKey(gw, { ...base, audience: 'api://a' }),
+      oidcSecretKey(gw, { ...base, audience: 'api://b' }),
+      oidcSecretKey(gw, { ...base, scopes: ['openid', 'llm'] }),
+    ];
+    expect(new Set(variants).size).toBe(variants.length);
+    for (const k of variants) expect(k).toMatch(/^LLM_OAUTH_[0-9a-f]{8}$/);
+    // Scope order and the implied openid/offline_access do not matter.
+    expect(oidcSecretKey(gw, { ...base, scopes: ['llm', 'openid'] })).toBe(
+      oidcSecretKey(gw, { ...base, scopes: ['openid', 'offline_access', 'llm'] }),
+    );
+    expect(accessTokenKey('LLM_OAUTH_12345678')).toBe('LLM_OAUTH_12345678_AT');
+  });
+
+  it('keeps the key of older versions (gateway NUL issuer) for the one-time migration', () => {
     const hex = createHash('sha256').update('https://gw.example.com\0https://sso.example.com').digest('hex');
-    expect(oidcSecretKey('https://gw.example.com', 'https://sso.example.com')).toBe(
+    expect(legacyOidcSecretKey('https://gw.example.com', 'https://sso.example.com')).toBe(
       `LLM_OAUTH_${hex.slice(0, 8)}`,
     );
-    expect(oidcSecretKey('https://gw.example.com', 'https://sso.example.com')).toMatch(
-      /^LLM_OAUTH_[0-9a-f]{8}$/,
-    );
     // The separator matters: "ab"+"c" and "a"+"bc" must not collide.
-    expect(oidcSecretKey('ab', 'c')).not.toBe(oidcSecretKey('a', 'bc'));
-    expect(accessTokenKey('LLM_OAUTH_12345678')).toBe('LLM_OAUTH_12345678_AT');
+    expect(legacyOidcSecretKey('ab', 'c')).not.toBe(legacyOidcSecretKey('a', 'bc'));
   });
 
   it('round-trips the cached access token record in epoch seconds', () => {

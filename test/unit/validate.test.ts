@@ -280,13 +280,26 @@ describe('config edits', () => {
     const cfg = configured();
     expectInvalid(() => applyAssignments(cfg, 'default', parseAssignments([['type', 'command']])), 'type');
   });
-  it('changing gateway or issuer drops the stale token reference', () => {
+  it('changing a setting the token key is derived from drops the stale token reference', () => {
+    const ref = () => (cfg.providers['default'] as OidcProvider).token_ref;
     const cfg = configured();
-    (cfg.providers['default'] as OidcProvider).token_ref = { secret_key: 'LLM_OAUTH_deadbeef' };
-    applyAssignments(cfg, 'default', parseAssignments([['oidc.audience', 'x']]));
-    expect((cfg.providers['default'] as OidcProvider).token_ref).toBeDefined();
-    applyAssignments(cfg, 'default', parseAssignments([['oidc.issuer', 'https://other.example.com']]));
-    expect((cfg.providers['default'] as OidcProvider).token_ref).toBeUndefined();
+    for (const [key, value] of [
+      ['gateway_url', 'https://other-gw.example.com'],
+      ['oidc.issuer', 'https://other.example.com'],
+      ['oidc.client_id', 'other'],
+      ['oidc.audience', 'x'],
+      ['oidc.scopes', 'openid llm'],
+    ] as const) {
+      (cfg.providers['default'] as OidcProvider).token_ref = { secret_key: 'LLM_OAUTH_deadbeef' };
+      applyAssignments(cfg, 'default', parseAssignments([['models', 'a,b']]));
+      expect(ref()).toBeDefined();
+      applyAssignments(cfg, 'default', parseAssignments([[key, value]]));
+      expect(ref(), key).toBeUndefined();
+      // Setting the value it already has (setup re-run with the same flags) keeps the sign-in.
+      (cfg.providers['default'] as OidcProvider).token_ref = { secret_key: 'LLM_OAUTH_deadbeef' };
+      applyAssignments(cfg, 'default', parseAssignments([[key, value]]));
+      expect(ref(), key).toBeDefined();
+    }
   });
   it('unset removes keys, whole providers, and refuses unknown keys', () => {
     const cfg = configured();

@@ -4,6 +4,7 @@
  * the user's own tooling owns the session.
  */
 import type { CommandProvider } from '../../config/schema.js';
+import { setLoggedOut } from '../logged-out.js';
 import type { LoginOptions, LogoutOptions, LogoutResult } from '../login.js';
 import type { AuthContext, TokenResult } from '../types.js';
 import { cacheFilePath, deleteCache } from './cache.js';
@@ -16,11 +17,13 @@ export async function loginCommandProvider(
   options: LoginOptions,
 ): Promise<TokenResult> {
   const source = createCommandTokenSource(ctx, name, provider);
-  return source.login({
+  const result = await source.login({
     interactive: true,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  if (provider.logged_out) await setLoggedOut(ctx, name, provider, false);
+  return result;
 }
 
 export async function logoutCommandProvider(
@@ -30,5 +33,6 @@ export async function logoutCommandProvider(
   _options: LogoutOptions,
 ): Promise<LogoutResult> {
   const deleted = await deleteCache(cacheFilePath(ctx.paths, ctx.env, name, provider));
+  await setLoggedOut(ctx, name, provider, true);
   return { deleted, revoked: false };
 }

@@ -24,6 +24,7 @@ import { withoutEnvSecrets } from '../../secrets/env.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { withFileLock } from '../../util/lock.js';
 import { isSafeToken, TOKEN_RULE } from '../token-chars.js';
+import { refuseWhenLoggedOut } from '../logged-out.js';
 import type { AuthContext, TokenRequest, TokenResult, TokenSource } from '../types.js';
 import { type CacheEntry, cacheFilePath, readCache, writeCache } from './cache.js';
 import { jwtExpiry, type ParsedToken, parseTokenOutput, stderrSuffix } from './parse.js';
@@ -269,6 +270,8 @@ export function createCommandTokenSource(
     if (request.cacheOnly) {
       throw new AuthError('E_AUTH_REQUIRED', `no usable cached token for provider "${name}"`);
     }
+    // Logged out by the user: the token command (often a browser SSO) does not run on its own.
+    await refuseWhenLoggedOut(ctx, name, provider);
     const seenMtime = first.state === 'ok' ? first.mtimeMs : undefined;
     // A token command that calls gatepass for its own provider would wait forever on our lock.
     if (ctx.env[RUNNING_VAR] === cacheFile) {

@@ -12,7 +12,7 @@ import { discover, mapOidcError, revoke } from './client.js';
 import { browserLogin, deviceLogin } from './flow.js';
 import { accessTokenKey } from './keys.js';
 import { clearTokenRef, saveTokens } from './persist.js';
-import { loginTimeoutMs, providerSecretKey, tokenLockFile } from './source.js';
+import { loginTimeoutMs, migrateLegacyTokens, providerSecretKey, tokenLockFile } from './source.js';
 
 export async function loginOidcProvider(
   ctx: AuthContext,
@@ -49,6 +49,8 @@ export async function logoutOidcProvider(
 ): Promise<LogoutResult> {
   const secretKey = providerSecretKey(provider);
   return withFileLock(tokenLockFile(ctx, secretKey), async () => {
+    // Tokens still under the key of an older gatepass are this provider's too: revoke and delete them.
+    await migrateLegacyTokens(ctx, provider, secretKey);
     const refreshToken = await ctx.secrets.get(secretKey);
     registerSecret(refreshToken);
     let revoked = false;
@@ -66,7 +68,8 @@ export async function logoutOidcProvider(
     const deletedRt = await ctx.secrets.delete(secretKey);
     const deletedAt = await ctx.secrets.delete(accessTokenKey(secretKey));
     const hadRef = provider.token_ref !== undefined;
-    if (hadRef) await clearTokenRef(ctx, name, provider);
+    // Always recorded, also when nothing was stored: logged out means no login on a tool's behalf.
+    await clearTokenRef(ctx, name, provider);
     return { deleted: deletedRt || deletedAt || hadRef, revoked };
   });
 }

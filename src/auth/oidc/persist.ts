@@ -2,7 +2,7 @@
  * Saving what a grant returned: the (possibly rotated) refresh token, the access token for
  * cross-process reuse, and a token reference (secret key + expiry, never a token) in the config.
  */
-import type { OidcProvider } from '../../config/schema.js';
+import type { OidcProvider, TokenIdentity } from '../../config/schema.js';
 import { updateConfig } from '../../config/store.js';
 import { registerSecret } from '../../redact.js';
 import type { AuthContext } from '../types.js';
@@ -12,6 +12,32 @@ export interface GrantTokens {
   access_token: string;
   refresh_token?: string | undefined;
   expires_in?: number | undefined;
+  /** The ID token (validated by openid-client); only its identity claims are kept, never the token. */
+  id_token?: string | undefined;
+}
+
+/**
+ * Who signed in, from the ID token's claims (`sub`, `email`, `preferred_username`, `name`): for
+ * `gatepass status`. Control characters are stripped (the values reach a terminal and a file).
+ */
+export function identityOf(idToken: string | undefined): TokenIdentity | undefined {
+  if (!idToken) return undefined;
+  const parts = idToken.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    const out: TokenIdentity = {};
+    for (const k of ['sub', 'email', 'preferred_username', 'name'] as const) {
+      const v = claims[k];
+      if (typeof v === 'string' && v) out[k] = v.replace(/[\u0000-\u001f\u007f-\u009f]/g, '').slice(0, 200);
+    }
+    return Object.keys(out).length ? out : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface SavedTokens {
@@ -57,7 +83,9 @@ export async function saveTokens(
     // the token in hand is still good, and the refresh token is what must persist.
     ctx.logger.debug(`could not cache the access token: ${(err as Error).message}`);
   }
-  await persistTokenRef(ctx, name, provider, secretKey, expiresAt);
+  // A refresh usually brings no ID token: the identity of the login stays.
+  const identity = identityOf(tokens.id_token) ?? provider.token_ref?.identity;
+  await persistTokenRef(ctx, name, provider, secretKey, expiresAt, identity);
   return {
     token: tokens.access_token,
     ...(expiresAt === undefined ? {} : { expiresAt }),
@@ -73,29 +101,43 @@ export async function persistTokenRef(
   provider: OidcProvider,
   secretKey: string,
   expiresAtMs: number | undefined,
+  identity: TokenIdentity | undefined = provider.token_ref?.identity,
 ): Promise<void> {
   const ref = {
     secret_key: secretKey,
     ...(expiresAtMs === undefined ? {} : { expires_at: Math.floor(expiresAtMs / 1000) }),
+    ...(identity ? { identity: { ...identity } } : {}),
   };
   provider.token_ref = ref;
+  // Tokens again: the user is no longer logged out.
+  delete provider.logged_out;
   try {
     await updateConfig(ctx.configFile, (cfg) => {
       const p = cfg.providers[name];
-      if (p?.type === 'oidc') p.token_ref = { ...ref };
+      if (p?.type === 'oidc') {
+        p.token_ref = { ...ref };
+        delete p.logged_out;
+      }
     });
   } catch (err) {
     ctx.logger.debug(`could not record token_ref in ${ctx.configFile}: ${(err as Error).message}`);
   }
 }
 
-/** Forget the token reference (logout). */
+/**
+ * Forget the token reference and record that the user logged out (logout): a tool's `gatepass
+ * token` then refuses instead of starting a browser login, until `gatepass login`.
+ */
 export async function clearTokenRef(ctx: AuthContext, name: string, provider: OidcProvider): Promise<void> {
   delete provider.token_ref;
+  provider.logged_out = true;
   try {
     await updateConfig(ctx.configFile, (cfg) => {
       const p = cfg.providers[name];
-      if (p?.type === 'oidc') delete p.token_ref;
+      if (p?.type === 'oidc') {
+        delete p.token_ref;
+        p.logged_out = true;
+      }
     });
   } catch (err) {
     ctx.logger.debug(`could not clear token_ref in ${ctx.configFile}: ${(err as Error).message}`);

@@ -17,8 +17,9 @@ import { AuthError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { envSeconds } from '../../util/env.js';
 import { withFileLock } from '../../util/lock.js';
+import { refuseWhenLoggedOut } from '../logged-out.js';
 import type { AuthContext, TokenRequest, TokenResult, TokenSource } from '../types.js';
-import { accessTokenKey, oidcSecretKey, parseCachedToken } from './keys.js';
+import { accessTokenKey, legacyOidcSecretKey, oidcSecretKey, parseCachedToken } from './keys.js';
 
 export const DEFAULT_REFRESH_SKEW_MS = 60_000;
 export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
@@ -59,7 +60,36 @@ export function requiredValidity(t: Held, minValidity: number): number {
 
 /** The secret-store key of a provider's refresh token. */
 export function providerSecretKey(provider: OidcProvider): string {
-  return oidcSecretKey(provider.gateway_url ?? '', provider.oidc.issuer ?? '');
+  return oidcSecretKey(provider.gateway_url ?? '', provider.oidc);
+}
+
+/**
+ * Tokens stored under the key of older gatepass versions (gateway + issuer only) are moved to the
+ * provider's key once, so upgrading keeps the sign-in. Only when the new key holds nothing: a token
+ * of the new key is never overwritten. Call it holding the provider's token lock.
+ */
+export async function migrateLegacyTokens(
+  ctx: Pick<AuthContext, 'secrets' | 'logger'>,
+  provider: OidcProvider,
+  secretKey: string,
+): Promise<boolean> {
+  const legacy = legacyOidcSecretKey(provider.gateway_url ?? '', provider.oidc.issuer ?? '');
+  if (legacy === secretKey) return false;
+  const [rt, at] = await Promise.all([ctx.secrets.get(legacy), ctx.secrets.get(accessTokenKey(legacy))]);
+  if (!rt && !at) return false;
+  const [newRt, newAt] = await Promise.all([
+    ctx.secrets.get(secretKey),
+    ctx.secrets.get(accessTokenKey(secretKey)),
+  ]);
+  // The new key has tokens of its own: the legacy ones may be another provider's (they shared it).
+  if (newRt || newAt) return false;
+  registerSecret(rt);
+  if (rt) await ctx.secrets.set(secretKey, rt);
+  if (at) await ctx.secrets.set(accessTokenKey(secretKey), at);
+  await ctx.secrets.delete(legacy);
+  await ctx.secrets.delete(accessTokenKey(legacy));
+  ctx.logger.debug(`moved the stored tokens from ${legacy} to ${secretKey}`);
+  return true;
 }
 
 /** Lock file guarding refresh (and login) of one secret key, in the state dir. */
@@ -141,6 +171,11 @@ export function createOidcTokenSource(
   async function refresh(minValidity: number, skip: Set<string>): Promise<TokenResult | undefined> {
     const waitStart = ctx.now();
     return withFileLock(lockFile, async () => {
+      if (await migrateLegacyTokens(ctx, provider, secretKey)) {
+        const { persistTokenRef } = await import('./persist.js');
+        const exp = provider.token_ref?.expires_at;
+        await persistTokenRef(ctx, name, provider, secretKey, exp === undefined ? undefined : exp * 1000);
+      }
       // Another process may have refreshed while we waited for the lock.
       const cached = await readCached();
       if (usable(cached, minValidity) && !skip.has(cached.token)) {
@@ -203,6 +238,7 @@ export function createOidcTokenSource(
   async function login(request: TokenRequest, minValidity: number, skip: Set<string>): Promise<TokenResult> {
     // One login at a time per provider: concurrent callers wait, then find the new token cached.
     const timeoutMs = options.loginTimeoutMs ?? loginTimeoutMs(ctx.env);
+    await refuseWhenLoggedOut(ctx, name, provider);
     return withFileLock(
       `${lockFile}.login`,
       async () => {
@@ -238,6 +274,8 @@ export function createOidcTokenSource(
   ): Promise<TokenResult> {
     const refreshed = await refresh(minValidity, skip);
     if (refreshed) return refreshed;
+    // Logged out by the user: no login on a tool's behalf, interactive or not.
+    await refuseWhenLoggedOut(ctx, name, provider);
     const interactive = request.interactive ?? ctx.interactive;
     if (!interactive) throw authRequiredError(name, name === ctx.config.default_provider);
     return login(request, minValidity, skip);

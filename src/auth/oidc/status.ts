@@ -17,7 +17,7 @@ export async function oidcTokenStatus(
   secrets: SecretStore,
   provider: OidcProvider,
 ): Promise<OidcTokenStatus> {
-  const secretKey = oidcSecretKey(provider.gateway_url ?? '', provider.oidc.issuer ?? '');
+  const secretKey = oidcSecretKey(provider.gateway_url ?? '', provider.oidc);
   const [refresh, cached] = await Promise.all([
     secrets.get(secretKey),
     secrets.get(accessTokenKey(secretKey)).then(parseCachedToken),

@@ -42,11 +42,19 @@ export async function runSet(ctx: CliContext, keyValues: string[], options: SetO
   }
   const assignments: FieldAssignment[] = parseAssignments(pairs);
   const file = ctx.paths.configFile;
+  let defaultBefore = '';
   const config = await updateConfig(file, (cfg) => {
+    defaultBefore = cfg.default_provider;
     applyAssignments(cfg, ctx.globals.provider ?? cfg.default_provider, assignments);
   });
   const name = ctx.globals.provider ?? config.default_provider;
   ctx.logger.info(`Updated ${file}`);
+  if (
+    config.default_provider !== defaultBefore &&
+    !assignments.some((a) => a.spec.key === 'default_provider')
+  ) {
+    ctx.logger.info(`Provider "${name}" is the default provider (the first one configured).`);
+  }
   if (assignments.some((a) => a.spec.key === 'tls.skip_verify' && a.value === true)) {
     warnSkipVerify(ctx.stderr, `provider "${name}"`);
   }

@@ -3,8 +3,9 @@ import type { CliContext } from '../context.js';
 import { runEnvFrom } from './runenv.js';
 
 export async function run(ctx: CliContext, options: { json?: boolean }): Promise<number> {
-  const report = await collectStatus(runEnvFrom(ctx));
+  const report = await collectStatus(runEnvFrom(ctx), { checkHelpers: true });
   if (options.json) ctx.print(JSON.stringify(report, null, 2));
   else for (const line of formatStatus(report)) ctx.print(line);
-  return 0;
+  // A diagnostic: not logged in, a broken or drifted tool, or an invalid config is a failure.
+  return report.problems.length ? 1 : 0;
 }
