@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { ToolConfigError } from '../../errors.js';
 import { readTextIfExists, writeFileAtomic } from '../../util/fs.js';
+import { sha256Text } from './common.js';
 import { inspectDotenv, patchDotenv, revertDotenv } from './dotenv.js';
 import { inspectJson, patchJson, revertJson } from './json.js';
 import { inspectWhole, patchWhole, revertWhole } from './text.js';
@@ -159,12 +160,22 @@ export async function planFile(
     Object.assign(old, c.after_sha256 !== undefined ? { after_sha256: c.after_sha256 } : { after: c.after });
   }
   const fresh = !previous || before === undefined;
+  // The original's hash, for teardown's byte check: kept from the first setup while the file still
+  // holds what the last setup wrote (edited since: the original is no longer what teardown gives).
+  const hashBefore = before === undefined ? undefined : sha256Text(before);
+  const originalHash = fresh
+    ? hashBefore
+    : previous.written_sha256 === hashBefore
+      ? previous.before_sha256
+      : undefined;
   const record: FileChange = {
     file: plan.file,
     format: plan.format,
     created: fresh ? before === undefined : previous.created,
     created_dirs: fresh ? (before === undefined ? await missingDirs(plan.file) : []) : previous.created_dirs,
     changes,
+    ...(originalHash !== undefined ? { before_sha256: originalHash } : {}),
+    written_sha256: sha256Text(result.text),
   };
   return {
     file: plan.file,
@@ -198,9 +209,25 @@ export async function restorePlanned(p: PlannedFile): Promise<void> {
 
 export interface RevertFileResult {
   file: string;
-  /** removed: the file gatepass created was deleted; restored: gatepass's keys were undone. */
-  outcome: 'removed' | 'restored' | 'unchanged' | 'missing';
+  /**
+   * removed: the file gatepass created was deleted; restored: byte for byte as before setup (or,
+   * for records without its hash, gatepass's keys were undone); changed: gatepass's keys were
+   * undone but the file differs from the original (`note` says how).
+   */
+  outcome: 'removed' | 'restored' | 'changed' | 'unchanged' | 'missing';
   drifted: string[][];
+  /** What differs from the original, when outcome is 'changed'. */
+  note?: string;
+}
+
+/** Why a reverted file is not the original: the user's edits, else gatepass' own re-formatting. */
+function differsNote(record: FileChange, current: string, drifted: string[][]): string {
+  const why: string[] = [];
+  if (drifted.length) why.push(`${drifted.map((p) => p.join('.')).join(', ')} changed since setup (kept)`);
+  if (record.written_sha256 !== undefined && sha256Text(current) !== record.written_sha256)
+    why.push('the file was edited since setup (your edits were kept)');
+  if (!why.length) why.push('gatepass could not give back its exact formatting (values are restored)');
+  return `not byte-identical to before setup: ${why.join('; ')}`;
 }
 
 export async function revertFile(
@@ -217,6 +244,10 @@ export async function revertFile(
   }
   if (r.text === text) return { file: record.file, outcome: 'unchanged', drifted: r.drifted };
   await writeFileAtomic(record.file, r.text, { mode: 'preserve' });
+  if (record.before_sha256 !== undefined && sha256Text(r.text) !== record.before_sha256) {
+    const note = differsNote(record, text, r.drifted);
+    return { file: record.file, outcome: 'changed', drifted: r.drifted, note };
+  }
   return { file: record.file, outcome: 'restored', drifted: r.drifted };
 }
 
