@@ -10,6 +10,7 @@ import { resolveTls } from '../net/tls.js';
 import { tlsAgent } from '../net/tls-fetch.js';
 import type { ToolModule } from '../tools/types.js';
 import type { RunEnv } from './common.js';
+import { isPlaceholderHost } from './preflight.js';
 import { headProber, type Prober, probeAnthropicPrefix, probeOpenAIPrefix } from './probe.js';
 
 export interface Layout {
@@ -70,6 +71,8 @@ export async function resolveLayout(
     // Saved for another gateway: forget it unless probed anew below.
     const forget = current !== undefined ? { persist: { value: undefined } } : {};
     if (!needed) return { value: '', ...forget };
+    // A placeholder host (the quick start's dry run, tests) is nobody's gateway: not probed.
+    if (isPlaceholderHost(new URL(gateway).hostname)) return { value: '', ...forget };
     const found = await detect(gateway, probe);
     if (found === undefined) {
       // Unreachable now (VPN down?): wire without a prefix, say so, and probe again next setup.
