@@ -4,6 +4,7 @@
  * thin composition root.
  */
 import { type GatepassPaths, resolvePaths } from '../config/paths.js';
+import { UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 
 export interface GlobalOptions {
@@ -48,6 +49,8 @@ export function envFlag(env: NodeJS.ProcessEnv, name: string): boolean {
 }
 
 export function createContext(io: CliIO, globals: GlobalOptions): CliContext {
+  if (globals.verbose && globals.quiet)
+    throw new UsageError('--verbose and --quiet contradict each other; pass one of them');
   const verbose = Boolean(globals.verbose) || envFlag(io.env, 'GATEPASS_VERBOSE');
   return {
     ...io,

@@ -10,6 +10,7 @@ import { resolveTls } from '../net/tls.js';
 import { tlsAgent } from '../net/tls-fetch.js';
 import type { ToolModule } from '../tools/types.js';
 import type { RunEnv } from './common.js';
+import { isPlaceholderHost } from './preflight.js';
 import { headProber, type Prober, probeAnthropicPrefix, probeOpenAIPrefix } from './probe.js';
 
 export interface Layout {
@@ -40,7 +41,19 @@ export async function resolveLayout(
   // The probe trusts what the tools are told to trust: the provider's CA bundle / skip-verify.
   const tls = options.probe ? undefined : resolveTls(provider.tls, run.env);
   const agent = tls ? tlsAgent(tls) : undefined;
-  const probe = options.probe ?? headProber(run.logger, agent ? { dispatcher: agent } : {});
+  // A prober that already said why (TLS) makes the "could not reach" warning below redundant.
+  let warnedUnreachable = false;
+  const probeLogger = {
+    debug: (m: string) => run.logger.debug(m),
+    info: (m: string) => run.logger.info(m),
+    error: (m: string) => run.logger.error(m),
+    warn: (m: string) => {
+      warnedUnreachable = true;
+      run.logger.warn(m);
+    },
+    verbose: run.logger.verbose,
+  };
+  const probe = options.probe ?? headProber(probeLogger, agent ? { dispatcher: agent } : {});
   const gateway = provider.gateway_url!;
   const sameGateway = previousGatewayUrl === gateway;
   const given = (key: string) => assignments.some((a) => a.spec.key === key);
@@ -58,10 +71,17 @@ export async function resolveLayout(
     // Saved for another gateway: forget it unless probed anew below.
     const forget = current !== undefined ? { persist: { value: undefined } } : {};
     if (!needed) return { value: '', ...forget };
+    // A placeholder host (the quick start's dry run, tests) is nobody's gateway: not probed.
+    if (isPlaceholderHost(new URL(gateway).hostname)) return { value: '', ...forget };
     const found = await detect(gateway, probe);
     if (found === undefined) {
-      // Unreachable now (VPN down?): wire without a prefix, and probe again on the next setup.
-      run.logger.debug(`gateway layout: ${key} unknown (the gateway did not answer); using none`);
+      // Unreachable now (VPN down?): wire without a prefix, say so, and probe again next setup.
+      if (!warnedUnreachable) {
+        warnedUnreachable = true;
+        run.logger.warn(
+          `could not reach the gateway at ${gateway} to detect its path prefixes; wiring it without one (setup probes again next time; give --anthropic-path-prefix / --openai-path-prefix if it needs one)`,
+        );
+      }
       return { value: '', ...forget };
     }
     run.logger.debug(`gateway layout: ${key} = ${JSON.stringify(found)} (probed)`);

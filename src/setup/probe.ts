@@ -1,8 +1,9 @@
 /**
  * Gateway layout detection: does the gateway serve the Anthropic API under `/anthropic` (and the
- * OpenAI-style API under `/openai`)? A short HEAD request (≤ 2 s) to the prefixed endpoint answers
- * it: anything but 404 means the prefixed route exists. Failures (timeout, TLS, DNS) mean "no
- * prefix" and are logged at debug level; the probe only reads, so `--dry-run` runs it too.
+ * OpenAI-style API under `/openai`)? Short HEAD requests (≤ 2 s) to the prefixed and the plain
+ * endpoint answer it: a prefix only when the plain path is 404 and the prefixed one is not. No answer
+ * at all (timeout, TLS, DNS) means "no prefix", with a warning from the caller; the probe only
+ * reads, so `--dry-run` runs it too.
  */
 // Static import: setup is loaded lazily anyway, and a dynamic import of undici loses its named
 // exports in the esbuild bundle.
@@ -56,26 +57,32 @@ function join(base: string, path: string): string {
 }
 
 /**
- * '/anthropic' when `<gateway>/anthropic/v1/messages` exists, '' when it does not, undefined when
- * the gateway did not answer (then: no prefix, but nothing learnt worth remembering).
+ * Which of two paths the gateway routes: `prefix` when `<gateway><prefix><path>` exists and the plain
+ * `<gateway><path>` does not (404); '' otherwise — most gateways answer 401 on every path before
+ * routing, which says nothing about either, so that keeps the plain layout. Undefined when the
+ * gateway did not answer at all.
  */
-export async function probeAnthropicPrefix(gatewayUrl: string, probe: Prober): Promise<string | undefined> {
-  const status = await probe(join(gatewayUrl, `${ANTHROPIC_PREFIX}/v1/messages`));
-  if (status === undefined) return undefined;
-  return status !== 404 ? ANTHROPIC_PREFIX : '';
-}
-
-/**
- * '/openai' when `<gateway>/openai/v1/models` exists and `<gateway>/v1/models` does not (404);
- * else ''. A gateway answering both (say, 401 before routing) keeps the plain layout. Undefined
- * when the gateway did not answer at all.
- */
-export async function probeOpenAIPrefix(gatewayUrl: string, probe: Prober): Promise<string | undefined> {
+async function probePrefix(
+  gatewayUrl: string,
+  probe: Prober,
+  prefix: string,
+  path: string,
+): Promise<string | undefined> {
   const [prefixed, plain] = await Promise.all([
-    probe(join(gatewayUrl, `${OPENAI_PREFIX}/v1/models`)),
-    probe(join(gatewayUrl, '/v1/models')),
+    probe(join(gatewayUrl, `${prefix}${path}`)),
+    probe(join(gatewayUrl, path)),
   ]);
   if (prefixed === undefined && plain === undefined) return undefined;
   if (prefixed === undefined || prefixed === 404) return '';
-  return plain === 404 || plain === undefined ? OPENAI_PREFIX : '';
+  return plain === 404 || plain === undefined ? prefix : '';
+}
+
+/** '/anthropic' when `<gateway>/anthropic/v1/messages` is routed and `<gateway>/v1/messages` is not. */
+export function probeAnthropicPrefix(gatewayUrl: string, probe: Prober): Promise<string | undefined> {
+  return probePrefix(gatewayUrl, probe, ANTHROPIC_PREFIX, '/v1/messages');
+}
+
+/** '/openai' when `<gateway>/openai/v1/models` is routed and `<gateway>/v1/models` is not. */
+export function probeOpenAIPrefix(gatewayUrl: string, probe: Prober): Promise<string | undefined> {
+  return probePrefix(gatewayUrl, probe, OPENAI_PREFIX, '/v1/models');
 }

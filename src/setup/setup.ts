@@ -48,14 +48,16 @@ import {
 import { unifiedDiff } from './diff.js';
 import { beginJournal, endJournal, recoverInterruptedSetup, rollbackJournal } from './journal.js';
 import { resolveLayout } from './layout.js';
+import { checkIssuer, placeholderNote, refusePlaceholders } from './preflight.js';
 import type { Prober } from './probe.js';
 
+/** `--lazy` notice (stderr, quiet with -q; only when a tool was wired). */
 export const LAZY_MESSAGE =
-  "Lazy mode: skipping OIDC login. You'll be signed in automatically the first time a configured tool accesses the LLM gateway.";
+  "Lazy mode: skipping OIDC login. You'll be signed in automatically the first time a configured tool accesses the LLM gateway: a browser opens then, or, when none can be opened, the tool's gatepass helper prints the sign-in URL on stderr. `gatepass login` signs you in now.";
 
 /** `--lazy` for a command provider: its token_command (if any) runs on first use instead. */
 export const LAZY_COMMAND_MESSAGE =
-  'Lazy mode: not running the token command now. It runs the first time a configured tool accesses the LLM gateway.';
+  'Lazy mode: not running the token command now. It runs the first time a configured tool accesses the LLM gateway (or now: `gatepass login`).';
 
 /**
  * A command provider with only auth.env_var: setup cannot fetch anything, it checks the variable.
@@ -151,6 +153,8 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   if (assignments.length) applyAssignments(merged, providerName, assignments);
   validateConfig(merged, { full: true });
   const provider = requireUsableProvider(providerName, merged.providers[providerName], merged);
+  refusePlaceholders(run, provider, Boolean(options.dryRun));
+  await checkIssuer(run, provider);
 
   // 2. Which tools.
   const requested = parseToolList(options.tools);
@@ -259,6 +263,8 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       `Dry run: nothing was changed. Setup would wire ${describeTools(planned)}${flagsChange}.`,
     );
     for (const line of manual) run.logger.info(line);
+    const note = placeholderNote(provider);
+    if (note) run.logger.info(note);
     return summarize(providerName, planned, manual, false);
   }
 
@@ -360,7 +366,8 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       }
     });
     await endJournal(run);
-    if (options.lazy) run.out(provider.type === 'command' ? LAZY_COMMAND_MESSAGE : LAZY_MESSAGE);
+    if (options.lazy && planned.some(({ tool }) => tool.mode !== 'manual'))
+      run.logger.info(provider.type === 'command' ? LAZY_COMMAND_MESSAGE : LAZY_MESSAGE);
   } catch (err) {
     run.logger.warn(`setup failed; undoing its changes (${describeError(err)})`);
     await rollbackJournal(run, journal).catch((e: unknown) =>

@@ -64,7 +64,11 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
       const files = [];
       for (const record of [...fileRecords(entry)].reverse()) {
         const r = await revertFile(record, backups);
-        files.push({ file: r.file, outcome: r.outcome, drifted: r.drifted.map((p) => p.join('.')) });
+        files.push({
+          file: r.file,
+          outcome: r.note ? `${r.outcome}: ${r.note}` : r.outcome,
+          drifted: r.drifted.map((p) => p.join('.')),
+        });
         for (const p of r.drifted) {
           run.logger.warn(`${record.file}: ${p.join('.')} was changed since setup; left your value in place`);
         }
@@ -82,7 +86,7 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
   await writeBackups(run.paths.stateDir, backups);
   // Running tools keep what they read at launch (Claude Desktop reads its configLibrary only then).
   const restarts = result.tools
-    .filter((t) => t.files.some((f) => f.outcome === 'restored' || f.outcome === 'removed'))
+    .filter((t) => t.files.some((f) => /^(restored|removed|changed)/.test(f.outcome)))
     .map((t) => findTool(t.id))
     .filter((t) => t !== undefined)
     .map((t) => `  - ${t.name}: ${t.restart}`);

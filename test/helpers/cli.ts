@@ -12,7 +12,10 @@ export const CLI = path.join(ROOT, 'dist/cli.js');
 
 export interface TempHome {
   home: string;
-  /** Environment for a child process living in this HOME (XDG and GATEPASS_* variables cleared). */
+  /**
+   * Environment for a child process living in this HOME (XDG and GATEPASS_* variables cleared, but
+   * GATEPASS_ALLOW_PLACEHOLDER_HOSTS=1: delete it to see setup refuse placeholder hosts).
+   */
   env: NodeJS.ProcessEnv;
   configFile: string;
   cleanup(): void;
@@ -27,7 +30,13 @@ export function makeTempHome(extraEnv: NodeJS.ProcessEnv = {}): TempHome {
   }
   Object.assign(
     env,
-    { HOME: home, USERPROFILE: home, APPDATA: path.join(home, 'AppData/Roaming') },
+    // Tests wire tools to example.com / .invalid hosts: setup refuses those unless told otherwise.
+    {
+      HOME: home,
+      USERPROFILE: home,
+      APPDATA: path.join(home, 'AppData/Roaming'),
+      GATEPASS_ALLOW_PLACEHOLDER_HOSTS: '1',
+    },
     extraEnv,
   );
   return {

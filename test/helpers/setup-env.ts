@@ -35,6 +35,8 @@ export function setupRunEnv({ t, store, out, warnings, platform = 'linux' }: Set
       PATH: '',
       APPDATA: path.join(t.home, 'AppData/Roaming'),
       LOCALAPPDATA: path.join(t.home, 'AppData/Local'),
+      // BASE_FLAGS' hosts are placeholders, refused by setup without this.
+      GATEPASS_ALLOW_PLACEHOLDER_HOSTS: '1',
     },
     home: t.home,
     platform,

@@ -53,8 +53,9 @@ gets a credential-helper document in its configLibrary (quit and relaunch it aft
 
 Gateway layout: ANTHROPIC_BASE_URL (Claude Code, Claude Desktop) is the gateway URL plus
 --anthropic-path-prefix; Codex and the proxy use --openai-path-prefix. When not given, setup
-probes <gateway>/anthropic/v1/messages and <gateway>/openai/v1/models (HEAD, 2 s) and remembers the
-answer. --models, the prefixes and --bedrock-compat are saved in the config and kept by later runs;
+probes <gateway>/anthropic/v1/messages vs <gateway>/v1/messages and <gateway>/openai/v1/models vs
+<gateway>/v1/models (HEAD, 2 s): a prefix only when the plain path is 404 and the prefixed one is
+not. It remembers the answer, and warns when the gateway cannot be reached. --models, the prefixes and --bedrock-compat are saved in the config and kept by later runs;
 --no-bedrock-compat turns Bedrock compatibility off again (and removes its settings).
 
 Examples:

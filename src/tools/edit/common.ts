@@ -6,6 +6,11 @@ export function sha256(value: unknown): string {
   return createHash('sha256').update(canonical(value)).digest('hex');
 }
 
+/** sha256 of a file's text (hex). */
+export function sha256Text(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
 export function detectEol(text: string): '\n' | '\r\n' {
   return text.includes('\r\n') ? '\r\n' : '\n';
 }

@@ -2,7 +2,7 @@
  * Line-preserving `.env` edits: gatepass replaces or appends single `KEY=VALUE` lines and never
  * touches any other line, comment or blank line. Reverting puts back the exact previous line.
  */
-import { afterFields, backupId, detectEol, matchesAfter } from './common.js';
+import { afterFields, backupId, matchesAfter } from './common.js';
 import type { KeyChange, KeySetting, PatchResult, RevertResult } from './types.js';
 
 const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$/;
@@ -31,21 +31,34 @@ export function unquoteDotenv(raw: string): string {
 
 interface Parsed {
   lines: string[];
+  /** Each line's own line break ('' for a last line without one): mixed endings are kept. */
+  eols: string[];
+  /** The break for lines gatepass adds (the file's first). */
   eol: string;
   /** The text ended with a line break. */
   terminated: boolean;
 }
 
 function split(text: string): Parsed {
-  const eol = detectEol(text);
-  const terminated = text === '' || /\r?\n$/.test(text);
-  const body = terminated ? text.replace(/\r?\n$/, '') : text;
-  return { lines: text === '' ? [] : body.split(/\r?\n/), eol, terminated };
+  const eol = /\r?\n/.exec(text)?.[0] ?? '\n';
+  if (text === '') return { lines: [], eols: [], eol, terminated: true };
+  const parts = text.split(/(\r?\n)/);
+  const lines: string[] = [];
+  const eols: string[] = [];
+  for (let i = 0; i < parts.length; i += 2) {
+    lines.push(parts[i]!);
+    eols.push(parts[i + 1] ?? '');
+  }
+  const terminated = eols[eols.length - 1] === '' && lines[lines.length - 1] === '' && lines.length > 1;
+  if (terminated) {
+    lines.pop();
+    eols.pop();
+  }
+  return { lines, eols, eol, terminated };
 }
 
 function join(p: Parsed): string {
-  if (p.lines.length === 0) return '';
-  return p.lines.join(p.eol) + (p.terminated ? p.eol : '');
+  return p.lines.map((l, i) => l + (p.eols[i] ?? p.eol)).join('');
 }
 
 /** Index of the line that defines `key` (the last one wins, as in most dotenv loaders). */
@@ -93,8 +106,10 @@ export function patchDotenv(file: string, text: string | undefined, settings: Ke
       // The last line had no line break: gatepass adds one and takes it away again on teardown.
       change.container_inner = 'unterminated';
       p.terminated = true;
+      p.eols[p.eols.length - 1] = p.eol;
     }
     p.lines.push(line);
+    p.eols.push(p.eol);
     changes.push(change);
   }
   return { text: join(p), changes, backups };
@@ -132,7 +147,11 @@ export function revertDotenv(
     }
     if (change.before_absent) {
       p.lines.splice(idx, 1);
-      if (change.container_inner === 'unterminated' && idx === p.lines.length) p.terminated = false;
+      p.eols.splice(idx, 1);
+      if (change.container_inner === 'unterminated' && idx === p.lines.length && idx > 0) {
+        p.terminated = false;
+        p.eols[idx - 1] = '';
+      }
       continue;
     }
     const raw = change.before_backup !== undefined ? backups[change.before_backup] : change.before_raw;

@@ -16,6 +16,7 @@ import {
   resolveWriteTarget,
   writeFileAtomic,
 } from '../../util/fs.js';
+import { sha256Text } from './common.js';
 import { inspectDotenv, patchDotenv, revertDotenv } from './dotenv.js';
 import { inspectJson, patchJson, revertJson } from './json.js';
 import { inspectWhole, patchWhole, revertWhole } from './text.js';
@@ -176,6 +177,14 @@ export async function planFile(
   const modeBefore = before === undefined ? undefined : await fileMode(target);
   const tighten = await mustTighten(plan, target, modeBefore);
   const modeRecorded = fresh ? undefined : previous.mode_before;
+  // The original's hash, for teardown's byte check: kept from the first setup while the file still
+  // holds what the last setup wrote (edited since: the original is no longer what teardown gives).
+  const hashBefore = before === undefined ? undefined : sha256Text(before);
+  const originalHash = fresh
+    ? hashBefore
+    : previous.written_sha256 === hashBefore
+      ? previous.before_sha256
+      : undefined;
   const record: FileChange = {
     file: plan.file,
     format: plan.format,
@@ -183,6 +192,8 @@ export async function planFile(
     created_dirs: fresh ? (before === undefined ? await missingDirs(target) : []) : previous.created_dirs,
     ...(modeRecorded !== undefined || tighten ? { mode_before: modeRecorded ?? modeBefore! } : {}),
     changes,
+    ...(originalHash !== undefined ? { before_sha256: originalHash } : {}),
+    written_sha256: sha256Text(result.text),
   };
   return {
     file: plan.file,
@@ -267,9 +278,25 @@ export async function restorePlanned(p: PlannedFile): Promise<void> {
 
 export interface RevertFileResult {
   file: string;
-  /** removed: the file gatepass created was deleted; restored: gatepass's keys were undone. */
-  outcome: 'removed' | 'restored' | 'unchanged' | 'missing';
+  /**
+   * removed: the file gatepass created was deleted; restored: byte for byte as before setup (or,
+   * for records without its hash, gatepass's keys were undone); changed: gatepass's keys were
+   * undone but the file differs from the original (`note` says how).
+   */
+  outcome: 'removed' | 'restored' | 'changed' | 'unchanged' | 'missing';
   drifted: string[][];
+  /** What differs from the original, when outcome is 'changed'. */
+  note?: string;
+}
+
+/** Why a reverted file is not the original: the user's edits, else gatepass' own re-formatting. */
+function differsNote(record: FileChange, current: string, drifted: string[][]): string {
+  const why: string[] = [];
+  if (drifted.length) why.push(`${drifted.map((p) => p.join('.')).join(', ')} changed since setup (kept)`);
+  if (record.written_sha256 !== undefined && sha256Text(current) !== record.written_sha256)
+    why.push('the file was edited since setup (your edits were kept)');
+  if (!why.length) why.push('gatepass could not give back its exact formatting (values are restored)');
+  return `not byte-identical to before setup: ${why.join('; ')}`;
 }
 
 export async function revertFile(
@@ -291,6 +318,10 @@ export async function revertFile(
     return { file: record.file, outcome: 'unchanged', drifted: r.drifted };
   }
   await writeFileAtomic(record.file, r.text, { mode: restoreMode ? record.mode_before! : 'preserve' });
+  if (record.before_sha256 !== undefined && sha256Text(r.text) !== record.before_sha256) {
+    const note = differsNote(record, text, r.drifted);
+    return { file: record.file, outcome: 'changed', drifted: r.drifted, note };
+  }
   return { file: record.file, outcome: 'restored', drifted: r.drifted };
 }
 

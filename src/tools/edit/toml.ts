@@ -1,10 +1,13 @@
 /**
- * TOML edits through @decimalturn/toml-patch: the document is parsed, the few keys gatepass owns are
- * changed on the plain object, and `patch()` rewrites only what differs — comments, order and
- * formatting of everything else survive, and reverting gives back the original bytes.
+ * TOML edits: the document is parsed (@decimalturn/toml-patch), the few keys gatepass owns are
+ * changed on the plain object, and the text is spliced to match (`toml-splice.ts`): only the spans
+ * of those keys change, every other byte stays, and reverting gives back the original bytes (the
+ * inserted text and replaced source are recorded). When splicing cannot express an edit, the
+ * library's `patch()` writes it (values right, nearby formatting possibly changed).
  */
 import { ToolConfigError } from '../../errors.js';
 import { afterFields, backupId, groupSettings, keyName, matchesAfter, nest, sameValue } from './common.js';
+import { pathKey, type SpliceHints, spliceToml, VALUE_MARK } from './toml-splice.js';
 import type { KeyChange, KeySetting, PatchResult, RevertResult } from './types.js';
 
 type TomlModule = typeof import('@decimalturn/toml-patch');
@@ -30,12 +33,32 @@ export function parseTomlDocument(toml: TomlModule, file: string, text: string):
   }
 }
 
-function write(toml: TomlModule, file: string, original: string, updated: Table): string {
-  const format = toml.TomlFormat.autoDetectFormat(original);
+function formatOf(toml: TomlModule, text: string) {
+  const format = toml.TomlFormat.autoDetectFormat(text);
   // Nested tables gatepass adds become `[a.b]` sections (like a human would write), not inline.
   format.inlineTableStart = 3;
+  return format;
+}
+
+/** `original` edited to hold `updated`: spliced byte-exactly when possible, else by `patch()`. */
+function write(
+  toml: TomlModule,
+  file: string,
+  original: string,
+  updated: Table,
+  hints?: SpliceHints,
+): {
+  text: string;
+  spliced?: boolean;
+  inserted?: Map<string, string>;
+  replaced?: Map<string, string>;
+  values?: Map<string, string>;
+} {
+  const format = formatOf(toml, original);
+  const spliced = spliceToml(toml, original, parseTomlDocument(toml, file, original), updated, format, hints);
+  if (spliced) return { ...spliced, spliced: true };
   try {
-    return toml.patch(original, updated, format);
+    return { text: toml.patch(original, updated, format) };
   } catch (err) {
     throw new ToolConfigError(
       `cannot update ${file}: ${(err as Error).message}; gatepass left it unchanged`,
@@ -105,7 +128,27 @@ export function patchToml(
       changes.push(change);
     }
   }
-  const out = changes.length ? write(toml, file, original, doc) : original;
+  const written = changes.length ? write(toml, file, original, doc) : { text: original };
+  const out = written.text;
+  // Exact undo: the text each new key was added with, the source of each value replaced.
+  for (const c of changes) {
+    const inserted = c.before_absent ? written.inserted?.get(pathKey(c.path)) : undefined;
+    if (c.after_sha256 !== undefined) {
+      // A secret: only the layout around its value is recorded (a single `key = value` line).
+      // A secret table: only the blank-line separator put before it.
+      if (inserted === undefined) continue;
+      if (isTable(getAt(doc, c.path).value)) {
+        c.inserted = `${/^(\r?\n)*/.exec(inserted)![0]}${VALUE_MARK}`;
+        continue;
+      }
+      const v = written.values?.get(pathKey(c.path));
+      if (v !== undefined && inserted.split(v).length === 2) c.inserted = inserted.replace(v, VALUE_MARK);
+      continue;
+    }
+    if (inserted !== undefined) c.inserted = inserted;
+    const raw = c.before_absent ? undefined : written.replaced?.get(pathKey(c.path));
+    if (raw !== undefined && c.before_backup === undefined) c.before_raw = raw;
+  }
   // A blank file: remember its bytes for teardown (only whitespace: records are not private).
   if (text !== undefined && text !== '' && text.trim() === '' && changes[0])
     changes[0].document_before = text;
@@ -165,11 +208,17 @@ export function revertToml(
       else table[key] = JSON.parse(raw);
     } else table[key] = change.before_value;
   }
-  const out = touched ? write(toml, file, text, doc) : text;
+  const hints: SpliceHints = { inserted: new Map(), raw: new Map() };
+  for (const c of changes) {
+    if (c.inserted !== undefined) hints.inserted!.set(pathKey(c.path), c.inserted);
+    if (c.before_raw !== undefined) hints.raw!.set(pathKey(c.path), c.before_raw);
+  }
+  const written = touched ? write(toml, file, text, doc, hints) : { text };
+  const out = written.text;
   const empty = Object.keys(doc).length === 0;
   // Nothing left: the file held only comments and blank lines before setup, which stay in front of
   // what gatepass appended — give them back as they were (toml-patch drops them with the last key).
-  if (empty && touched) {
+  if (empty && touched && !written.spliced) {
     const blank = changes.find((c) => c.document_before !== undefined)?.document_before;
     return { text: blank ?? leadingTrivia(text), drifted, empty };
   }

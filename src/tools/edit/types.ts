@@ -29,6 +29,11 @@ export interface KeyChange {
   before_raw?: string;
   /** The previous value is kept in the private backup file under this id. */
   before_backup?: string;
+  /**
+   * TOML: the exact text setup inserted for this new key or table (non-secret keys), cut out as is
+   * on teardown while it is still there unchanged.
+   */
+  inserted?: string;
   /** TOML: the previous value itself (non-secret keys). */
   before_value?: unknown;
   /** The value gatepass wrote (non-secret keys). */
@@ -61,6 +66,10 @@ export interface FileChange {
    */
   mode_before?: number;
   changes: KeyChange[];
+  /** sha256 of the file's text before the first setup (absent: created, or unknown). */
+  before_sha256?: string;
+  /** sha256 of the text setup wrote: teardown tells a file edited since from one it restores. */
+  written_sha256?: string;
 }
 
 /** Result of patching one document in memory. */
