@@ -19,6 +19,11 @@ export interface FilePlan {
   settings: KeySetting[];
   /** Mode for a file gatepass creates (default 0600; an existing file keeps its mode). */
   mode?: number;
+  /**
+   * A file an earlier gatepass wired and this one no longer does (`settings` empty): what the earlier
+   * run recorded is undone, byte for byte, and nothing is written when there is no such record.
+   */
+  retire?: boolean;
 }
 
 export interface PlannedFile {
@@ -30,6 +35,8 @@ export interface PlannedFile {
   record: FileChange;
   backups: Record<string, string>;
   mode?: number;
+  /** Nothing to do and nothing to record (a retired file no earlier run touched). */
+  skip?: boolean;
 }
 
 export async function patchText(
@@ -126,6 +133,7 @@ export async function planFile(
   previous?: FileChange,
   backups: Record<string, string> = {},
 ): Promise<PlannedFile> {
+  if (plan.retire) return planRetired(plan, previous, backups);
   const before = await readTextIfExists(plan.file);
   let base = before;
   let prev = previous;
@@ -177,9 +185,39 @@ export async function planFile(
   };
 }
 
+/**
+ * A retired file (FilePlan.retire): the earlier run's changes are undone and the record keeps no
+ * changes — only, when gatepass created the file, the `created` flag, so teardown still removes it.
+ */
+async function planRetired(
+  plan: FilePlan,
+  previous: FileChange | undefined,
+  backups: Record<string, string>,
+): Promise<PlannedFile> {
+  const before = await readTextIfExists(plan.file);
+  const record: FileChange = {
+    file: plan.file,
+    format: plan.format,
+    created: false,
+    created_dirs: [],
+    changes: [],
+  };
+  const base = { file: plan.file, format: plan.format, before, after: before ?? '', record, backups: {} };
+  if (!previous || before === undefined || (!previous.changes.length && !previous.created))
+    return { ...base, skip: true };
+  const after = previous.changes.length
+    ? (await revertText(plan.format, plan.file, before, previous.changes, backups)).text
+    : before;
+  return {
+    ...base,
+    after,
+    record: { ...record, created: previous.created, created_dirs: previous.created_dirs },
+  };
+}
+
 /** Write a planned file (atomic, existing mode kept; new files 0600 in 0700 dirs). */
 export async function writePlanned(p: PlannedFile): Promise<void> {
-  if (p.before === p.after) return;
+  if (p.skip || p.before === p.after) return;
   await writeFileAtomic(p.file, p.after, {
     mode: p.before === undefined && p.mode !== undefined ? p.mode : 'preserve',
   });
@@ -187,7 +225,7 @@ export async function writePlanned(p: PlannedFile): Promise<void> {
 
 /** Put a file back exactly as it was before `writePlanned` (rollback of a failed setup). */
 export async function restorePlanned(p: PlannedFile): Promise<void> {
-  if (p.before === p.after) return;
+  if (p.skip || p.before === p.after) return;
   if (p.before !== undefined) {
     await writeFileAtomic(p.file, p.before, { mode: 'preserve' });
     return;
