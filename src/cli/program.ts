@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
 import type { CliContext, CliIO, GlobalOptions } from './context.js';
+import { defineCompletionCommand } from './defs/completion.js';
 import { defineConfigCommand } from './defs/config.js';
 import { defineEnvCommand } from './defs/env.js';
 import { defineExecCommand } from './defs/exec.js';
@@ -71,6 +72,7 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
   defineTeardownCommand(ctx);
   defineStatusCommand(ctx);
   defineProxyCommand(ctx);
+  defineCompletionCommand(ctx);
   return program;
 }
 

@@ -172,7 +172,8 @@ export const FIELDS: readonly FieldSpec[] = [
     scope: 'provider',
     kind: 'text',
     flag: '--api-type',
-    description: 'API dialect of the gateway, e.g. openai_compatible or anthropic (for exports)',
+    description:
+      'API dialect of the gateway: openai_compatible (default), responses or anthropic; sets the API type of the VS Code / Copilot for Xcode models (and is used by exports)',
   },
   {
     key: 'chat_completions_path',
@@ -187,7 +188,7 @@ export const FIELDS: readonly FieldSpec[] = [
     kind: 'models',
     flag: '--models',
     description:
-      'models the gateway serves, comma separated (Claude Desktop, OpenCode, --bedrock-compat tiers)',
+      'models the gateway serves, comma separated (Claude Desktop, OpenCode, VS Code, Copilot for Xcode, --bedrock-compat tiers)',
   },
   {
     key: 'bedrock_compat',

@@ -215,6 +215,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     anthropicUrl: `${base}${layout.anthropicPrefix}`,
     openaiUrl: `${base}${layout.openaiPrefix}`,
     models: layout.models,
+    ...(provider.api_type ? { gatewayApi: provider.api_type } : {}),
     bedrockCompat: layout.bedrockCompat,
     helperDir: run.paths.dataDir,
     ...(provider.tls?.ca_file ? { caFile: expandHome(provider.tls.ca_file, run.home) } : {}),
@@ -233,13 +234,12 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       const prevFiles = previous ? fileRecords(previous) : [];
       const files: PlannedFile[] = [];
       for (const plan of tool.files(tenv, toolParams(tool, params))) {
-        files.push(
-          await planFile(
-            plan,
-            prevFiles.find((f) => f.file === plan.file),
-            backupsBefore,
-          ),
+        const f = await planFile(
+          plan,
+          prevFiles.find((f) => f.file === plan.file),
+          backupsBefore,
         );
+        if (!f.skip) files.push(f); // a retired file no earlier run touched
       }
       out.push({ tool, files });
     }

@@ -31,6 +31,8 @@ export interface WireParams {
   openaiUrl: string;
   /** Models the gateway serves (`--models`), for tools that take a model list. */
   models: string[];
+  /** The gateway's API dialect as configured (`api_type`, e.g. openai_compatible, responses, anthropic). */
+  gatewayApi?: string;
   /** Claude Code against a Bedrock-backed gateway (`--bedrock-compat`). */
   bedrockCompat: boolean;
   /** gatepass' own directory for helper scripts it generates (Claude Desktop's credential helper). */

@@ -118,26 +118,29 @@ base_url = "https://other.example.com/v1"
   },
   {
     tool: 'vscode',
-    files: { '.config/Code/User/settings.json': '{\n  // editor\n  "editor.fontSize": 14,\n}\n' },
+    files: {
+      '.config/Code/User/chatLanguageModels.json':
+        '[\n  // mine\n  {\n    "name": "Ollama",\n    "vendor": "ollama",\n  },\n]\n',
+    },
   },
   {
     tool: 'vscode-insiders',
     files: {
-      '.config/Code - Insiders/User/settings.json': '{\n\t"workbench.colorTheme": "Default Dark+"\n}',
+      '.config/Code - Insiders/User/chatLanguageModels.json':
+        '[\n\t{ "name": "OpenAI", "vendor": "openai" }\n]',
     },
   },
   {
     tool: 'vscode',
     platform: 'darwin',
-    files: {
-      'Library/Application Support/Code/User/settings.json': '{\n  // mac\n  "editor.fontSize": 13\n}\n',
-    },
+    files: { 'Library/Application Support/Code/User/chatLanguageModels.json': '[]\n' },
   },
   {
     tool: 'vscode',
     platform: 'win32',
     files: {
-      'AppData/Roaming/Code/User/settings.json': '{\r\n  // windows\r\n  "files.eol": "\\r\\n",\r\n}\r\n',
+      'AppData/Roaming/Code/User/chatLanguageModels.json':
+        '[\r\n  // windows\r\n  { "name": "Groq", "vendor": "groq" }\r\n]\r\n',
     },
   },
   {
@@ -152,14 +155,6 @@ base_url = "https://other.example.com/v1"
   },
   { tool: 'claude', files: { '.claude/settings.json': '\n' } },
   { tool: 'codex', files: { '.codex/config.toml': '# nothing yet\n' } },
-  {
-    tool: 'xcode',
-    platform: 'darwin',
-    files: {
-      'Library/Application Support/GitHub Copilot for Xcode/editorSettings.json':
-        '{ "openAIBaseURL": "https://api.openai.com/v1", "apiKey": "sk-own" }\n',
-    },
-  },
 ];
 
 describe('setup → teardown restores every tool file byte for byte', () => {

@@ -211,17 +211,16 @@ describe('tool paths per platform', () => {
     const mac = { home: '/Users/me', platform: 'darwin' as const, env: {} };
     const linux = { home: '/home/me', platform: 'linux' as const, env: {} };
     expect(findTool('vscode')!.configPath(win)).toBe(
-      'C:\\Users\\me\\AppData\\Roaming\\Code\\User\\settings.json',
+      'C:\\Users\\me\\AppData\\Roaming\\Code\\User\\chatLanguageModels.json',
     );
     expect(findTool('claude')!.configPath(win)).toBe('C:\\Users\\me\\.claude\\settings.json');
     expect(findTool('codex')!.configPath(win)).toBe('C:\\Users\\me\\.codex\\config.toml');
     expect(findTool('vscode-insiders')!.configPath(mac)).toBe(
-      '/Users/me/Library/Application Support/Code - Insiders/User/settings.json',
+      '/Users/me/Library/Application Support/Code - Insiders/User/chatLanguageModels.json',
     );
     expect(findTool('cursor')!.configPath(linux)).toBe('/home/me/.config/Cursor/User/settings.json');
-    expect(findTool('xcode')!.configPath(mac)).toBe(
-      '/Users/me/Library/Application Support/GitHub Copilot for Xcode/editorSettings.json',
-    );
+    expect(findTool('vscode')!.configPath(linux)).toBe('/home/me/.config/Code/User/chatLanguageModels.json');
+    expect(findTool('xcode')!.configPath(mac)).toBe('/Users/me/.config/github-copilot/byok.json');
     expect(findTool('codex')!.configPath({ ...linux, env: { CODEX_HOME: '/srv/codex' } })).toBe(
       '/srv/codex/config.toml',
     );
@@ -295,5 +294,36 @@ describe('tool paths per platform', () => {
         'win32',
       ),
     ).toBe('"C:\\Program Files\\nodejs\\node.exe" "C:\\gp\\cli.js" token');
+  });
+});
+
+describe('JSON documents that are an array of entries (VS Code chatLanguageModels.json)', () => {
+  const entry = { name: 'gatepass', vendor: 'customendpoint', apiKey: 'gp_local_secret' };
+  const setting: KeySetting = { path: [], value: entry, element: { key: 'name' }, secret: true };
+
+  it('replaces a same-named entry of the user privately (backup, hash) and gives it back on revert', () => {
+    const text =
+      '[\n  // mine\n  { "name": "gatepass", "apiKey": "sk-user" }, // keep\n  { "name": "b" }\n]\n';
+    const r = patchJson('f.json', text, [setting]);
+    expect(JSON.stringify(r.changes)).not.toMatch(/gp_local_secret|sk-user/);
+    expect(Object.values(r.backups)).toEqual(['{ "name": "gatepass", "apiKey": "sk-user" }']);
+    expect(r.changes[0]).toMatchObject({ element: { key: 'name', id: 'gatepass' } });
+    expect(r.changes[0]!.after_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(inspectJson('f.json', r.text, r.changes)).toEqual(['wired']);
+    expect(revertJson('f.json', r.text, r.changes, r.backups).text).toBe(text);
+    // Changed by the user since: drifted, left alone.
+    const edited = r.text.replace('gp_local_secret', 'gp_local_other');
+    expect(inspectJson('f.json', edited, r.changes)).toEqual(['drifted']);
+    expect(revertJson('f.json', edited, r.changes, r.backups)).toMatchObject({ text: edited, drifted: [[]] });
+  });
+
+  it('a blank or missing file becomes an array; revert gives the blank bytes back', () => {
+    expect(patchJson('f.json', undefined, [setting]).text).toMatch(/^\[\n {2}\{\n/);
+    const r = patchJson('f.json', ' \n', [setting]);
+    expect(revertJson('f.json', r.text, r.changes, r.backups)).toMatchObject({ text: ' \n', empty: true });
+  });
+
+  it('an object document is refused, unchanged', () => {
+    expect(() => patchJson('f.json', '{}', [setting])).toThrow(/f\.json does not hold a JSON array/);
   });
 });

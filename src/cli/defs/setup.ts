@@ -13,6 +13,7 @@ export const SETUP_FIELDS = [
   'oidc.callback_port',
   'proxy.listen_port',
   'models',
+  'api_type',
   'anthropic_path_prefix',
   'openai_path_prefix',
   'tls.ca_file',

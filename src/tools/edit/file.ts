@@ -29,6 +29,11 @@ export interface FilePlan {
   settings: KeySetting[];
   /** Mode for a file gatepass creates (default 0600; an existing file keeps its mode). */
   mode?: number;
+  /**
+   * A file an earlier gatepass wired and this one no longer does (`settings` empty): what the earlier
+   * run recorded is undone, byte for byte, and nothing is written when there is no such record.
+   */
+  retire?: boolean;
 }
 
 export interface PlannedFile {
@@ -44,6 +49,8 @@ export interface PlannedFile {
   modeBefore?: number;
   /** The file holds a secret and is readable by others now: setup makes it 0600. */
   tighten: boolean;
+  /** Nothing to do and nothing to record (a retired file no earlier run touched). */
+  skip?: boolean;
 }
 
 export async function patchText(
@@ -140,6 +147,7 @@ export async function planFile(
   previous?: FileChange,
   backups: Record<string, string> = {},
 ): Promise<PlannedFile> {
+  if (plan.retire) return planRetired(plan, previous, backups);
   const before = await readTextIfExists(plan.file);
   let base = before;
   let prev = previous;
@@ -237,8 +245,47 @@ async function mustTighten(plan: FilePlan, target: string, mode: number | undefi
   return true;
 }
 
+/**
+ * A retired file (FilePlan.retire): the earlier run's changes are undone and the record keeps no
+ * changes — only, when gatepass created the file, the `created` flag, so teardown still removes it.
+ */
+async function planRetired(
+  plan: FilePlan,
+  previous: FileChange | undefined,
+  backups: Record<string, string>,
+): Promise<PlannedFile> {
+  const before = await readTextIfExists(plan.file);
+  const record: FileChange = {
+    file: plan.file,
+    format: plan.format,
+    created: false,
+    created_dirs: [],
+    changes: [],
+  };
+  const base = {
+    file: plan.file,
+    format: plan.format,
+    before,
+    after: before ?? '',
+    record,
+    backups: {},
+    tighten: false,
+  };
+  if (!previous || before === undefined || (!previous.changes.length && !previous.created))
+    return { ...base, skip: true };
+  const after = previous.changes.length
+    ? (await revertText(plan.format, plan.file, before, previous.changes, backups)).text
+    : before;
+  return {
+    ...base,
+    after,
+    record: { ...record, created: previous.created, created_dirs: previous.created_dirs },
+  };
+}
+
 /** Write a planned file (atomic, existing mode kept unless it must turn private; new files 0600 in 0700 dirs). */
 export async function writePlanned(p: PlannedFile): Promise<void> {
+  if (p.skip) return;
   if (p.before === p.after) {
     if (p.tighten) await chmodDurable(p.file, PRIVATE_FILE_MODE);
     return;
@@ -265,6 +312,7 @@ export async function removeCreated(file: string, createdDirs: string[]): Promis
 
 /** Put a file back exactly as it was before `writePlanned` (rollback of a failed setup). */
 export async function restorePlanned(p: PlannedFile): Promise<void> {
+  if (p.skip) return;
   if (p.before === p.after) {
     if (p.tighten && p.modeBefore !== undefined) await chmodDurable(p.file, p.modeBefore);
     return;

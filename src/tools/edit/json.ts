@@ -51,8 +51,12 @@ function applyEdits(text: string, edits: Edit[]): string {
   return out;
 }
 
+/** What a document's top level must be: an object, or (a list of entries, e.g. VS Code's
+ * `chatLanguageModels.json`) an array. */
+export type JsonRoot = 'object' | 'array';
+
 /** Parse or throw a ToolConfigError naming the file, line and column. */
-export function parseJsonDocument(file: string, text: string): Node {
+export function parseJsonDocument(file: string, text: string, kind: JsonRoot = 'object'): Node {
   const errors: ParseError[] = [];
   // A UTF-8 BOM (Windows editors) parses as a space: same length, so every offset stays right.
   const root = parseTree(text.replace(/^\uFEFF/, ' '), errors, {
@@ -67,12 +71,17 @@ export function parseJsonDocument(file: string, text: string): Node {
       { path: file, hint: 'fix the file (or move it aside) and run the command again' },
     );
   }
-  if (root.type !== 'object') {
-    throw new ToolConfigError(`${file} does not hold a JSON object; gatepass left it unchanged`, {
+  if (root.type !== kind) {
+    throw new ToolConfigError(`${file} does not hold a JSON ${kind}; gatepass left it unchanged`, {
       path: file,
     });
   }
   return root;
+}
+
+/** Settings / changes addressing elements of the top-level array (path []) mean an array document. */
+function rootOf(items: Array<{ path: string[]; element?: unknown }>): JsonRoot {
+  return items.some((i) => i.element && i.path.length === 0) ? 'array' : 'object';
 }
 
 function childProperty(obj: Node, key: string): Node | undefined {
@@ -187,11 +196,12 @@ function removeProperty(text: string, prop: Node, containerInner: string | undef
 export function patchJson(file: string, text: string | undefined, settings: KeySetting[]): PatchResult {
   const eol = text ? detectEol(text) : '\n';
   const unit = text ? detectIndent(text) : '  ';
-  let cur = text === undefined || text.trim() === '' ? `{}${eol}` : text;
+  const kind = rootOf(settings);
+  let cur = text === undefined || text.trim() === '' ? `${kind === 'array' ? '[]' : '{}'}${eol}` : text;
   const changes: KeyChange[] = [];
   const backups: Record<string, string> = {};
   const plain = settings.filter((s) => !s.element);
-  refuseDuplicates(file, parseJsonDocument(file, cur), settings);
+  refuseDuplicates(file, parseJsonDocument(file, cur, kind), settings);
   const grouped = groupSettings(plain, (p) => !valueAt(parseJsonDocument(file, cur), p));
   for (const setting of grouped) {
     const root = parseJsonDocument(file, cur);
@@ -245,9 +255,10 @@ export function patchJson(file: string, text: string | undefined, settings: KeyS
     }
   }
   for (const setting of settings.filter((s) => s.element)) {
-    const r = patchElement(file, cur, setting, unit, eol);
+    const r = patchElement(file, cur, setting, unit, eol, kind);
     cur = r.text;
     if (r.change) changes.push(r.change);
+    Object.assign(backups, r.backups);
   }
   // An existing blank file became `{…}`: remember its bytes so teardown can give them back.
   if (text !== undefined && text.trim() === '' && changes[0]) changes[0].document_before = text;
@@ -295,12 +306,12 @@ export function inspectJson(
   changes: KeyChange[],
 ): Array<'wired' | 'drifted' | 'missing'> {
   if (text === undefined) return changes.map(() => 'missing');
-  const root = parseJsonDocument(file, text);
+  const root = parseJsonDocument(file, text, rootOf(changes));
   return changes.map((c) => {
     if (c.element) {
       const el = findElement(file, root, c.path, c.element);
       if (!el) return 'missing';
-      return sameValue(getNodeValue(el), c.after) ? 'wired' : 'drifted';
+      return matchesAfter(c, getNodeValue(el)) ? 'wired' : 'drifted';
     }
     const at = valueAt(root, c.path);
     if (!at) return 'missing';
@@ -317,10 +328,11 @@ export function revertJson(
 ): RevertResult {
   let cur = text;
   const drifted: string[][] = [];
+  const kind = rootOf(changes);
   for (const change of [...changes].reverse()) {
-    const root = parseJsonDocument(file, cur);
+    const root = parseJsonDocument(file, cur, kind);
     if (change.element) {
-      const r = revertElement(file, cur, root, change);
+      const r = revertElement(file, cur, root, change, backups);
       cur = r.text;
       if (r.drifted) drifted.push(change.path);
       continue;
@@ -359,7 +371,7 @@ export function revertJson(
       cur = applyEdits(cur, [{ offset: valueNode.offset, length: valueNode.length, content: raw }]);
     }
   }
-  const root = parseJsonDocument(file, cur);
+  const root = parseJsonDocument(file, cur, kind);
   const empty = !root.children?.length;
   const blank = changes.find((c) => c.document_before !== undefined)?.document_before;
   if (empty && blank !== undefined) return { text: blank, drifted, empty };
@@ -374,6 +386,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 // Array elements identified by a key (KeySetting.element).
 
 function arrayAt(file: string, root: Node, path: string[]): Node | undefined {
+  if (path.length === 0) return root.type === 'array' ? root : undefined;
   const at = valueAt(root, path);
   if (!at) return undefined;
   const node = at.prop.children![1]!;
@@ -404,25 +417,37 @@ function patchElement(
   setting: KeySetting,
   unit: string,
   eol: string,
-): { text: string; change?: KeyChange } {
+  kind: JsonRoot,
+): { text: string; change?: KeyChange; backups: Record<string, string> } {
   const key = setting.element!.key;
   const id = (setting.value as Record<string, unknown>)[key];
   if (typeof id !== 'string') throw new Error(`element setting without a string ${key}`);
   const element = { key, id };
-  const root = parseJsonDocument(file, text);
+  // An element holding a secret (the local proxy key) is recorded by hash; an entry of the user's it
+  // replaces goes to the private backups, never into the record.
+  const after = afterFields(setting, setting.value);
+  const root = parseJsonDocument(file, text, kind);
   const arr = arrayAt(file, root, setting.path);
   if (!arr) {
     const r = patchJson(file, text, [{ path: setting.path, value: [setting.value] }]);
     return {
       text: r.text,
-      change: { path: setting.path, element, before_absent: true, array_created: true, after: setting.value },
+      change: { path: setting.path, element, before_absent: true, array_created: true, ...after },
+      backups: {},
     };
   }
   const existing = findElement(file, root, setting.path, element);
   if (existing) {
-    if (sameValue(getNodeValue(existing), setting.value)) return { text };
+    if (sameValue(getNodeValue(existing), setting.value)) return { text, backups: {} };
     const raw = text.slice(existing.offset, existing.offset + existing.length);
     const indent = lineIndent(text, existing.offset);
+    const change: KeyChange = { path: setting.path, element, ...after };
+    const backups: Record<string, string> = {};
+    if (setting.secret) {
+      const bid = backupId(file, [...setting.path, `[${key}=${id}]`]);
+      backups[bid] = raw;
+      change.before_backup = bid;
+    } else change.before_raw = raw;
     return {
       text: applyEdits(text, [
         {
@@ -431,7 +456,8 @@ function patchElement(
           content: serialize(setting.value, indent, unit, eol),
         },
       ]),
-      change: { path: setting.path, element, before_raw: raw, after: setting.value },
+      change,
+      backups,
     };
   }
   const empty = !arr.children?.length;
@@ -442,9 +468,10 @@ function patchElement(
       path: setting.path,
       element,
       before_absent: true,
-      after: setting.value,
+      ...after,
       ...(inner !== undefined && inner !== '' ? { container_inner: inner } : {}),
     },
+    backups: {},
   };
 }
 
@@ -453,14 +480,16 @@ function revertElement(
   text: string,
   root: Node,
   change: KeyChange,
+  backups: Record<string, string>,
 ): { text: string; drifted: boolean } {
   const el = findElement(file, root, change.path, change.element!);
   if (!el) return { text, drifted: false };
-  if (!sameValue(getNodeValue(el), change.after)) return { text, drifted: true };
+  if (!matchesAfter(change, getNodeValue(el))) return { text, drifted: true };
   if (!change.before_absent) {
-    if (change.before_raw === undefined) return { text, drifted: true };
+    const raw = change.before_backup !== undefined ? backups[change.before_backup] : change.before_raw;
+    if (raw === undefined) return { text, drifted: true };
     return {
-      text: applyEdits(text, [{ offset: el.offset, length: el.length, content: change.before_raw }]),
+      text: applyEdits(text, [{ offset: el.offset, length: el.length, content: raw }]),
       drifted: false,
     };
   }
