@@ -129,9 +129,11 @@ export function egressNotice(provider: Provider, env: NodeJS.ProcessEnv, tools: 
   const direct = tools.filter((t) => t.mode === 'direct').map((t) => t.name);
   if (!proxy || direct.length === 0) return [];
   const shown = displayProxy(proxy);
+  const [who, verb, self] =
+    direct.length === 1 ? [direct[0]!, 'reaches', 'itself'] : [direct.join(', '), 'reach', 'themselves'];
   return [
     plan.source === 'config'
-      ? `${direct.join(', ')} reach the gateway themselves, not through gatepass: they need the egress proxy in their environment too — add \`export HTTPS_PROXY=${shown}\` (with your proxy credentials, if any) and NO_PROXY to your shell profile.`
-      : `${direct.join(', ')} reach the gateway themselves through HTTPS_PROXY (${shown}): keep it (and NO_PROXY) set in the environment they start from.`,
+      ? `${who} ${verb} the gateway ${self}, not through gatepass, and needs the egress proxy in its environment too: add \`export HTTPS_PROXY=${shown}\` (with your proxy credentials, if any) and NO_PROXY to your shell profile.`
+      : `${who} ${verb} the gateway ${self} through HTTPS_PROXY (${shown}): keep it (and NO_PROXY) set in the environment ${direct.length === 1 ? 'it starts' : 'they start'} from.`,
   ];
 }

@@ -28,6 +28,11 @@ export interface TestIdpOptions {
   deviceFlow?: boolean;
   /** Offer a revocation endpoint (default true). */
   revocation?: boolean;
+  /**
+   * The issuer's origin when it is not the listening address, e.g. `https://idp.corp.test` for an
+   * IdP only reachable through a test egress proxy that maps that name to this server.
+   */
+  issuerOrigin?: string;
 }
 
 export interface GrantCounts {
@@ -91,7 +96,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const server = (options.tls ? https.createServer(options.tls) : http.createServer()) as http.Server;
   await listen(server, options.port ?? 0);
   const port = (server.address() as AddressInfo).port;
-  const issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const issuer = options.issuerOrigin ?? `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const provider = new Provider(issuer, {
     clients: [
