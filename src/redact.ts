@@ -132,6 +132,8 @@ const RULES: ReadonlyArray<readonly [RegExp, string | ((...m: string[]) => strin
   [/\bya29\.[A-Za-z0-9._-]{10,}/g, REDACTED],
   [/\b1\/\/[A-Za-z0-9._-]{20,}/g, REDACTED],
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, REDACTED],
+  // Credentials in a URL (an egress proxy's http://user:password@host:3128).
+  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, `$1${REDACTED}@`],
   // gatepass' own local proxy key format.
   [/\bgp_local_[A-Za-z0-9_-]{16,}/g, REDACTED],
 ];

@@ -205,7 +205,8 @@ export function unsetFields(config: GatepassConfig, providerName: string, keys: 
   }
 }
 
-/** Drop an empty `tls` block left after its last option was cleared. */
+/** Drop an empty `tls` / `network` block left after its last option was cleared. */
 function pruneTls(provider: Provider): void {
   if (provider.tls && Object.keys(provider.tls).length === 0) delete provider.tls;
+  if (provider.network && Object.keys(provider.network).length === 0) delete provider.network;
 }

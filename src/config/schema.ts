@@ -32,6 +32,8 @@ export const DEFAULT_PROVIDER = 'default';
 export const DEFAULT_PROXY_PORT = 14000;
 export const DEFAULT_CALLBACK_PORT = 8666;
 export const DEFAULT_SCOPES: readonly string[] = ['openid', 'profile', 'email', 'offline_access'];
+/** The default scopes before offline_access, which is added only when the IdP offers it. */
+export const DEFAULT_SCOPES_BASE: readonly string[] = ['openid', 'profile', 'email'];
 export const DEFAULT_COMMAND_TIMEOUT_S = 300;
 
 export type ProviderType = 'oidc' | 'command';
@@ -40,8 +42,18 @@ export interface OidcSettings {
   issuer?: string;
   client_id?: string;
   audience?: string;
+  /** Exactly the scopes to request (`openid` is always included); unset: DEFAULT_SCOPES_BASE + offline_access when offered. */
   scopes?: string[];
+  /** Loopback port of the login callback; 0 = an ephemeral port (RFC 8252 §7.3). */
   callback_port?: number;
+  /** Extra authorization-request parameters (Google `access_type`, Entra `domain_hint`, Okta `idp`). */
+  auth_params?: Record<string, string>;
+  /** Secret-store key of the client secret (`LLM_OIDC_CS_<8 hex>`), never the secret itself. */
+  client_secret?: string;
+  /** Host name in the redirect URI: `127.0.0.1` (default) or `localhost` (Entra). */
+  redirect_host?: '127.0.0.1' | 'localhost';
+  /** Which token is sent to the gateway: the access token (default) or the ID token (Google IAP). */
+  token?: 'access_token' | 'id_token';
 }
 
 /** Who signed in, from the ID token's claims (never a token): shown by `gatepass status`. */
@@ -90,6 +102,14 @@ export interface TlsSettings {
   skip_verify?: boolean;
 }
 
+/** Egress proxy for the IdP and gateway connections (wins over HTTPS_PROXY / NO_PROXY). */
+export interface NetworkSettings {
+  /** Proxy URL (`http://[user:pass@]host:port`), or `direct` to ignore the environment's proxy. */
+  proxy?: string;
+  /** Hosts never proxied, NO_PROXY syntax; replaces NO_PROXY when set. */
+  no_proxy?: string;
+}
+
 interface ProviderCommon {
   /**
    * Set by `gatepass logout` (and a teardown that deletes tokens), cleared by `gatepass login` and
@@ -99,6 +119,8 @@ interface ProviderCommon {
   logged_out?: boolean;
   /** TLS options for the IdP and gateway connections. */
   tls?: TlsSettings;
+  /** Egress proxy options for the IdP and gateway connections. */
+  network?: NetworkSettings;
   /** Base URL of the LLM gateway this provider's tokens are for. */
   gateway_url?: string;
   /** API dialect of the gateway, e.g. `openai_compatible` or `anthropic` (informational, for exports). */
@@ -174,12 +196,19 @@ export function effectiveCallbackPort(provider: OidcProvider): number {
   return provider.oidc.callback_port ?? DEFAULT_CALLBACK_PORT;
 }
 
-/** Scopes to request, with `openid` and `offline_access` always present. */
-export function effectiveScopes(provider: OidcProvider): string[] {
-  const scopes = provider.oidc.scopes?.length ? [...provider.oidc.scopes] : [...DEFAULT_SCOPES];
-  if (!scopes.includes('openid')) scopes.unshift('openid');
-  if (!scopes.includes('offline_access')) scopes.push('offline_access');
-  return scopes;
+/**
+ * Scopes to request. `oidc.scopes`, when set, is used as is (plus `openid`): Google, for one, rejects
+ * `offline_access`. Unset: openid, profile, email, and offline_access when the IdP's discovery lists
+ * it in `scopes_supported` (or lists nothing); without discovery (`supported` undefined) it is assumed.
+ */
+export function effectiveScopes(provider: OidcProvider, supported?: readonly string[] | null): string[] {
+  if (provider.oidc.scopes?.length) {
+    const scopes = [...provider.oidc.scopes];
+    if (!scopes.includes('openid')) scopes.unshift('openid');
+    return scopes;
+  }
+  const offered = !Array.isArray(supported) || supported.includes('offline_access');
+  return offered ? [...DEFAULT_SCOPES] : [...DEFAULT_SCOPES_BASE];
 }
 
 /** True when the provider has everything it needs to produce tokens. */

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { checkNoProxy, checkProxyUrl } from '../net/egress.js';
 import {
   type CommandProvider,
   type ConfiguredTool,
@@ -39,7 +40,14 @@ export type FieldKind =
   | 'ca_file'
   | 'path_prefix'
   | 'models'
-  | 'boolean';
+  | 'boolean'
+  | 'callback_port'
+  | 'auth_params'
+  | 'secret_ref'
+  | 'redirect_host'
+  | 'token_kind'
+  | 'proxy_url'
+  | 'no_proxy';
 
 export interface FieldSpec {
   /** The key as users write it: `gateway_url`, `oidc.issuer`, `proxy.listen_port`… */
@@ -101,15 +109,52 @@ export const FIELDS: readonly FieldSpec[] = [
     providerType: 'oidc',
     kind: 'scopes',
     flag: '--scopes',
-    description: 'scopes to request, comma or space separated (openid and offline_access are always added)',
+    description:
+      'exactly the scopes to request, comma or space separated (openid is always added; unset: openid profile email, plus offline_access when the IdP offers it)',
   },
   {
     key: 'oidc.callback_port',
     scope: 'provider',
     providerType: 'oidc',
-    kind: 'port',
+    kind: 'callback_port',
     flag: '--callback-port',
-    description: `loopback port for the login callback (default ${DEFAULT_CALLBACK_PORT})`,
+    description: `loopback port for the login callback (default ${DEFAULT_CALLBACK_PORT}; 0 = any free port, for IdPs that accept any loopback port)`,
+  },
+  {
+    key: 'oidc.redirect_host',
+    scope: 'provider',
+    providerType: 'oidc',
+    kind: 'redirect_host',
+    flag: '--redirect-host',
+    description:
+      'host of the redirect URI: 127.0.0.1 (default) or localhost (Entra ID registers http://localhost)',
+  },
+  {
+    key: 'oidc.auth_params',
+    scope: 'provider',
+    providerType: 'oidc',
+    kind: 'auth_params',
+    flag: '--auth-params',
+    description:
+      'extra authorization parameters, key=value joined by & or commas (e.g. access_type=offline&prompt=consent)',
+  },
+  {
+    key: 'oidc.client_secret',
+    scope: 'provider',
+    providerType: 'oidc',
+    kind: 'secret_ref',
+    flag: '--client-secret-stdin',
+    description:
+      'read the client secret (IdPs whose desktop clients have one, e.g. Google) from stdin into the secret store; the config keeps only its key',
+  },
+  {
+    key: 'oidc.token',
+    scope: 'provider',
+    providerType: 'oidc',
+    kind: 'token_kind',
+    flag: '--gateway-token',
+    description:
+      'token sent to the gateway: access_token (default) or id_token (Google IAP, some Entra setups)',
   },
   {
     key: 'auth.env_var',
@@ -228,6 +273,22 @@ export const FIELDS: readonly FieldSpec[] = [
     kind: 'boolean',
     flag: '--tls-skip-verify',
     description: 'do not verify TLS certificates of the IdP and the gateway: LOCAL DEVELOPMENT ONLY',
+  },
+  {
+    key: 'network.proxy',
+    scope: 'provider',
+    kind: 'proxy_url',
+    flag: '--egress-proxy',
+    description:
+      'HTTP(S) proxy for IdP and gateway requests, http://[user:pass@]host:port, or "direct" (wins over HTTPS_PROXY)',
+  },
+  {
+    key: 'network.no_proxy',
+    scope: 'provider',
+    kind: 'no_proxy',
+    flag: '--egress-no-proxy',
+    description:
+      'hosts that bypass the egress proxy, NO_PROXY syntax (domains, .suffix, CIDR, *); replaces NO_PROXY',
   },
   {
     key: 'proxy.listen_port',
@@ -369,7 +430,82 @@ export function checkFieldValue(spec: FieldSpec, value: unknown): string | undef
     }
     case 'boolean':
       return typeof value === 'boolean' ? undefined : `must be true or false, got ${JSON.stringify(value)}`;
+    case 'callback_port':
+      if (value === 0) return undefined;
+      return checkFieldValue({ ...spec, kind: 'port' }, value);
+    case 'auth_params':
+      return checkAuthParams(value);
+    case 'secret_ref':
+      return typeof value === 'string' && /^LLM_OIDC_CS_[0-9a-f]{8}$/.test(value)
+        ? undefined
+        : 'holds the secret-store key of the client secret, never the secret: set it with `gatepass config set --client-secret-stdin` (reads stdin)';
+    case 'redirect_host':
+      return value === '127.0.0.1' || value === 'localhost'
+        ? undefined
+        : `must be "127.0.0.1" or "localhost", got ${JSON.stringify(value)}`;
+    case 'token_kind':
+      return value === 'access_token' || value === 'id_token'
+        ? undefined
+        : `must be "access_token" or "id_token", got ${JSON.stringify(value)}`;
+    case 'proxy_url':
+      if (typeof value !== 'string' || !value) return 'must be a proxy URL or "direct"';
+      return checkProxyUrl(value);
+    case 'no_proxy':
+      if (typeof value !== 'string' || !value.trim()) return 'must list at least one host';
+      return checkNoProxy(value);
   }
+}
+
+/** Parameters the login sets itself: an auth_params entry may not override them. */
+const RESERVED_AUTH_PARAMS = new Set([
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'response_mode',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'request',
+  'request_uri',
+]);
+
+function checkAuthParams(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    return 'must be a mapping of parameter names to values';
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) return 'must have at least one parameter';
+  for (const [k, v] of entries) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(k)) return `${JSON.stringify(k)} is not a parameter name`;
+    if (RESERVED_AUTH_PARAMS.has(k)) {
+      return `"${k}" is set by gatepass itself${k === 'scope' ? ' (use oidc.scopes)' : ''}`;
+    }
+    if (typeof v !== 'string' || CONTROL.test(v) || v.length > 512) {
+      return `the value of "${k}" must be a single-line string`;
+    }
+  }
+  return undefined;
+}
+
+/** `a=1&b=2` or `a=1,b=2` → { a: '1', b: '2' } (values may be %-encoded). */
+function parseAuthParams(raw: string): unknown {
+  const out: Record<string, string> = {};
+  for (const part of raw.split(/[&,]/)) {
+    const t = part.trim();
+    if (!t) continue;
+    const eq = t.indexOf('=');
+    if (eq <= 0) return `${JSON.stringify(t)} is not a name=value pair`;
+    let v = t.slice(eq + 1);
+    try {
+      v = decodeURIComponent(v.replace(/\+/g, ' '));
+    } catch {
+      return `${JSON.stringify(t)} has a malformed %-escape`;
+    }
+    out[t.slice(0, eq)] = v;
+  }
+  return out;
 }
 
 export function checkProviderName(value: unknown): string | undefined {
@@ -397,6 +533,18 @@ export function parseFieldInput(spec: FieldSpec, raw: string): unknown {
     case 'models':
       value = raw.split(/[\s,]+/).filter(Boolean);
       break;
+    case 'callback_port': {
+      const t = raw.trim();
+      if (!/^\d+$/.test(t)) fail(`must be a whole number (0 for any free port), got ${JSON.stringify(raw)}`);
+      value = Number(t);
+      break;
+    }
+    case 'auth_params': {
+      const parsed = parseAuthParams(raw);
+      if (typeof parsed === 'string') fail(parsed);
+      value = parsed;
+      break;
+    }
     case 'boolean': {
       const t = raw.trim().toLowerCase();
       if (['true', '1', 'yes', 'on'].includes(t)) value = true;
@@ -497,7 +645,7 @@ function validateProvider(name: string, provider: Provider, config: GatepassConf
 function validateOidcFull(provider: OidcProvider, config: GatepassConfig, where: string): void {
   const callback = provider.oidc.callback_port ?? DEFAULT_CALLBACK_PORT;
   const proxyPort = config.proxy.listen_port ?? 14000;
-  if (callback === proxyPort) {
+  if (callback !== 0 && callback === proxyPort) {
     invalid('oidc.callback_port', `must differ from proxy.listen_port (both are ${callback})`, where);
   }
 }
@@ -625,8 +773,10 @@ export function normalizeConfig(raw: unknown, file: string): GatepassConfig {
     const provider: Record<string, unknown> = { ...p, type };
     delete provider['base_url'];
     if (gateway !== undefined) provider['gateway_url'] = gateway;
-    if (p['tls'] !== undefined && !isRecord(p['tls']))
-      malformed(file, `providers.${name}.tls`, 'is not a mapping');
+    for (const section of ['tls', 'network'] as const) {
+      if (p[section] !== undefined && !isRecord(p[section]))
+        malformed(file, `providers.${name}.${section}`, 'is not a mapping');
+    }
     const section = type === 'oidc' ? 'oidc' : 'auth';
     const sub = p[section] ?? {};
     if (!isRecord(sub)) malformed(file, `providers.${name}.${section}`, 'is not a mapping');
@@ -642,7 +792,11 @@ export function normalizeConfig(raw: unknown, file: string): GatepassConfig {
       if (spec.providerType && spec.providerType !== type) continue;
       const v = getFieldValue({} as GatepassConfig, provider as unknown as Provider, spec);
       if (v === undefined) continue;
-      const wantNumber = spec.kind === 'port' || spec.kind === 'seconds';
+      const wantNumber = spec.kind === 'port' || spec.kind === 'seconds' || spec.kind === 'callback_port';
+      if (spec.kind === 'auth_params') {
+        if (!isRecord(v)) malformed(file, `providers.${name}.${spec.key}`, 'is not a mapping');
+        continue;
+      }
       const wantArray = spec.kind === 'scopes' || spec.kind === 'models';
       const wantBoolean = spec.kind === 'boolean';
       const ok = wantArray

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { rootCertificates } from 'node:tls';
 import type { TlsSettings } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+import type { EgressPlan } from './egress.js';
 
 export interface ResolvedTls {
   /** The complete trust list (system roots + extra CAs), when an extra CA bundle is configured. */
@@ -94,14 +95,18 @@ export function warnSkipVerify(stderr: NodeJS.WritableStream, what: string): voi
   stderr.write(`gatepass: ${SKIP_VERIFY_WARNING} [${what}]\n`);
 }
 
-/** A fetch for openid-client's `customFetch` through an undici Agent honouring the options. */
+/**
+ * A fetch for openid-client's `customFetch` through undici, honouring the TLS options and the egress
+ * proxy plan (see egress.ts); both optional.
+ */
 export async function createTlsFetch(
-  tls: ResolvedTls,
+  tls: ResolvedTls | undefined,
+  plan?: EgressPlan,
 ): Promise<(url: string, init: object) => Promise<Response>> {
   // undici is loaded only when an IdP request needs it (separate module: a static import bundles
   // cleanly, a dynamic import of undici itself does not).
   const { tlsFetch } = await import('./tls-fetch.js');
-  return tlsFetch(tls);
+  return tlsFetch(tls, plan);
 }
 
 const TLS_CODES = new Set([

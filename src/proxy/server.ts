@@ -12,8 +12,10 @@ import { type Dispatcher, Pool } from 'undici';
 import type { TokenResult, TokenSource } from '../auth/types.js';
 import { describeError, GatepassError, ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { displayProxy, egressFailureReason } from '../net/egress.js';
 import { describeUid, listenerUid, peerCheckAvailable, peerUid } from '../net/peer-uid.js';
 import { type ResolvedTls, tlsErrorCode, tlsHint } from '../net/tls.js';
+import { egressAgent } from '../net/tls-fetch.js';
 import { registerSecret } from '../redact.js';
 import { VERSION } from '../version.js';
 import { detectDialect, type ErrorKind, errorBody } from './dialect.js';
@@ -87,6 +89,12 @@ export interface ProxyOptions {
   peerCheck?: boolean;
   /** The background proxy's secret (state.ts NONCE_ENV): health answers control challenges with it. */
   controlNonce?: string;
+  /**
+   * Egress proxy the gateway is reached through (`network.proxy` / HTTPS_PROXY, already matched
+   * against NO_PROXY for the gateway), e.g. `http://user:pass@proxy:3128`. The hop then runs on
+   * undici's ProxyAgent (HTTP CONNECT, proxy auth, https proxies): the `node` engine serves.
+   */
+  egressProxy?: string;
 }
 
 export interface RunningProxy {
@@ -175,7 +183,7 @@ class ClientGone extends Error {}
  * leaves aborts the upstream request. Resolves true when a 401 was swallowed for a retry.
  */
 function forward(
-  pool: Pool,
+  pool: Dispatcher,
   options: Dispatcher.DispatchOptions,
   res: ServerResponse,
   swallow401: boolean,
@@ -252,7 +260,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const tokenWaitMs = options.tokenWaitMs ?? DEFAULT_TOKEN_WAIT_MS;
   const upstreamTimeout = options.upstreamTimeoutMs ?? 10 * 60_000;
   const origin = gateway.origin;
-  const engine = options.engine ?? defaultEngine();
+  const requestedEngine = options.engine ?? defaultEngine();
+  // Behind an egress proxy the gateway hop tunnels through undici's ProxyAgent; the wire engine's
+  // own sockets do not, so the node engine serves (the proxy's round trip dwarfs the CPU it saves).
+  const egress = options.egressProxy;
+  const engine: ProxyEngine = egress ? 'node' : requestedEngine;
+  if (egress && requestedEngine !== engine) {
+    options.logger.debug(
+      `proxy: the gateway is reached through the egress proxy ${displayProxy(egress)}: using the node engine`,
+    );
+  }
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   /** TLS options for connections to the gateway (both engines). */
   const gatewayTls = options.tls
@@ -261,17 +278,19 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         ...(options.tls.ca ? { ca: options.tls.ca } : {}),
       }
     : undefined;
-  const pool =
+  const poolOptions = {
+    connections: null,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    headersTimeout: upstreamTimeout,
+    bodyTimeout: upstreamTimeout,
+  };
+  const pool: Dispatcher | undefined =
     engine === 'wire'
       ? undefined
-      : new Pool(origin, {
-          connections: null,
-          pipelining: 1,
-          keepAliveTimeout: 30_000,
-          headersTimeout: upstreamTimeout,
-          bodyTimeout: upstreamTimeout,
-          connect: { timeout: connectTimeoutMs, ...gatewayTls },
-        });
+      : egress
+        ? egressAgent(egress, options.tls, { ...poolOptions, connectTimeoutMs })
+        : new Pool(origin, { ...poolOptions, connect: { timeout: connectTimeoutMs, ...gatewayTls } });
   const tokens = createTokenCache({
     source: options.tokenSource,
     logger,
@@ -369,6 +388,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         };
       }
       logger.debug(`proxy: gateway unreachable: ${code ?? ''} ${describeError(err)}`);
+      if (egress) {
+        return {
+          status: 502,
+          kind: 'bad_gateway',
+          message: `gatepass proxy: could not reach the gateway at ${gateway.origin} through the proxy ${displayProxy(egress)} (${egressFailureReason(err)})`,
+        };
+      }
       return {
         status: 502,
         kind: 'bad_gateway',

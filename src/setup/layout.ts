@@ -6,8 +6,9 @@
 import type { FieldAssignment } from '../config/edit.js';
 import type { Provider } from '../config/schema.js';
 import { findField } from '../config/validate.js';
+import { displayProxy, egressPlan } from '../net/egress.js';
 import { resolveTls } from '../net/tls.js';
-import { tlsAgent } from '../net/tls-fetch.js';
+import { egressAgent, tlsAgent } from '../net/tls-fetch.js';
 import type { ToolModule } from '../tools/types.js';
 import type { RunEnv } from './common.js';
 import { isPlaceholderHost } from './preflight.js';
@@ -40,7 +41,11 @@ export async function resolveLayout(
 ): Promise<Layout> {
   // The probe trusts what the tools are told to trust: the provider's CA bundle / skip-verify.
   const tls = options.probe ? undefined : resolveTls(provider.tls, run.env);
-  const agent = tls ? tlsAgent(tls) : undefined;
+  // …and goes through the egress proxy (network.proxy / HTTPS_PROXY) unless NO_PROXY exempts it.
+  const egress = options.probe
+    ? undefined
+    : egressPlan(provider.network, run.env).proxyFor(provider.gateway_url!);
+  const agent = egress ? egressAgent(egress, tls) : tls ? tlsAgent(tls) : undefined;
   // A prober that already said why (TLS) makes the "could not reach" warning below redundant.
   let warnedUnreachable = false;
   const probeLogger = {
@@ -53,7 +58,12 @@ export async function resolveLayout(
     },
     verbose: run.logger.verbose,
   };
-  const probe = options.probe ?? headProber(probeLogger, agent ? { dispatcher: agent } : {});
+  const probe =
+    options.probe ??
+    headProber(probeLogger, {
+      ...(agent ? { dispatcher: agent } : {}),
+      ...(egress ? { egressProxy: egress } : {}),
+    });
   const gateway = provider.gateway_url!;
   const sameGateway = previousGatewayUrl === gateway;
   const given = (key: string) => assignments.some((a) => a.spec.key === key);
@@ -125,4 +135,25 @@ export async function resolveLayout(
     );
   }
   return { anthropicPrefix, openaiPrefix, models, bedrockCompat, persist };
+}
+
+/**
+ * Tools wired in direct mode (token helper) call the gateway themselves, so gatepass' egress proxy
+ * setting does not reach them: they read HTTPS_PROXY / NO_PROXY from their own environment (Claude
+ * Code and Codex do). Lines for setup's output, when a proxy applies to the gateway.
+ */
+export function egressNotice(provider: Provider, env: NodeJS.ProcessEnv, tools: ToolModule[]): string[] {
+  if (!provider.gateway_url) return [];
+  const plan = egressPlan(provider.network, env);
+  const proxy = plan.proxyFor(provider.gateway_url);
+  const direct = tools.filter((t) => t.mode === 'direct').map((t) => t.name);
+  if (!proxy || direct.length === 0) return [];
+  const shown = displayProxy(proxy);
+  const [who, verb, self] =
+    direct.length === 1 ? [direct[0]!, 'reaches', 'itself'] : [direct.join(', '), 'reach', 'themselves'];
+  return [
+    plan.source === 'config'
+      ? `${who} ${verb} the gateway ${self}, not through gatepass, and needs the egress proxy in its environment too: add \`export HTTPS_PROXY=${shown}\` (with your proxy credentials, if any) and NO_PROXY to your shell profile.`
+      : `${who} ${verb} the gateway ${self} through HTTPS_PROXY (${shown}): keep it (and NO_PROXY) set in the environment ${direct.length === 1 ? 'it starts' : 'they start'} from.`,
+  ];
 }

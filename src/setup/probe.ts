@@ -9,6 +9,7 @@
 // exports in the esbuild bundle.
 import { type Dispatcher, request } from 'undici';
 import type { Logger } from '../log.js';
+import { displayProxy, egressFailureReason } from '../net/egress.js';
 import { tlsErrorCode, tlsHint } from '../net/tls.js';
 
 export const PROBE_TIMEOUT_MS = 2000;
@@ -21,10 +22,11 @@ export type Prober = (url: string) => Promise<number | undefined>;
 /** `dispatcher`: an undici Agent carrying the TLS settings (extra CA, skip-verify) to probe with. */
 export function headProber(
   logger: Logger,
-  options: { timeoutMs?: number; dispatcher?: Dispatcher } = {},
+  options: { timeoutMs?: number; dispatcher?: Dispatcher; egressProxy?: string } = {},
 ): Prober {
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
   let warnedTls = false;
+  let warnedProxy = false;
   return async (url) => {
     try {
       const res = await request(url, {
@@ -44,6 +46,11 @@ export function headProber(
         warnedTls = true;
         logger.warn(
           `could not detect the gateway's path prefixes: TLS verification of ${new URL(url).origin} failed (${code}); ${tlsHint()}`,
+        );
+      } else if (options.egressProxy && !warnedProxy && (err as Error)?.name !== 'TimeoutError') {
+        warnedProxy = true;
+        logger.warn(
+          `could not detect the gateway's path prefixes: ${new URL(url).origin} is not reachable through the proxy ${displayProxy(options.egressProxy)} (${egressFailureReason(err)})`,
         );
       }
       logger.debug(`probe HEAD ${url} failed (${(err as Error).message}); assuming no path prefix`);

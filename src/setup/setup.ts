@@ -47,7 +47,7 @@ import {
 } from './common.js';
 import { unifiedDiff } from './diff.js';
 import { beginJournal, endJournal, recoverInterruptedSetup, rollbackJournal } from './journal.js';
-import { resolveLayout } from './layout.js';
+import { egressNotice, resolveLayout } from './layout.js';
 import { checkIssuer, placeholderNote, refusePlaceholders } from './preflight.js';
 import type { Prober } from './probe.js';
 
@@ -227,6 +227,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   const backupsBefore = await readBackups(run.paths.stateDir);
   const manual: string[] = [];
   for (const tool of tools) if (tool.manualSteps) manual.push(...tool.manualSteps(tenv, params));
+  manual.push(...egressNotice(provider, run.env, tools));
   const planAll = async (): Promise<Array<{ tool: ToolModule; files: PlannedFile[] }>> => {
     const out: Array<{ tool: ToolModule; files: PlannedFile[] }> = [];
     for (const tool of tools) {

@@ -20,6 +20,8 @@ export interface BrowserHookOptions {
   passive?: boolean;
   /** Accept any certificate (an IdP with a test CA the browser does not know). */
   ignoreHttpsErrors?: boolean;
+  /** Browse through this HTTP proxy (loopback addresses still go direct, as Chromium always does). */
+  proxy?: { server: string; username?: string; password?: string };
 }
 
 export interface BrowserHook {
@@ -57,6 +59,8 @@ export async function startBrowserHook(options: BrowserHookOptions = {}): Promis
       browser = await chromium.launch({
         executablePath: CHROMIUM,
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+        // Playwright sends loopback through a proxy too (`<-loopback>`): keep gatepass' callback direct.
+        ...(options.proxy ? { proxy: { bypass: '127.0.0.1,localhost,[::1]', ...options.proxy } } : {}),
       });
     }
     return browser;

@@ -29,6 +29,28 @@ export interface TestIdpOptions {
   deviceFlow?: boolean;
   /** Offer a revocation endpoint (default true). */
   revocation?: boolean;
+  /**
+   * The issuer's origin when it is not the listening address, e.g. `https://idp.corp.test` for an
+   * IdP only reachable through a test egress proxy that maps that name to this server.
+   */
+  issuerOrigin?: string;
+  // IdP profiles (docs/idps.md): behave like Entra, Google, Okta, Auth0, Keycloak, Ping.
+  /** Path of the issuer, e.g. `/<tenant id>/v2.0` (Entra) or `/oauth2/default` (Okta). */
+  issuerPath?: string;
+  /** scopes_supported (default openid, offline_access, profile, email). */
+  scopes?: string[];
+  /** Authorization requests asking for any of these get 400 invalid_scope (Google: offline_access). */
+  rejectScopes?: string[];
+  /** Issue refresh tokens only when the authorization request had this parameter (Google: access_type=offline). */
+  refreshTokenOnlyWith?: { name: string; value: string };
+  /** A confidential client: this secret, with this token-endpoint auth method (the only one discovery lists besides none). */
+  clientSecret?: { secret: string; method: 'client_secret_post' | 'client_secret_basic' };
+  /** Access-token format (default jwt; opaque: Auth0 without audience, Google). */
+  accessTokenFormat?: 'jwt' | 'opaque';
+  /** Rotate refresh tokens on use (default true; Google and Keycloak by default do not). */
+  rotateRefreshToken?: boolean;
+  /** Registered redirect URIs (default both http://127.0.0.1/callback and http://localhost/callback; any port). */
+  redirectUris?: string[];
 }
 
 export interface GrantCounts {
@@ -76,6 +98,8 @@ export interface TestIdp {
   revoke(token: string): Promise<void>;
   /** JWKS URL, to verify access tokens with jose. */
   jwksUri: string;
+  /** Query parameters of every authorization request (`/auth`) received. */
+  authRequests: URLSearchParams[];
   close(): Promise<void>;
 }
 
@@ -98,16 +122,25 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const server = (options.tls ? https.createServer(options.tls) : http.createServer()) as http.Server;
   await listen(server, options.port ?? 0);
   const port = (server.address() as AddressInfo).port;
-  const issuer = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const prefix = options.issuerPath?.replace(/\/+$/, '') ?? '';
+  const issuer = `${options.issuerOrigin ?? `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`}${prefix}`;
+  const authRequests: URLSearchParams[] = [];
+  /** code_challenge → the authorization request carried refreshTokenOnlyWith. */
+  const offlineByChallenge = new Map<string, boolean>();
 
   const provider = new Provider(issuer, {
     clients: [
       {
         client_id: clientId,
         application_type: 'native',
-        token_endpoint_auth_method: 'none',
+        ...(options.clientSecret
+          ? {
+              token_endpoint_auth_method: options.clientSecret.method,
+              client_secret: options.clientSecret.secret,
+            }
+          : { token_endpoint_auth_method: 'none' }),
         // Native clients may use any loopback port (RFC 8252 7.3); oidc-provider ignores the port.
-        redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback'],
+        redirect_uris: options.redirectUris ?? ['http://127.0.0.1/callback', 'http://localhost/callback'],
         grant_types: [
           'authorization_code',
           'refresh_token',
@@ -116,7 +149,9 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
         response_types: ['code'],
       },
     ],
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    scopes: options.scopes ?? ['openid', 'offline_access', 'profile', 'email'],
+    ...(options.clientSecret ? { clientAuthMethods: ['none', options.clientSecret.method] } : {}),
+    extraParams: ['access_type', 'domain_hint', 'idp', 'audience'],
     claims: { openid: ['sub'], email: ['email'], profile: ['name'] },
     async findAccount(_ctx: unknown, sub: string) {
       return {
@@ -127,11 +162,18 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       };
     },
     pkce: { required: () => true },
-    rotateRefreshToken: true,
+    rotateRefreshToken: options.rotateRefreshToken ?? true,
     // oidc-provider drops offline_access unless prompt=consent; most IdPs do not. Behave like them:
-    // issue (rotating) refresh tokens to the client whenever it may use the grant.
-    async issueRefreshToken(_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) {
-      return client.grantTypeAllowed('refresh_token');
+    // issue (rotating) refresh tokens to the client whenever it may use the grant (with
+    // refreshTokenOnlyWith, only after an authorization request that carried that parameter).
+    async issueRefreshToken(
+      _ctx: unknown,
+      client: { grantTypeAllowed(t: string): boolean },
+      code: { kind?: string; codeChallenge?: string },
+    ) {
+      if (!client.grantTypeAllowed('refresh_token')) return false;
+      if (!options.refreshTokenOnlyWith || code?.kind !== 'AuthorizationCode') return true;
+      return offlineByChallenge.get(code.codeChallenge ?? '') === true;
     },
     async expiresWithSession() {
       return false;
@@ -158,7 +200,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
           scope: 'llm',
           audience,
           accessTokenTTL: options.accessTokenTtl ?? 3600,
-          accessTokenFormat: 'jwt',
+          accessTokenFormat: options.accessTokenFormat ?? 'jwt',
         }),
       },
     },
@@ -168,6 +210,23 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   provider.use(async (ctx, next) => {
     counts.requests += 1;
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    if (ctx.path === '/auth' && ctx.method === 'GET') {
+      const q = new URLSearchParams((ctx as unknown as { querystring: string }).querystring);
+      authRequests.push(q);
+      const asked = (q.get('scope') ?? '').split(' ');
+      const bad = options.rejectScopes?.find((sc) => asked.includes(sc));
+      if (bad) {
+        // Google shows an error page and never redirects back.
+        ctx.status = 400;
+        ctx.set('content-type', 'text/html');
+        ctx.body = `<html><body><h1>Error 400: invalid_scope</h1><p>Some requested scopes were invalid: ${bad}</p></body></html>`;
+        return;
+      }
+      const want = options.refreshTokenOnlyWith;
+      if (want && q.get('code_challenge')) {
+        offlineByChallenge.set(q.get('code_challenge')!, q.get(want.name) === want.value);
+      }
+    }
     if (tokenFailure && ctx.path === '/token' && ctx.method === 'POST') {
       counts.tokenRequests['failed'] = (counts.tokenRequests['failed'] ?? 0) + 1;
       ctx.status = tokenFailure.status;
@@ -193,7 +252,14 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   });
 
   const handler = provider.callback();
-  server.on('request', handler);
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // Mounted under the issuer's path (as oidc-provider documents); its interaction pages live at /.
+    if (prefix && req.url?.startsWith(`${prefix}/`)) {
+      (req as { originalUrl?: string }).originalUrl = req.url;
+      req.url = req.url.slice(prefix.length);
+    }
+    handler(req, res);
+  });
 
   return {
     issuer,
@@ -203,6 +269,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     audience,
     counts,
     jwksUri: `${issuer}/jwks`,
+    authRequests,
     grantCount: (type) => counts.grants[type] ?? 0,
     resetCounts() {
       Object.assign(counts, emptyCounts());

@@ -21,7 +21,8 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-export function makeTestCa(): TestCa {
+/** `dnsNames`: extra host names the server certificate is valid for (besides 127.0.0.1 and localhost). */
+export function makeTestCa(dnsNames: string[] = []): TestCa {
   const dir = mkdtempSync(path.join(tmpdir(), 'gatepass-ca-'));
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl(
@@ -47,7 +48,7 @@ export function makeTestCa(): TestCa {
   openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir);
   writeFileSync(
     path.join(dir, 'server.ext'),
-    'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
+    `basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost${dnsNames.map((d) => `,DNS:${d}`).join('')}\n`,
   );
   openssl(
     [

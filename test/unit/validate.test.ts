@@ -348,12 +348,63 @@ describe('config edits', () => {
   it('unknown keys in set are refused', () => {
     expectInvalid(() => parseAssignments([['oidc.isuer', 'x']]), 'oidc.isuer', /unknown config key/);
   });
-  it('effective scopes always include openid and offline_access', () => {
+  it('effective scopes: offline_access by default only when offered; oidc.scopes is used as is (plus openid)', () => {
     const cfg = configured();
     const p = cfg.providers['default'] as OidcProvider;
     expect(effectiveScopes(p)).toEqual(['openid', 'profile', 'email', 'offline_access']);
+    // Discovery lists scopes_supported without offline_access (Google): not requested.
+    expect(effectiveScopes(p, ['openid', 'email', 'profile'])).toEqual(['openid', 'profile', 'email']);
+    expect(effectiveScopes(p, ['openid', 'offline_access'])).toEqual([
+      'openid',
+      'profile',
+      'email',
+      'offline_access',
+    ]);
     p.oidc.scopes = ['email'];
-    expect(effectiveScopes(p)).toEqual(['openid', 'email', 'offline_access']);
+    expect(effectiveScopes(p)).toEqual(['openid', 'email']);
+    p.oidc.scopes = ['openid', 'api://gw/.default', 'offline_access'];
+    expect(effectiveScopes(p, ['openid'])).toEqual(['openid', 'api://gw/.default', 'offline_access']);
+  });
+  it('IdP profile keys: auth_params, client_secret reference, redirect_host, callback_port 0, token', () => {
+    const cfg = configured();
+    const set = (pairs: Array<[string, string]>) => applyAssignments(cfg, 'default', parseAssignments(pairs));
+    set([
+      ['oidc.auth_params', 'access_type=offline&prompt=consent,domain_hint=corp.example%2Ecom'],
+      ['oidc.redirect_host', 'localhost'],
+      ['oidc.callback_port', '0'],
+      ['oidc.token', 'id_token'],
+    ]);
+    validateConfig(cfg);
+    const o = (cfg.providers['default'] as OidcProvider).oidc;
+    expect(o.auth_params).toEqual({
+      access_type: 'offline',
+      prompt: 'consent',
+      domain_hint: 'corp.example.com',
+    });
+    expect(o).toMatchObject({ redirect_host: 'localhost', callback_port: 0, token: 'id_token' });
+    expectInvalid(() => set([['oidc.auth_params', 'state=x']]), 'oidc.auth_params', /set by gatepass itself/);
+    expectInvalid(() => set([['oidc.auth_params', 'scope=x']]), 'oidc.auth_params', /use oidc\.scopes/);
+    expectInvalid(() => set([['oidc.auth_params', 'novalue']]), 'oidc.auth_params', /not a name=value pair/);
+    expectInvalid(
+      () => set([['oidc.redirect_host', '[::1]']]),
+      'oidc.redirect_host',
+      /127\.0\.0\.1" or "localhost/,
+    );
+    expectInvalid(() => set([['oidc.token', 'refresh_token']]), 'oidc.token', /access_token" or "id_token/);
+    expectInvalid(() => set([['oidc.callback_port', '70000']]), 'oidc.callback_port', /65535/);
+    // The config holds a secret-store key, never a secret: a value put there by hand is refused.
+    expectInvalid(
+      () => set([['oidc.client_secret', 'GOCSPX-abc']]),
+      'oidc.client_secret',
+      /--client-secret-stdin/,
+    );
+    set([['oidc.client_secret', 'LLM_OIDC_CS_0123abcd']]);
+    set([
+      ['network.proxy', 'http://u:p@proxy:3128'],
+      ['network.no_proxy', '.corp,10.0.0.0/8'],
+    ]);
+    validateConfig(cfg);
+    expectInvalid(() => set([['network.proxy', 'ftp://p']]), 'network.proxy', /not supported/);
   });
 });
 

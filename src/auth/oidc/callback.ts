@@ -82,7 +82,29 @@ export interface CallbackServer {
   close(): Promise<void>;
 }
 
-export async function startCallbackServer(port: number, expectedState: string): Promise<CallbackServer> {
+export interface CallbackOptions {
+  /**
+   * Host name of the redirect URI: `127.0.0.1` (default), or `localhost` for IdPs that register
+   * http://localhost (Entra ID). With `localhost` the server also listens on ::1 (same port), since
+   * a browser may resolve localhost to either address.
+   */
+  redirectHost?: '127.0.0.1' | 'localhost';
+}
+
+/** Listen on ::1 at `port` too, when the machine has IPv6 loopback; undefined when it cannot. */
+async function listenV6(server: http.Server, port: number): Promise<http.Server | undefined> {
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '::1', () => resolve(server));
+  });
+}
+
+export async function startCallbackServer(
+  port: number,
+  expectedState: string,
+  options: CallbackOptions = {},
+): Promise<CallbackServer> {
+  const host = options.redirectHost ?? '127.0.0.1';
   let settle!: { resolve: (hit: CallbackHit) => void; reject: (e: Error) => void };
   const result = new Promise<CallbackHit>((resolve, reject) => {
     settle = { resolve, reject };
@@ -91,7 +113,7 @@ export async function startCallbackServer(port: number, expectedState: string): 
   let done = false;
   // Set once listening (before any request can arrive): the origin the redirect URI names.
   let origin = '';
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.setHeader('content-type', 'text/html; charset=utf-8');
     res.setHeader('cache-control', 'no-store');
     res.setHeader('connection', 'close');
@@ -138,7 +160,8 @@ export async function startCallbackServer(port: number, expectedState: string): 
         });
         return;
     }
-  });
+  };
+  const server = http.createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(
@@ -156,15 +179,19 @@ export async function startCallbackServer(port: number, expectedState: string): 
     server.listen(port, '127.0.0.1', () => resolve());
   });
   const actual = (server.address() as { port: number }).port;
-  origin = `http://127.0.0.1:${actual}`;
+  origin = `http://${host}:${actual}`;
+  const v6 = host === 'localhost' ? await listenV6(http.createServer(onRequest), actual) : undefined;
+  const stop = (s: http.Server) =>
+    new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
   return {
     port: actual,
-    redirectUri: `http://127.0.0.1:${actual}${CALLBACK_PATH}`,
+    redirectUri: `${origin}${CALLBACK_PATH}`,
     result,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      await Promise.all([stop(server), ...(v6 ? [stop(v6)] : [])]);
+    },
   };
 }

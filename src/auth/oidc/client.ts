@@ -7,10 +7,13 @@ import * as oidc from 'openid-client';
 import type { OidcProvider } from '../../config/schema.js';
 import { isLoopbackHost } from '../../config/validate.js';
 import { AuthError } from '../../errors.js';
+import { EgressProxyError, egressHint, egressPlan } from '../../net/egress.js';
 import { createTlsFetch, resolveTls, tlsErrorCode, tlsHint, warnSkipVerify } from '../../net/tls.js';
 import { formatOAuthError, registerSecret, sanitizeOAuthError, stripControl } from '../../redact.js';
 import { envSeconds } from '../../util/env.js';
 import { assertSafeIdpTokens } from '../token-chars.js';
+import type { AuthContext } from '../types.js';
+import { loadClientSecret, secretAuth } from './client-secret.js';
 
 export type OidcConfiguration = oidc.Configuration;
 export type TokenResponse = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
@@ -22,25 +25,42 @@ export function httpTimeoutSeconds(env: NodeJS.ProcessEnv): number {
   return envSeconds(env, 'GATEPASS_HTTP_TIMEOUT', DEFAULT_HTTP_TIMEOUT_S, { max: 3600 });
 }
 
+/** discover() with the provider's client secret (if it has one) from the context's secret store. */
+export async function discoverFor(
+  ctx: Pick<AuthContext, 'env' | 'stderr' | 'secrets'>,
+  provider: OidcProvider,
+): Promise<OidcConfiguration> {
+  const clientSecret = await loadClientSecret(ctx.secrets, provider);
+  return discover(provider, ctx.env, ctx.stderr, clientSecret);
+}
+
 export async function discover(
   provider: OidcProvider,
   env: NodeJS.ProcessEnv,
   stderr: NodeJS.WritableStream = process.stderr,
+  clientSecret?: string,
 ): Promise<OidcConfiguration> {
   const issuer = new URL(provider.oidc.issuer!);
   // Plain http only for an IdP on this machine (tests, local dev IdPs); validation refuses others.
   const insecure = issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname);
-  // tls.ca_file / tls.skip_verify: every later request of this configuration (token, refresh,
-  // revocation, device) goes through the same fetch, set here once.
+  // tls.ca_file / tls.skip_verify and the egress proxy: every later request of this configuration
+  // (token, refresh, revocation, device) goes through the same fetch, set here once.
   const tls = resolveTls(provider.tls, env);
   if (tls && !tls.rejectUnauthorized && issuer.protocol === 'https:') warnSkipVerify(stderr, issuer.origin);
-  const fetchOption = tls ? { [oidc.customFetch]: await createTlsFetch(tls) } : {};
+  const plan = egressPlan(provider.network, env);
+  const fetchOption = tls || plan.active ? { [oidc.customFetch]: await createTlsFetch(tls, plan) } : {};
   try {
-    return await oidc.discovery(issuer, provider.oidc.client_id!, undefined, oidc.None(), {
-      execute: insecure ? [oidc.allowInsecureRequests] : [],
-      timeout: httpTimeoutSeconds(env),
-      ...fetchOption,
-    });
+    return await oidc.discovery(
+      issuer,
+      provider.oidc.client_id!,
+      undefined,
+      clientSecret ? secretAuth(clientSecret) : oidc.None(),
+      {
+        execute: insecure ? [oidc.allowInsecureRequests] : [],
+        timeout: httpTimeoutSeconds(env),
+        ...fetchOption,
+      },
+    );
   } catch (err) {
     throw mapOidcError(err, `discovery at ${issuer.href}`, provider.oidc.issuer!);
   }
@@ -132,6 +152,15 @@ export function mapOidcError(err: unknown, what: string, issuer: string): AuthEr
         cause: err,
         hint: 'check the issuer URL (`gatepass config show`) and any proxy between you and the identity provider',
       },
+    );
+  }
+  // Through an egress proxy that is down or refused the tunnel: name the proxy (never its credentials).
+  const egress = findCause(err, (e) => e instanceof EgressProxyError) as EgressProxyError | undefined;
+  if (egress) {
+    return new AuthError(
+      'E_AUTH_UNAVAILABLE',
+      `cannot reach the identity provider at ${issuer} through the proxy ${egress.proxy} (${egress.reason})`,
+      { cause: err, hint: egressHint(egress.source) },
     );
   }
   const timeout = findCause(

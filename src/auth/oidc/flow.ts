@@ -10,7 +10,7 @@ import { stripControl } from '../../redact.js';
 import { createBrowserOpener } from '../browser.js';
 import type { AuthContext } from '../types.js';
 import { startCallbackServer } from './callback.js';
-import { discover, mapOidcError, registerTokens, type TokenResponse } from './client.js';
+import { discoverFor, mapOidcError, registerTokens, type TokenResponse } from './client.js';
 import { DEFAULT_LOGIN_TIMEOUT_MS } from './source.js';
 
 export interface FlowOptions {
@@ -20,6 +20,11 @@ export interface FlowOptions {
 
 function audienceParams(provider: OidcProvider): Record<string, string> {
   return provider.oidc.audience ? { audience: provider.oidc.audience } : {};
+}
+
+/** The scopes for this IdP: oidc.scopes, or the defaults with offline_access only if it is offered. */
+function scopeParam(provider: OidcProvider, config: oidc.Configuration): string {
+  return effectiveScopes(provider, config.serverMetadata().scopes_supported).join(' ');
 }
 
 /** A spinner on stderr while waiting, only when stderr is a terminal. */
@@ -69,19 +74,23 @@ export async function browserLogin(
   options: FlowOptions = {},
 ): Promise<TokenResponse> {
   const issuer = provider.oidc.issuer!;
-  const config = await discover(provider, ctx.env, ctx.stderr);
+  const config = await discoverFor(ctx, provider);
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const verifier = oidc.randomPKCECodeVerifier();
   const challenge = await oidc.calculatePKCECodeChallenge(verifier);
   // Listen before showing the URL: a busy port fails fast with a clear error.
-  const callback = await startCallbackServer(effectiveCallbackPort(provider), state);
+  const callback = await startCallbackServer(effectiveCallbackPort(provider), state, {
+    redirectHost: provider.oidc.redirect_host ?? '127.0.0.1',
+  });
   const timeout = timeoutPromise(options.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS, options.signal);
   let stopSpinner = () => {};
   try {
     const url = oidc.buildAuthorizationUrl(config, {
+      // oidc.auth_params first: validation keeps it from naming the parameters set here.
+      ...provider.oidc.auth_params,
       redirect_uri: callback.redirectUri,
-      scope: effectiveScopes(provider).join(' '),
+      scope: scopeParam(provider, config),
       code_challenge: challenge,
       code_challenge_method: 'S256',
       state,
@@ -134,7 +143,7 @@ export async function deviceLogin(
   options: FlowOptions = {},
 ): Promise<TokenResponse> {
   const issuer = provider.oidc.issuer!;
-  const config = await discover(provider, ctx.env, ctx.stderr);
+  const config = await discoverFor(ctx, provider);
   if (!config.serverMetadata().device_authorization_endpoint) {
     throw new AuthError('E_AUTH_FAILED', `the identity provider at ${issuer} does not support device login`, {
       hint: 'use `gatepass login` (browser), or `gatepass login --skip-browser` and open the URL yourself',
@@ -143,7 +152,7 @@ export async function deviceLogin(
   let response: oidc.DeviceAuthorizationResponse;
   try {
     response = await oidc.initiateDeviceAuthorization(config, {
-      scope: effectiveScopes(provider).join(' '),
+      scope: scopeParam(provider, config),
       ...audienceParams(provider),
     });
   } catch (err) {

@@ -8,7 +8,7 @@ import { registerSecret } from '../../redact.js';
 import { withFileLock } from '../../util/lock.js';
 import type { LoginOptions, LogoutOptions, LogoutResult } from '../login.js';
 import type { AuthContext, TokenResult } from '../types.js';
-import { discover, mapOidcError, revoke } from './client.js';
+import { discoverFor, mapOidcError, revoke } from './client.js';
 import { browserLogin, deviceLogin } from './flow.js';
 import { accessTokenKey } from './keys.js';
 import { clearTokenRef, saveTokens } from './persist.js';
@@ -56,7 +56,7 @@ export async function logoutOidcProvider(
     let revoked = false;
     if (refreshToken && options.revoke !== false) {
       try {
-        revoked = await revoke(await discover(provider, ctx.env, ctx.stderr), refreshToken);
+        revoked = await revoke(await discoverFor(ctx, provider), refreshToken);
         if (!revoked) ctx.logger.debug('the identity provider has no revocation endpoint');
       } catch (err) {
         // Logging out locally must still work when the IdP is unreachable.

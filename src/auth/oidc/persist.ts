@@ -4,6 +4,7 @@
  */
 import type { OidcProvider, TokenIdentity } from '../../config/schema.js';
 import { updateConfig } from '../../config/store.js';
+import { AuthError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import type { AuthContext } from '../types.js';
 import { accessTokenKey, jwtExpiry, serializeCachedToken } from './keys.js';
@@ -40,6 +41,26 @@ export function identityOf(idToken: string | undefined): TokenIdentity | undefin
   }
 }
 
+/**
+ * The token the gateway gets: the access token, or with `oidc.token: id_token` the ID token (Google
+ * IAP, gateways validating ID tokens), whose expiry is its own `exp` (`expires_in` is the access
+ * token's).
+ */
+export function gatewayToken(provider: OidcProvider, tokens: GrantTokens): GrantTokens {
+  if (provider.oidc.token !== 'id_token') return tokens;
+  if (!tokens.id_token) {
+    throw new AuthError(
+      'E_AUTH_FAILED',
+      'the identity provider returned no ID token, and oidc.token is id_token (the gateway gets the ID token)',
+      {
+        hint: 'make sure the openid scope is granted (and that the IdP returns an ID token on refresh), or `gatepass config unset oidc.token`',
+      },
+    );
+  }
+  const { expires_in: _ignored, ...rest } = tokens;
+  return { ...rest, access_token: tokens.id_token };
+}
+
 export interface SavedTokens {
   token: string;
   expiresAt?: number;
@@ -70,9 +91,12 @@ export async function saveTokens(
 ): Promise<SavedTokens> {
   registerSecret(tokens.access_token);
   registerSecret(tokens.refresh_token);
+  registerSecret(tokens.id_token);
+  // The (possibly rotated) refresh token is saved before anything can fail.
+  if (tokens.refresh_token) await ctx.secrets.set(secretKey, tokens.refresh_token);
+  tokens = gatewayToken(provider, tokens);
   const issuedAt = ctx.now();
   const expiresAt = expiryOf(tokens, issuedAt);
-  if (tokens.refresh_token) await ctx.secrets.set(secretKey, tokens.refresh_token);
   try {
     await ctx.secrets.set(
       accessTokenKey(secretKey),

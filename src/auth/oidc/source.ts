@@ -199,7 +199,7 @@ export function createOidcTokenSource(
       const client = await import('./client.js');
       const { saveTokens } = await import('./persist.js');
       try {
-        discovery ??= client.discover(provider, ctx.env, ctx.stderr).catch((err: unknown) => {
+        discovery ??= client.discoverFor(ctx, provider).catch((err: unknown) => {
           discovery = undefined;
           throw err;
         });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
+import { clientSecretKey } from '../../auth/oidc/client-secret.js';
 import { applyAssignments, type FieldAssignment, parseAssignments, unsetFields } from '../../config/edit.js';
 import {
   DEFAULT_CALLBACK_PORT,
@@ -13,8 +14,10 @@ import {
 import { loadConfig, updateConfig } from '../../config/store.js';
 import { FIELDS } from '../../config/validate.js';
 import { UsageError } from '../../errors.js';
+import { displayProxy } from '../../net/egress.js';
 import { warnSkipVerify } from '../../net/tls.js';
-import { redact } from '../../redact.js';
+import { redact, registerSecret } from '../../redact.js';
+import { openSecretStore } from '../../secrets/index.js';
 import type { CliContext } from '../context.js';
 
 type SetOptions = Record<string, string | boolean | undefined>;
@@ -33,9 +36,11 @@ export async function runSet(ctx: CliContext, keyValues: string[], options: SetO
   for (let i = 0; i < keyValues.length; i += 2) pairs.push([keyValues[i]!, keyValues[i + 1]!]);
   for (const f of FIELDS) {
     const v = options[camel(f.flag)];
+    if (f.kind === 'secret_ref') continue; // --client-secret-stdin: handled below, never a value
     if (v !== undefined) pairs.push([f.key, v === true ? 'true' : String(v)]);
   }
-  if (pairs.length === 0) {
+  const clientSecret = options['clientSecretStdin'] ? await readClientSecret(ctx) : undefined;
+  if (pairs.length === 0 && clientSecret === undefined) {
     throw new UsageError('nothing to set', {
       hint: 'pass flags such as --gateway-url, or KEY VALUE pairs (see --help)',
     });
@@ -43,9 +48,11 @@ export async function runSet(ctx: CliContext, keyValues: string[], options: SetO
   const assignments: FieldAssignment[] = parseAssignments(pairs);
   const file = ctx.paths.configFile;
   let defaultBefore = '';
-  const config = await updateConfig(file, (cfg) => {
+  const config = await updateConfig(file, async (cfg) => {
     defaultBefore = cfg.default_provider;
-    applyAssignments(cfg, ctx.globals.provider ?? cfg.default_provider, assignments);
+    const target = ctx.globals.provider ?? cfg.default_provider;
+    applyAssignments(cfg, target, assignments);
+    if (clientSecret !== undefined) await storeClientSecret(ctx, cfg, target, clientSecret);
   });
   const name = ctx.globals.provider ?? config.default_provider;
   ctx.logger.info(`Updated ${file}`);
@@ -69,6 +76,82 @@ export async function runSet(ctx: CliContext, keyValues: string[], options: SetO
   return 0;
 }
 
+/**
+ * The client secret from stdin: piped (`printf %s "$S" | gatepass config set --client-secret-stdin`)
+ * or typed at a prompt without echo. Never from argv, where other local users could read it.
+ */
+async function readClientSecret(ctx: CliContext): Promise<string> {
+  const stdin = ctx.stdin as NodeJS.ReadStream;
+  let text = '';
+  if (stdin.isTTY && typeof stdin.setRawMode === 'function') {
+    ctx.stderr.write('Client secret (not shown): ');
+    stdin.setRawMode(true);
+    try {
+      text = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        const onData = (d: Buffer) => {
+          for (const ch of d.toString('utf8')) {
+            if (ch === '\r' || ch === '\n') return finish(() => resolve(buf));
+            if (ch === '\u0003') return finish(() => reject(new UsageError('cancelled')));
+            if (ch === '\u007f' || ch === '\b') buf = buf.slice(0, -1);
+            else buf += ch;
+          }
+        };
+        const finish = (then: () => void) => {
+          stdin.off('data', onData);
+          stdin.pause();
+          then();
+        };
+        stdin.on('data', onData);
+        stdin.resume();
+      });
+    } finally {
+      stdin.setRawMode(false);
+      ctx.stderr.write('\n');
+    }
+  } else {
+    for await (const chunk of ctx.stdin) text += chunk.toString();
+    text = text.replace(/\r?\n$/, '');
+  }
+  if (!text)
+    throw new UsageError('no client secret on stdin', {
+      hint: 'pipe it in: printf %s "$SECRET" | gatepass config set --client-secret-stdin',
+    });
+  if (/[\u0000-\u001f\u007f]/.test(text) || text.length > 4096) {
+    throw new UsageError('the client secret must be a single line of at most 4096 characters');
+  }
+  registerSecret(text);
+  return text;
+}
+
+/** Keep the secret in the secret store and its key (never the secret) in the provider's config. */
+async function storeClientSecret(
+  ctx: CliContext,
+  cfg: GatepassConfig,
+  name: string,
+  secret: string,
+): Promise<void> {
+  const p = cfg.providers[name];
+  if (p?.type !== 'oidc' || !p.oidc.issuer || !p.oidc.client_id) {
+    throw new UsageError(`--client-secret-stdin needs an OIDC provider with an issuer and a client id`, {
+      hint: 'set --issuer and --client-id first, or in the same command',
+    });
+  }
+  const key = clientSecretKey(p.oidc.issuer, p.oidc.client_id);
+  const secrets = await openSecretStore({ paths: ctx.paths, env: ctx.env, logger: ctx.logger });
+  await secrets.set(key, secret);
+  p.oidc.client_secret = key;
+}
+
+/** Delete the provider's client secret from the secret store (config unset oidc.client_secret / --all). */
+async function deleteClientSecret(ctx: CliContext, key: string | undefined): Promise<void> {
+  if (!key) return;
+  const secrets = await openSecretStore({ paths: ctx.paths, env: ctx.env, logger: ctx.logger });
+  await secrets.delete(key).catch((err: unknown) => {
+    ctx.logger.warn(`could not delete the client secret ${key}: ${(err as Error).message}`);
+  });
+}
+
 function readKey(provider: Provider, key: string): unknown {
   let cur: unknown = provider;
   for (const p of key.split('.')) cur = (cur as Record<string, unknown> | undefined)?.[p];
@@ -82,6 +165,7 @@ export async function runUnset(ctx: CliContext, keys: string[], options: { all?:
   if (options.all && keys.length)
     throw new UsageError('--all removes the whole provider; do not also name keys');
   const file = ctx.paths.configFile;
+  let secretKey: string | undefined;
   await updateConfig(
     file,
     (cfg) => {
@@ -89,10 +173,22 @@ export async function runUnset(ctx: CliContext, keys: string[], options: { all?:
       if (options.all && !cfg.providers[name]) {
         throw new UsageError(`there is no provider named "${name}"`);
       }
+      const p = cfg.providers[name];
+      const before = p?.type === 'oidc' ? p.oidc.client_secret : undefined;
       unsetFields(cfg, name, keys, options.all);
+      const after = cfg.providers[name];
+      if (before && (after?.type !== 'oidc' || !after.oidc.client_secret)) secretKey = before;
     },
     { validation: 'partial' },
   );
+  if (secretKey) {
+    // Still used by another provider (same issuer and client id): keep it.
+    const cfgAfter = (await loadConfig(file)).config;
+    const shared = Object.values(cfgAfter.providers).some(
+      (p) => p.type === 'oidc' && p.oidc.client_secret === secretKey,
+    );
+    if (!shared) await deleteClientSecret(ctx, secretKey);
+  }
   ctx.logger.info(`Updated ${file}`);
   return 0;
 }
@@ -108,6 +204,15 @@ export function describeConfig(config: GatepassConfig): Record<string, unknown> 
       ...(p.api_type ? { api_type: p.api_type } : {}),
       ...(p.chat_completions_path ? { chat_completions_path: p.chat_completions_path } : {}),
       ...(p.tls && Object.keys(p.tls).length ? { tls: p.tls } : {}),
+      // A proxy URL may carry credentials: shown masked.
+      ...(p.network && Object.keys(p.network).length
+        ? {
+            network: {
+              ...p.network,
+              ...(p.network.proxy ? { proxy: displayProxy(p.network.proxy) } : {}),
+            },
+          }
+        : {}),
       // Written by setup (or `config set`): shown when set, so `config show` lists every key.
       ...(p.models ? { models: p.models } : {}),
       ...(p.bedrock_compat !== undefined ? { bedrock_compat: p.bedrock_compat } : {}),
@@ -124,6 +229,12 @@ export function describeConfig(config: GatepassConfig): Record<string, unknown> 
               audience: p.oidc.audience ?? null,
               scopes: effectiveScopes(p),
               callback_port: p.oidc.callback_port ?? DEFAULT_CALLBACK_PORT,
+              ...(p.oidc.redirect_host ? { redirect_host: p.oidc.redirect_host } : {}),
+              ...(p.oidc.auth_params ? { auth_params: p.oidc.auth_params } : {}),
+              ...(p.oidc.client_secret
+                ? { client_secret: `stored in the secret store (${p.oidc.client_secret})` }
+                : {}),
+              ...(p.oidc.token ? { token: p.oidc.token } : {}),
             },
             ...(p.token_ref ? { token_ref: p.token_ref } : {}),
           }

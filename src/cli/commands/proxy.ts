@@ -8,6 +8,7 @@ import { loginTimeoutMs } from '../../auth/oidc/source.js';
 import { DEFAULT_COMMAND_TIMEOUT_S, effectiveProxyPort } from '../../config/schema.js';
 import { loadConfig, requireProvider } from '../../config/store.js';
 import { ProxyError, UsageError } from '../../errors.js';
+import { displayProxy, egressPlan } from '../../net/egress.js';
 import { resolveTls, warnSkipVerify } from '../../net/tls.js';
 import { getProxyStatus, probeHealth, provesIdentity, stopBackgroundProxy } from '../../proxy/control.js';
 import { DEFAULT_TOKEN_WAIT_MS, loginBudgetMs, startProxy } from '../../proxy/server.js';
@@ -77,9 +78,13 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   const nonce = ctx.env[NONCE_ENV];
   delete ctx.env[NONCE_ENV];
   delete process.env[NONCE_ENV];
+  // HTTPS_PROXY / network.proxy for the gateway hop (NO_PROXY and loopback gateways go direct).
+  const egressProxy = egressPlan(provider.network, ctx.env).proxyFor(provider.gateway_url!);
+  if (egressProxy) ctx.logger.debug(`proxy: gateway requests go through ${displayProxy(egressProxy)}`);
   const proxy = await startProxy({
     ...(nonce && /^[0-9a-f]{32,128}$/.test(nonce) ? { controlNonce: nonce } : {}),
     ...(tls ? { tls } : {}),
+    ...(egressProxy ? { egressProxy } : {}),
     tokenSource,
     gatewayUrl: provider.gateway_url!,
     pathPrefixes: {

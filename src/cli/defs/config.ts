@@ -21,10 +21,15 @@ Provider keys apply to the provider named by --provider (default: the default pr
     .argument('[key-value...]', 'alternating KEY VALUE pairs, e.g. `oidc.issuer https://sso.example.com`');
   for (const f of FIELDS) {
     const placeholder =
-      f.kind === 'port' || f.kind === 'seconds' ? 'n' : f.kind === 'scopes' ? 'scopes' : 'value';
+      f.kind === 'port' || f.kind === 'seconds' || f.kind === 'callback_port'
+        ? 'n'
+        : f.kind === 'scopes'
+          ? 'scopes'
+          : 'value';
     // A boolean flag alone means true (`--tls-skip-verify`); `--tls-skip-verify false` clears it.
-    const arg = f.kind === 'boolean' ? '[bool]' : `<${placeholder}>`;
-    set.addOption(new Option(`${f.flag} ${arg}`, `${f.key}: ${f.description}`));
+    // The client secret is read from stdin, never taken from argv (other users can read argv).
+    const arg = f.kind === 'secret_ref' ? '' : f.kind === 'boolean' ? ' [bool]' : ` <${placeholder}>`;
+    set.addOption(new Option(`${f.flag}${arg}`, `${f.key}: ${f.description}`));
   }
   set.addHelpText(
     'after',
@@ -32,6 +37,8 @@ Provider keys apply to the provider named by --provider (default: the default pr
 Examples:
   gatepass config set --gateway-url https://llm.example.com --issuer https://sso.example.com --client-id gatepass
   gatepass config set oidc.audience llm-gateway
+  printf %s "$SECRET" | gatepass config set --client-secret-stdin --auth-params 'access_type=offline&prompt=consent'
+  gatepass config set --egress-proxy http://proxy.corp.example:3128 --egress-no-proxy '.corp.example,10.0.0.0/8'
   gatepass config set --provider corp --type command --gateway-url https://llm.corp.example.com --token-command "corp-auth token"`,
   );
   set.action((...args) =>
