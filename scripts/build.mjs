@@ -2,14 +2,19 @@
 import { spawnSync } from 'node:child_process';
 // Bundle gatepass with esbuild: one small entry (dist/cli.js) plus lazily loaded chunks, so
 // `gatepass token` parses only the code it runs. Native and asset-carrying packages stay external.
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const root = new URL('..', import.meta.url).pathname;
 const withTypes = !process.argv.includes('--no-types');
 
-rmSync(`${root}dist`, { recursive: true, force: true });
+// Start from a clean dist/, except dist/sea (the single executable, scripts/build-sea.mjs): its own
+// build replaces it, and `npm test` rebuilding dist/ must not throw away a binary the tests run.
+const dist = `${root}dist`;
+for (const name of existsSync(dist) ? readdirSync(dist) : []) {
+  if (name !== 'sea') rmSync(`${dist}/${name}`, { recursive: true, force: true });
+}
 
 export const external = [
   '@napi-rs/keyring', // native addon, resolved at run time
