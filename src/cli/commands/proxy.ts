@@ -13,6 +13,7 @@ import { DEFAULT_TOKEN_WAIT_MS, loginBudgetMs, startProxy } from '../../proxy/se
 import { readProxyState, removeProxyState, writeProxyState } from '../../proxy/state.js';
 import { getOrCreateLocalProxyKey } from '../../secrets/local-key.js';
 import { ensurePrivateDir, PRIVATE_DIR_MODE } from '../../util/fs.js';
+import { IS_SEA } from '../../util/sea.js';
 import { buildAuthContext } from '../auth-context.js';
 import type { CliContext } from '../context.js';
 import { applyTlsFlags } from '../tls-flags.js';
@@ -153,7 +154,14 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
   });
   const logFile = path.join(ctx.paths.stateDir, 'proxy.log');
   const fd = openSync(logFile, 'a', 0o600);
-  const args = [process.argv[1]!, '--config', ctx.paths.configFile, '--provider', options.provider];
+  // The single executable is the whole program; dist/cli.js runs as node's script argument.
+  const args = [
+    ...(IS_SEA ? [] : [process.argv[1]!]),
+    '--config',
+    ctx.paths.configFile,
+    '--provider',
+    options.provider,
+  ];
   if (ctx.logger.verbose) args.push('--verbose');
   args.push('proxy', 'start', '--port', String(options.port));
   if (options.skipBrowser) args.push('--skip-browser');
