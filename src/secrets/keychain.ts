@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { SecretStoreError } from '../errors.js';
-import { IS_SEA, SEA_KEYRING_ADDON, seaSidecar } from '../util/sea.js';
+import { IS_SEA, loadSeaAddon, SEA_KEYRING_ADDON } from '../util/sea.js';
 import type { SecretStore } from './types.js';
 
 export const KEYCHAIN_SERVICE = 'gatepass';
@@ -18,11 +18,8 @@ async function loadEntry(): Promise<EntryClass> {
   if (!entryClass) {
     try {
       if (IS_SEA) {
-        // The single executable loads the platform's binding from beside itself: nothing is
-        // extracted (an extracted copy would be a write, even in `setup --dry-run`).
-        const addon = { exports: {} as typeof import('@napi-rs/keyring') };
-        process.dlopen(addon, seaSidecar(SEA_KEYRING_ADDON));
-        entryClass = addon.exports.AsyncEntry;
+        // The single executable loads the platform's binding from beside itself.
+        entryClass = loadSeaAddon<typeof import('@napi-rs/keyring')>(SEA_KEYRING_ADDON).AsyncEntry;
       } else {
         // require(), not import(): the package is CommonJS, and importing it from ESM first runs
         // cjs-module-lexer over its large platform-dispatch index.js — 54 ms of CPU against 11 ms

@@ -221,6 +221,13 @@ describe('the single executable, with no Node on PATH', () => {
         expect((await ok(sea(['token'], { ...env, GATEPASS_TOKEN_FAST_PATH: '0' }))).stdout).toBe(
           'tok-sea.keychain\n',
         );
+        // An addon others could have swapped is never loaded.
+        const addon = path.join(path.dirname(BINARY), 'gatepass-keyring.node');
+        chmodSync(addon, 0o666);
+        const loose = await sea(['token'], env);
+        chmodSync(addon, 0o644);
+        expect(loose.code).toBe(1);
+        expect(loose.stdout).toBe('');
         await ok(sea(['logout', '--no-revoke'], env));
         const r = await runNode(
           [
