@@ -92,6 +92,15 @@ const common = {
   logLevel: 'warning',
 };
 
+function exec(file, args, options = {}) {
+  const r = spawnSync(file, args, { stdio: 'inherit', ...options });
+  if (r.status !== 0) throw new Error(`${path.basename(file)} ${args[0]} failed`);
+}
+// Node for the code cache and the blob, without NODE_OPTIONS: V8 rejects a code cache made under
+// other flags than the binary runs with (it then just compiles, a little slower).
+const nodeEnv = { ...process.env };
+delete nodeEnv.NODE_OPTIONS;
+
 async function bundle(options) {
   const result = await build({ ...common, ...options });
   return result.outputFiles[0].text;
@@ -114,20 +123,14 @@ try {
     }
     writeFileSync(path.join(work, name), text);
   }
-  // The code cache, made by a clean child of this same Node (no NODE_OPTIONS: V8 rejects a cache
-  // made under other flags — then the binary just compiles, a little slower).
+  // The full CLI's code cache, made by this same Node (the one the binary embeds).
   const cacheScript = `
     const { Script } = require('node:vm');
     const fs = require('node:fs');
     const src = fs.readFileSync(process.argv[1], 'utf8');
     fs.writeFileSync(process.argv[2], new Script(src, { filename: 'gatepass-full.js' }).createCachedData());`;
-  const env = { ...process.env };
-  delete env.NODE_OPTIONS;
-  const run = (args) => {
-    const r = spawnSync(process.execPath, args, { cwd: work, env, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error(`${path.basename(process.execPath)} ${args[0]} failed`);
-  };
-  run(['-e', cacheScript, path.join(work, 'full.js'), path.join(work, 'full.cache')]);
+  const node = (args) => exec(process.execPath, args, { cwd: work, env: nodeEnv });
+  node(['-e', cacheScript, path.join(work, 'full.js'), path.join(work, 'full.cache')]);
 
   writeFileSync(
     path.join(work, 'sea-config.json'),
@@ -139,18 +142,23 @@ try {
       assets: { 'full.js': 'full.js', 'full.cache': 'full.cache' },
     }),
   );
-  run(['--experimental-sea-config', 'sea-config.json']);
+  node(['--experimental-sea-config', 'sea-config.json']);
 
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const staged = path.join(work, path.basename(binary));
   copyFileSync(process.execPath, staged);
   chmodSync(staged, 0o755);
+  // macOS: node's signature must go before the blob goes in, and arm64 runs only signed code: an
+  // ad-hoc signature after (a release signs again with a Developer ID; README "Install").
+  if (platform === 'darwin') exec('codesign', ['--remove-signature', staged]);
+  // On Linux, postject's ELF library prints harmless "Can't find string offset for section name" lines.
   const { inject } = require('postject');
   await inject(staged, 'NODE_SEA_BLOB', readFileSync(path.join(work, 'sea-prep.blob')), {
     sentinelFuse: SEA_FUSE,
     ...(platform === 'darwin' ? { machoSegmentName: 'NODE_SEA' } : {}),
   });
+  if (platform === 'darwin') exec('codesign', ['--sign', '-', staged]);
   copyFileSync(keyringAddon(), path.join(outDir, ADDON));
   copyFileSync(staged, binary);
   chmodSync(binary, 0o755);
