@@ -11,8 +11,9 @@ function onStdoutError(err: NodeJS.ErrnoException): void {
 }
 
 /**
- * Write to fd 1 directly: creating `process.stdout` costs ~5 ms of CPU. A reader that went away (EPIPE) ends the run quietly, as in the full CLI; anything else (a
- * non-blocking pipe that is full) goes through process.stdout after all.
+ * Write to fd 1 directly: creating `process.stdout` costs ~5 ms of CPU. A reader that went away
+ * (EPIPE) ends the run quietly, as in the full CLI; anything else (a non-blocking pipe that is full)
+ * goes through process.stdout after all.
  */
 function writeStdout(text: string): void {
   const buf = Buffer.from(text, 'utf8');

@@ -71,6 +71,9 @@ beforeAll(async () => {
   work = realpathSync(mkdtempSync(path.join(tmpdir(), 'gatepass-pack-')));
   const checkout = path.join(work, 'checkout');
   copyCheckout(checkout);
+  // A single executable built in that checkout stays out of the package.
+  mkdirSync(path.join(checkout, 'dist/sea'), { recursive: true });
+  writeFileSync(path.join(checkout, 'dist/sea/gatepass-linux-x64'), 'not for the npm package');
   const out = path.join(work, 'tmp');
   mkdirSync(out);
   const packed = await npm(['pack', '--pack-destination', out, '--json'], checkout);

@@ -154,14 +154,8 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
   });
   const logFile = path.join(ctx.paths.stateDir, 'proxy.log');
   const fd = openSync(logFile, 'a', 0o600);
-  // The single executable is the whole program; dist/cli.js runs as node's script argument.
-  const args = [
-    ...(IS_SEA ? [] : [process.argv[1]!]),
-    '--config',
-    ctx.paths.configFile,
-    '--provider',
-    options.provider,
-  ];
+  const args = [process.argv[1]!, '--config', ctx.paths.configFile, '--provider', options.provider];
+  if (IS_SEA) args.shift(); // the single executable is the program itself, with no script argument
   if (ctx.logger.verbose) args.push('--verbose');
   args.push('proxy', 'start', '--port', String(options.port));
   if (options.skipBrowser) args.push('--skip-browser');
