@@ -320,7 +320,7 @@ async function tokenSection() {
   const file = path.join(here, 'results', `token-${result.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`
-(a) gatepass token, cached token, vs node -e 0 (target ≤ 1.3× wall). Load average at start ${loadAverageAtStart.join(' ')}
+(a) gatepass token, cached token, vs node -e 0 (target ≤ 1.3× wall; the single executable ≤ 1.1×). Load average at start ${loadAverageAtStart.join(' ')}
 
 ${tokenTable(token)}
 Results: ${path.relative(process.cwd(), file)}`);

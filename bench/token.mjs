@@ -9,6 +9,8 @@ import path from 'node:path';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const CLI = path.join(here, '..', 'dist', 'cli.js');
+// The single executable (npm run build:sea), when built: measured as one more row.
+const SEA = path.join(here, '..', 'dist', 'sea', `gatepass-${process.platform}-${process.arch}`);
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 const GATEWAY = 'https://llm.example.com';
 const ISSUER = 'https://sso.example.com';
@@ -25,11 +27,11 @@ function childCpuMs() {
   }
 }
 
-function run(args, env) {
+function run(args, env, file = process.execPath) {
   return new Promise((resolve, reject) => {
     const cpu0 = childCpuMs();
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d) => {
@@ -108,10 +110,16 @@ export async function tokenBench({ runs = 30, warmup = 3, log = console.error } 
   try {
     const cases = { 'node -e 0': { args: ['-e', '0'], env: process.env } };
     for (const [name, env] of Object.entries(targets)) cases[name] = { args: [CLI, 'token'], env };
+    if (existsSync(SEA)) {
+      const env = targets['gatepass token (file store)'];
+      cases['single executable: token (file store)'] = { file: SEA, args: ['token'], env };
+    } else {
+      log(`token: ${SEA} is missing (npm run build:sea): no single-executable row`);
+    }
     // Correctness first: each variant prints exactly the token (and a fresh config snapshot exists).
     for (const [name, c] of Object.entries(cases)) {
       if (name === 'node -e 0') continue;
-      const r = await run(c.args, c.env);
+      const r = await run(c.args, c.env, c.file);
       if (r.code !== 0 || r.out !== `${TOKEN}\n`) {
         throw new Error(`${name}: exit ${r.code}, stdout ${JSON.stringify(r.out)}, stderr ${r.err}`);
       }
@@ -119,7 +127,7 @@ export async function tokenBench({ runs = 30, warmup = 3, log = console.error } 
     const samples = Object.fromEntries(Object.keys(cases).map((n) => [n, []]));
     for (let i = 0; i < warmup + runs; i++) {
       for (const [name, c] of Object.entries(cases)) {
-        const r = await run(c.args, c.env);
+        const r = await run(c.args, c.env, c.file);
         if (r.code !== 0) throw new Error(`${name} failed: ${r.err}`);
         if (i >= warmup) samples[name].push(r);
       }

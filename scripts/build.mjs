@@ -2,14 +2,20 @@
 import { spawnSync } from 'node:child_process';
 // Bundle gatepass with esbuild: one small entry (dist/cli.js) plus lazily loaded chunks, so
 // `gatepass token` parses only the code it runs. Native and asset-carrying packages stay external.
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { build } from 'esbuild';
+import { fastPathOnly } from './fast-path-plugin.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const root = new URL('..', import.meta.url).pathname;
 const withTypes = !process.argv.includes('--no-types');
 
-rmSync(`${root}dist`, { recursive: true, force: true });
+// Start from a clean dist/, except dist/sea (the single executable, scripts/build-sea.mjs): its own
+// build replaces it, and `npm test` rebuilding dist/ must not throw away a binary the tests run.
+const dist = `${root}dist`;
+for (const name of existsSync(dist) ? readdirSync(dist) : []) {
+  if (name !== 'sea') rmSync(`${dist}/${name}`, { recursive: true, force: true });
+}
 
 export const external = [
   '@napi-rs/keyring', // native addon, resolved at run time
@@ -46,45 +52,16 @@ await build({
 
 /**
  * dist/cli.js, the executable: the `gatepass token` fast path in ONE self-contained file (each ES
- * module costs a resolve/read/compile/link on every start), handing over to dist/full.js otherwise.
- * Dynamic imports the fast path never needs (OAuth client, login flow, config writer, lock library)
- * become stubs that reject — if ever reached, the fast path gives up and the full CLI runs.
+ * module costs a resolve/read/compile/link on every start), handing over to dist/full.js otherwise
+ * (fast-path-plugin.mjs).
  */
-const FAST_PATH_DYNAMIC = new Set([
-  './command/source.js',
-  './oidc/source.js',
-  '../secrets/keychain.js',
-  './keychain.js',
-]);
 await build({
   ...common,
   entryPoints: { cli: 'src/cli/main.ts' },
   outdir: 'dist',
   splitting: false,
   external,
-  plugins: [
-    {
-      name: 'fast-path-only',
-      setup(b) {
-        b.onResolve({ filter: /.*/ }, (args) => {
-          if (args.kind !== 'dynamic-import') return undefined;
-          if (args.path === './full.js') return { path: './full.js', external: true };
-          if (
-            args.path.startsWith('node:') ||
-            external.includes(args.path) ||
-            FAST_PATH_DYNAMIC.has(args.path)
-          ) {
-            return undefined;
-          }
-          return { path: args.path, namespace: 'fast-path-stub' };
-        });
-        b.onLoad({ filter: /.*/, namespace: 'fast-path-stub' }, (args) => ({
-          contents: `throw new Error(${JSON.stringify(`${args.path} is not part of the token fast path`)});`,
-          loader: 'js',
-        }));
-      },
-    },
-  ],
+  plugins: [fastPathOnly(external)],
 });
 const cliSize = statSync(`${root}dist/cli.js`).size;
 if (cliSize > 64 * 1024) {

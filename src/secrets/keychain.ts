@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { SecretStoreError } from '../errors.js';
+import { IS_SEA, loadSeaAddon, SEA_KEYRING_ADDON } from '../util/sea.js';
 import type { SecretStore } from './types.js';
 
 export const KEYCHAIN_SERVICE = 'gatepass';
@@ -16,11 +17,16 @@ let entryClass: EntryClass | undefined;
 async function loadEntry(): Promise<EntryClass> {
   if (!entryClass) {
     try {
-      // require(), not import(): the package is CommonJS, and importing it from ESM first runs
-      // cjs-module-lexer over its large platform-dispatch index.js — 54 ms of CPU against 11 ms
-      // (measured in a fresh process, median of 10), on every `gatepass token` using the keychain.
-      const load = createRequire(import.meta.url);
-      entryClass = (load('@napi-rs/keyring') as typeof import('@napi-rs/keyring')).AsyncEntry;
+      if (IS_SEA) {
+        // The single executable loads the platform's binding from beside itself.
+        entryClass = loadSeaAddon<typeof import('@napi-rs/keyring')>(SEA_KEYRING_ADDON).AsyncEntry;
+      } else {
+        // require(), not import(): the package is CommonJS, and importing it from ESM first runs
+        // cjs-module-lexer over its large platform-dispatch index.js — 54 ms of CPU against 11 ms
+        // (measured in a fresh process, median of 10), on every `gatepass token` using the keychain.
+        const load = createRequire(import.meta.url);
+        entryClass = (load('@napi-rs/keyring') as typeof import('@napi-rs/keyring')).AsyncEntry;
+      }
     } catch (err) {
       throw new SecretStoreError('the OS keychain module could not be loaded', { cause: err });
     }

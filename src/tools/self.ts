@@ -7,12 +7,15 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { IS_SEA } from '../util/sea.js';
 import type { SelfCommand } from './types.js';
 
 export function resolveSelf(
   argv1: string | undefined = process.argv[1],
   execPath: string = process.execPath,
 ): SelfCommand {
+  // The single executable: argv[1] is only the name as typed (`gatepass`, `./gatepass`).
+  if (IS_SEA) return { command: execPath, args: [] };
   if (!argv1) return { command: 'gatepass', args: [] };
   const abs = path.resolve(argv1);
   let real = abs;

@@ -61,7 +61,14 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/**
+ * GATEPASS_TEST_BINARY=<file>: tests running `gatepass` through runGatepass run that single
+ * executable (`npm run build:sea`) instead of `node dist/cli.js` (`npm run test:e2e:sea`).
+ */
+const TEST_BINARY = process.env['GATEPASS_TEST_BINARY'];
+
 export function runGatepass(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  if (TEST_BINARY) return runProcess(path.resolve(ROOT, TEST_BINARY), args, options);
   return runNode([CLI, ...args], options);
 }
 

@@ -22,6 +22,7 @@ import {
 import { openSecretStore } from '../../secrets/index.js';
 import { getLocalProxyKey, getOrCreateLocalProxyKey } from '../../secrets/local-key.js';
 import { ensurePrivateDir, PRIVATE_DIR_MODE } from '../../util/fs.js';
+import { IS_SEA } from '../../util/sea.js';
 import { buildAuthContext } from '../auth-context.js';
 import type { CliContext } from '../context.js';
 import { applyTlsFlags } from '../tls-flags.js';
@@ -172,6 +173,7 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
   const logFile = path.join(ctx.paths.stateDir, 'proxy.log');
   const fd = openSync(logFile, 'a', 0o600);
   const args = [process.argv[1]!, '--config', ctx.paths.configFile, '--provider', options.provider];
+  if (IS_SEA) args.shift(); // the single executable is the program itself, with no script argument
   if (ctx.logger.verbose) args.push('--verbose');
   args.push('proxy', 'start', '--port', String(options.port));
   if (options.skipBrowser) args.push('--skip-browser');
