@@ -29,7 +29,7 @@ import { makeTempHome, ROOT, runProcess, type TempHome } from '../helpers/cli.js
 
 const GATEWAY = 'https://llm.example.com';
 const ISSUER = 'https://sso.example.com';
-const AT_KEY = `${oidcSecretKey(GATEWAY, ISSUER)}_AT`;
+const AT_KEY = `${oidcSecretKey(GATEWAY, { issuer: ISSUER, client_id: 'gatepass' })}_AT`;
 const NPM_TIMEOUT = 240_000;
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 

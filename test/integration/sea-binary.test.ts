@@ -41,7 +41,7 @@ const BUILT = path.join(ROOT, 'dist/sea', `gatepass-${process.platform}-${proces
 let BINARY: string;
 const GATEWAY = 'https://llm.example.com';
 const ISSUER = 'https://sso.example.com';
-const AT_KEY = `${oidcSecretKey(GATEWAY, ISSUER)}_AT`;
+const AT_KEY = `${oidcSecretKey(GATEWAY, { issuer: ISSUER, client_id: 'gatepass' })}_AT`;
 const VERSION = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version as string;
 const farFuture = () => Math.floor(Date.now() / 1000) + 3600;
 

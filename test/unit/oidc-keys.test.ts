@@ -30,9 +30,13 @@ describe('secret keys', () => {
     ];
     expect(new Set(variants).size).toBe(variants.length);
     for (const k of variants) expect(k).toMatch(/^LLM_OAUTH_[0-9a-f]{8}$/);
-    // Scope order and the implied openid/offline_access do not matter.
+    // Scope order and the implied openid do not matter; offline_access, requested only when
+    // configured (oidc.scopes is used as is), does.
     expect(oidcSecretKey(gw, { ...base, scopes: ['llm', 'openid'] })).toBe(
-      oidcSecretKey(gw, { ...base, scopes: ['openid', 'offline_access', 'llm'] }),
+      oidcSecretKey(gw, { ...base, scopes: ['llm'] }),
+    );
+    expect(oidcSecretKey(gw, { ...base, scopes: ['llm'] })).not.toBe(
+      oidcSecretKey(gw, { ...base, scopes: ['llm', 'offline_access'] }),
     );
     expect(accessTokenKey('LLM_OAUTH_12345678')).toBe('LLM_OAUTH_12345678_AT');
   });

@@ -29,8 +29,10 @@ function sha256Hex8(text: string): string {
  * their audience) get tokens of their own.
  */
 export function oidcSecretKey(gatewayUrl: string, oidc: OidcKeyParts): string {
+  // The configured scopes (openid implied), or the defaults: not what discovery later adds or drops
+  // (offline_access), so the key is known without a network round trip.
   const scopes = [
-    ...new Set(effectiveScopes({ type: 'oidc', oidc: oidc.scopes ? { scopes: oidc.scopes } : {} })),
+    ...new Set(effectiveScopes({ type: 'oidc', oidc: oidc.scopes ? { scopes: oidc.scopes } : {} }, null)),
   ].sort();
   const parts = [
     'v2',
