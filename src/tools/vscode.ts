@@ -8,7 +8,14 @@
  *   { "name": "gatepass", "vendor": "customendpoint", "apiKey": <local proxy key>,
  *     "apiType": "chat-completions" | "responses" | "messages",
  *     "models": [{ "id", "name", "url": <loopback proxy>/v1/…, "toolCalling", "vision",
- *                  "maxInputTokens", "maxOutputTokens" }] }
+ *                  "maxInputTokens", "maxOutputTokens", "requestHeaders": { "x-api-key": <local key> } }] }
+ *
+ * Reports disagree on whether Copilot sends a literal `apiKey` (the UI stores keys in VS Code's
+ * secret storage and writes `${input:chat.lm.secret.…}` references, which another program cannot
+ * fill), so each model also carries the key in `requestHeaders` as `x-api-key`: Copilot adds custom
+ * headers after its own `Authorization` and refuses only a fixed list (`authorization`, `api-key`,
+ * hop-by-hop and routing headers; microsoft/vscode-copilot-chat 0.42 @31acd00a,
+ * src/extension/byok/node/openAIEndpoint.ts), and the proxy accepts the key from any of its slots.
  *
  * Every other entry and comment of the file is kept byte for byte; teardown removes only this entry
  * (and the file, when gatepass created it). The entry holds the local proxy key, so it is a secret
@@ -68,6 +75,8 @@ export function vscodeEntry(p: WireParams): Record<string, unknown> {
       vision: false,
       maxInputTokens: VSCODE_MAX_INPUT_TOKENS,
       maxOutputTokens: VSCODE_MAX_OUTPUT_TOKENS,
+      // The proxy takes its key from any of its key slots and strips them all before forwarding.
+      requestHeaders: { 'x-api-key': p.proxyKey },
     })),
   };
 }

@@ -101,7 +101,7 @@ export const xcode: ToolModule = {
     { file: byokFile(env), format: 'json', settings: xcodeSettings(p) },
   ],
   manualSteps: (_env, p) => [
-    'GitHub Copilot for Xcode: gatepass added the custom provider "gatepass" to the Copilot language server\'s byok.json (format of @github/copilot-language-server 1.539.0). Older app releases may not list custom providers; your Copilot plan or organization policy must allow bring-your-own-key models.',
+    'GitHub Copilot for Xcode: setup puts the custom provider "gatepass" into the Copilot language server\'s byok.json (the format of @github/copilot-language-server 1.539.0); older app releases may not list custom providers. Your Copilot plan or organization policy must allow bring-your-own-key models.',
     ...(p.models.length
       ? []
       : [

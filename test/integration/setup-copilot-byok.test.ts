@@ -80,7 +80,10 @@ function vscodeEntryText(
     `${i(3)}"toolCalling": true,`,
     `${i(3)}"vision": false,`,
     `${i(3)}"maxInputTokens": 128000,`,
-    `${i(3)}"maxOutputTokens": 16000`,
+    `${i(3)}"maxOutputTokens": 16000,`,
+    `${i(3)}"requestHeaders": {`,
+    `${i(4)}"x-api-key": "${key}"`,
+    `${i(3)}}`,
   ];
   return [
     `${indent}{`,
