@@ -6,7 +6,7 @@
 # (the end-to-end set-up then names what is missing).
 set -euo pipefail
 
-packages=(chromium gnome-keyring dbus dbus-x11 libsecret-tools nginx-light)
+packages=(chromium gnome-keyring dbus dbus-x11 libsecret-tools nginx-light zsh fish)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "test-deps: no apt on this system; install ${packages[*]} (or equivalents) yourself" >&2
