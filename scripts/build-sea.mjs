@@ -144,8 +144,6 @@ try {
   );
   node(['--experimental-sea-config', 'sea-config.json']);
 
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
   const staged = path.join(work, path.basename(binary));
   copyFileSync(process.execPath, staged);
   chmodSync(staged, 0o755);
@@ -159,6 +157,9 @@ try {
     ...(platform === 'darwin' ? { machoSegmentName: 'NODE_SEA' } : {}),
   });
   if (platform === 'darwin') exec('codesign', ['--sign', '-', staged]);
+  // Only a complete build replaces the previous one.
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
   copyFileSync(keyringAddon(), path.join(outDir, ADDON));
   copyFileSync(staged, binary);
   chmodSync(binary, 0o755);

@@ -13,14 +13,20 @@ export const IS_SEA: boolean = typeof __GATEPASS_SEA__ === 'boolean' && __GATEPA
 /** The OS keychain addon (@napi-rs/keyring's native binding), shipped beside the binary. */
 export const SEA_KEYRING_ADDON = 'gatepass-keyring.node';
 
-/** Refuse code others could have swapped: group/world-writable, or owned by another user than root or us. */
+/**
+ * Refuse code another user could have swapped: a file or directory writable by everyone, by a group
+ * other than root's (or, on macOS, admin: its members are administrators anyway), or owned by another
+ * user than root or us.
+ */
 function checkTrusted(file: string): void {
   if (process.platform === 'win32') return;
   const uid = process.getuid?.();
+  const trustedGroups = process.platform === 'darwin' ? [0, 80] : [0];
   for (const p of [file, path.dirname(file)]) {
     const st = statSync(p);
-    if (st.mode & 0o022 || (st.uid !== 0 && st.uid !== uid)) {
-      throw new Error(`${p} is writable by others or owned by another user: refusing to load ${file}`);
+    const groupWritable = (st.mode & 0o020) !== 0 && !trustedGroups.includes(st.gid);
+    if (st.mode & 0o002 || groupWritable || (st.uid !== 0 && st.uid !== uid)) {
+      throw new Error(`${p} is writable by other users or owned by one: refusing to load ${file}`);
     }
   }
 }

@@ -49,15 +49,25 @@ function npm(args: string[], cwd: string): Promise<{ code: number | null; stdout
   });
 }
 
-/** The repository as a fresh clone would have it (tracked and new, not ignored, files), no dist/. */
+/**
+ * The repository as a fresh clone would have it (tracked and new, not ignored, files), no dist/;
+ * outside a git work tree, everything but what .gitignore names.
+ */
 function copyCheckout(dest: string): void {
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  })
-    .split('\0')
-    .filter((f) => f && existsSync(path.join(ROOT, f)));
-  for (const f of files) {
+  let files: string[] | undefined;
+  try {
+    files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .split('\0')
+      .filter((f) => f && existsSync(path.join(ROOT, f)));
+  } catch {
+    const ignored = /^(node_modules|dist|coverage|\.tmp|\.git)(\/|$)|^bench\/results\/.*\.json$|\.log$/;
+    cpSync(ROOT, dest, { recursive: true, filter: (src) => !ignored.test(path.relative(ROOT, src)) });
+  }
+  for (const f of files ?? []) {
     mkdirSync(path.dirname(path.join(dest, f)), { recursive: true });
     cpSync(path.join(ROOT, f), path.join(dest, f));
   }
