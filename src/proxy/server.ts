@@ -87,6 +87,8 @@ export interface ProxyOptions {
   peerCheck?: boolean;
   /** The background proxy's secret (state.ts NONCE_ENV): health answers control challenges with it. */
   controlNonce?: string;
+  /** Told every error the proxy makes itself (error-log.ts writes them to proxy.log). */
+  errorLog?: (method: string, url: string, status: number, message: string) => void;
 }
 
 export interface RunningProxy {
@@ -384,6 +386,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     ...(gatewayTls ? { tls: gatewayTls } : {}),
     debug: (m) => logger.debug(m),
     error: (m) => logger.error(m),
+    ...(options.errorLog ? { errorLog: options.errorLog } : {}),
     ...(accessLog
       ? {
           accessLog: (method: string, path: string, status: number, ms: number) =>
@@ -403,6 +406,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       res.destroy();
       return;
     }
+    options.errorLog?.(req.method ?? 'GET', req.url ?? '/', status, message);
     const body = policy.errorBody(req.url ?? '/', req.headers, status, kind, message);
     res.writeHead(status, {
       'content-type': 'application/json',

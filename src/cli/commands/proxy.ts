@@ -10,6 +10,7 @@ import { loadConfig, requireProvider } from '../../config/store.js';
 import { ProxyError, UsageError } from '../../errors.js';
 import { resolveTls, warnSkipVerify } from '../../net/tls.js';
 import { getProxyStatus, probeHealth, provesIdentity, stopBackgroundProxy } from '../../proxy/control.js';
+import { createErrorLog, rotateIfLarge } from '../../proxy/error-log.js';
 import { DEFAULT_TOKEN_WAIT_MS, loginBudgetMs, startProxy } from '../../proxy/server.js';
 import {
   NONCE_ENV,
@@ -77,8 +78,12 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   const nonce = ctx.env[NONCE_ENV];
   delete ctx.env[NONCE_ENV];
   delete process.env[NONCE_ENV];
+  // The background proxy (it has a nonce) records the errors it makes in proxy.log, without -v.
+  const isChild = Boolean(nonce && /^[0-9a-f]{32,128}$/.test(nonce));
   const proxy = await startProxy({
-    ...(nonce && /^[0-9a-f]{32,128}$/.test(nonce) ? { controlNonce: nonce } : {}),
+    ...(isChild
+      ? { controlNonce: nonce!, errorLog: createErrorLog(path.join(ctx.paths.stateDir, 'proxy.log')) }
+      : {}),
     ...(tls ? { tls } : {}),
     tokenSource,
     gatewayUrl: provider.gateway_url!,
@@ -165,6 +170,7 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
     tightenExisting: !ctx.env['GATEPASS_STATE_DIR'],
   });
   const logFile = path.join(ctx.paths.stateDir, 'proxy.log');
+  rotateIfLarge(logFile);
   const fd = openSync(logFile, 'a', 0o600);
   const args = [process.argv[1]!, '--config', ctx.paths.configFile, '--provider', options.provider];
   if (ctx.logger.verbose) args.push('--verbose');
@@ -337,5 +343,21 @@ export async function runStatus(ctx: CliContext, options: { json?: boolean }): P
   } else {
     ctx.print('not running');
   }
+  return 0;
+}
+
+/**
+ * `gatepass proxy key`: the local proxy key on stdout (nothing else there), for a tool gatepass does
+ * not wire; made now when setup has not made one yet. On a terminal a warning goes to stderr.
+ */
+export async function runKey(ctx: CliContext): Promise<number> {
+  const store = await openSecretStore({ paths: ctx.paths, env: ctx.env, logger: ctx.logger });
+  const key = await getOrCreateLocalProxyKey(store);
+  if ((ctx.stdout as { isTTY?: boolean }).isTTY) {
+    ctx.logger.warn(
+      'this key lets a client use your gateway token through the local proxy: keep it in files only you can read (0600), never in a shared or committed file',
+    );
+  }
+  ctx.stdout.write(`${key}\n`);
   return 0;
 }
