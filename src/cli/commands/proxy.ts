@@ -45,6 +45,11 @@ function parsePort(value: string | undefined, background: boolean): number | und
 }
 
 export async function runStart(ctx: CliContext, options: StartOptions): Promise<number> {
+  // A background proxy's nonce (from its parent): kept in memory only, taken out of the environment
+  // before anything (a token_command) could inherit it.
+  const nonce = ctx.env[NONCE_ENV];
+  delete ctx.env[NONCE_ENV];
+  delete process.env[NONCE_ENV];
   const background = Boolean(options.background);
   const portFlag = parsePort(options.port, background);
   const { config } = await loadConfig(ctx.paths.configFile);
@@ -74,10 +79,6 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   const tokenSource = await createTokenSource(auth, name, provider);
   const localKey = await getOrCreateLocalProxyKey(auth.secrets);
   const tls = resolveTls(provider.tls, ctx.env);
-  // A background proxy's nonce (from its parent): kept in memory only, out of child environments.
-  const nonce = ctx.env[NONCE_ENV];
-  delete ctx.env[NONCE_ENV];
-  delete process.env[NONCE_ENV];
   // The background proxy (it has a nonce) records the errors it makes in proxy.log, without -v.
   const isChild = Boolean(nonce && /^[0-9a-f]{32,128}$/.test(nonce));
   const proxy = await startProxy({
