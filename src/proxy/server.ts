@@ -285,6 +285,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const provider = options.providerName ?? options.tokenSource.providerName;
   const ownUid = process.getuid?.();
   const peerCheck = (options.peerCheck ?? peerCheckAvailable()) && ownUid !== undefined;
+  if (!peerCheck) {
+    logger.debug(
+      'proxy: same-user check off (no /proc/net/tcp here, or turned off): any local user with the key is served',
+    );
+  }
   /** Connections of other users (or of no user /proc could name): every request gets 403. */
   const foreign = new WeakMap<net.Socket, string>();
 

@@ -612,6 +612,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     private badRequest(err: { code: string }): void {
       const status = err.code === 'E_HTTP_HEADER_OVERFLOW' ? 431 : 400;
       policy.debug(`proxy: unparsable request (${err.code})`);
+      policy.errorLog?.('-', '-', status, `gatepass proxy: unparsable request (${err.code})`);
       const busyNow = this.queue.some((ex) => ex.responseStarted || ex.phase !== Phase.Queued);
       this.closed = true;
       if (!busyNow) {
