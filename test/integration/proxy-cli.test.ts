@@ -275,6 +275,33 @@ describe('gatepass proxy with the built CLI', () => {
     }
   });
 
+  it("the background proxy's nonce never reaches a token_command's environment", async () => {
+    const port = await freePort();
+    const envDump = path.join(t.home, 'token-command-env.txt');
+    await writeFile(
+      t.configFile,
+      `version: 1
+default_provider: default
+providers:
+  default:
+    type: command
+    gateway_url: ${gw.url}
+    auth:
+      token_command: env > '${envDump}'; printf '%s' "$GP_TEST_TOKEN"
+`,
+    );
+    const start = await gp(['proxy', 'start', '--background', '--port', String(port)]);
+    expect(start.code, start.stderr).toBe(0);
+    const r = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { 'x-api-key': KEY } });
+    expect(r.status).toBe(200);
+    const nonce = JSON.parse(readFileSync(proxyStateFile(resolvePaths({ env: t.env })), 'utf8')).nonce;
+    expect(nonce).toMatch(/^[0-9a-f]{64}$/);
+    const env = readFileSync(envDump, 'utf8');
+    expect(env).toContain('GP_TEST_TOKEN=');
+    expect(env).not.toContain('GATEPASS_PROXY_NONCE');
+    expect(env).not.toContain(nonce);
+  });
+
   it('proxy key prints the local key alone on stdout; a warning on stderr only on a terminal', async () => {
     const r = await gp(['proxy', 'key']);
     expect(r.code).toBe(0);
