@@ -77,6 +77,61 @@ async function readTable(family: 4 | 6): Promise<string> {
   }
 }
 
+/** Lookups waiting for the next read of one table. */
+interface Batch {
+  needles: string[];
+  resolve: ((uid: number | undefined) => void)[];
+}
+
+/**
+ * One read of a table serves every lookup queued before it started (a burst of N connections costs
+ * a few reads, not N reads of a table N lines long); lookups arriving during a read wait for the
+ * next one, which is sure to list their connections.
+ */
+const batches = {
+  4: { waiting: undefined as Batch | undefined, reading: false },
+  6: { waiting: undefined as Batch | undefined, reading: false },
+};
+
+function lookUp(family: 4 | 6, needle: string): Promise<number | undefined> {
+  const b = batches[family];
+  return new Promise((resolve) => {
+    b.waiting ??= { needles: [], resolve: [] };
+    b.waiting.needles.push(needle);
+    b.waiting.resolve.push(resolve);
+    if (!b.reading) void drain(family);
+  });
+}
+
+async function drain(family: 4 | 6): Promise<void> {
+  const b = batches[family];
+  b.reading = true;
+  while (b.waiting) {
+    const batch = b.waiting;
+    b.waiting = undefined;
+    const table = await readTable(family);
+    if (batch.needles.length < 8) {
+      for (const [i, n] of batch.needles.entries()) batch.resolve[i]!(uidAfter(table, n));
+    } else {
+      const uids = indexTable(table);
+      for (const [i, n] of batch.needles.entries()) batch.resolve[i]!(uids.get(n));
+    }
+  }
+  b.reading = false;
+}
+
+/** "local remote" → uid for every line of a table (for large batches). */
+function indexTable(table: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of table.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8 || !f[0]!.endsWith(':')) continue;
+    const uid = Number(f[7]);
+    if (Number.isInteger(uid)) out.set(`${f[1]} ${f[2]}`, uid);
+  }
+  return out;
+}
+
 /**
  * The uid owning the client end of an accepted connection: the table line whose local address is
  * the socket's remote end and whose remote address is the socket's local end. undefined when it
@@ -88,8 +143,7 @@ export async function peerUid(socket: net.Socket): Promise<number | undefined> {
   const remote = hexAddress(remoteAddress);
   const local = hexAddress(localAddress);
   if (!remote || !local || remote.family !== local.family) return undefined;
-  const needle = `${remote.hex}:${hexPort(remotePort)} ${local.hex}:${hexPort(localPort)}`;
-  return uidAfter(await readTable(remote.family), needle);
+  return lookUp(remote.family, `${remote.hex}:${hexPort(remotePort)} ${local.hex}:${hexPort(localPort)}`);
 }
 
 /**

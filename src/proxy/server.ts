@@ -95,6 +95,8 @@ export interface ProxyOptions {
    * undici's ProxyAgent (HTTP CONNECT, proxy auth, https proxies): the `node` engine serves.
    */
   egressProxy?: string;
+  /** Told every error the proxy makes itself (error-log.ts writes them to proxy.log). */
+  errorLog?: (method: string, url: string, status: number, message: string) => void;
 }
 
 export interface RunningProxy {
@@ -302,6 +304,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const provider = options.providerName ?? options.tokenSource.providerName;
   const ownUid = process.getuid?.();
   const peerCheck = (options.peerCheck ?? peerCheckAvailable()) && ownUid !== undefined;
+  if (!peerCheck) {
+    logger.debug(
+      'proxy: same-user check off (no /proc/net/tcp here, or turned off): any local user with the key is served',
+    );
+  }
   /** Connections of other users (or of no user /proc could name): every request gets 403. */
   const foreign = new WeakMap<net.Socket, string>();
 
@@ -410,6 +417,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     ...(gatewayTls ? { tls: gatewayTls } : {}),
     debug: (m) => logger.debug(m),
     error: (m) => logger.error(m),
+    ...(options.errorLog ? { errorLog: options.errorLog } : {}),
     ...(accessLog
       ? {
           accessLog: (method: string, path: string, status: number, ms: number) =>
@@ -429,6 +437,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       res.destroy();
       return;
     }
+    options.errorLog?.(req.method ?? 'GET', req.url ?? '/', status, message);
     const body = policy.errorBody(req.url ?? '/', req.headers, status, kind, message);
     res.writeHead(status, {
       'content-type': 'application/json',

@@ -54,6 +54,8 @@ export interface ProxyPolicy {
   tls?: { ca?: string[]; rejectUnauthorized: boolean };
   debug(message: string): void;
   error(message: string): void;
+  /** Told every error the proxy makes itself (status, and the message with its cause). */
+  errorLog?: (method: string, url: string, status: number, message: string) => void;
   /** Called once per finished request when access logging is on. */
   accessLog?: (method: string, path: string, status: number, ms: number) => void;
 }
@@ -513,6 +515,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
   }
 
   function sendError(ex: Exchange, status: number, kind: ErrorKind, message: string): void {
+    policy.errorLog?.(ex.head.method, ex.head.url, status, message);
     sendPlain(ex, status, policy.errorBody(ex.head.url, ex.head.headers, status, kind, message));
   }
 
@@ -609,6 +612,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     private badRequest(err: { code: string }): void {
       const status = err.code === 'E_HTTP_HEADER_OVERFLOW' ? 431 : 400;
       policy.debug(`proxy: unparsable request (${err.code})`);
+      policy.errorLog?.('-', '-', status, `gatepass proxy: unparsable request (${err.code})`);
       const busyNow = this.queue.some((ex) => ex.responseStarted || ex.phase !== Phase.Queued);
       this.closed = true;
       if (!busyNow) {

@@ -10,7 +10,7 @@ import { resolvePaths } from '../../src/config/paths.js';
 import { stopBackgroundProxy } from '../../src/proxy/control.js';
 import { processAlive, proxyStateFile, readProxyState, writeProxyState } from '../../src/proxy/state.js';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
-import { CLI, makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
+import { CLI, makeTempHome, runGatepass, runProcess, type TempHome } from '../helpers/cli.js';
 import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
 import { freePort, hasIpv6Loopback } from '../helpers/ports.js';
 import { startTestIssuer, type TestIssuer } from '../helpers/tokens.js';
@@ -249,6 +249,82 @@ describe('gatepass proxy with the built CLI', () => {
     expect(processAlive(status.pid)).toBe(false);
     expect(JSON.parse((await gp(['proxy', 'status', '--json'])).stdout)).toEqual({ running: false });
     expect(existsSync(stateFile)).toBe(false);
+  });
+
+  it('background proxy.log: every proxy-made error with its cause, without -v, never the key', async () => {
+    const port = await freePort();
+    // No token: the token source fails (401); a wrong key is refused (403).
+    const env = { ...t.env, GP_TEST_TOKEN: '' };
+    const start = await runGatepass(['proxy', 'start', '--background', '--port', String(port)], { env });
+    expect(start.code, start.stderr).toBe(0);
+    try {
+      const wrong = await fetch(`http://127.0.0.1:${port}/v1/models?key=wrong-${KEY.slice(9, 20)}`);
+      expect(wrong.status).toBe(403);
+      const noToken = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { 'x-api-key': KEY } });
+      expect(noToken.status).toBe(401);
+      const logFile = path.join(resolvePaths({ env }).stateDir, 'proxy.log');
+      const log = readFileSync(logFile, 'utf8');
+      expect(log).toMatch(/proxy: 403 GET \/v1\/models: gatepass proxy: missing or wrong local proxy key/);
+      expect(log).toMatch(
+        /proxy: 401 GET \/v1\/models: gatepass: no gateway token available \(.*GP_TEST_TOKEN/,
+      );
+      expect(log).not.toContain(KEY.slice(9, 20));
+      expect(statSync(logFile).mode & 0o777).toBe(0o600);
+    } finally {
+      await runGatepass(['proxy', 'stop'], { env });
+    }
+  });
+
+  it("the background proxy's nonce never reaches a token_command's environment", async () => {
+    const port = await freePort();
+    const envDump = path.join(t.home, 'token-command-env.txt');
+    await writeFile(
+      t.configFile,
+      `version: 1
+default_provider: default
+providers:
+  default:
+    type: command
+    gateway_url: ${gw.url}
+    auth:
+      token_command: env > '${envDump}'; printf '%s' "$GP_TEST_TOKEN"
+`,
+    );
+    const start = await gp(['proxy', 'start', '--background', '--port', String(port)]);
+    expect(start.code, start.stderr).toBe(0);
+    const r = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { 'x-api-key': KEY } });
+    expect(r.status).toBe(200);
+    const nonce = JSON.parse(readFileSync(proxyStateFile(resolvePaths({ env: t.env })), 'utf8')).nonce;
+    expect(nonce).toMatch(/^[0-9a-f]{64}$/);
+    const env = readFileSync(envDump, 'utf8');
+    expect(env).toContain('GP_TEST_TOKEN=');
+    expect(env).not.toContain('GATEPASS_PROXY_NONCE');
+    expect(env).not.toContain(nonce);
+  });
+
+  it('proxy key prints the local key alone on stdout; a warning on stderr only on a terminal', async () => {
+    const r = await gp(['proxy', 'key']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${KEY}\n`);
+    expect(r.stderr).toBe('');
+    // On a terminal (script(1) gives the command a pty): the warning comes first, on stderr.
+    const tty = await runProcess('script', ['-qec', `${process.execPath} ${CLI} proxy key`, '/dev/null'], {
+      env: t.env,
+    });
+    expect(tty.code).toBe(0);
+    expect(tty.stdout).toMatch(/warning: this key lets a client use your gateway token/);
+    expect(tty.stdout).toContain(KEY);
+    // Without a key yet (a file store, before setup): one is made and stays the same.
+    const fresh = makeTempHome({ GATEPASS_SECRET_STORE: 'file' });
+    try {
+      const a = await runGatepass(['proxy', 'key'], { env: fresh.env });
+      const b = await runGatepass(['proxy', 'key'], { env: fresh.env });
+      expect(a.code, a.stderr).toBe(0);
+      expect(a.stdout).toMatch(/^gp_local_[\w-]{43}\n$/);
+      expect(b.stdout).toBe(a.stdout);
+    } finally {
+      fresh.cleanup();
+    }
   });
 
   it("--background on a busy port fails with the child's reason", async () => {

@@ -35,6 +35,27 @@ describe.skipIf(!peerCheckAvailable())('peer uid from /proc/net/tcp{,6}', () => 
     expect(await lookUp('::', '127.0.0.1')).toBe(process.getuid!());
   });
 
+  it('a burst of connections is looked up in a few batched reads, each connection found', async () => {
+    const server = net.createServer();
+    const accepted: net.Socket[] = [];
+    server.on('connection', (s) => accepted.push(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const clients = Array.from({ length: 60 }, () => net.connect(port, '127.0.0.1'));
+    try {
+      await new Promise<void>((resolve) => {
+        const check = () => (accepted.length === clients.length ? resolve() : setTimeout(check, 10));
+        check();
+      });
+      const uids = await Promise.all(accepted.map((s) => peerUid(s)));
+      expect(new Set(uids)).toEqual(new Set([process.getuid!()]));
+    } finally {
+      for (const c of clients) c.destroy();
+      for (const s of accepted) s.destroy();
+      server.close();
+    }
+  });
+
   it('finds nobody for a port nothing listens on, and names uid 0', async () => {
     const s = net.createServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));

@@ -11,6 +11,7 @@ import { ProxyError, UsageError } from '../../errors.js';
 import { displayProxy, egressPlan } from '../../net/egress.js';
 import { resolveTls, warnSkipVerify } from '../../net/tls.js';
 import { getProxyStatus, probeHealth, provesIdentity, stopBackgroundProxy } from '../../proxy/control.js';
+import { createErrorLog, rotateIfLarge } from '../../proxy/error-log.js';
 import { DEFAULT_TOKEN_WAIT_MS, loginBudgetMs, startProxy } from '../../proxy/server.js';
 import {
   NONCE_ENV,
@@ -46,6 +47,11 @@ function parsePort(value: string | undefined, background: boolean): number | und
 }
 
 export async function runStart(ctx: CliContext, options: StartOptions): Promise<number> {
+  // A background proxy's nonce (from its parent): kept in memory only, taken out of the environment
+  // before anything (a token_command) could inherit it.
+  const nonce = ctx.env[NONCE_ENV];
+  delete ctx.env[NONCE_ENV];
+  delete process.env[NONCE_ENV];
   const background = Boolean(options.background);
   const portFlag = parsePort(options.port, background);
   const { config } = await loadConfig(ctx.paths.configFile);
@@ -75,15 +81,15 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   const tokenSource = await createTokenSource(auth, name, provider);
   const localKey = await getOrCreateLocalProxyKey(auth.secrets);
   const tls = resolveTls(provider.tls, ctx.env);
-  // A background proxy's nonce (from its parent): kept in memory only, out of child environments.
-  const nonce = ctx.env[NONCE_ENV];
-  delete ctx.env[NONCE_ENV];
-  delete process.env[NONCE_ENV];
   // HTTPS_PROXY / network.proxy for the gateway hop (NO_PROXY and loopback gateways go direct).
   const egressProxy = egressPlan(provider.network, ctx.env).proxyFor(provider.gateway_url!);
   if (egressProxy) ctx.logger.debug(`proxy: gateway requests go through ${displayProxy(egressProxy)}`);
+  // The background proxy (it has a nonce) records the errors it makes in proxy.log, without -v.
+  const isChild = Boolean(nonce && /^[0-9a-f]{32,128}$/.test(nonce));
   const proxy = await startProxy({
-    ...(nonce && /^[0-9a-f]{32,128}$/.test(nonce) ? { controlNonce: nonce } : {}),
+    ...(isChild
+      ? { controlNonce: nonce!, errorLog: createErrorLog(path.join(ctx.paths.stateDir, 'proxy.log')) }
+      : {}),
     ...(tls ? { tls } : {}),
     ...(egressProxy ? { egressProxy } : {}),
     tokenSource,
@@ -171,6 +177,7 @@ async function startBackground(ctx: CliContext, options: BackgroundOptions): Pro
     tightenExisting: !ctx.env['GATEPASS_STATE_DIR'],
   });
   const logFile = path.join(ctx.paths.stateDir, 'proxy.log');
+  rotateIfLarge(logFile);
   const fd = openSync(logFile, 'a', 0o600);
   const args = [process.argv[1]!, '--config', ctx.paths.configFile, '--provider', options.provider];
   if (IS_SEA) args.shift(); // the single executable is the program itself, with no script argument
@@ -344,5 +351,21 @@ export async function runStatus(ctx: CliContext, options: { json?: boolean }): P
   } else {
     ctx.print('not running');
   }
+  return 0;
+}
+
+/**
+ * `gatepass proxy key`: the local proxy key on stdout (nothing else there), for a tool gatepass does
+ * not wire; made now when setup has not made one yet. On a terminal a warning goes to stderr.
+ */
+export async function runKey(ctx: CliContext): Promise<number> {
+  const store = await openSecretStore({ paths: ctx.paths, env: ctx.env, logger: ctx.logger });
+  const key = await getOrCreateLocalProxyKey(store);
+  if ((ctx.stdout as { isTTY?: boolean }).isTTY) {
+    ctx.logger.warn(
+      'this key lets a client use your gateway token through the local proxy: keep it in files only you can read (0600), never in a shared or committed file',
+    );
+  }
+  ctx.stdout.write(`${key}\n`);
   return 0;
 }

@@ -49,6 +49,22 @@ Examples:
     );
 
   proxy
+    .command('key')
+    .description('print the local proxy key, for a tool gatepass does not wire (the API key it sends)')
+    .addHelpText(
+      'after',
+      `
+Only the key goes to stdout; on a terminal a warning goes to stderr. It is made (and stored with your
+other secrets) if setup has not made one yet. Keep it in files only you can read: the proxy serves
+whoever presents it, as long as the connection comes from your own user.
+
+Examples:
+  gatepass proxy key
+  MY_TOOL_API_KEY=$(gatepass proxy key) my-tool --base-url http://127.0.0.1:14000/v1`,
+    )
+    .action((...args) => runner(() => import('../commands/proxy.js').then((m) => ({ run: m.runKey })), args));
+
+  proxy
     .command('status')
     .description('show whether the background proxy runs, and where')
     .option('--json', 'machine-readable JSON')
