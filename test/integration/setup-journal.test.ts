@@ -3,7 +3,16 @@
  * (bytes, mode, backups, config, new key); a file the user edited after a crash is reverted key by
  * key, keeping the edit; a damaged journal is refused, naming it, and left as it is.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../../src/secrets/memory.js';
@@ -80,6 +89,25 @@ describe('setup journal', () => {
     expect(readFileSync(home('.gemini/.env'), 'utf8')).toBe(`${ENV_TEXT}USER_ADDED=1\n`);
     expect(existsSync(journal())).toBe(false);
   }, 300_000);
+
+  it('a teardown killed while writing a tool file: the next teardown removes its temp file and finishes', async () => {
+    const env = { ...t.env, PATH: '/usr/bin:/bin', GATEPASS_SECRET_STORE: 'file' };
+    writeFileSync(home('.gemini/settings.json'), '{ "theme": "dark" }\n');
+    const args = ['setup', '--gateway-url', 'https://llm.example.com', '--issuer', 'https://sso.example.com'];
+    const s = await runGatepass([...args, '--client-id', 'gp', '--tools', 'gemini', '--lazy'], { env });
+    expect(s.code, s.stderr).toBe(0);
+    // Step 1 of teardown: the first tool file's temp file is written and synced, not renamed yet.
+    const killed = await runGatepass(['teardown'], { env: { ...env, GATEPASS_TEST_CRASH_AFTER_STEP: '1' } });
+    expect(killed.signal).toBe('SIGKILL');
+    const temps = () => readdirSync(home('.gemini')).filter((n) => n.endsWith('.tmp'));
+    expect(temps()).toHaveLength(1);
+    rmSync(home('.local/share/gatepass/tool-wiring.lock'), { recursive: true, force: true });
+    const td = await runGatepass(['teardown'], { env });
+    expect(td.code, td.stderr).toBe(0);
+    expect(temps()).toEqual([]);
+    expect(readFileSync(home('.gemini/.env'), 'utf8')).toBe(ENV_TEXT);
+    expect(readFileSync(home('.gemini/settings.json'), 'utf8')).toBe('{ "theme": "dark" }\n');
+  });
 
   it('a damaged journal is refused by setup and teardown, naming it, and left as it is', async () => {
     mkdirSync(path.dirname(journal()), { recursive: true });
