@@ -6,7 +6,8 @@
  * setup committed. A journal still there means a setup died mid-way (kill -9, power loss): the next
  * setup, teardown or status rolls it back — files whose content is still gatepass' get their exact
  * previous bytes, files changed since are reverted key by key like teardown does — and removes the
- * temp files the dead process left next to the files it was writing.
+ * temp files dead gatepass processes left next to the files they were writing (a killed teardown's
+ * too, next to the wired tool files and the config).
  */
 import path from 'node:path';
 import { loadConfig } from '../config/store.js';
