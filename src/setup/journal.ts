@@ -6,9 +6,11 @@
  * setup committed. A journal still there means a setup died mid-way (kill -9, power loss): the next
  * setup, teardown or status rolls it back — files whose content is still gatepass' get their exact
  * previous bytes, files changed since are reverted key by key like teardown does — and removes the
- * temp files the dead process left next to the files it was writing.
+ * temp files dead gatepass processes left next to the files they were writing (a killed teardown's
+ * too, next to the wired tool files and the config).
  */
 import path from 'node:path';
+import { loadConfig } from '../config/store.js';
 import { describeError, ToolConfigError } from '../errors.js';
 import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
 import { sha256 } from '../tools/edit/common.js';
@@ -21,7 +23,7 @@ import {
   resolveWriteTarget,
   writeFileAtomic,
 } from '../util/fs.js';
-import { openStore, type RunEnv } from './common.js';
+import { fileRecords, openStore, type RunEnv } from './common.js';
 
 const VERSION = 1;
 
@@ -165,7 +167,10 @@ export async function recoverInterruptedSetup(run: RunEnv): Promise<boolean> {
   const file = journalFile(run.paths.stateDir);
   await removeStaleTemps(run.paths.stateDir);
   const text = await readTextIfExists(file);
-  if (text === undefined) return false;
+  if (text === undefined) {
+    await removeConfiguredTemps(run);
+    return false;
+  }
   const journal = parseJournal(file, text);
   run.logger.warn(
     `a gatepass setup started ${journal.started} did not finish (pid ${journal.pid}); putting back what it changed`,
@@ -175,6 +180,23 @@ export async function recoverInterruptedSetup(run: RunEnv): Promise<boolean> {
   for (const f of journal.files) dirs.add(path.dirname(await resolveWriteTarget(f.file)));
   for (const dir of dirs) await removeStaleTemps(dir);
   return true;
+}
+
+/**
+ * Temp files a killed teardown (or an older setup) left next to the tool files gatepass wired and
+ * next to the config file. Best effort: an unreadable config is reported by the caller's own load.
+ */
+async function removeConfiguredTemps(run: RunEnv): Promise<void> {
+  const dirs = new Set<string>([path.dirname(run.paths.configFile)]);
+  try {
+    const { config } = await loadConfig(run.paths.configFile);
+    for (const entry of config.configured_tools) {
+      for (const record of fileRecords(entry)) dirs.add(path.dirname(await resolveWriteTarget(record.file)));
+    }
+  } catch {
+    // the caller loads the config next and reports what is wrong with it
+  }
+  for (const dir of dirs) await removeStaleTemps(dir);
 }
 
 /** `status` and other readers: recover under the tools lock, but only when a journal is there. */

@@ -87,7 +87,7 @@ export async function resolveWriteTarget(file: string): Promise<string> {
       link = await fsp.readlink(cur);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EINVAL' || code === 'ENOENT' || code === 'ENOTDIR') {
+      if (code === 'EINVAL' || code === 'ENOENT' || code === 'ENOTDIR' || code === 'UNKNOWN') {
         // Not a symlink (or not there): resolve the directory part, which may itself be a link.
         try {
           return path.join(await fsp.realpath(path.dirname(cur)), path.basename(cur));
@@ -97,7 +97,9 @@ export async function resolveWriteTarget(file: string): Promise<string> {
       }
       throw new GatepassError('E_IO', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
     }
-    cur = path.resolve(path.dirname(cur), link);
+    // Relative to the directory the link really is in (`..` after a symlinked directory, too).
+    const dir = await fsp.realpath(path.dirname(cur)).catch(() => path.dirname(cur));
+    cur = path.resolve(dir, link);
   }
   throw new GatepassError('E_IO', `cannot write ${file}: too many levels of symbolic links`);
 }

@@ -5,6 +5,7 @@
  */
 import {
   promises as fsp,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -64,6 +65,19 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(link, 'new');
     expect((await fsp.lstat(link)).isSymbolicLink()).toBe(true);
     expect(readFileSync(target, 'utf8')).toBe('new');
+  });
+
+  it('a dangling relative symlink behind a symlinked directory gets its target created and stays a link', async () => {
+    // ~/.gemini -> dotfiles/gemini (a linked directory); .env in it -> ../envs/gemini.env (dangling),
+    // which the kernel resolves from dotfiles/gemini, not from the linked path.
+    mkdirSync(path.join(dir, 'dotfiles/gemini'), { recursive: true });
+    symlinkSync(path.join(dir, 'dotfiles/gemini'), path.join(dir, 'gemini'));
+    symlinkSync('../envs/gemini.env', path.join(dir, 'dotfiles/gemini/.env'));
+    await writeFileAtomic(path.join(dir, 'gemini/.env'), 'A=1\n');
+    expect(lstatSync(path.join(dir, 'dotfiles/gemini/.env')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(path.join(dir, 'dotfiles/envs/gemini.env'), 'utf8')).toBe('A=1\n');
+    expect(readFileSync(path.join(dir, 'gemini/.env'), 'utf8')).toBe('A=1\n');
+    expect(statSync(path.join(dir, 'dotfiles/envs')).mode & 0o777).toBe(0o700);
   });
 
   it('a failed write throws E_IO, keeps nothing half-written and leaves no temp file', async () => {

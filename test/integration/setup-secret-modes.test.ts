@@ -24,6 +24,7 @@ import { LOCAL_PROXY_KEY_NAME, type SecretStore } from '../../src/secrets/types.
 import type { Prober } from '../../src/setup/probe.js';
 import { runSetup, type SetupOptions } from '../../src/setup/setup.js';
 import { runTeardown } from '../../src/setup/teardown.js';
+import { TOOLS, type WireParams } from '../../src/tools/index.js';
 import { CLI, makeTempHome, runProcess, type TempHome } from '../helpers/cli.js';
 import { BASE_FLAGS, setupRunEnv } from '../helpers/setup-env.js';
 
@@ -90,6 +91,42 @@ describe('a tool file that gets the local proxy key', () => {
     chmodSync(env, 0o644);
     await setup(['gemini']);
     expect(modeOf(env)).toBe(0o600);
+  });
+});
+
+describe('every tool module', () => {
+  it('marks each setting that carries the local proxy key as secret (so its file is made private)', () => {
+    const KEY = 'gp_local_marker_0123456789';
+    const params: WireParams = {
+      gatewayUrl: 'https://llm.example.com',
+      proxyUrl: 'http://127.0.0.1:14000',
+      proxyKey: KEY,
+      self: SELF,
+      helperTtlMs: 300_000,
+      anthropicUrl: 'https://llm.example.com',
+      openaiUrl: 'https://llm.example.com',
+      models: ['m1'],
+      bedrockCompat: false,
+      helperDir: '/data',
+    };
+    let carriers = 0;
+    for (const platform of ['linux', 'darwin', 'win32'] as const) {
+      for (const tool of TOOLS) {
+        const env = {
+          home: '/home/u',
+          platform,
+          env: { HOME: '/home/u', APPDATA: 'C:\\A', LOCALAPPDATA: 'C:\\L' },
+        };
+        for (const plan of tool.files(env, params)) {
+          for (const s of plan.settings) {
+            if (!JSON.stringify(s.value).includes(KEY)) continue;
+            carriers++;
+            expect(s.secret, `${tool.id} ${plan.file} ${s.path.join('.')}`).toBe(true);
+          }
+        }
+      }
+    }
+    expect(carriers).toBeGreaterThan(0);
   });
 });
 
