@@ -83,7 +83,7 @@ const noSecret = (text: string) => {
 };
 
 describe('through a CONNECT egress proxy (HTTPS_PROXY with credentials)', () => {
-  it('gatepass cannot reach the hosts without the proxy', async () => {
+  it('gatepass cannot reach the hosts without the proxy, nor when NO_PROXY exempts them', async () => {
     const r = await runGatepass(['login', '--timeout', '20'], {
       env: { ...home.env, HTTPS_PROXY: '' },
       timeoutMs: 30_000,
@@ -92,6 +92,16 @@ describe('through a CONNECT egress proxy (HTTPS_PROXY with credentials)', () => 
     expect(r.stderr).toMatch(
       /cannot reach the identity provider at https:\/\/idp\.corp\.test \((ENOTFOUND|EAI_AGAIN)\)/,
     );
+    const tunnels = egress.tunnelCount();
+    for (const noProxy of ['.corp.test', 'idp.corp.test', '*']) {
+      const direct = await runGatepass(['login', '--timeout', '20'], {
+        env: { ...home.env, NO_PROXY: noProxy },
+        timeoutMs: 30_000,
+      });
+      expect(direct.code).toBe(1);
+      expect(direct.stderr).toMatch(/\((ENOTFOUND|EAI_AGAIN)\)/);
+    }
+    expect(egress.tunnelCount()).toBe(tunnels);
   });
 
   it('login: discovery, the browser and the code exchange all go through the proxy', async () => {
