@@ -1,5 +1,6 @@
 /**
- * The loopback reverse proxy: node:http in front, a keep-alive undici Pool to the gateway behind.
+ * The loopback reverse proxy: node:http in front, a keep-alive undici Pool to the gateway behind
+ * (a ProxyAgent tunnelling through the egress proxy when one applies to the gateway).
  * Bodies stream both ways (SSE and chunked responses are never buffered); a client that goes away
  * aborts the upstream request; upstream statuses and bodies pass through unchanged. Only errors the
  * proxy itself makes (guard 403, token 401, unreachable 502, timeout 504) are written here, as JSON

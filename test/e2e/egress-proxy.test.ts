@@ -2,16 +2,18 @@
  * Egress proxy: an HTTPS IdP (`https://idp.corp.test`) and an HTTPS gateway
  * (`https://gateway.corp.test`) that only a real CONNECT proxy on loopback can resolve, the proxy
  * requiring Basic credentials given in HTTPS_PROXY. Login (real Chromium through the same proxy),
- * token refresh, setup's layout probe and `gatepass proxy` (both engine settings) all go through it,
+ * token refresh, the device grant, revocation, setup's layout probe and `gatepass proxy` (both
+ * engine settings) all go through it,
  * with --ca-file applying to the origins inside the tunnel; with the proxy down each fails naming
  * the proxy, and the proxy password never appears in any output, -v included.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
-import { runGatepass } from '../helpers/cli.js';
+import { CLI, runGatepass } from '../helpers/cli.js';
 import { type ConnectProxy, startConnectProxy } from '../helpers/connect-proxy.js';
 import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
@@ -81,7 +83,7 @@ const noSecret = (text: string) => {
 };
 
 describe('through a CONNECT egress proxy (HTTPS_PROXY with credentials)', () => {
-  it('gatepass cannot reach the hosts without the proxy', async () => {
+  it('gatepass cannot reach the hosts without the proxy, nor when NO_PROXY exempts them', async () => {
     const r = await runGatepass(['login', '--timeout', '20'], {
       env: { ...home.env, HTTPS_PROXY: '' },
       timeoutMs: 30_000,
@@ -90,6 +92,16 @@ describe('through a CONNECT egress proxy (HTTPS_PROXY with credentials)', () => 
     expect(r.stderr).toMatch(
       /cannot reach the identity provider at https:\/\/idp\.corp\.test \((ENOTFOUND|EAI_AGAIN)\)/,
     );
+    const tunnels = egress.tunnelCount();
+    for (const noProxy of ['.corp.test', 'idp.corp.test', '*']) {
+      const direct = await runGatepass(['login', '--timeout', '20'], {
+        env: { ...home.env, NO_PROXY: noProxy },
+        timeoutMs: 30_000,
+      });
+      expect(direct.code).toBe(1);
+      expect(direct.stderr).toMatch(/\((ENOTFOUND|EAI_AGAIN)\)/);
+    }
+    expect(egress.tunnelCount()).toBe(tunnels);
   });
 
   it('login: discovery, the browser and the code exchange all go through the proxy', async () => {
@@ -258,5 +270,41 @@ describe('through a CONNECT egress proxy (HTTPS_PROXY with credentials)', () => 
       await egress.up();
       await runGatepass(['proxy', 'stop'], { env: home.env });
     }
+  });
+
+  it('the device grant and logout (revocation) go through the proxy too', async () => {
+    const before = egress.tunnels['idp.corp.test:443'] ?? 0;
+    const child = spawn(process.execPath, [CLI, 'login', '--device', '--timeout', '60'], {
+      env: home.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no verification URL: ${stderr}`)), 20_000);
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        const m = /visit:\s+(\S+)/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+    });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const text = await hook.visit(url).catch((err: unknown) => {
+      child.kill();
+      throw err;
+    });
+    if (!/success/i.test(text)) child.kill();
+    expect(text).toMatch(/success/i);
+    expect(await closed, stderr).toBe(0);
+    expect(idp.grantCount('urn:ietf:params:oauth:grant-type:device_code')).toBe(1);
+    noSecret(stderr);
+
+    const revocations = idp.counts.revocations;
+    const r = await runGatepass(['logout'], { env: home.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(idp.counts.revocations).toBe(revocations + 1);
+    expect(egress.tunnels['idp.corp.test:443']).toBeGreaterThan(before + 1);
   });
 });

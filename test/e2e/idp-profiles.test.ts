@@ -221,3 +221,28 @@ describe.each(PROFILES)('IdP profile: $name', (profile) => {
     }
   }, 180_000);
 });
+
+describe('IdP profile details', () => {
+  it('Google without access_type=offline: no offline_access sent, no refresh token, and the warning says what to add', async () => {
+    const idp = await startTestIdp(PROFILES[1]!.idp);
+    const home = await configureOidcHome(idp, hook, { GATEPASS_INTERACTIVE: '0' });
+    try {
+      const r0 = await runGatepass(
+        ['config', 'set', '--client-secret-stdin', '--gateway-token', 'id_token'],
+        {
+          env: home.env,
+          input: PROFILES[1]!.secret!,
+        },
+      );
+      expect(r0.code, r0.stderr).toBe(0);
+      const r = await runGatepass(['login', '--timeout', '60'], { env: home.env, timeoutMs: 90_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(idp.authRequests.at(-1)!.get('scope')).toBe('openid profile email');
+      expect(r.stderr).toMatch(/issued no refresh token .*access_type=offline&prompt=consent/);
+      expect(existsSync(path.join(home.secretsDir, home.secretKey()))).toBe(false);
+    } finally {
+      home.cleanup();
+      await idp.close();
+    }
+  }, 120_000);
+});

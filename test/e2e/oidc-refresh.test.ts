@@ -339,8 +339,8 @@ describe('login errors', () => {
     const home = await configureOidcHome(idp, hook);
     homes.push(home);
     await runGatepass(['config', 'set', 'oidc.audience', 'llm-gateway'], { env: home.env });
-    // Configured scopes without offline_access: it is added anyway (and openid kept first).
-    const scopes = await runGatepass(['config', 'set', 'oidc.scopes', 'openid email'], { env: home.env });
+    // Configured scopes are used as they are (Google refuses offline_access): nothing added.
+    const scopes = await runGatepass(['config', 'set', 'oidc.scopes', 'email openid'], { env: home.env });
     expect(scopes.code, scopes.stderr).toBe(0);
     const urls = hook.urls().length;
     const r = await runGatepass(['login', '--skip-browser', '--timeout', '1'], { env: home.env });
@@ -348,7 +348,7 @@ describe('login errors', () => {
     expect(r.stderr).toContain(`${idp.issuer}/auth?`);
     expect(r.stderr).toContain('code_challenge_method=S256');
     const url = new URL(/(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(r.stderr)![1]!);
-    expect(url.searchParams.get('scope')?.split(' ')).toEqual(['openid', 'email', 'offline_access']);
+    expect(url.searchParams.get('scope')?.split(' ')).toEqual(['email', 'openid']);
     expect(url.searchParams.get('state')).toBeTruthy();
     expect(url.searchParams.get('nonce')).toBeTruthy();
     expect(url.searchParams.get('audience')).toBe('llm-gateway');

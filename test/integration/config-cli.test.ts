@@ -58,7 +58,16 @@ describe('gatepass config', () => {
       [['--client-id', 'two words'], /invalid oidc\.client_id/],
       [['--audience', ' '], /invalid oidc\.audience: must not be empty/],
       [['--scopes', 'openid "x"'], /invalid oidc\.scopes/],
-      [['--callback-port', '0'], /invalid oidc\.callback_port: must be a whole number from 1 to 65535/],
+      [['--callback-port', '-1'], /invalid oidc\.callback_port: must be a whole number/],
+      [['--redirect-host', '[::1]'], /invalid oidc\.redirect_host: must be "127\.0\.0\.1" or "localhost"/],
+      [['--gateway-token', 'refresh_token'], /invalid oidc\.token: must be "access_token" or "id_token"/],
+      [
+        ['--auth-params', 'redirect_uri=http://evil'],
+        /invalid oidc\.auth_params: "redirect_uri" is set by gatepass/,
+      ],
+      [['oidc.client_secret', 'GOCSPX-1234'], /invalid oidc\.client_secret: .*--client-secret-stdin/],
+      [['--egress-proxy', 'socks5://p:1080'], /invalid network\.proxy: scheme "socks5" is not supported/],
+      [['--egress-no-proxy', '10.0.0.0/40'], /invalid network\.no_proxy/],
       [
         ['oidc.callback_port', '65536'],
         /invalid oidc\.callback_port: must be a whole number from 1 to 65535/,
@@ -91,6 +100,82 @@ describe('gatepass config', () => {
       expect(snapshot()).toEqual(before);
     }
   }, 180_000);
+
+  it('--client-secret-stdin: the secret goes to the secret store (0600), the config keeps only its key; unset deletes it', async () => {
+    const env = { GATEPASS_SECRET_STORE: 'file' };
+    const secret = 'GOCSPX-stdin-only-Secret-4242';
+    // Needs the issuer and client id (they name the secret's key).
+    let r = await runGatepass(['config', 'set', '--client-secret-stdin'], {
+      env: { ...t.env, ...env },
+      input: secret,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--client-secret-stdin needs an OIDC provider with an issuer and a client id/);
+    // Never a value on the command line: an extra argument is not taken as the secret.
+    r = await gp(['config', 'set', ...base, '--client-secret-stdin', secret], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toContain(secret);
+    r = await runGatepass(['config', 'set', ...base, '--client-secret-stdin'], {
+      env: { ...t.env, ...env },
+      input: `${secret}\n`,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const yaml = readFileSync(t.configFile, 'utf8');
+    expect(yaml).not.toContain(secret);
+    const key = /client_secret: (LLM_OIDC_CS_[0-9a-f]{8})/.exec(yaml)![1]!;
+    const file = path.join(t.home, '.local/share/gatepass/secrets', key);
+    expect(readFileSync(file, 'utf8')).toBe(secret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const show = await gp(['config', 'show'], env);
+    expect(show.stdout).toContain(`client_secret: stored in the secret store (${key})`);
+    expect(show.stdout + show.stderr).not.toContain(secret);
+    r = await runGatepass(['config', 'set', '--client-secret-stdin'], {
+      env: { ...t.env, ...env },
+      input: '',
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no client secret on stdin/);
+    r = await gp(['config', 'unset', 'oidc.client_secret'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(t.configFile, 'utf8')).not.toMatch(/client_secret/);
+    expect(() => statSync(file)).toThrow();
+  });
+
+  it('network.proxy with credentials is shown masked; auth_params and the profile keys round-trip', async () => {
+    const r = await gp([
+      'config',
+      'set',
+      ...base,
+      '--egress-proxy',
+      'http://me:Pa55-w0rd-x@proxy.corp.example:3128',
+      '--egress-no-proxy',
+      '.corp.example,10.0.0.0/8',
+      '--auth-params',
+      'access_type=offline&prompt=consent',
+      '--redirect-host',
+      'localhost',
+      '--callback-port',
+      '0',
+      '--gateway-token',
+      'id_token',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const show = await gp(['config', 'show', '--json']);
+    expect(show.stdout).not.toContain('Pa55-w0rd-x');
+    const j = JSON.parse(show.stdout);
+    expect(j.providers.default.network).toEqual({
+      proxy: 'http://***@proxy.corp.example:3128',
+      no_proxy: '.corp.example,10.0.0.0/8',
+    });
+    expect(j.providers.default.oidc).toMatchObject({
+      auth_params: { access_type: 'offline', prompt: 'consent' },
+      redirect_host: 'localhost',
+      callback_port: 0,
+      token: 'id_token',
+    });
+    expect((await gp(['config', 'unset', 'network.proxy', 'network.no_proxy'])).code).toBe(0);
+    expect(readFileSync(t.configFile, 'utf8')).not.toMatch(/network/);
+  });
 
   it("a bad value already in the file (a hand edit) is reported as the file's, exit 1, until fixed", async () => {
     await gp(['config', 'set', ...base]);
@@ -134,11 +219,12 @@ describe('gatepass config', () => {
     ]);
     expect(set.code, set.stderr).toBe(0);
     const j = JSON.parse((await gp(['config', 'show', '--json'])).stdout);
+    // oidc.scopes is used as is (plus openid): no offline_access added.
     expect(j.providers.default.oidc).toEqual({
       issuer: 'https://sso.example.com',
       client_id: 'gatepass',
       audience: 'api://llm',
-      scopes: ['openid', 'profile', 'email', 'offline_access'],
+      scopes: ['openid', 'profile', 'email'],
       callback_port: 9000,
     });
     expect(j.proxy.listen_port).toBe(15000);

@@ -33,7 +33,7 @@ export async function loginOidcProvider(
   );
   if (!saved.refreshStored) {
     ctx.logger.warn(
-      'the identity provider issued no refresh token (is offline_access allowed for this client?): you will need to log in again once it expires',
+      "the identity provider issued no refresh token (is offline_access allowed for this client? Google needs `--auth-params 'access_type=offline&prompt=consent'`): you will need to log in again once it expires",
     );
   }
   return saved.expiresAt === undefined

@@ -11,6 +11,9 @@ export const SETUP_FIELDS = [
   'oidc.audience',
   'oidc.scopes',
   'oidc.callback_port',
+  'oidc.redirect_host',
+  'oidc.auth_params',
+  'oidc.token',
   'proxy.listen_port',
   'models',
   'api_type',
@@ -18,6 +21,8 @@ export const SETUP_FIELDS = [
   'openai_path_prefix',
   'tls.ca_file',
   'tls.skip_verify',
+  'network.proxy',
+  'network.no_proxy',
 ] as const;
 
 export function defineSetupCommand({ program, runner }: DefineContext): void {
@@ -27,7 +32,13 @@ export function defineSetupCommand({ program, runner }: DefineContext): void {
   for (const key of SETUP_FIELDS) {
     const f = findField(key)!;
     const placeholder =
-      f.kind === 'port' ? 'n' : f.kind === 'scopes' ? 'scopes' : f.kind === 'models' ? 'list' : 'value';
+      f.kind === 'port' || f.kind === 'callback_port'
+        ? 'n'
+        : f.kind === 'scopes'
+          ? 'scopes'
+          : f.kind === 'models'
+            ? 'list'
+            : 'value';
     const arg = f.kind === 'boolean' ? '[bool]' : `<${placeholder}>`;
     setup.addOption(new Option(`${f.flag} ${arg}`, `${f.key}: ${f.description}`));
   }
