@@ -304,7 +304,9 @@ describe('gatepass env', () => {
   });
 
   it('dotenv output of a hostile gateway URL and token sources safely in bash; instrumentation-args refuses it', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, literally
     const token = 'tok-$(touch${IFS}PWNED);id|x&y';
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, literally
     const url = 'https://corp.example.com/$(touch${IFS}PWNED)';
     await addProvider('corp', cmd('bare', token), ['--default-provider', 'corp']);
     const set = await gp(['-p', 'corp', 'config', 'set', '--gateway-url', url]);

@@ -112,6 +112,7 @@ describe('token export', () => {
     'x\rINJECTED=1',
     'tok\u001b]0;PWNED\u0007',
     'a b # comment',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, literally
     '${HOME}',
     '\\$HOME',
     '',
