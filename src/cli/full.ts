@@ -1,4 +1,5 @@
 /** The full CLI (commander tree, every command): what `gatepass` runs unless the token fast path served. */
+import { describeError } from '../errors.js';
 import { defaultIO } from './context.js';
 import { runCli } from './run.js';
 
@@ -10,7 +11,7 @@ export async function runFullCli(argv: string[]): Promise<void> {
   try {
     process.exitCode = await runCli(argv, defaultIO());
   } catch (err) {
-    process.stderr.write(`gatepass: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`gatepass: internal error: ${describeError(err)}\n`);
     process.exitCode = 1;
   }
 }

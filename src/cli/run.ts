@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { CommanderError } from 'commander';
 import { describeError, GatepassError } from '../errors.js';
-import { redact } from '../redact.js';
+import { redact, stripControl } from '../redact.js';
 import { type CliIO, createContext } from './context.js';
 import { buildProgram, type CommandModule, globalsOf } from './program.js';
 
@@ -54,7 +54,7 @@ export function reportError(err: unknown, io: Pick<CliIO, 'stderr'>, verbose: bo
     return err.exitCode;
   }
   io.stderr.write(`gatepass: internal error: ${describeError(err)}\n`);
-  if (verbose && err instanceof Error && err.stack) io.stderr.write(`${redact(err.stack)}\n`);
+  if (verbose && err instanceof Error && err.stack) io.stderr.write(`${redact(stripControl(err.stack))}\n`);
   else io.stderr.write('Run again with --verbose for details.\n');
   return 1;
 }

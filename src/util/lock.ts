@@ -86,6 +86,22 @@ async function breakDeadOwner(lockDir: string): Promise<boolean> {
   return true;
 }
 
+/**
+ * Write our owner record into the lock directory we just took. That changes the directory's mtime,
+ * which proper-lockfile reads as its heartbeat (a foreign mtime at the next refresh means "taken
+ * over": it would stop refreshing and never remove the lock), so the mtime it set is put back.
+ */
+async function recordOwner(lockDir: string): Promise<void> {
+  try {
+    const before = await fsp.stat(lockDir);
+    const owner: Owner = { pid: process.pid, host: os.hostname(), nonce: nonce() };
+    await fsp.writeFile(path.join(lockDir, OWNER_FILE), JSON.stringify(owner), { mode: 0o600 });
+    await fsp.utimes(lockDir, before.atime, before.mtime);
+  } catch {
+    // without the record, waiters fall back to the stale period
+  }
+}
+
 export async function withFileLock<T>(
   file: string,
   fn: () => Promise<T>,
@@ -129,10 +145,7 @@ export async function withFileLock<T>(
       await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
     }
   }
-  const owner: Owner = { pid: process.pid, host: os.hostname(), nonce: nonce() };
-  await fsp.writeFile(path.join(lockDir, OWNER_FILE), JSON.stringify(owner), { mode: 0o600 }).catch(() => {
-    // without the record, waiters fall back to the stale period
-  });
+  await recordOwner(lockDir);
   try {
     return await fn();
   } finally {

@@ -191,3 +191,27 @@ describe.skipIf(process.platform === 'win32')('a lock whose holder was killed', 
     expect(second).toBe(true);
   });
 });
+
+describe('a lock held past its heartbeats', () => {
+  it('stays ours (heartbeats keep working with the owner record) and is removed at release', async () => {
+    const file = path.join(t.home, 'long.json');
+    let compromisedTakeover = false;
+    // staleMs 2 s: heartbeats every second; held for 3.5 s.
+    await withFileLock(
+      file,
+      async () => {
+        await new Promise((r) => setTimeout(r, 3500));
+        // A waiter with a short budget must not get in while we hold it.
+        await withFileLock(file, async () => {}, { staleMs: 2000, waitMs: 300 }).then(
+          () => {
+            compromisedTakeover = true;
+          },
+          () => {},
+        );
+      },
+      { staleMs: 2000 },
+    );
+    expect(compromisedTakeover).toBe(false);
+    expect(existsSync(`${file}.lock`)).toBe(false);
+  });
+});

@@ -303,6 +303,35 @@ describe('gatepass env', () => {
     expect(runs()).toHaveLength(1);
   });
 
+  it('dotenv output of a hostile gateway URL and token sources safely in bash; instrumentation-args refuses it', async () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, literally
+    const token = 'tok-$(touch${IFS}PWNED);id|x&y';
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, literally
+    const url = 'https://corp.example.com/$(touch${IFS}PWNED)';
+    await addProvider('corp', cmd('bare', token), ['--default-provider', 'corp']);
+    const set = await gp(['-p', 'corp', 'config', 'set', '--gateway-url', url]);
+    expect(set.code, set.stderr).toBe(0);
+    const r = await gp(['env', '--format', 'dotenv']);
+    expect(r.code, r.stderr).toBe(0);
+    const sourced = spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -a; source /dev/stdin <<'EOF_'\n${r.stdout}\nEOF_\nprintf '%s|%s' "$GATEPASS_TOKEN" "$GATEPASS_GATEWAY_URL"`,
+      ],
+      { cwd: t.home, encoding: 'utf8' },
+    );
+    expect(sourced.stdout).toBe(`${token}|${url}`);
+    expect(existsSync(path.join(t.home, 'PWNED'))).toBe(false);
+    const args = await gp(['env', '--format', 'instrumentation-args']);
+    expect(args.code).toBe(1);
+    expect(args.stdout).toBe('');
+    expect(args.stderr).toMatch(
+      /cannot write trailblaze\.llm\.auth\.token\.corp in instrumentation-args format/,
+    );
+    expect(args.stderr).not.toContain('touch');
+  });
+
   it('instrumentation-args: every provider with a token, connection info of the selected one', async () => {
     await addProvider('corp', cmd('bare', 'tok-corp-1'), [
       '--api-type',

@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { formatVariables, instrumentationArgs, shellQuote, tokenVariables } from '../../src/auth/export.js';
 import type { CommandProvider, OidcProvider } from '../../src/config/schema.js';
+import type { GatepassError } from '../../src/errors.js';
 import { programCaFile } from '../../src/net/program-ca.js';
 
 const corp: CommandProvider = {
@@ -95,5 +97,74 @@ describe('token export', () => {
       ['trailblaze.llm.auth.token.default', 't'],
       ['trailblaze.llm.provider.base_url', 'https://llm.example.com'],
     ]);
+  });
+
+  // Values a hostile config, gateway or token could hold: each must come back byte for byte when
+  // the output is sourced, or be refused — never run a command or add a variable.
+  const HOSTILE = [
+    'tok-$(touch PWNED)',
+    'tok-`touch PWNED`',
+    'tok;touch PWNED',
+    'https://gw.example.com/$(touch PWNED)',
+    "https://gw.example.com/it's'$(touch PWNED)'",
+    'a"b$HOME\\"$(touch PWNED)"',
+    'x\nINJECTED=1',
+    'x\rINJECTED=1',
+    'tok\u001b]0;PWNED\u0007',
+    'a b # comment',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, literally
+    '${HOME}',
+    '\\$HOME',
+    '',
+  ];
+
+  it("dotenv: every value survives `source` in bash and node's dotenv parser exactly, or is refused", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gatepass-dotenv-'));
+    try {
+      for (const v of HOSTILE) {
+        let out: string;
+        try {
+          out = formatVariables({ GATEPASS_TOKEN: v, OTHER: 'kept' }, 'dotenv');
+        } catch (err) {
+          expect((err as GatepassError).code, JSON.stringify(v)).toBe('E_CONFIG_INVALID');
+          expect((err as Error).message).toMatch(/cannot write GATEPASS_TOKEN in dotenv format/);
+          expect(/[\u0000-\u001f']/.test(v), JSON.stringify(v)).toBe(true);
+          continue;
+        }
+        expect(out.split('\n'), JSON.stringify(v)).toHaveLength(2);
+        writeFileSync(path.join(dir, '.env'), `${out}\n`);
+        const sourced = execFileSync(
+          'bash',
+          ['-c', 'set -a; source ./.env; printf %s "$GATEPASS_TOKEN"; env | grep -c ^INJECTED= || true'],
+          { cwd: dir, encoding: 'utf8' },
+        );
+        expect(sourced, JSON.stringify(v)).toBe(`${v}0\n`);
+        expect(existsSync(path.join(dir, 'PWNED')), JSON.stringify(v)).toBe(false);
+        expect(parseEnv(out), JSON.stringify(v)).toEqual({ GATEPASS_TOKEN: v, OTHER: 'kept' });
+      }
+      // What has to be refused is refused.
+      for (const v of ['x\nINJECTED=1', "it's", 'tok\u001b]0;PWNED\u0007']) {
+        expect(() => formatVariables({ V: v }, 'dotenv'), JSON.stringify(v)).toThrow(/cannot write V/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('instrumentation args: a value a shell or a line reader would interpret is refused', () => {
+    for (const v of HOSTILE) {
+      const inert = /^[A-Za-z0-9_@%+=:,./~-]+$/.test(v);
+      const call = () => instrumentationArgs([['corp', v]], { name: 'corp', provider: corp });
+      if (inert) expect(call()[0]).toEqual(['trailblaze.llm.auth.token.corp', v]);
+      else
+        expect(call, JSON.stringify(v)).toThrow(
+          /cannot write trailblaze\.llm\.auth\.token\.corp in instrumentation-args format/,
+        );
+      if (v === '') continue; // no gateway_url: no base_url arg
+      const url = () =>
+        instrumentationArgs([['corp', 't']], { name: 'corp', provider: { ...corp, gateway_url: v } });
+      if (inert) expect(url()).toContainEqual(['trailblaze.llm.provider.base_url', v]);
+      else expect(url, JSON.stringify(v)).toThrow(/trailblaze\.llm\.provider\.base_url/);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { CompactEncrypt, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AuthError, ConfigError, GatepassError } from '../../src/errors.js';
+import { AuthError, ConfigError, describeError, GatepassError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import {
   clearRegisteredSecrets,
@@ -10,6 +10,7 @@ import {
   redactDeep,
   registerSecret,
   sanitizeOAuthError,
+  stripControl,
 } from '../../src/redact.js';
 
 let rs256: string;
@@ -268,5 +269,48 @@ describe('errors and logger never carry secrets', () => {
     expect(lines).toHaveLength(2);
     expect(lines.join('')).not.toContain(rs256);
     expect(lines.join('')).not.toContain('a'.repeat(20));
+  });
+});
+
+describe('stripControl: one sanitizer for server text', () => {
+  const HOSTILE = [
+    'tok\x1b]0;PWNED\x07', // OSC: set the terminal title
+    '\x1b]8;;https://evil.test\x1b\\click\x1b]8;;\x1b\\', // OSC 8 hyperlink
+    '\x1b[2J\x1b[H\x1b[31mred', // clear screen, home, colour
+    '\x9b2J\x9d0;PWNED\x9c', // 8-bit CSI / OSC / ST
+    'a\rb', // overwrite the line
+    '\x1bPdevice control\x1b\\', // DCS string
+    'bidi \u202euoy\u202c', // right-to-left override
+    'bell\x07 nul\x00 del\x7f backspace\x08',
+  ];
+
+  it('leaves no control character, escape sequence or bidi override; keeps the visible text', () => {
+    for (const s of HOSTILE) {
+      const out = stripControl(s);
+      expect(out, JSON.stringify(s)).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
+      expect(out).not.toContain('PWNED');
+      expect(out).not.toContain('evil.test');
+      expect(stripControl(s, { singleLine: true })).not.toContain('\n');
+    }
+    expect(stripControl('\x1b[2J\x1b[H\x1b[31mred')).toBe('red');
+    expect(stripControl('a\rb')).toBe('a\nb');
+    expect(stripControl('a\r\nb\tc', { singleLine: true })).toBe('a b c');
+    expect(stripControl('plain: ünïcödé, emoji 🙂, "quotes"\nnext line')).toBe(
+      'plain: ünïcödé, emoji 🙂, "quotes"\nnext line',
+    );
+  });
+
+  it('every error message, hint and log line goes through it', () => {
+    const e = new AuthError('E_AUTH_FAILED', 'the IdP said: \x1b]0;PWNED\x07\x1b[2Jsorry', {
+      hint: 'try \x1b[5mnow',
+    });
+    expect(e.message).toBe('the IdP said: sorry');
+    expect(e.hint).toBe('try now');
+    expect(describeError(new Error('x\x1b]0;PWNED\x07y'))).toBe('xy');
+    let out = '';
+    const logger = createLogger({ verbose: true, stream: { write: (s: string) => (out += s) } as never });
+    logger.warn('server says \x1b]0;PWNED\x07hi\x9b2J');
+    logger.debug('body: \x1b[31mred\r overwritten');
+    expect(out).toBe('gatepass: warning: server says hi\ngatepass: debug: body: red\n overwritten\n');
   });
 });

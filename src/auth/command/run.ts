@@ -4,8 +4,8 @@
  * - Only stdout is captured (bounded to MAX_OUTPUT_BYTES + 1; past that the command is killed).
  * - stderr is passed through to our stderr while its tail is kept for error messages (tee). When a
  *   human is not watching (non-interactive), the pass-through is redacted and stripped of control
- *   characters (stripControl) line by line; interactive
- *   runs forward chunks as they come so prompts without a newline ("Password: ") show up at once.
+ *   characters (stripControl) line by line; interactive runs forward chunks as they come so
+ *   prompts without a newline ("Password: ") show up at once.
  *   An interactive run at a terminal (stdin and our stderr both TTYs) gets the terminal itself as
  *   stderr, so SSO tools that draw prompts, codes or spinners only on a TTY behave as when the user
  *   runs them; its messages are then on screen and errors carry no tail.
@@ -13,8 +13,9 @@
  * - Non-interactive runs get their own process group, so a timeout kills the whole tree (a shell
  *   wrapper's children too): SIGTERM, then SIGKILL to the group after KILL_GRACE_MS, always — also
  *   when the command itself exited at once and only a child that ignores SIGTERM is left (the run
- *   ends only once the group is empty or has been sent SIGKILL). An interactive run stays in the terminal's foreground group: a
- *   background group reading the TTY would be stopped by SIGTTIN. Ctrl-C reaches it directly.
+ *   ends only once the group is empty or has been sent SIGKILL). An interactive run stays in the
+ *   terminal's foreground group: a background group reading the TTY would be stopped by SIGTTIN.
+ *   Ctrl-C reaches it directly.
  */
 import { spawn } from 'node:child_process';
 import { AuthError } from '../../errors.js';
@@ -100,10 +101,12 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
     // Set when the command closed its pipes while we were stopping it and its group still had
     // members: the result waits for the SIGKILL, so nothing we started outlives the run.
     let afterKill: (() => void) | undefined;
+    let sigkillSent = false;
 
     const kill = () => {
       killTree(child.pid, group, 'SIGTERM');
       killTimer ??= setTimeout(() => {
+        sigkillSent = true;
         killTree(child.pid, group, 'SIGKILL');
         afterKill?.();
       }, KILL_GRACE_MS);
@@ -194,7 +197,7 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
       }, 1000).unref();
     });
     child.on('close', (code, signal) => {
-      if (killTimer && group && groupAlive(child.pid)) {
+      if (killTimer && !sigkillSent && group && groupAlive(child.pid)) {
         // Stopping it, and something of its group (e.g. a child ignoring SIGTERM) is still there:
         // report once the group got its SIGKILL. Keep the timer referenced until then.
         afterKill = () => report(code, signal);

@@ -18,11 +18,13 @@ is logged. Prefer \`gatepass exec -- CMD\`, which never prints the token.
 
 Formats:
   shell                 export GATEPASS_TOKEN='…' lines (plus auth.env_var), for eval "$(gatepass env)"
-  dotenv                GATEPASS_TOKEN=… lines for a .env file
+  dotenv                GATEPASS_TOKEN=… lines for a .env file (single-quoted where needed; a value
+                        with a quote or a control character is refused)
   json                  one JSON object of the same variables
   instrumentation-args  trailblaze.llm.auth.token.<provider>=<token> for every provider that has a
                         token, plus trailblaze.llm.provider.type, .base_url and .chat_completions_path
-                        of the selected provider (from api_type, gateway_url, chat_completions_path)
+                        of the selected provider (from api_type, gateway_url, chat_completions_path);
+                        a value holding anything a shell would interpret is refused
 
 Tokens expire: a variable exported now goes stale, and for a command provider whose auth.env_var
 you export, that variable then overrides gatepass itself in the same shell.`,
