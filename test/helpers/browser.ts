@@ -20,6 +20,8 @@ export interface BrowserHookOptions {
   passive?: boolean;
   /** Accept any certificate (an IdP with a test CA the browser does not know). */
   ignoreHttpsErrors?: boolean;
+  /** Wait this long (ms) before signing in: a user slow at the IdP's page. */
+  delayMs?: number;
 }
 
 export interface BrowserHook {
@@ -114,11 +116,14 @@ export async function startBrowserHook(options: BrowserHookOptions = {}): Promis
       res.end('ok');
       received.push(body);
       if (!options.passive && body) {
+        const delay = new Promise((r) => setTimeout(r, options.delayMs ?? 0));
         pending.push(
-          drive(body).then(
-            () => {},
-            (err: unknown) => void errors.push(String(err)),
-          ),
+          delay
+            .then(() => drive(body))
+            .then(
+              () => {},
+              (err: unknown) => void errors.push(String(err)),
+            ),
         );
       }
     });
