@@ -60,7 +60,8 @@ describe('README quick start', () => {
       // The same bound as a user's patience: setup probes the gateway for at most 2 s per request.
       const r = await runNode(nodeArgs(step), { env, cwd: ROOT, timeoutMs: 45_000 });
       expect(r.signal, `${step} hung`).toBeNull();
-      expect(r.code, `${step}\n${r.stderr}`).toBe(0);
+      // status is a diagnostic: after a lazy setup nobody signed in yet, which it reports (exit 1).
+      expect(r.code, `${step}\n${r.stderr}`).toBe(step.endsWith(' status') ? 1 : 0);
       expect(r.stderr).not.toMatch(/internal error/);
       results.push(r);
     }
@@ -71,7 +72,7 @@ describe('README quick start', () => {
       expect(status!.stdout).toMatch(new RegExp(`Tool ${tool} \\(\\w+\\): wired`));
     }
     expect(status!.stdout).toMatch(
-      /Provider default \(default\): oidc, https:\/\/llm\.example\.invalid, not logged in/,
+      /Provider default \(default\): oidc, https:\/\/llm\.example\.invalid, not logged in \(login pending/,
     );
     // The tools were really edited, and the config records them.
     expect(readFileSync(path.join(t.home, '.claude/settings.json'), 'utf8')).toContain('apiKeyHelper');
