@@ -335,7 +335,8 @@ export function formatStatus(r: StatusReport): string[] {
   }
   if (r.tools.length === 0) lines.push('Tools: none configured');
   for (const t of r.tools) {
-    lines.push(`Tool ${t.name} (${t.mode}, provider ${t.provider}): ${t.state} — ${t.config_path}`);
+    const other = t.provider !== r.default_provider ? ` (provider ${t.provider})` : '';
+    lines.push(`Tool ${t.name} (${t.mode}): ${t.state} — ${t.config_path}${other}`);
     if (t.reason) lines.push(`  ${t.state}: ${t.reason}`);
     if (t.fix) lines.push(`  fix: ${t.fix}`);
   }

@@ -39,7 +39,7 @@ it("Claude Desktop's credential helper prints the gateway token; the document po
     inferenceProvider: 'gateway',
     inferenceGatewayBaseUrl: fake.url, // the fake serves no /anthropic prefix: the probe found none
     inferenceCredentialHelperTtlSec: 300,
-    inferenceCredentialHelperTimeoutSec: 30,
+    inferenceCredentialHelperTimeoutSec: 360, // a whole login plus a minute
     inferenceModels: ['claude-test'],
   });
 

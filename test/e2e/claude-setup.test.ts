@@ -25,9 +25,15 @@ it('claude -p reaches the gateway with the bearer token gatepass token prints', 
   expect(setup.code, setup.stderr).toBe(0);
   const settingsFile = path.join(t.home, '.claude/settings.json');
   const settings = JSON.parse(readFileSync(settingsFile, 'utf8'));
-  // An absolute command line (node + the real dist/cli.js): nothing depends on the tool's PATH.
-  expect(settings.apiKeyHelper).toMatch(/cli\.js'? token --min-valid 600$/);
-  expect(settings.apiKeyHelper.startsWith(`${process.execPath} /`)).toBe(true);
+  // An absolute command line: gatepass' launcher (absolute node + the real dist/cli.js), pinned to
+  // the config file and provider of the setup. Nothing depends on the tool's PATH.
+  const launcher = path.join(t.home, '.local/share/gatepass/bin/gatepass');
+  expect(settings.apiKeyHelper).toBe(
+    `${launcher} --config ${t.configFile} --provider e2e token --min-valid 600`,
+  );
+  expect(readFileSync(launcher, 'utf8')).toMatch(
+    new RegExp(`exec '${process.execPath}' '[^']*/dist/cli\\.js' "\\$@"`),
+  );
   expect(settings.env).toMatchObject({
     ANTHROPIC_BASE_URL: fake.url,
     CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '300000',

@@ -125,7 +125,8 @@ describe('gatepass login + token (real IdP, real browser)', () => {
     const t = await runGatepass(['token'], { env: { ...home.env, GATEPASS_INTERACTIVE: '0' } });
     expect(t.code).toBe(1);
     expect(t.stdout).toBe('');
-    expect(t.stderr).toContain('authentication required: run `gatepass login`');
+    // Logged out by the user, not "never logged in": no login on a tool's behalf.
+    expect(t.stderr).toContain('you are logged out: run `gatepass login`');
   });
 });
 

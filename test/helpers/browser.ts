@@ -22,6 +22,8 @@ export interface BrowserHookOptions {
   ignoreHttpsErrors?: boolean;
   /** Browse through this HTTP proxy (loopback addresses still go direct, as Chromium always does). */
   proxy?: { server: string; username?: string; password?: string };
+  /** Wait this long (ms) before signing in: a user slow at the IdP's page. */
+  delayMs?: number;
 }
 
 export interface BrowserHook {
@@ -118,11 +120,14 @@ export async function startBrowserHook(options: BrowserHookOptions = {}): Promis
       res.end('ok');
       received.push(body);
       if (!options.passive && body) {
+        const delay = new Promise((r) => setTimeout(r, options.delayMs ?? 0));
         pending.push(
-          drive(body).then(
-            () => {},
-            (err: unknown) => void errors.push(String(err)),
-          ),
+          delay
+            .then(() => drive(body))
+            .then(
+              () => {},
+              (err: unknown) => void errors.push(String(err)),
+            ),
         );
       }
     });

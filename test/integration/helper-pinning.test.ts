@@ -98,6 +98,8 @@ it('helpers and hints carry --config and --provider; status finds a broken launc
 
   const ok = await gp(['--config', alt, 'status', '--json']);
   expect(ok.code, ok.stdout).toBe(0);
+  // Checking the helpers printed no token.
+  expect(ok.stdout).not.toContain('token-of-');
   const report = JSON.parse(ok.stdout);
   expect(
     report.tools.map((x: { tool: string; state: string; provider: string }) => [x.tool, x.state, x.provider]),
@@ -122,7 +124,7 @@ it('helpers and hints carry --config and --provider; status finds a broken launc
   expect(br.tools.find((x: { tool: string }) => x.tool === 'gemini').state).toBe('wired');
   const text = await gp(['--config', alt, 'status']);
   expect(text.code).toBe(1);
-  expect(text.stdout).toMatch(/Tool Claude Code \(direct, provider work\): broken/);
+  expect(text.stdout).toMatch(/Tool Claude Code \(direct\): broken — .* \(provider work\)/);
   expect(text.stdout).toMatch(/broken: its token helper does not start/);
 
   // Setup again, from the gatepass that is here now: the launcher points at it, the tools' files

@@ -103,6 +103,7 @@ describe('every tool module', () => {
       proxyKey: KEY,
       self: SELF,
       helperTtlMs: 300_000,
+      helperTimeoutMs: 360_000,
       anthropicUrl: 'https://llm.example.com',
       openaiUrl: 'https://llm.example.com',
       models: ['m1'],

@@ -75,12 +75,12 @@ export async function migrateLegacyTokens(
 ): Promise<boolean> {
   const legacy = legacyOidcSecretKey(provider.gateway_url ?? '', provider.oidc.issuer ?? '');
   if (legacy === secretKey) return false;
-  const [rt, at] = await Promise.all([ctx.secrets.get(legacy), ctx.secrets.get(accessTokenKey(legacy))]);
+  // One read at a time: the first read of a store may fall back (keychain → files) and say so once.
+  const rt = await ctx.secrets.get(legacy);
+  const at = await ctx.secrets.get(accessTokenKey(legacy));
   if (!rt && !at) return false;
-  const [newRt, newAt] = await Promise.all([
-    ctx.secrets.get(secretKey),
-    ctx.secrets.get(accessTokenKey(secretKey)),
-  ]);
+  const newRt = await ctx.secrets.get(secretKey);
+  const newAt = await ctx.secrets.get(accessTokenKey(secretKey));
   // The new key has tokens of its own: the legacy ones may be another provider's (they shared it).
   if (newRt || newAt) return false;
   registerSecret(rt);
