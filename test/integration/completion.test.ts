@@ -77,7 +77,10 @@ describe('bash', () => {
     expect(bashComplete('gatepass', 'teardown', 'cl')).toEqual(['claude', 'claude-desktop']);
     expect(bashComplete('gatepass', 'completion', '')).toEqual(['bash', 'zsh', 'fish', 'powershell']);
     expect(bashComplete('gatepass', 'help', 'pr')).toEqual(['proxy']);
-    expect(bashComplete('gatepass', 'config', 'unset', 'oidc.cl')).toEqual(['oidc.client_id']);
+    expect(bashComplete('gatepass', 'config', 'unset', 'oidc.cli')).toEqual([
+      'oidc.client_id',
+      'oidc.client_secret',
+    ]);
     // A value-taking option's argument is not taken for a command: `--provider setup` is no path.
     expect(bashComplete('gatepass', '--provider', 'setup', 'st')).toEqual(['status']);
   });
@@ -110,7 +113,7 @@ describe.skipIf(!has('zsh'))('zsh', () => {
         .filter(Boolean);
     // compadd gets every candidate; zsh itself filters them by the typed prefix.
     expect(run(2, 'gatepass', 'se')).toContain('setup');
-    expect(run(3, 'gatepass', 'proxy', 'st')).toEqual(['start', 'stop', 'status', 'help']);
+    expect(run(3, 'gatepass', 'proxy', 'st')).toEqual(['start', 'stop', 'key', 'status', 'help']);
     expect(run(4, 'gatepass', 'setup', '--tools', 'v')).toContain('vscode-insiders');
     expect(run(3, 'gatepass', '--config', 'x')).toEqual(['FILES']);
   });

@@ -74,9 +74,9 @@ describe('a tool file that gets the local proxy key', () => {
     expect(readFileSync(env, 'utf8')).toBe(ENV_TEXT);
   });
 
-  it('a group-readable JSON file (opencode.json, VS Code settings.json) too; a file without a secret keeps its mode', async () => {
+  it('a group-readable JSON file (opencode.json, VS Code chatLanguageModels.json) too; a file without a secret keeps its mode', async () => {
     const oc = writeFile('.config/opencode/opencode.json', '{\n  "theme": "x"\n}\n', 0o640);
-    const vs = writeFile('.config/Code/User/settings.json', '{}\n', 0o664);
+    const vs = writeFile('.config/Code/User/chatLanguageModels.json', '[]\n', 0o664);
     const gs = writeFile('.gemini/settings.json', '{}\n', 0o644);
     await setup(['opencode', 'vscode', 'gemini']);
     expect([modeOf(oc), modeOf(vs), modeOf(gs)]).toEqual([0o600, 0o600, 0o644]);
@@ -137,12 +137,8 @@ describe('files setup creates are private whatever the umask', () => {
       for (const d of ['.gemini', '.claude', '.codex', '.config/opencode', '.config/Code/User']) {
         mkdirSync(path.join(t.home, d), { recursive: true });
       }
-      // A user key in VS Code's settings: setup backs it up (the private backups file).
-      writeFile(
-        '.config/Code/User/settings.json',
-        '{ "github.copilot.advanced": { "apiKey": "mine" } }\n',
-        0o600,
-      );
+      // A user key in Gemini's .env: setup backs it up (the private backups file).
+      writeFile('.gemini/.env', 'GEMINI_API_KEY=mine\n', 0o600);
       const before = new Set(readdirSync(t.home, { recursive: true }).map(String));
       const env = { ...t.env, PATH: '/usr/bin:/bin', GATEPASS_SECRET_STORE: 'file' };
       const setupUnderUmask = (extra: NodeJS.ProcessEnv = {}) =>
@@ -186,7 +182,7 @@ describe('files setup creates are private whatever the umask', () => {
       const created = readdirSync(t.home, { recursive: true })
         .map(String)
         .filter((rel) => !before.has(rel));
-      expect(created).toContain('.gemini/.env');
+      expect(created).toContain('.config/Code/User/chatLanguageModels.json');
       expect(created).toContain('.config/opencode/opencode.json');
       expect(created).toContain('.local/share/gatepass/tool-backups.json');
       expect(created).toContain('.config/gatepass/config.yaml');
