@@ -25,7 +25,8 @@ import { createEnvStore } from '../secrets/env.js';
 import { createFileStore } from '../secrets/file.js';
 import { FALLBACK_MARKER, fileStoreDir, SECRET_STORE_ENV } from '../secrets/index.js';
 import type { SecretStore } from '../secrets/types.js';
-import { envFlag } from './context.js';
+import { envBool } from '../util/env.js';
+import { checkEnvironment } from './env-check.js';
 import { formatToken, parseMinValid, TOKEN_FORMATS } from './token-format.js';
 
 export interface FastTokenArgs {
@@ -152,7 +153,9 @@ export async function fastToken(
 ): Promise<{ stdout: string; stderr: string } | undefined> {
   try {
     const args = parseFastTokenArgs(argv);
-    if (!args || envFlag(env, 'GATEPASS_VERBOSE')) return undefined;
+    if (!args) return undefined;
+    checkEnvironment(env); // a bad GATEPASS_* value: the full CLI reports it (exit 2)
+    if (envBool(env, 'GATEPASS_VERBOSE')) return undefined;
     const minValidityMs = parseMinValid(args.minValid);
     const paths = resolvePaths({ env, configOverride: args.config });
     const snap = readFreshSnapshot(paths.configFile);
