@@ -18,11 +18,12 @@ export async function checkProviderExists(
   const loaded = await loadConfig(configFile).catch(() => undefined);
   if (!loaded || provider in loaded.config.providers) return;
   const known = Object.keys(loaded.config.providers);
-  throw new ConfigError('E_PROVIDER_UNKNOWN', `no provider named "${provider}" is configured`, {
+  const list = known.length ? ` (known: ${known.join(', ')})` : '';
+  throw new ConfigError('E_PROVIDER_UNKNOWN', `there is no provider named "${provider}"${list}`, {
     field: 'provider',
     exitCode: 2, // a name the user gave: a usage error
     hint: known.length
-      ? `configured providers: ${known.join(', ')} (\`gatepass config show\`)`
+      ? 'pick one of them with --provider, or create it with `gatepass config set --provider NAME …`'
       : 'no provider is configured yet: run `gatepass setup` or `gatepass config set`',
   });
 }

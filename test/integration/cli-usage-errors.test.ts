@@ -53,7 +53,7 @@ describe('usage errors exit 2 for every command', () => {
     for (const args of COMMANDS) {
       const r = await gp(['--provider', 'nope', ...args]);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
-      expect(r.stderr).toMatch(/no provider named "nope" is configured/);
+      expect(r.stderr).toMatch(/there is no provider named "nope" \(known: default\)/);
     }
   });
 
