@@ -36,7 +36,19 @@ export function createBrowserOpener(env: NodeJS.ProcessEnv): BrowserOpener {
 function spawnDetached(argv: string[], url: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, [...argv.slice(1), url], { detached: true, stdio: 'ignore' });
-    child.once('error', reject);
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      // Say why, naming the variable: the user set it and must fix it there.
+      const why =
+        err.code === 'ENOENT'
+          ? 'not found'
+          : err.code === 'EACCES'
+            ? 'permission denied (not executable?)'
+            : err.message;
+      const name = argv[0]!.replace(/[\u0000-\u001f\u007f]/g, '?');
+      reject(
+        new Error(`${BROWSER_ENV} command "${name}" cannot be run: ${err.code ? `${err.code}, ` : ''}${why}`),
+      );
+    });
     child.once('spawn', () => {
       child.unref();
       resolve();

@@ -6,6 +6,8 @@
 import { type GatepassPaths, resolvePaths } from '../config/paths.js';
 import { UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { envBool } from '../util/env.js';
+import { checkEnvironment } from './env-check.js';
 
 export interface GlobalOptions {
   verbose?: boolean;
@@ -43,15 +45,11 @@ export function defaultIO(): CliIO {
   };
 }
 
-export function envFlag(env: NodeJS.ProcessEnv, name: string): boolean {
-  const v = env[name];
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
-
 export function createContext(io: CliIO, globals: GlobalOptions): CliContext {
   if (globals.verbose && globals.quiet)
     throw new UsageError('--verbose and --quiet contradict each other; pass one of them');
-  const verbose = Boolean(globals.verbose) || envFlag(io.env, 'GATEPASS_VERBOSE');
+  checkEnvironment(io.env);
+  const verbose = Boolean(globals.verbose) || envBool(io.env, 'GATEPASS_VERBOSE') === true;
   return {
     ...io,
     globals,

@@ -25,7 +25,8 @@ import { createEnvStore } from '../secrets/env.js';
 import { createFileStore } from '../secrets/file.js';
 import { FALLBACK_MARKER, fileStoreDir, SECRET_STORE_ENV } from '../secrets/index.js';
 import type { SecretStore } from '../secrets/types.js';
-import { envFlag } from './context.js';
+import { envBool } from '../util/env.js';
+import { checkEnvironment } from './env-check.js';
 import { formatToken, parseMinValid, TOKEN_FORMATS } from './token-format.js';
 
 export interface FastTokenArgs {
@@ -152,8 +153,10 @@ export async function fastToken(
 ): Promise<{ stdout: string; stderr: string } | undefined> {
   try {
     const args = parseFastTokenArgs(argv);
+    if (!args) return undefined;
+    checkEnvironment(env); // a bad GATEPASS_* value: the full CLI reports it (exit 2)
     // GATEPASS_HELPER_CHECK: `gatepass status` probing a helper; the full path answers it.
-    if (!args || envFlag(env, 'GATEPASS_VERBOSE') || envFlag(env, 'GATEPASS_HELPER_CHECK')) return undefined;
+    if (envBool(env, 'GATEPASS_VERBOSE') || envBool(env, 'GATEPASS_HELPER_CHECK')) return undefined;
     const minValidityMs = parseMinValid(args.minValid);
     const paths = resolvePaths({ env, configOverride: args.config });
     const snap = readFreshSnapshot(paths.configFile);

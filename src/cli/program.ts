@@ -85,3 +85,4 @@ export interface DefineContext {
 export function globalsOf(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
 }
+export { ENV_VARS, ENV_VARS_SET, envVarsMarkdown } from './env-vars.js';

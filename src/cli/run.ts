@@ -8,6 +8,7 @@ import { describeError, GatepassError } from '../errors.js';
 import { redact, stripControl } from '../redact.js';
 import { type CliIO, createContext } from './context.js';
 import { buildProgram, type CommandModule, globalsOf } from './program.js';
+import { checkProviderExists } from './provider-check.js';
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let exitCode = 0;
@@ -18,6 +19,8 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     const ctx = createContext(io, globals);
     verbose = ctx.logger.verbose;
     ctx.logger.debug(`gatepass ${command.name()}: config file ${ctx.paths.configFile}`);
+    const name = command.parent?.parent ? `${command.parent.name()} ${command.name()}` : command.name();
+    await checkProviderExists(name, globals.provider, ctx.paths.configFile);
     const mod = await load();
     const result = await (mod.run as (...a: unknown[]) => Promise<number | undefined>)(
       ctx,

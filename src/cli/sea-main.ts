@@ -8,7 +8,6 @@
 import path from 'node:path';
 import { getAsset } from 'node:sea';
 import { Script } from 'node:vm';
-import { envFlag } from './context.js';
 import { serveFastToken } from './fast-entry.js';
 
 type FullCli = { runFullCli(argv: string[]): Promise<void> };
@@ -17,7 +16,7 @@ function loadFullCli(): FullCli {
   const source = getAsset('full.js', 'utf8');
   const cache = Buffer.from(getAsset('full.cache'));
   const script = new Script(source, { filename: 'gatepass-full.js', cachedData: cache });
-  if (script.cachedDataRejected && envFlag(process.env, 'GATEPASS_VERBOSE')) {
+  if (script.cachedDataRejected && /^(1|true|yes|on)$/i.test(process.env['GATEPASS_VERBOSE']?.trim() ?? '')) {
     process.stderr.write('gatepass: debug: the code cache was rejected (V8 flags differ from the build)\n');
   }
   const module = { exports: {} as FullCli };

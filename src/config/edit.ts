@@ -33,7 +33,7 @@ export function parseAssignments(pairs: ReadonlyArray<readonly [string, string]>
     if (!spec) {
       throw new ConfigError('E_CONFIG_INVALID', `unknown config key "${key}"`, {
         field: key,
-        hint: 'run `gatepass config set --help` for the list of keys',
+        hint: 'run `gatepass config --help` for the list of keys',
       });
     }
     return { spec, value: parseFieldInput(spec, raw) };
@@ -179,7 +179,7 @@ export function unsetFields(config: GatepassConfig, providerName: string, keys: 
     if (!spec) {
       throw new ConfigError('E_CONFIG_INVALID', `unknown config key "${key}"`, {
         field: key,
-        hint: 'run `gatepass config unset --help` for the list of keys',
+        hint: 'run `gatepass config --help` for the list of keys',
       });
     }
     if (spec.key === 'type') {

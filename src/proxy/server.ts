@@ -34,7 +34,7 @@ import { createWireEngine, type ProxyPolicy, tokenWithin, type WireEngine } from
 export type ProxyEngine = 'wire' | 'node';
 
 export function defaultEngine(env: NodeJS.ProcessEnv = process.env): ProxyEngine {
-  return env['GATEPASS_PROXY_ENGINE'] === 'node' ? 'node' : 'wire';
+  return env['GATEPASS_PROXY_ENGINE']?.trim().toLowerCase() === 'node' ? 'node' : 'wire';
 }
 
 export interface ProxyOptions {

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { GatepassPaths } from '../config/paths.js';
-import { SecretStoreError } from '../errors.js';
+import { SecretStoreError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { fileExists, writeFileAtomic } from '../util/fs.js';
 import { createEnvStore } from './env.js';
@@ -51,9 +51,13 @@ export async function openSecretStore(options: OpenStoreOptions): Promise<Secret
     case '':
       return openDefaultStore(options);
     default:
-      throw new SecretStoreError(`unknown ${SECRET_STORE_ENV} value "${choice}"`, {
-        hint: 'use keychain, file, env or memory',
-      });
+      // A bad environment variable value is a usage error, like a bad flag.
+      throw new UsageError(
+        `unknown ${SECRET_STORE_ENV} value "${choice.replace(/[\u0000-\u001f\u007f]/g, '?')}"`,
+        {
+          hint: 'use keychain, file, env or memory',
+        },
+      );
   }
 }
 

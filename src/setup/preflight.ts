@@ -8,6 +8,7 @@
 import type { Provider } from '../config/schema.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { resolveTls, tlsErrorCode } from '../net/tls.js';
+import { envBool } from '../util/env.js';
 import type { RunEnv } from './common.js';
 
 /** Server or environment text made safe for a terminal line: no control characters, bounded. */
@@ -26,12 +27,7 @@ export function isPlaceholderHost(host: string): boolean {
 }
 
 function allowPlaceholders(env: NodeJS.ProcessEnv): boolean {
-  const raw = env[ALLOW_PLACEHOLDER_ENV]?.trim();
-  if (!raw || raw === '0') return false;
-  if (raw === '1') return true;
-  throw new UsageError(`${ALLOW_PLACEHOLDER_ENV} must be 1 or 0, got "${stripControl(raw)}"`, {
-    hint: `unset ${ALLOW_PLACEHOLDER_ENV} to refuse placeholder hosts (the default)`,
-  });
+  return envBool(env, ALLOW_PLACEHOLDER_ENV) === true;
 }
 
 function urlsOf(provider: Provider): Array<{ field: string; flag: string; url: string }> {

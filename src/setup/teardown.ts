@@ -21,6 +21,8 @@ export interface TeardownOptions {
   purgeTokens?: boolean;
   /** Keep cached tokens even for a full teardown. */
   keepTokens?: boolean;
+  /** Show what would be restored (a diff per file) and change nothing. */
+  dryRun?: boolean;
   logout?: typeof logoutProvider;
   stopProxy?: typeof stopBackgroundProxy;
 }
@@ -33,13 +35,20 @@ export interface TeardownResult {
 }
 
 export async function runTeardown(run: RunEnv, options: TeardownOptions): Promise<TeardownResult> {
+  if (options.dryRun) {
+    if (options.purgeTokens && options.keepTokens) throw contradiction();
+    const { previewTeardown } = await import('./teardown-preview.js');
+    await previewTeardown(run, options);
+    return { tools: [], failed: [], tokensDeleted: false, proxyStopped: false };
+  }
   return withToolsLock(run, () => teardownLocked(run, options));
 }
 
+const contradiction = () =>
+  new UsageError('--purge-tokens and --keep-tokens contradict each other; pass one of them');
+
 async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<TeardownResult> {
-  if (options.purgeTokens && options.keepTokens) {
-    throw new UsageError('--purge-tokens and --keep-tokens contradict each other; pass one of them');
-  }
+  if (options.purgeTokens && options.keepTokens) throw contradiction();
   await recoverInterruptedSetup(run);
   const file = run.paths.configFile;
   const { config } = await loadConfig(file);
@@ -89,7 +98,8 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
     .filter((t) => t.files.some((f) => /^(restored|removed|changed)/.test(f.outcome)))
     .map((t) => findTool(t.id))
     .filter((t) => t !== undefined)
-    .map((t) => `  - ${t.name}: ${t.restart}`);
+    // An unwired tool no longer needs the proxy: its restart hint says so only after setup.
+    .map((t) => `  - ${t.name}: ${t.restart.replace(/, with `gatepass proxy` running/, '')}`);
   if (restarts.length) run.logger.info(`Restart needed:\n${restarts.join('\n')}`);
 
   if (done.size) {

@@ -111,14 +111,14 @@ describe('gatepass exec', () => {
     expect(runs()).toEqual([]);
   });
 
-  it('command not found → 127; missing command → usage error 2; unknown provider → 1', async () => {
+  it('command not found → 127; missing command → usage error 2; unknown provider → 2', async () => {
     await addProvider('corp', cmd('bare', 'tok-x'), ['--default-provider', 'corp']);
     const nf = await gp(['exec', '--', 'no-such-command-gatepass-test']);
     expect(nf.code).toBe(127);
     expect(nf.stderr).toMatch(/cannot run "no-such-command-gatepass-test": command not found/);
     expect((await gp(['exec'])).code).toBe(2);
     const unknown = await gp(['-p', 'nope', 'exec', '--', 'true']);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2); // a name the user gave: a usage error
     expect(unknown.stderr).toMatch(/no provider named "nope"/);
   });
 

@@ -50,7 +50,7 @@ describe('openSecretStore', () => {
     const file = await open('file');
     expect(file.kind).toBe('file');
     expect(file.description).toContain(fileStoreDir(paths()));
-    await expect(open('vault')).rejects.toMatchObject({ code: 'E_SECRET_STORE' });
+    await expect(open('vault')).rejects.toMatchObject({ code: 'E_USAGE', exitCode: 2 });
   });
 
   it('env store reads GATEPASS_SECRET_<KEY>', async () => {

@@ -8,7 +8,8 @@
  *   prompts without a newline ("Password: ") show up at once.
  *   An interactive run at a terminal (stdin and our stderr both TTYs) gets the terminal itself as
  *   stderr, so SSO tools that draw prompts, codes or spinners only on a TTY behave as when the user
- *   runs them; its messages are then on screen and errors carry no tail.
+ *   runs them; its messages are then on screen and errors carry no tail. Neither do errors after a
+ *   pass-through to this process' own stderr (it would print the same lines twice).
  * - stdin: inherited for interactive runs (a prompt can read the answer), ignored otherwise.
  * - Non-interactive runs get their own process group, so a timeout kills the whole tree (a shell
  *   wrapper's children too): SIGTERM, then SIGKILL to the group after KILL_GRACE_MS, always — also
@@ -208,7 +209,8 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
       report(code, signal);
     });
     function report(code: number | null, signal: NodeJS.Signals | null) {
-      const stderrTail = formatStderrTail(tail);
+      // Passed through to our own stderr, the user has just seen it: errors do not repeat it.
+      const stderrTail = options.stderr === process.stderr ? '' : formatStderrTail(tail);
       const withTail = stderrSuffix(stderrTail);
       if (oversized) {
         finish(

@@ -109,7 +109,8 @@ export async function browserLogin(
         await open(href);
       } catch (err) {
         ctx.logger.debug(`could not open a browser: ${(err as Error).message}`);
-        ctx.stderr.write(`Could not open a browser. Open this URL to log in:\n\n  ${href}\n\n`);
+        const why = ctx.env['GATEPASS_BROWSER']?.trim() ? ` (${(err as Error).message})` : '';
+        ctx.stderr.write(`Could not open a browser${why}. Open this URL to log in:\n\n  ${href}\n\n`);
       }
     }
     stopSpinner = startSpinner(ctx.stderr, 'Waiting for the login to finish in your browser…');

@@ -2,6 +2,7 @@ import { findField } from '../../config/validate.js';
 import { runSetup } from '../../setup/setup.js';
 import type { CliContext } from '../context.js';
 import { SETUP_FIELDS } from '../defs/setup.js';
+import { checkProviderExists } from '../provider-check.js';
 import { runEnvFrom } from './runenv.js';
 
 interface SetupFlags {
@@ -24,6 +25,8 @@ export async function run(ctx: CliContext, options: SetupFlags): Promise<number>
     if (typeof v === 'string') assignments.push([key, v]);
     else if (v === true) assignments.push([key, 'true']);
   }
+  // Without inline settings setup creates no provider: naming an unknown one is a usage error.
+  if (!assignments.length) await checkProviderExists('status', ctx.globals.provider, ctx.paths.configFile);
   await runSetup(runEnvFrom(ctx), {
     ...(ctx.globals.provider ? { provider: ctx.globals.provider } : {}),
     assignments,

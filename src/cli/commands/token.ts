@@ -7,8 +7,9 @@ import { createTokenSource } from '../../auth/factory.js';
 import type { Provider } from '../../config/schema.js';
 import { loadConfig, requireProvider } from '../../config/store.js';
 import { registerSecret } from '../../redact.js';
+import { envBool } from '../../util/env.js';
 import { buildAuthContext } from '../auth-context.js';
-import { type CliContext, envFlag } from '../context.js';
+import type { CliContext } from '../context.js';
 import { formatToken, parseMinValid } from '../token-format.js';
 
 export { EXEC_CREDENTIAL_API_VERSION, formatToken } from '../token-format.js';
@@ -46,8 +47,8 @@ export function tokenInteractivity(
   platform: NodeJS.Platform = process.platform,
 ): boolean {
   if (options.interactive) return true;
-  const flag = env['GATEPASS_INTERACTIVE'];
-  if (flag !== undefined && flag !== '') return envFlag(env, 'GATEPASS_INTERACTIVE');
+  const flag = envBool(env, 'GATEPASS_INTERACTIVE');
+  if (flag !== undefined) return flag;
   // --skip-browser asks for the headless login (URL on stderr, wait for the callback), unless
   // GATEPASS_INTERACTIVE=0 says nobody is there to see it (Claude Desktop's background refreshes).
   if (options.skipBrowser) return true;
@@ -65,7 +66,7 @@ export async function run(ctx: CliContext, options: TokenOptions): Promise<numbe
   const { config } = await loadConfig(ctx.paths.configFile);
   const { name, provider } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
   applyTlsFlags(provider, options);
-  if (envFlag(ctx.env, HELPER_CHECK_ENV)) {
+  if (envBool(ctx.env, HELPER_CHECK_ENV) === true) {
     // `gatepass status` checking that a tool's helper starts (setup/helper-check.ts): the config and
     // provider resolve; no token, no login. The fast path leaves such calls to this full path.
     ctx.print(`${HELPER_CHECK_MARKER} provider=${name} config=${ctx.paths.configFile}`);

@@ -9,5 +9,6 @@ export function defineTeardownCommand({ program, runner }: DefineContext): void 
     .option('--tools <list>', 'comma-separated tools to unconfigure (default: all configured ones)')
     .option('--purge-tokens', 'delete (and revoke) cached tokens, also when only some tools are unconfigured')
     .option('--keep-tokens', 'keep cached tokens')
+    .option('--dry-run', 'print what would be restored (a diff per file) and change nothing')
     .action((...args) => runner(() => import('../commands/teardown.js'), args));
 }

@@ -31,14 +31,18 @@ export function defineTokenCommand({ program, runner }: DefineContext): void {
 stdout carries only the token and a newline (or the JSON document); everything else goes to stderr.
 The token comes from memory, the secret-store cache, a refresh, or — when interactive — a browser login.
 
-Interactive (may open the browser) when any of:
-  --interactive, or GATEPASS_INTERACTIVE=1;
-  --skip-browser (unless GATEPASS_INTERACTIVE=0);
-  the provider has never logged in (no token_ref in the config, e.g. after \`gatepass setup --lazy\`)
-  and a browser can be opened (GATEPASS_BROWSER set, macOS, Windows, or a DISPLAY/WAYLAND_DISPLAY).
-GATEPASS_INTERACTIVE=0 turns the second rule off. Otherwise, with no usable token it fails with
-"authentication required: run \`gatepass login\`" (code E_AUTH_REQUIRED, exit 1).
-With --format exec-credential, kubectl's KUBERNETES_EXEC_INFO spec.interactive=true also allows it.
+Interactive (a login may start: a browser, or the URL on stderr with --skip-browser), decided in
+this order:
+  1. --interactive: interactive.
+  2. GATEPASS_INTERACTIVE set: 1 (true, yes) interactive, 0 (false, no) never — it decides alone,
+     over every rule below (Claude Desktop's background refreshes run with 0).
+  3. --skip-browser: interactive (headless login).
+  4. --format exec-credential and kubectl's KUBERNETES_EXEC_INFO spec.interactive=true: interactive.
+  5. The provider has never logged in (no token_ref in the config, e.g. after \`gatepass setup
+     --lazy\`) and a browser can be opened (GATEPASS_BROWSER set, macOS, Windows, or a
+     DISPLAY/WAYLAND_DISPLAY): interactive.
+Otherwise, with no usable token it fails with "authentication required: run \`gatepass login\`"
+(code E_AUTH_REQUIRED, exit 1). Another GATEPASS_INTERACTIVE value is a usage error (exit 2).
 A login waits up to GATEPASS_LOGIN_TIMEOUT seconds (default 300) for the browser to come back.
 
 --format json prints {"token": "...", "expires_at": <epoch seconds or null>}.

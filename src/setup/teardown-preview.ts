@@ -1,0 +1,86 @@
+/**
+ * `gatepass teardown --dry-run`: what teardown would restore, as a diff per file, and what else it
+ * would do (delete cached tokens, stop the background proxy) — reading only: no lock, no write, no
+ * token or proxy touched. Secrets never show: the local proxy key and the API keys teardown would
+ * put back (from the private backups) are masked.
+ */
+import type { ConfiguredTool } from '../config/schema.js';
+import { loadConfig } from '../config/store.js';
+import { describeError } from '../errors.js';
+import { readProxyState } from '../proxy/state.js';
+import { redact } from '../redact.js';
+import { LOCAL_KEY_PREFIX } from '../secrets/local-key.js';
+import { readBackups, revertText } from '../tools/edit/file.js';
+import { findTool } from '../tools/index.js';
+import { readTextIfExists } from '../util/fs.js';
+import { fileRecords, parseToolList, type RunEnv } from './common.js';
+import { unifiedDiff } from './diff.js';
+
+/** The secret inside a backed-up raw value: a JSON/TOML string, or the value of a KEY=VALUE line. */
+function secretOf(raw: string): string {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (typeof v === 'string') return v;
+  } catch {
+    // not JSON
+  }
+  const eq = raw.indexOf('=');
+  return (eq >= 0 ? raw.slice(eq + 1) : raw).trim().replace(/^(["'])(.*)\1$/, '$2');
+}
+
+function mask(text: string, secrets: string[]): string {
+  let out = text.replace(new RegExp(`${LOCAL_KEY_PREFIX}[A-Za-z0-9_-]+`, 'g'), '<redacted>');
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('<redacted>');
+  return redact(out);
+}
+
+export interface TeardownPreviewOptions {
+  tools?: string[];
+  purgeTokens?: boolean;
+  keepTokens?: boolean;
+}
+
+export async function previewTeardown(run: RunEnv, options: TeardownPreviewOptions): Promise<void> {
+  const { config } = await loadConfig(run.paths.configFile);
+  const requested = parseToolList(options.tools);
+  const entries: ConfiguredTool[] = requested
+    ? config.configured_tools.filter((e) => requested.some((t) => t.id === e.tool))
+    : [...config.configured_tools];
+  const backups = await readBackups(run.paths.stateDir);
+  const secrets = Object.values(backups).map(secretOf);
+  for (const entry of entries) {
+    const name = findTool(entry.tool)?.name ?? entry.tool;
+    for (const record of [...fileRecords(entry)].reverse()) {
+      const text = await readTextIfExists(record.file);
+      if (text === undefined) {
+        run.out(`# ${record.file}: missing, nothing to restore`);
+        continue;
+      }
+      try {
+        const r = await revertText(record.format, record.file, text, record.changes, backups);
+        const removed = record.created && r.empty;
+        if (!removed && r.text === text) run.out(`# ${record.file}: nothing to restore`);
+        else {
+          const diff = unifiedDiff(record.file, text, removed ? '' : r.text);
+          run.out(mask(removed ? diff.replace(/^\+\+\+ .*$/m, '+++ /dev/null') : diff, secrets));
+        }
+        for (const p of r.drifted)
+          run.logger.warn(
+            `${record.file}: ${p.join('.')} was changed since setup; teardown would leave your value`,
+          );
+      } catch (err) {
+        run.logger.warn(`${name}: teardown would fail: ${describeError(err)}`);
+      }
+    }
+  }
+  const full = !requested || (entries.length > 0 && entries.length === config.configured_tools.length);
+  const what: string[] = [];
+  if (options.purgeTokens || (full && !options.keepTokens)) what.push('delete the cached tokens');
+  const remaining = config.configured_tools.filter((e) => !entries.includes(e));
+  if (!remaining.some((e) => e.mode === 'proxy') && (await readProxyState(run.paths)))
+    what.push('stop the background proxy');
+  const tools = entries.map((e) => findTool(e.tool)?.name ?? e.tool).join(', ') || 'no tools';
+  run.logger.info(
+    `Dry run: nothing was changed. Teardown would unconfigure ${tools}${what.length ? ` and ${what.join(' and ')}` : ''}.`,
+  );
+}
