@@ -43,6 +43,19 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<stri
   });
 }
 
+/** `p`, or an ETIMEOUT error after `ms` (the timer is cleared either way). */
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('timeout'), { code: 'ETIMEOUT' })), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const proxied = (d: DoctorContext, h: DoctorHost): string | undefined => d.plan?.proxyFor(h.url);
 const summarize = (parts: string[]): string => parts.join('; ');
 
@@ -78,13 +91,7 @@ export const checkDns: Check = async (d) => {
     else if (net.isIP(name)) parts.push(`${hostLabel(h)}: an IP address`);
     else {
       try {
-        const timer = new Promise<never>((_r, reject) =>
-          setTimeout(
-            () => reject(Object.assign(new Error('timeout'), { code: 'ETIMEOUT' })),
-            d.timeoutMs,
-          ).unref(),
-        );
-        const addrs = await Promise.race([lookup(name, { all: true }), timer]);
+        const addrs = await withTimeout(lookup(name, { all: true }), d.timeoutMs);
         parts.push(`${hostLabel(h)} → ${addrs.map((a) => a.address).join(', ')}`);
       } catch (err) {
         d.unreachable.add(h.url.origin);
