@@ -92,6 +92,11 @@ function claims(token: string): { aud?: unknown; scope?: unknown; exp?: unknown 
   }
 }
 
+const isoDate = (exp: unknown): string =>
+  typeof exp === 'number' && Number.isFinite(exp * 1000) && Math.abs(exp) < 1e11
+    ? new Date(exp * 1000).toISOString()
+    : '-';
+
 const list = (v: unknown): string =>
   clean(
     Array.isArray(v) ? v.join(' ') : typeof v === 'string' || typeof v === 'number' ? String(v) : '-',
@@ -120,7 +125,9 @@ export const checkToken: Check = async (d) => {
         : `access token ${expired ? 'expired at' : 'valid until'} ${new Date(cached.expiresAt).toISOString()}`,
     );
     const c = claims(cached.token);
-    parts.push(c ? `aud ${list(c.aud)}, scope ${list(c.scope)}, exp ${list(c.exp)}` : 'opaque access token');
+    parts.push(
+      c ? `aud ${list(c.aud)}, scope ${list(c.scope)}, exp ${isoDate(c.exp)}` : 'opaque access token',
+    );
     const want = p.oidc.audience;
     const aud = c?.aud;
     if (want && c && !(Array.isArray(aud) ? aud.includes(want) : aud === want)) {
@@ -235,7 +242,10 @@ export const checkProxy: Check = async (d) => {
   if (!st.running) {
     const what = st.stale ? 'not running (stale state file)' : 'not running';
     return needed.length
-      ? fail(`the proxy is ${what}; ${needed.join(', ')} need it`, `run ${start}`)
+      ? fail(
+          `the proxy is ${what}; ${needed.join(', ')} ${needed.length > 1 ? 'need' : 'needs'} it`,
+          `run ${start}`,
+        )
       : pass(`the proxy is ${what} (no tool of this provider needs it)`);
   }
   const served = st.state?.provider;

@@ -6,7 +6,7 @@
  * background proxy, and token helpers written by a real `setup` from an install that then goes away.
  * Fail cases are grouped: one run breaks several things at once.
  */
-import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -114,13 +114,14 @@ async function doctor(
   t: TempHome,
   args: string[] = [],
   env: NodeJS.ProcessEnv = {},
+  provider = 'default',
 ): Promise<{ code: number | null; checks: Record<string, Check>; stdout: string; stderr: string }> {
   const r = await runGatepass(['doctor', '--json', ...args], {
     env: { ...t.env, ...env },
     timeoutMs: 60_000,
   });
   const report = JSON.parse(r.stdout) as { provider: string; checks: Check[] };
-  expect(report.provider).toBe('default');
+  expect(report.provider).toBe(provider);
   return {
     code: r.code,
     checks: Object.fromEntries(report.checks.map((c) => [c.id, c])),
@@ -277,16 +278,36 @@ it('a healthy setup passes every check; then config, IdP, port, gateway, helper 
   expect(b['helpers']!.summary).toMatch(/claude: .*old-install/);
   expect(b['helpers']!.fix).toContain('gatepass setup --tools claude');
   expect(b['proxy']).toMatchObject({ status: 'fail' });
-  expect(b['proxy']!.summary).toMatch(/not running.*gemini need it/);
+  expect(b['proxy']!.summary).toMatch(/not running.*gemini needs it/);
   expect(b['proxy']!.fix).toContain('gatepass proxy start');
+
+  // An expired access token with a refresh token the IdP cannot refresh: the token check passes
+  // (refreshed on next use), the gateway call fails on the refresh; no browser, no login.
+  const opened = path.join(t.home, 'browser-opened');
+  const browser = { GATEPASS_BROWSER: `touch ${opened}` };
+  const atFile = path.join(
+    t.home,
+    '.local/share/gatepass/secrets',
+    `${oidcSecretKey(gw.url, { issuer: disc.url, client_id: 'doctor-client', scopes: ['openid', 'offline_access'] })}_AT`,
+  );
+  const rec = JSON.parse(readFileSync(atFile, 'utf8'));
+  writeFileSync(atFile, JSON.stringify({ ...rec, expires_at: Math.floor(Date.now() / 1000) - 60 }), {
+    mode: 0o600,
+  });
+  const stale = await doctor(t, [], browser);
+  expect(stale.checks['token']!.status).toBe('pass');
+  expect(stale.checks['token']!.summary).toMatch(/access token expired at .*\(refreshed on next use\)/);
+  expect(stale.checks['gateway']!.status).toBe('fail');
+  expect(stale.checks['gateway']!.summary).toMatch(/^no token for the gateway call: /);
 
   // No token at all: the token and gateway checks fail with `gatepass login`, and no browser opens.
   unseedTokens(t);
-  const none = await doctor(t, [], { GATEPASS_BROWSER: 'false' });
+  const none = await doctor(t, [], browser);
   expect(none.checks['token']).toMatchObject({ status: 'fail', fix: 'run `gatepass login`' });
   expect(none.checks['token']!.summary).toMatch(/not logged in/);
   expect(none.checks['gateway']!.status).toBe('fail');
   expect(none.checks['gateway']!.fix).toContain('gatepass login');
+  expect(existsSync(opened)).toBe(false);
 
   // A secret store that cannot be used (the keychain demanded, no D-Bus session here).
   const store = await doctor(t, [], { GATEPASS_SECRET_STORE: 'keychain' });
@@ -363,4 +384,36 @@ it('network: DNS and TCP failures, an egress proxy down (named, credentials hidd
   );
   expect(proxy.tunnels['gw.corp.test:443']).toBeGreaterThanOrEqual(1);
   expect(trusted.stdout + trusted.stderr).not.toContain('pr0xy-s3cret');
+
+  // --config and --provider select what is checked: another file's provider "work" (a command
+  // provider: no IdP checks), and a provider that does not exist.
+  const alt = path.join(t.home, 'alt', 'gatepass.yaml');
+  const set = await runGatepass(
+    [
+      '--config',
+      alt,
+      'config',
+      'set',
+      '--provider',
+      'work',
+      '--type',
+      'command',
+      '--gateway-url',
+      `https://127.0.0.1:${gwTls.port}`,
+      '--token-command',
+      'echo not-a-jwt',
+    ],
+    { env: t.env },
+  );
+  expect(set.code, set.stderr).toBe(0);
+  const work = await doctor(t, ['--config', alt, '--provider', 'work', '--ca-file', ca.caFile], {}, 'work');
+  expect(work.checks['config']!.summary).toContain(`${alt} is valid`);
+  expect(work.checks['config']!.summary).toContain('provider "work" (command)');
+  expect(work.checks['discovery']!.status).toBe('skip');
+  expect(work.checks['tls']!.summary).toMatch(/^gateway 127\.0\.0\.1:\d+: trusted/);
+  expect(work.checks['gateway']!.summary).toMatch(/HTTP 200/);
+  const nope = await doctor(t, ['--config', alt, '--provider', 'nope'], {}, 'nope');
+  expect(nope.code).toBe(1);
+  expect(nope.checks['config']!.status).toBe('fail');
+  expect(nope.checks['config']!.summary).toMatch(/nope/);
 }, 120_000);
