@@ -19,7 +19,8 @@ scopes_supported), callback_port (free, unless 0), secret_store, token (presence
 claims; never the token), gateway (GET <gateway>/v1/models with the stored or refreshed token),
 helpers (each wired tool's token helper starts), proxy (running and healthy when a tool needs it).
 Each is pass, warn, fail or skip (does not apply), with a one-line fix. Doctor never opens a
-browser or starts a login. Exit code 1 when any check fails, else 0.
+browser or starts a login (a command provider's token_command runs non-interactively, as for a
+tool). Exit code 1 when any check fails, else 0.
 
 Examples:
   gatepass doctor
