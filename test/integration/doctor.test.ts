@@ -92,10 +92,11 @@ function seedTokens(
   issuer: string,
   accessToken: string,
   scopes?: string[],
+  audience?: string,
 ): void {
   const dir = path.join(t.home, '.local/share/gatepass/secrets');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const key = oidcSecretKey(gateway, { issuer, client_id: 'doctor-client', scopes });
+  const key = oidcSecretKey(gateway, { issuer, client_id: 'doctor-client', scopes, audience });
   const at = { access_token: accessToken, expires_at: Math.floor(Date.now() / 1000) + 3600 };
   writeFileSync(path.join(dir, key), 'refresh-token-doctor-test', { mode: 0o600 });
   writeFileSync(path.join(dir, `${key}_AT`), JSON.stringify(at), { mode: 0o600 });
@@ -236,6 +237,18 @@ it('a healthy setup passes every check; then config, IdP, port, gateway, helper 
   expect(lines[0]).toMatch(/^PASS {2}config {9}\//);
   expect(lines[7]).toMatch(/^PASS {2}callback_port {2}login callback port/);
   expect(lines[13]).toMatch(/^provider default: 12 passed, 0 warnings, 0 failed, 1 skipped$/);
+
+  // Warnings (exit 0): a scope the IdP does not list, a token for another audience than configured.
+  const api = ['openid', 'offline_access', 'api://gw/.default'];
+  await configure(t, ['--scopes', api.join(','), '--audience', 'other-gateway']);
+  seedTokens(t, gw.url, disc.url, await disc.sign(), api, 'other-gateway');
+  const warned = await doctor(t);
+  expect(warned.code, warned.stdout).toBe(0);
+  expect(warned.checks['scopes']).toMatchObject({ status: 'warn' });
+  expect(warned.checks['scopes']!.summary).toContain("not in the IdP's scopes_supported: api://gw/.default");
+  expect(warned.checks['token']).toMatchObject({ status: 'warn' });
+  expect(warned.checks['token']!.summary).toContain('not for the configured audience other-gateway');
+  expect((await runGatepass(['config', 'unset', 'oidc.audience'], { env: t.env })).code).toBe(0);
 
   // Break several things at once: the IdP's discovery names another issuer and drops
   // offline_access, the callback port is taken, the gateway refuses the token, the install the
