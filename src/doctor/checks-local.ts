@@ -206,7 +206,9 @@ export const checkHelpers: Check = async (d) => {
   const tools = d.config.configured_tools.filter(
     (t) => (t.provider ?? d.config!.default_provider) === d.providerName,
   );
-  const withHelper = tools.filter((t) => isHelperSpec(t['helper']));
+  const withHelper = tools.flatMap((t) =>
+    isHelperSpec(t['helper']) ? [{ tool: t.tool, helper: t['helper'] }] : [],
+  );
   if (withHelper.length === 0) {
     return tools.length
       ? pass(`no token helpers (${tools.map((t) => t.tool).join(', ')} use the proxy)`)
@@ -216,7 +218,7 @@ export const checkHelpers: Check = async (d) => {
   const ok: string[] = [];
   for (const t of withHelper) {
     if (d.run.platform !== process.platform) continue;
-    const why = await checkHelper(t['helper'] as never, d.providerName, d.run.env, {
+    const why = await checkHelper(t.helper, d.providerName, d.run.env, {
       platform: d.run.platform,
     });
     if (why) broken.push(`${t.tool}: ${clean(why, 200)}`);
