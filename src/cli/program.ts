@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import type { CliContext, CliIO, GlobalOptions } from './context.js';
 import { defineCompletionCommand } from './defs/completion.js';
 import { defineConfigCommand } from './defs/config.js';
+import { defineDoctorCommand } from './defs/doctor.js';
 import { defineEnvCommand } from './defs/env.js';
 import { defineExecCommand } from './defs/exec.js';
 import { defineLoginCommand } from './defs/login.js';
@@ -71,6 +72,7 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
   defineSetupCommand(ctx);
   defineTeardownCommand(ctx);
   defineStatusCommand(ctx);
+  defineDoctorCommand(ctx);
   defineProxyCommand(ctx);
   defineCompletionCommand(ctx);
   return program;
