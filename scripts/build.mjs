@@ -64,7 +64,9 @@ await build({
   plugins: [fastPathOnly(external)],
 });
 const cliSize = statSync(`${root}dist/cli.js`).size;
-if (cliSize > 64 * 1024) {
+// 66 KiB: the fast path's own code (config snapshot, stores, token sources, the keychain's chunked
+// reads) without any heavy dependency; a library slipping in costs far more.
+if (cliSize > 66 * 1024) {
   console.error(`dist/cli.js is ${cliSize} bytes: something heavy slipped into the token fast path`);
   process.exit(1);
 }

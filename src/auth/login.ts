@@ -8,6 +8,8 @@ import type { AuthContext, TokenResult } from './types.js';
 export interface LoginOptions {
   /** Use the device authorization grant (RFC 8628) instead of the browser (OIDC only). */
   device?: boolean;
+  /** Print the URL and read the redirect address the user pastes (OIDC only; a remote browser). */
+  paste?: boolean;
   /** Overall timeout for the interactive step, ms (default 5 min). */
   timeoutMs?: number;
   signal?: AbortSignal;

@@ -72,6 +72,8 @@ export interface AuthContext {
   openBrowser?: BrowserOpener;
   /** Never open a browser; print the URL on stderr and wait (headless/SSH). */
   skipBrowser?: boolean;
+  /** Where a pasted login redirect is read from (`login --paste`, or no browser at a terminal). */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Where progress and prompts for humans go (stderr). */
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }

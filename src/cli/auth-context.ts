@@ -25,6 +25,7 @@ export async function buildAuthContext(ctx: CliContext, options: AuthContextOpti
     interactive: options.interactive,
     skipBrowser: options.skipBrowser ?? false,
     stderr: ctx.stderr,
+    stdin: ctx.stdin,
     // GATEPASS_BROWSER=<command> or the OS opener (lazily imported `open`).
     openBrowser: options.openBrowser ?? createBrowserOpener(ctx.env),
   };

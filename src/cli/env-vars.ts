@@ -50,6 +50,11 @@ export const ENV_VARS: readonly EnvVar[] = [
       'tests only: the process kills itself (SIGKILL) after that many durable writes (crash-safety tests)',
   },
   {
+    name: 'GATEPASS_TEST_KEYCHAIN_CHUNK_SIZE',
+    meaning:
+      'tests only: split keychain entries longer than this many characters into chunks (as on Windows, where the limit is built in)',
+  },
+  {
     name: 'GATEPASS_ALLOW_PLACEHOLDER_HOSTS',
     meaning: '`1`: setup may wire example.com / example.org / example.net / .invalid hosts (tests, demos)',
   },

@@ -106,13 +106,14 @@ async function openStore(
   if (choice === 'file') return createFileStore(fileStoreDir(paths));
   if (choice !== 'keychain' && choice !== '') return undefined; // memory (always empty) or invalid
   const dir = fileStoreDir(paths);
+  // Chunked keychain entries (long tokens on Windows) are assembled by the keychain store itself.
   // The default store falls back to the file store once the keychain has failed; the first time it
   // prints a notice and writes a marker — that first time belongs to the full path.
   const fallbackNoticed = choice === '' && existsSync(`${dir}/${FALLBACK_MARKER}`);
   let keychain: SecretStore | undefined;
   try {
     const { createKeychainStore } = await import('../secrets/keychain.js');
-    keychain = await createKeychainStore();
+    keychain = await createKeychainStore(undefined, { env });
   } catch (err) {
     if (fallbackNoticed) return createFileStore(dir);
     throw err;

@@ -46,7 +46,7 @@ export async function openSecretStore(options: OpenStoreOptions): Promise<Secret
           hint: `unset ${SECRET_STORE_ENV} to fall back to a private file, or set it to "file"`,
         });
       }
-      return createKeychainStore();
+      return createKeychainStore(undefined, { env: options.env });
     }
     case '':
       return openDefaultStore(options);
@@ -83,7 +83,7 @@ async function openDefaultStore(options: OpenStoreOptions): Promise<SecretStore>
   let keychain: SecretStore;
   try {
     const { createKeychainStore } = await import('./keychain.js');
-    keychain = await createKeychainStore();
+    keychain = await createKeychainStore(undefined, { env: options.env });
   } catch (err) {
     return fallback(err);
   }

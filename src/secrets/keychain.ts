@@ -1,11 +1,13 @@
 /**
  * The OS keychain store: macOS Keychain, Windows Credential Manager, Linux Secret Service, through
  * @napi-rs/keyring (a native addon, loaded lazily so commands that never touch secrets skip it).
- * Every entry lives under the service name "gatepass" with the secret key as the account.
+ * Every entry lives under the service name "gatepass" with the secret key as the account; values
+ * too long for the platform (Windows Credential Manager) are split into chunks (chunked.ts).
  */
 import { createRequire } from 'node:module';
 import { SecretStoreError } from '../errors.js';
 import { IS_SEA, loadSeaAddon, SEA_KEYRING_ADDON } from '../util/sea.js';
+import { keychainChunkSize, withChunking } from './chunked.js';
 import type { SecretStore } from './types.js';
 
 export const KEYCHAIN_SERVICE = 'gatepass';
@@ -53,26 +55,32 @@ function fail(op: string, key: string, err: unknown): never {
   });
 }
 
-export async function createKeychainStore(service = KEYCHAIN_SERVICE): Promise<SecretStore> {
+export interface KeychainStoreOptions {
+  /** Environment for the chunk-size override (keychainChunkSize); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function createKeychainStore(
+  service = KEYCHAIN_SERVICE,
+  options: KeychainStoreOptions = {},
+): Promise<SecretStore> {
   const Entry = await loadEntry();
-  return {
-    kind: 'keychain',
-    description: describePlatform(),
-    async get(key) {
+  const raw = {
+    async get(key: string) {
       try {
         return (await new Entry(service, key, ENTRY_OPTIONS).getPassword()) ?? undefined;
       } catch (err) {
         fail('read', key, err);
       }
     },
-    async set(key, value) {
+    async set(key: string, value: string) {
       try {
         await new Entry(service, key, ENTRY_OPTIONS).setPassword(value);
       } catch (err) {
         fail('write', key, err);
       }
     },
-    async delete(key) {
+    async delete(key: string) {
       try {
         return await new Entry(service, key, ENTRY_OPTIONS).deletePassword();
       } catch (err) {
@@ -82,6 +90,8 @@ export async function createKeychainStore(service = KEYCHAIN_SERVICE): Promise<S
       }
     },
   };
+  const chunked = withChunking(raw, keychainChunkSize(options.env ?? process.env));
+  return { kind: 'keychain', description: describePlatform(), ...chunked };
 }
 
 /**

@@ -66,6 +66,63 @@ describe.runIf(keyringAvailable())('keychain store (real Secret Service)', () =>
     }
   });
 
+  it('long secrets are split into chunks (injected Windows-like limit): login, refresh, token, logout', async () => {
+    const chunked = { ...kr.env, GATEPASS_SECRET_STORE: '', GATEPASS_TEST_KEYCHAIN_CHUNK_SIZE: '20' };
+    const home = await loggedInOidcHome(idp, hook, chunked);
+    const chunksOf = (key: string): { gen: string; parts: (string | undefined)[] } => {
+      const index = kr.read(key)!;
+      expect(index).toMatch(/^gatepass-chunks:v1:/);
+      const [gen, count] = index.slice('gatepass-chunks:v1:'.length).split(':') as [string, string];
+      const parts = Array.from({ length: Number(count) }, (_, i) => kr.read(`${key}.chunk.${gen}.${i}`));
+      return { gen, parts };
+    };
+    try {
+      const key = home.secretKey();
+      const at = chunksOf(`${key}_AT`);
+      expect(at.parts.length).toBeGreaterThan(3);
+      for (const part of at.parts) expect(part!.length).toBeLessThanOrEqual(20);
+      const cachedToken = (JSON.parse(at.parts.join('')) as { access_token: string }).access_token;
+      expect(cachedToken).toMatch(/^eyJ/);
+      // The fast path (default) and the full path read the chunked token.
+      const r = await runGatepass(['token'], { env: home.env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trimEnd()).toBe(cachedToken);
+      // A refresh rewrites both secrets under new generations and removes the old chunks.
+      const expiredRecord = {
+        ...JSON.parse(at.parts.join('')),
+        expires_at: Math.floor(Date.now() / 1000) - 10,
+      };
+      const { createKeychainStore } = await import('../../src/secrets/keychain.js');
+      const saved = process.env['DBUS_SESSION_BUS_ADDRESS'];
+      process.env['DBUS_SESSION_BUS_ADDRESS'] = kr.env.DBUS_SESSION_BUS_ADDRESS;
+      try {
+        const writer = await createKeychainStore(undefined, { env: chunked });
+        await writer.set(`${key}_AT`, JSON.stringify(expiredRecord));
+      } finally {
+        if (saved === undefined) delete process.env['DBUS_SESSION_BUS_ADDRESS'];
+        else process.env['DBUS_SESSION_BUS_ADDRESS'] = saved;
+      }
+      const expired = chunksOf(`${key}_AT`);
+      expect(kr.read(`${key}_AT.chunk.${at.gen}.0`)).toBeUndefined();
+      const refreshed = await runGatepass(['token'], { env: home.env });
+      expect(refreshed.code, refreshed.stderr).toBe(0);
+      const after = chunksOf(`${key}_AT`);
+      expect(after.gen).not.toBe(expired.gen);
+      expect(kr.read(`${key}_AT.chunk.${expired.gen}.0`)).toBeUndefined();
+      expect(JSON.parse(after.parts.join('')).access_token).toBe(refreshed.stdout.trimEnd());
+      const rt = chunksOf(key);
+      const out = await runGatepass(['logout'], { env: home.env });
+      expect(out.code, out.stderr).toBe(0);
+      expect(kr.read(key)).toBeUndefined();
+      expect(kr.read(`${key}_AT`)).toBeUndefined();
+      for (const [i] of rt.parts.entries()) expect(kr.read(`${key}.chunk.${rt.gen}.${i}`)).toBeUndefined();
+      for (const [i] of after.parts.entries())
+        expect(kr.read(`${key}_AT.chunk.${after.gen}.${i}`)).toBeUndefined();
+    } finally {
+      home.cleanup();
+    }
+  });
+
   it('GATEPASS_SECRET_STORE=keychain fails clearly when no keychain is reachable', async () => {
     const home = makeTempHome({
       GATEPASS_SECRET_STORE: 'keychain',

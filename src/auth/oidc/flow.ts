@@ -9,12 +9,15 @@ import { AuthError } from '../../errors.js';
 import { stripControl } from '../../redact.js';
 import { createBrowserOpener } from '../browser.js';
 import type { AuthContext } from '../types.js';
-import { startCallbackServer } from './callback.js';
+import { CALLBACK_PATH, type CallbackHit, startCallbackServer } from './callback.js';
 import { discoverFor, mapOidcError, registerTokens, type TokenResponse } from './client.js';
+import { parsePastedRedirect, pastePrompt, readPastedLine } from './paste.js';
 import { DEFAULT_LOGIN_TIMEOUT_MS } from './source.js';
 
 export interface FlowOptions {
   timeoutMs?: number;
+  /** Print the URL and read the redirect address pasted on stdin (a browser on another machine). */
+  paste?: boolean;
   signal?: AbortSignal;
 }
 
@@ -68,6 +71,38 @@ function timeoutPromise(ms: number, signal?: AbortSignal): { promise: Promise<ne
   };
 }
 
+/**
+ * Show the login URL: open the browser, or print the URL. True when a pasted redirect should be
+ * read too: `--paste`, or a browser that could not be opened while a human is at the terminal.
+ */
+async function showLoginUrl(
+  ctx: AuthContext,
+  issuer: string,
+  href: string,
+  paste: boolean,
+): Promise<boolean> {
+  if (paste) {
+    if (!ctx.stdin) throw new AuthError('E_AUTH_FAILED', 'a pasted login needs standard input');
+    ctx.stderr.write(`To log in to ${issuer}, open this URL in a browser (on any machine):\n\n  ${href}\n\n`);
+    return true;
+  }
+  if (ctx.skipBrowser) {
+    ctx.stderr.write(`To log in to ${issuer}, open this URL in a browser on this machine:\n\n  ${href}\n\n`);
+    return false;
+  }
+  ctx.stderr.write(`Opening your browser to log in to ${issuer}…\n`);
+  const open = ctx.openBrowser ?? createBrowserOpener(ctx.env);
+  try {
+    await open(href);
+    return false;
+  } catch (err) {
+    ctx.logger.debug(`could not open a browser: ${(err as Error).message}`);
+    const why = ctx.env['GATEPASS_BROWSER']?.trim() ? ` (${(err as Error).message})` : '';
+    ctx.stderr.write(`Could not open a browser${why}. Open this URL to log in:\n\n  ${href}\n\n`);
+    return Boolean(ctx.stdin?.isTTY);
+  }
+}
+
 export async function browserLogin(
   ctx: AuthContext,
   provider: OidcProvider,
@@ -79,17 +114,21 @@ export async function browserLogin(
   const nonce = oidc.randomNonce();
   const verifier = oidc.randomPKCECodeVerifier();
   const challenge = await oidc.calculatePKCECodeChallenge(verifier);
-  // Listen before showing the URL: a busy port fails fast with a clear error.
-  const callback = await startCallbackServer(effectiveCallbackPort(provider), state, {
-    redirectHost: provider.oidc.redirect_host ?? '127.0.0.1',
-  });
+  const redirectHost = provider.oidc.redirect_host ?? '127.0.0.1';
+  const port = effectiveCallbackPort(provider);
+  // Listen before showing the URL: a busy port fails fast with a clear error. `--paste` with a
+  // fixed port needs no listener: the redirect only has to name the registered loopback URI.
+  const callback =
+    options.paste && port !== 0 ? undefined : await startCallbackServer(port, state, { redirectHost });
+  const redirectUri = callback?.redirectUri ?? `http://${redirectHost}:${port}${CALLBACK_PATH}`;
   const timeout = timeoutPromise(options.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS, options.signal);
   let stopSpinner = () => {};
+  let pasted: ReturnType<typeof readPastedLine> | undefined;
   try {
     const url = oidc.buildAuthorizationUrl(config, {
       // oidc.auth_params first: validation keeps it from naming the parameters set here.
       ...provider.oidc.auth_params,
-      redirect_uri: callback.redirectUri,
+      redirect_uri: redirectUri,
       scope: scopeParam(provider, config),
       code_challenge: challenge,
       code_challenge_method: 'S256',
@@ -97,25 +136,23 @@ export async function browserLogin(
       nonce,
       ...audienceParams(provider),
     });
-    const href = url.href;
-    if (ctx.skipBrowser) {
-      ctx.stderr.write(
-        `To log in to ${issuer}, open this URL in a browser on this machine:\n\n  ${href}\n\n`,
-      );
+    if (await showLoginUrl(ctx, issuer, url.href, Boolean(options.paste))) {
+      ctx.stderr.write(pastePrompt(redirectUri));
+      pasted = readPastedLine(ctx.stdin!);
     } else {
-      ctx.stderr.write(`Opening your browser to log in to ${issuer}…\n`);
-      const open = ctx.openBrowser ?? createBrowserOpener(ctx.env);
-      try {
-        await open(href);
-      } catch (err) {
-        ctx.logger.debug(`could not open a browser: ${(err as Error).message}`);
-        const why = ctx.env['GATEPASS_BROWSER']?.trim() ? ` (${(err as Error).message})` : '';
-        ctx.stderr.write(`Could not open a browser${why}. Open this URL to log in:\n\n  ${href}\n\n`);
-      }
+      stopSpinner = startSpinner(ctx.stderr, 'Waiting for the login to finish in your browser…');
     }
-    stopSpinner = startSpinner(ctx.stderr, 'Waiting for the login to finish in your browser…');
-    const hit = await Promise.race([callback.result, timeout.promise]);
+    // Whichever comes first: the browser reaching the callback, or the pasted address.
+    const fromPaste = pasted?.line.then(
+      (line): CallbackHit => ({ url: parsePastedRedirect(line, redirectUri, state), respond() {} }),
+    );
+    const hit = await Promise.race([
+      ...(callback ? [callback.result] : []),
+      ...(fromPaste ? [fromPaste] : []),
+      timeout.promise,
+    ]);
     stopSpinner();
+    pasted?.cancel();
     try {
       const tokens = await oidc.authorizationCodeGrant(config, hit.url, {
         pkceCodeVerifier: verifier,
@@ -133,8 +170,9 @@ export async function browserLogin(
     }
   } finally {
     stopSpinner();
+    pasted?.cancel();
     timeout.cancel();
-    await callback.close();
+    await callback?.close();
   }
 }
 

@@ -23,6 +23,7 @@ export async function loginOidcProvider(
   const flowOptions = {
     timeoutMs: options.timeoutMs ?? loginTimeoutMs(ctx.env),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.paste ? { paste: true } : {}),
   };
   const tokens = options.device
     ? await deviceLogin(ctx, provider, flowOptions)

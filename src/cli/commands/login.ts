@@ -8,6 +8,7 @@ import { applyTlsFlags } from '../tls-flags.js';
 
 export interface LoginCommandOptions {
   device?: boolean;
+  paste?: boolean;
   skipBrowser?: boolean;
   timeout?: string;
   caFile?: string;
@@ -15,6 +16,9 @@ export interface LoginCommandOptions {
 }
 
 export async function run(ctx: CliContext, options: LoginCommandOptions): Promise<number> {
+  if (options.paste && (options.device || options.skipBrowser)) {
+    throw new UsageError(`--paste cannot be combined with ${options.device ? '--device' : '--skip-browser'}`);
+  }
   let timeoutMs: number | undefined;
   if (options.timeout !== undefined) {
     const s = Number(options.timeout);
@@ -32,6 +36,7 @@ export async function run(ctx: CliContext, options: LoginCommandOptions): Promis
   });
   const result = await loginProvider(auth, name, provider, {
     ...(options.device ? { device: true } : {}),
+    ...(options.paste ? { paste: true } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
   });
   registerSecret(result.token);

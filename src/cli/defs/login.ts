@@ -11,6 +11,10 @@ export function defineLoginCommand({ program, runner }: DefineContext): void {
       '--device',
       'use the device authorization grant (RFC 8628): visit a URL on any device and confirm a code',
     )
+    .option(
+      '--paste',
+      'print the URL and read the address the browser ends on, pasted here (a browser on another machine: SSH, containers)',
+    )
     .option('--skip-browser', 'print the login URL on stderr instead of opening a browser')
     .option('--ca-file <file>', CA_FILE_FLAG_HELP)
     .option('--tls-skip-verify', SKIP_VERIFY_FLAG_HELP)
@@ -28,7 +32,8 @@ GATEPASS_LOGIN_TIMEOUT=<seconds> sets how long any login waits (also one started
 Examples:
   gatepass login
   gatepass login --provider corp --skip-browser
-  gatepass login --device`,
+  gatepass login --device
+  gatepass login --paste       # over SSH: log in on your laptop, paste the address it ends on`,
     )
     .action((...args) => runner(() => import('../commands/login.js'), args));
 }
