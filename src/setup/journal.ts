@@ -16,6 +16,7 @@ import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
 import { sha256 } from '../tools/edit/common.js';
 import { backupFile, type PlannedFile, removeCreated, revertFile } from '../tools/edit/file.js';
 import type { FileChange } from '../tools/edit/types.js';
+import { launcherPath } from '../tools/launcher.js';
 import {
   readTextIfExists,
   removeFileDurable,
@@ -166,6 +167,8 @@ function parseJournal(file: string, text: string): SetupJournal {
 export async function recoverInterruptedSetup(run: RunEnv): Promise<boolean> {
   const file = journalFile(run.paths.stateDir);
   await removeStaleTemps(run.paths.stateDir);
+  // The launcher: gatepass' own file, rewritten by every setup and not journaled.
+  await removeStaleTemps(path.dirname(launcherPath(run.paths.dataDir, run.platform)));
   const text = await readTextIfExists(file);
   if (text === undefined) {
     await removeConfiguredTemps(run);
