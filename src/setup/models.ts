@@ -20,6 +20,8 @@ import type { RunEnv } from './common.js';
 export const MODELS_TIMEOUT_MS = 10_000;
 /** Anthropic's list endpoint pages at most 1000 ids; more pages than this is a loop, not a list. */
 const MAX_PAGES = 50;
+/** At most this many ids are kept: they go into tool files and the config. */
+export const MAX_MODELS = 500;
 
 export type FetchLike = (url: string, init: object) => Promise<Response>;
 
@@ -36,7 +38,10 @@ function modelsUrl(gateway: string, prefix: string | undefined): string {
   return `${gateway.replace(/\/+$/, '')}${prefix ?? ''}/v1/models`;
 }
 
-/** A model id gatepass can write into tool files (the `models` field's rule). */
+/**
+ * A model id gatepass can write into tool files (the `models` field's rule): the list is server
+ * text, so anything else (spaces, control characters, commas, non-ASCII) is dropped.
+ */
 function usableId(id: unknown): id is string {
   return typeof id === 'string' && /^[\x21-\x7e]{1,256}$/.test(id) && !id.includes(',');
 }
@@ -85,8 +90,9 @@ async function listAt(url: string, token: string, fetchFn: FetchLike, timeoutMs:
       throw new GatepassError('E_IO', `GET ${url}: not a model list (no "data" array)`);
     for (const entry of body.data) {
       const id = (entry as { id?: unknown } | null)?.id;
-      if (usableId(id) && !ids.includes(id)) ids.push(id);
+      if (usableId(id) && !ids.includes(id) && ids.length < MAX_MODELS) ids.push(id);
     }
+    if (ids.length >= MAX_MODELS) break;
     // Anthropic shape: more pages after last_id. The OpenAI shape has no has_more.
     if (body.has_more !== true || typeof body.last_id !== 'string' || body.last_id === after) break;
     after = body.last_id;

@@ -148,6 +148,18 @@ describe('gatepass models', () => {
     ]);
   });
 
+  it('keeps only ids a tool file can hold: no control characters, spaces, commas; at most 500', async () => {
+    await configure(TOKEN, '--anthropic-path-prefix', '', '--openai-path-prefix', '');
+    const many = Array.from({ length: 600 }, (_, i) => `m-${i}`);
+    models = openaiList(['ok-1', 'bad\u001b[31m', 'bad id', 'a,b', 'ünï', 'x'.repeat(257), ...many]);
+    const r = await gp(['models', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const listed = JSON.parse(r.stdout).models as string[];
+    expect(listed).toHaveLength(500);
+    expect(listed.slice(0, 2)).toEqual(['ok-1', 'm-0']);
+    expect(r.stdout).not.toContain('\u001b');
+  });
+
   it('a gateway rejecting the token: a clear message and exit 1', async () => {
     await configure('tok-wrong-654321', '--anthropic-path-prefix', '', '--openai-path-prefix', '');
     models = openaiList(ANTHROPIC_IDS);
