@@ -13,6 +13,7 @@ import { defineEnvCommand } from './defs/env.js';
 import { defineExecCommand } from './defs/exec.js';
 import { defineLoginCommand } from './defs/login.js';
 import { defineLogoutCommand } from './defs/logout.js';
+import { defineModelsCommand } from './defs/models.js';
 import { defineProxyCommand } from './defs/proxy.js';
 import { defineSetupCommand } from './defs/setup.js';
 import { defineStatusCommand } from './defs/status.js';
@@ -73,6 +74,7 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
   defineTeardownCommand(ctx);
   defineStatusCommand(ctx);
   defineDoctorCommand(ctx);
+  defineModelsCommand(ctx);
   defineProxyCommand(ctx);
   defineCompletionCommand(ctx);
   return program;

@@ -129,6 +129,8 @@ interface ProviderCommon {
   chat_completions_path?: string;
   /** Models the gateway serves (`setup --models`). */
   models?: string[];
+  /** `models` was listed by the gateway (`--models auto`): later runs refresh it; a user's list is kept. */
+  models_discovered?: boolean;
   /** Claude Code wired for a Bedrock-backed gateway (`setup --bedrock-compat`). */
   bedrock_compat?: boolean;
   /** Path of the Anthropic API under gateway_url ("" = none); set by flag or by setup's probe. */

@@ -233,7 +233,15 @@ export const FIELDS: readonly FieldSpec[] = [
     kind: 'models',
     flag: '--models',
     description:
-      'models the gateway serves, comma separated (Claude Desktop, OpenCode, VS Code, Copilot for Xcode, --bedrock-compat tiers)',
+      'models the gateway serves, comma separated (Claude Desktop, OpenCode, VS Code, Copilot for Xcode, --bedrock-compat tiers); setup --models auto (the default) lists them from the gateway',
+  },
+  {
+    key: 'models_discovered',
+    scope: 'provider',
+    kind: 'boolean',
+    flag: '--models-discovered',
+    description:
+      'models was listed by the gateway (setup --models auto): setup refreshes it; false keeps the list as yours',
   },
   {
     key: 'bedrock_compat',

@@ -48,6 +48,7 @@ import {
 import { unifiedDiff } from './diff.js';
 import { beginJournal, endJournal, recoverInterruptedSetup, rollbackJournal } from './journal.js';
 import { egressNotice, resolveLayout } from './layout.js';
+import { discoverModelsStep } from './models.js';
 import { checkIssuer, placeholderNote, refusePlaceholders } from './preflight.js';
 import type { Prober } from './probe.js';
 
@@ -127,6 +128,8 @@ export interface SetupOptions {
   bedrockCompat?: boolean;
   /** Gateway layout probe (injected in tests; default a 2-second HEAD request). */
   probe?: Prober;
+  /** `--models auto`: list the gateway's models even over a saved list of the user's. */
+  modelsAuto?: boolean;
 }
 
 export interface SetupResult {
@@ -215,6 +218,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     anthropicUrl: `${base}${layout.anthropicPrefix}`,
     openaiUrl: `${base}${layout.openaiPrefix}`,
     models: layout.models,
+    modelTiers: provider.models_discovered === true && !assignments.some((a) => a.spec.key === 'models'),
     ...(provider.api_type ? { gatewayApi: provider.api_type } : {}),
     bedrockCompat: layout.bedrockCompat,
     helperDir: run.paths.dataDir,
@@ -305,6 +309,15 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     // The OIDC login records a new token reference on the provider it was given.
     if (provider.type === 'oidc' && provider.token_ref && provider.token_ref !== refBefore)
       tokenRef = { ...provider.token_ref };
+    // With a token: the gateway's models, unless the user chose them (see models.ts).
+    if (loggedIn) {
+      const found = await discoverModelsStep(run, ctx, providerName, provider, {
+        auto: options.modelsAuto === true,
+        explicit: assignments.some((a) => a.spec.key === 'models'),
+      });
+      if (found.models) Object.assign(params, { models: found.models, modelTiers: true });
+      toPersist.push(...found.persist);
+    }
     // The files may have changed while the user was in the browser: plan against what is there now.
     planned = await planAll().catch(async (err: unknown) => {
       await restoreConfig(file, configBefore);

@@ -5,21 +5,26 @@
  */
 
 import type { KeySetting } from './edit/types.js';
+import { pickTiers, TIERS } from './model-pick.js';
 import { dirExists, onPath, pathJoin } from './platform.js';
 import { selfCommandLine, tokenHelperArgs } from './self.js';
 import type { ToolEnv, ToolModule } from './types.js';
+
+/** ANTHROPIC_DEFAULT_{HAIKU,SONNET,OPUS}_MODEL: the newest model of each family in `models`. */
+export function tierSettings(models: string[]): KeySetting[] {
+  const picked = pickTiers(models);
+  return TIERS.filter((t) => picked[t]).map((t) => ({
+    path: ['env', `ANTHROPIC_DEFAULT_${t.toUpperCase()}_MODEL`],
+    value: picked[t]!,
+  }));
+}
 
 /**
  * `--bedrock-compat`: a Bedrock-backed gateway rejects Anthropic's experimental beta headers, and
  * Claude Code's default model names are not Bedrock model ids, so each tier gets one from the list.
  */
 export function bedrockSettings(models: string[]): KeySetting[] {
-  const out: KeySetting[] = [{ path: ['env', 'CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS'], value: '1' }];
-  for (const tier of ['haiku', 'sonnet', 'opus']) {
-    const model = models.find((m) => m.toLowerCase().includes(tier));
-    if (model) out.push({ path: ['env', `ANTHROPIC_DEFAULT_${tier.toUpperCase()}_MODEL`], value: model });
-  }
-  return out;
+  return [{ path: ['env', 'CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS'], value: '1' }, ...tierSettings(models)];
 }
 
 function configDir(env: ToolEnv): string {
@@ -44,7 +49,7 @@ export const claude: ToolModule = {
         },
         { path: ['env', 'ANTHROPIC_BASE_URL'], value: p.anthropicUrl },
         { path: ['env', 'CLAUDE_CODE_API_KEY_HELPER_TTL_MS'], value: String(p.helperTtlMs) },
-        ...(p.bedrockCompat ? bedrockSettings(p.models) : []),
+        ...(p.bedrockCompat ? bedrockSettings(p.models) : p.modelTiers ? tierSettings(p.models) : []),
         // Claude Code is a Node program: it trusts an extra CA bundle through NODE_EXTRA_CA_CERTS,
         // and skips verification with NODE_TLS_REJECT_UNAUTHORIZED=0. Absent options are not
         // written, so a re-setup without them puts back what was there before gatepass.

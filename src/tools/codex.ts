@@ -4,6 +4,7 @@
  * with `model_provider`. The
  * user's previous `model_provider` is recorded and restored on teardown.
  */
+import { pickCodexModel } from './model-pick.js';
 import { dirExists, onPath, pathJoin } from './platform.js';
 import { tokenHelperArgs } from './self.js';
 import type { ToolEnv, ToolModule } from './types.js';
@@ -12,6 +13,11 @@ export const CODEX_PROVIDER_ID = 'gatepass';
 
 function configDir(env: ToolEnv): string {
   return env.env['CODEX_HOME'] || pathJoin(env, env.home, '.codex');
+}
+
+function codexModel(models: string[]): Array<{ path: string[]; value: string }> {
+  const model = pickCodexModel(models);
+  return model ? [{ path: ['model'], value: model }] : [];
 }
 
 export const codex: ToolModule = {
@@ -30,6 +36,8 @@ export const codex: ToolModule = {
       format: 'toml',
       settings: [
         { path: ['model_provider'], value: CODEX_PROVIDER_ID },
+        // Discovered models: a default model the gateway serves (the user's previous one comes back on teardown).
+        ...codexModel(p.modelTiers ? p.models : []),
         {
           path: ['model_providers', CODEX_PROVIDER_ID],
           value: {

@@ -33,6 +33,11 @@ export interface WireParams {
   models: string[];
   /** The gateway's API dialect as configured (`api_type`, e.g. openai_compatible, responses, anthropic). */
   gatewayApi?: string;
+  /**
+   * The models were listed by the gateway (`--models auto`): Claude Code gets per-tier models and
+   * Codex a default `model` picked from them.
+   */
+  modelTiers?: boolean;
   /** Claude Code against a Bedrock-backed gateway (`--bedrock-compat`). */
   bedrockCompat: boolean;
   /** gatepass' own directory for helper scripts it generates (Claude Desktop's credential helper). */

@@ -1,4 +1,5 @@
 import { findField } from '../../config/validate.js';
+import { MODELS_AUTO } from '../../setup/models.js';
 import { runSetup } from '../../setup/setup.js';
 import type { CliContext } from '../context.js';
 import { SETUP_FIELDS } from '../defs/setup.js';
@@ -22,6 +23,8 @@ export async function run(ctx: CliContext, options: SetupFlags): Promise<number>
   const assignments: Array<[string, string]> = [];
   for (const key of SETUP_FIELDS) {
     const v = options[camel(findField(key)!.flag)];
+    // `--models auto`: listed from the gateway once signed in, not a model named "auto".
+    if (key === 'models' && typeof v === 'string' && v.trim() === MODELS_AUTO) continue;
     if (typeof v === 'string') assignments.push([key, v]);
     else if (v === true) assignments.push([key, 'true']);
   }
@@ -34,6 +37,7 @@ export async function run(ctx: CliContext, options: SetupFlags): Promise<number>
     lazy: Boolean(options.lazy),
     dryRun: Boolean(options.dryRun),
     skipBrowser: Boolean(options.skipBrowser),
+    modelsAuto: typeof options['models'] === 'string' && options['models'].trim() === MODELS_AUTO,
     // true: --bedrock-compat, false: --no-bedrock-compat, absent: keep the saved setting.
     ...(typeof options.bedrockCompat === 'boolean' ? { bedrockCompat: options.bedrockCompat } : {}),
   });

@@ -70,9 +70,17 @@ probes <gateway>/anthropic/v1/messages vs <gateway>/v1/messages and <gateway>/op
 not. It remembers the answer, and warns when the gateway cannot be reached. --models, the prefixes and --bedrock-compat are saved in the config and kept by later runs;
 --no-bedrock-compat turns Bedrock compatibility off again (and removes its settings).
 
+Models: without --models (or with --models auto), once signed in setup lists the gateway's models
+(GET <gateway>/v1/models, OpenAI or Anthropic shape, see \`gatepass models\`) and wires them:
+Claude Code's ANTHROPIC_DEFAULT_{HAIKU,SONNET,OPUS}_MODEL (the newest of each family), Codex's
+model, and the model lists of Claude Desktop, OpenCode, VS Code and Xcode. They are saved as
+discovered (models_discovered) and listed again by later runs; a list given with --models a,b wins
+and is kept. A gateway without the endpoint wires no models. --lazy and --dry-run list nothing.
+
 Examples:
   gatepass setup --gateway-url https://llm.example.com --issuer https://sso.example.com --client-id gatepass
   gatepass setup --tools claude,codex --lazy
+  gatepass setup --models auto
   gatepass setup --models us.anthropic.claude-sonnet-4-5,us.anthropic.claude-haiku-4-5 --bedrock-compat
   gatepass setup --anthropic-path-prefix /anthropic --openai-path-prefix ''
   gatepass setup --dry-run`,
