@@ -78,7 +78,10 @@ export function serviceCommand(env: ServiceEnv, provider: string): string[] {
   return [
     launcherPath(env.paths.dataDir, env.platform),
     '--config',
-    env.platform === 'win32' ? path.win32.resolve(env.paths.configFile) : path.resolve(env.paths.configFile),
+    // A POSIX config path on "win32" only happens in tests pretending to be Windows.
+    env.platform === 'win32' && !env.paths.configFile.startsWith('/')
+      ? path.win32.resolve(env.paths.configFile)
+      : path.resolve(env.paths.configFile),
     '--provider',
     provider,
     'proxy',

@@ -133,7 +133,9 @@ describe('gatepass proxy install / uninstall (systemd user unit)', () => {
     chmodSync(path.join(bin, 'systemctl'), 0o755);
     const r = await runGatepass(['proxy', 'install'], { env: t.env });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('`systemctl --user restart gatepass-proxy.service` failed (exit 5): Unit failed');
+    expect(r.stderr).toContain(
+      '`systemctl --user restart gatepass-proxy.service` failed (exit 5): Unit failed',
+    );
   });
 
   it('with the real systemctl: started and active where a user manager answers, else only written', async () => {
