@@ -176,6 +176,12 @@ describe('setup --proxy-service and teardown', () => {
     ) as { installed_by: string; file: string };
     expect(record).toMatchObject({ installed_by: 'setup', file: unitFile() });
 
+    const st = await runGatepass(['status'], { env: t.env });
+    expect(st.stdout).toContain(`Proxy service: ${unitFile()} (provider "default")`);
+    const preview = await runGatepass(['teardown', '--dry-run'], { env: t.env });
+    expect(preview.stderr).toContain(`remove the proxy service (${unitFile()})`);
+    expect(existsSync(unitFile())).toBe(true);
+
     writeFileSync(log, '');
     const td = await runGatepass(['teardown'], { env: t.env });
     expect(td.code).toBe(0);
