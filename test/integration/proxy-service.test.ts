@@ -125,6 +125,15 @@ describe('gatepass proxy install / uninstall (systemd user unit)', () => {
     expect(calls()).toEqual(['--user show-environment']);
   });
 
+  it('refuses an unknown provider and writes nothing', async () => {
+    fakeSystemctl(0);
+    const r = await runGatepass(['--provider', 'nope', 'proxy', 'install'], { env: t.env });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('nope');
+    expect(existsSync(unitFile())).toBe(false);
+    expect(calls()).toEqual([]);
+  });
+
   it('a failing systemctl is an error naming the command', async () => {
     writeFileSync(
       path.join(bin, 'systemctl'),
