@@ -58,6 +58,11 @@ export const ENV_VARS: readonly EnvVar[] = [
     name: 'GATEPASS_ALLOW_PLACEHOLDER_HOSTS',
     meaning: '`1`: setup may wire example.com / example.org / example.net / .invalid hosts (tests, demos)',
   },
+  {
+    name: 'GATEPASS_SYSTEM_ROOT',
+    meaning:
+      "tests only: a directory standing for `/` (or `C:\\`) when setup and status look for tools' managed settings files",
+  },
 ];
 
 /** Set by gatepass for the commands it runs. */

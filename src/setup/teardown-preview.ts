@@ -79,6 +79,11 @@ export async function previewTeardown(run: RunEnv, options: TeardownPreviewOptio
   const remaining = config.configured_tools.filter((e) => !entries.includes(e));
   if (!remaining.some((e) => e.mode === 'proxy') && (await readProxyState(run.paths)))
     what.push('stop the background proxy');
+  if (!remaining.some((e) => e.mode === 'proxy')) {
+    const { readServiceRecord } = await import('./service.js');
+    const service = await readServiceRecord(run.paths.stateDir);
+    if (service) what.push(`remove the proxy service (${service.file})`);
+  }
   const tools = entries.map((e) => findTool(e.tool)?.name ?? e.tool).join(', ') || 'no tools';
   run.logger.info(
     `Dry run: nothing was changed. Teardown would unconfigure ${tools}${what.length ? ` and ${what.join(' and ')}` : ''}.`,

@@ -25,6 +25,8 @@ export interface TeardownOptions {
   dryRun?: boolean;
   logout?: typeof logoutProvider;
   stopProxy?: typeof stopBackgroundProxy;
+  /** Injected in tests: the service manager commands of the proxy service. */
+  serviceHooks?: import('./service-hooks.js').HookOptions;
 }
 
 export interface TeardownResult {
@@ -157,6 +159,8 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
         run.logger.warn(`could not stop the background proxy (pid ${state.pid}): ${describeError(err)}`);
       }
     }
+    const { teardownService } = await import('./service-hooks.js');
+    await teardownService(run, options.serviceHooks);
   }
   if (entries.length === 0 && !requested) run.logger.info('No tools were configured by gatepass.');
   return result;

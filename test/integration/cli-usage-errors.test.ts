@@ -165,7 +165,7 @@ describe('an unrunnable GATEPASS_BROWSER says why', () => {
 
 describe('every GATEPASS_* variable is documented in one table', () => {
   it('README and docs/cli/environment.md name each GATEPASS_* the code uses', () => {
-    // Names in src/ that are not environment variables: a keychain entry and a build constant.
+    // Names in src/ that are not environment variables: keychain entries and build constants.
     const notVariables = new Set([
       'GATEPASS_PROBE',
       'GATEPASS_DOCTOR_PROBE',

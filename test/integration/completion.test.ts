@@ -113,7 +113,15 @@ describe.skipIf(!has('zsh'))('zsh', () => {
         .filter(Boolean);
     // compadd gets every candidate; zsh itself filters them by the typed prefix.
     expect(run(2, 'gatepass', 'se')).toContain('setup');
-    expect(run(3, 'gatepass', 'proxy', 'st')).toEqual(['start', 'stop', 'key', 'status', 'help']);
+    expect(run(3, 'gatepass', 'proxy', 'st')).toEqual([
+      'start',
+      'stop',
+      'key',
+      'install',
+      'uninstall',
+      'status',
+      'help',
+    ]);
     expect(run(4, 'gatepass', 'setup', '--tools', 'v')).toContain('vscode-insiders');
     expect(run(3, 'gatepass', '--config', 'x')).toEqual(['FILES']);
   });

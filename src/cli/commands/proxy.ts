@@ -369,3 +369,54 @@ export async function runKey(ctx: CliContext): Promise<number> {
   ctx.stdout.write(`${key}\n`);
   return 0;
 }
+
+/** The service environment of this CLI run (the real platform, the caller's environment). */
+async function serviceEnv(ctx: CliContext) {
+  const { runEnvFrom } = await import('./runenv.js');
+  const run = runEnvFrom(ctx);
+  return { platform: run.platform, home: run.home, env: ctx.env, paths: ctx.paths };
+}
+
+/**
+ * `gatepass proxy install`: a per-user service running `gatepass proxy start` at login (systemd user
+ * unit, launchd agent, Scheduled Task), replacing a background proxy on the same port.
+ */
+export async function runInstall(ctx: CliContext): Promise<number> {
+  const { installService, processRunner } = await import('../../setup/service.js');
+  const { writeLauncher } = await import('../../tools/launcher.js');
+  const { resolveSelf } = await import('../../tools/self.js');
+  const { config } = await loadConfig(ctx.paths.configFile);
+  const { name } = requireProvider(config, ctx.globals.provider, ctx.paths.configFile);
+  const senv = await serviceEnv(ctx);
+  // The service starts gatepass through the launcher, as the tools do: make sure it exists.
+  await writeLauncher(ctx.paths.dataDir, resolveSelf(), senv.platform);
+  const state = await readProxyState(ctx.paths);
+  if (state && state.port === effectiveProxyPort(config)) {
+    const r = await stopBackgroundProxy(ctx.paths);
+    if (r.stopped) ctx.logger.info(`Stopped the background proxy (pid ${r.pid}): the service replaces it.`);
+  }
+  const r = await installService(senv, name, {
+    run: processRunner(ctx.env),
+    logger: ctx.logger,
+    installedBy: 'install',
+  });
+  if (r.started) ctx.logger.info(`Installed and started the gatepass proxy service: ${r.file}`);
+  else
+    ctx.logger.warn(
+      `wrote ${r.file}, but no systemd user manager answers here: enable it in a session that has one with\n  ${r.manual.join('\n  ')}`,
+    );
+  ctx.print(r.file);
+  return 0;
+}
+
+/** `gatepass proxy uninstall`: stop, unregister and remove the service `proxy install` wrote. */
+export async function runUninstall(ctx: CliContext): Promise<number> {
+  const { processRunner, uninstallService } = await import('../../setup/service.js');
+  const r = await uninstallService(await serviceEnv(ctx), {
+    run: processRunner(ctx.env),
+    logger: ctx.logger,
+  });
+  if (r.removed) ctx.logger.info(`Removed the gatepass proxy service (${r.file}).`);
+  else ctx.logger.info('No gatepass proxy service is installed.');
+  return 0;
+}

@@ -12,6 +12,7 @@ interface SetupFlags {
   dryRun?: boolean;
   skipBrowser?: boolean;
   bedrockCompat?: boolean;
+  proxyService?: boolean;
   [flag: string]: unknown;
 }
 
@@ -30,7 +31,7 @@ export async function run(ctx: CliContext, options: SetupFlags): Promise<number>
   }
   // Without inline settings setup creates no provider: naming an unknown one is a usage error.
   if (!assignments.length) await checkProviderExists('status', ctx.globals.provider, ctx.paths.configFile);
-  await runSetup(runEnvFrom(ctx), {
+  const result = await runSetup(runEnvFrom(ctx), {
     ...(ctx.globals.provider ? { provider: ctx.globals.provider } : {}),
     assignments,
     ...(options.tools !== undefined ? { tools: [options.tools] } : {}),
@@ -40,6 +41,11 @@ export async function run(ctx: CliContext, options: SetupFlags): Promise<number>
     modelsAuto: typeof options['models'] === 'string' && options['models'].trim() === MODELS_AUTO,
     // true: --bedrock-compat, false: --no-bedrock-compat, absent: keep the saved setting.
     ...(typeof options.bedrockCompat === 'boolean' ? { bedrockCompat: options.bedrockCompat } : {}),
+  });
+  const { afterSetup } = await import('../../setup/service-hooks.js');
+  await afterSetup(runEnvFrom(ctx), result, {
+    proxyService: Boolean(options.proxyService),
+    dryRun: Boolean(options.dryRun),
   });
   return 0;
 }

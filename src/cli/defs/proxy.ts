@@ -65,6 +65,36 @@ Examples:
     .action((...args) => runner(() => import('../commands/proxy.js').then((m) => ({ run: m.runKey })), args));
 
   proxy
+    .command('install')
+    .description('install a per-user service that keeps the proxy running (systemd, launchd, Scheduled Task)')
+    .addHelpText(
+      'after',
+      `
+Writes and starts a service running \`gatepass proxy start\` for this config file and provider, at
+every login: a systemd user unit (~/.config/systemd/user/gatepass-proxy.service; enabled with
+\`systemctl --user\`, or only written, with the commands to enable it, when no user manager answers),
+a launchd agent on macOS (~/Library/LaunchAgents/dev.gatepass.proxy.plist, \`launchctl bootstrap\`),
+or a Scheduled Task "gatepass-proxy" at logon on Windows (\`schtasks /Create /XML\`). It starts
+gatepass through the launcher in gatepass' data directory, so a Node upgrade needs only a
+\`gatepass setup\`. No secret goes into the service file. A background proxy on the same port is
+stopped first. Installing again rewrites it; \`gatepass proxy uninstall\` and teardown remove it.
+
+Examples:
+  gatepass proxy install
+  gatepass --provider work proxy install`,
+    )
+    .action((...args) =>
+      runner(() => import('../commands/proxy.js').then((m) => ({ run: m.runInstall })), args),
+    );
+
+  proxy
+    .command('uninstall')
+    .description('stop and remove the service `gatepass proxy install` wrote')
+    .action((...args) =>
+      runner(() => import('../commands/proxy.js').then((m) => ({ run: m.runUninstall })), args),
+    );
+
+  proxy
     .command('status')
     .description('show whether the background proxy runs, and where')
     .option('--json', 'machine-readable JSON')

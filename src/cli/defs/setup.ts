@@ -55,6 +55,10 @@ export function defineSetupCommand({ program, runner }: DefineContext): void {
       'Bedrock-backed gateway: Claude Code without experimental betas, per-tier models from --models',
     )
     .option('--no-bedrock-compat', 'turn a saved --bedrock-compat off and remove its settings again')
+    .option(
+      '--proxy-service',
+      'when a proxy-mode tool is wired, install the per-user service keeping the proxy running (see `gatepass proxy install`; teardown removes it)',
+    )
     .addHelpText(
       'after',
       `
