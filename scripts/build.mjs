@@ -64,7 +64,8 @@ await build({
   plugins: [fastPathOnly(external)],
 });
 const cliSize = statSync(`${root}dist/cli.js`).size;
-if (cliSize > 64 * 1024) {
+// 72 KiB: the fast path carries the access-token cache of the default store (secrets/token-cache.ts).
+if (cliSize > 72 * 1024) {
   console.error(`dist/cli.js is ${cliSize} bytes: something heavy slipped into the token fast path`);
   process.exit(1);
 }
