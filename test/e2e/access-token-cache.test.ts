@@ -111,7 +111,7 @@ describe.runIf(keyringAvailable())('default store with a real Secret Service', (
 });
 
 describe('default store without a keychain', () => {
-  it('refresh token in the fallback files, access token in the cache file; logout removes it', async () => {
+  it('refresh token in the fallback files, access token in the cache file; a failed refresh drops the discovery cache; logout removes it', async () => {
     const home = await loggedInOidcHome(idp, hook, {
       GATEPASS_SECRET_STORE: '',
       DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent',
@@ -124,6 +124,23 @@ describe('default store without a keychain', () => {
       const r = await runGatepass(['token'], { env: home.env });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.trimEnd()).toBe(readAt(home).access_token);
+      // A failed token request drops the cached discovery document; the next refresh fetches it.
+      const disc = discoveryCacheFile({ cacheDir: cacheDir(home) }, idp.issuer);
+      expect(existsSync(disc)).toBe(true);
+      expire(home);
+      idp.setTokenFailure(503);
+      try {
+        const failed = await runGatepass(['token'], { env: home.env });
+        expect(failed.code).not.toBe(0);
+      } finally {
+        idp.setTokenFailure(undefined);
+      }
+      expect(existsSync(disc)).toBe(false);
+      const requests = idp.counts.requests;
+      const again = await runGatepass(['token'], { env: home.env });
+      expect(again.code, again.stderr).toBe(0);
+      expect(idp.counts.requests).toBe(requests + 2); // discovery + token
+      expect(existsSync(disc)).toBe(true);
       const file = atFile(home);
       const out = await runGatepass(['logout'], { env: home.env });
       expect(out.code, out.stderr).toBe(0);
