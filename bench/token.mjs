@@ -209,7 +209,10 @@ async function makeHomes(log) {
       GATEPASS_SECRET_STORE: 'keychain',
     };
   }
-  return { home, targets, cleanup: () => cleanup.reverse().forEach((f) => f()) };
+  const cleanupAll = () => {
+    for (const f of cleanup.reverse()) f();
+  };
+  return { home, targets, cleanup: cleanupAll };
 }
 
 /**
