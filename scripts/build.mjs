@@ -64,9 +64,9 @@ await build({
   plugins: [fastPathOnly(external)],
 });
 const cliSize = statSync(`${root}dist/cli.js`).size;
-// 72 KiB: the fast path's own code (config snapshot and its trust check, stores, token sources, the
-// keychain's chunked reads, the environment check) without any heavy dependency; a library slipping
-// in costs far more (openid-client alone is several times this).
+// 72 KiB: the fast path's own code (config snapshot and its trust check, stores, the default store's
+// access-token cache, token sources, the keychain's chunked reads, the environment check) without any
+// heavy dependency; a library slipping in costs far more (openid-client alone is several times this).
 if (cliSize > 72 * 1024) {
   console.error(`dist/cli.js is ${cliSize} bytes: something heavy slipped into the token fast path`);
   process.exit(1);

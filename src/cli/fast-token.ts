@@ -9,7 +9,8 @@
  *   arguments, a value that looks like an option — full path, which also prints the usage errors);
  * - the config has a fresh JSON snapshot (snapshot.ts; a hand-edited YAML invalidates it) naming the
  *   selected provider as usable;
- * - the secret store can be read directly (file, env, keychain);
+ * - the secret store can be read directly (file, env, keychain; with the default store the access
+ *   token comes from its cache file and the keychain addon is loaded only on a miss);
  * - the provider's token source has a usable token without a lock, a command, a network call or a
  *   write (`cacheOnly`).
  * The output comes from the same code as the full command (token-format.ts, the token sources).
@@ -24,6 +25,7 @@ import { createLogger } from '../log.js';
 import { createEnvStore } from '../secrets/env.js';
 import { createFileStore } from '../secrets/file.js';
 import { FALLBACK_MARKER, fileStoreDir, SECRET_STORE_ENV } from '../secrets/index.js';
+import { withAccessTokenCache } from '../secrets/token-cache.js';
 import type { SecretStore } from '../secrets/types.js';
 import { envBool } from '../util/env.js';
 import { checkEnvironment } from './env-check.js';
@@ -110,27 +112,28 @@ async function openStore(
   // The default store falls back to the file store once the keychain has failed; the first time it
   // prints a notice and writes a marker — that first time belongs to the full path.
   const fallbackNoticed = choice === '' && existsSync(`${dir}/${FALLBACK_MARKER}`);
-  let keychain: SecretStore | undefined;
-  try {
-    const { createKeychainStore } = await import('../secrets/keychain.js');
-    keychain = await createKeychainStore(undefined, { env });
-  } catch (err) {
-    if (fallbackNoticed) return createFileStore(dir);
-    throw err;
-  }
   const file = createFileStore(dir);
+  let keychain: Promise<SecretStore> | undefined;
   let active: SecretStore | undefined;
+  // Loaded on first use: with the default store a cached access token comes from its cache file and
+  // the native addon is never loaded (no D-Bus round trip either).
+  const openKeychain = async (): Promise<SecretStore> => {
+    const { createKeychainStore } = await import('../secrets/keychain.js');
+    return createKeychainStore(undefined, { env });
+  };
   const refuse = async (): Promise<never> => {
     throw new Error('the token fast path only reads secrets');
   };
-  return {
-    kind: keychain.kind,
-    description: keychain.description,
+  const store: SecretStore = {
+    kind: 'keychain',
+    description: 'OS keychain',
     async get(key) {
       if (active) return active.get(key);
       try {
-        const v = await keychain.get(key);
-        active = keychain;
+        keychain ??= openKeychain();
+        const kc = await keychain;
+        const v = await kc.get(key);
+        active = kc;
         return v;
       } catch (err) {
         if (!fallbackNoticed) throw err;
@@ -141,6 +144,7 @@ async function openStore(
     set: refuse,
     delete: refuse,
   };
+  return choice === '' ? withAccessTokenCache(store, paths, { readOnly: true }) : store;
 }
 
 /**

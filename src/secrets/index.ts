@@ -1,7 +1,8 @@
 /**
  * Choosing the secret store. `GATEPASS_SECRET_STORE` = keychain | file | env | memory selects one;
  * by default the OS keychain is used when it answers a probe, otherwise a private file store under
- * `<stateDir>/secrets` (announced once on stderr, then remembered by a marker file).
+ * `<stateDir>/secrets` (announced once on stderr, then remembered by a marker file). The default
+ * store keeps access tokens in cache files rather than the keychain (token-cache.ts).
  */
 import path from 'node:path';
 import type { GatepassPaths } from '../config/paths.js';
@@ -11,6 +12,7 @@ import { fileExists, writeFileAtomic } from '../util/fs.js';
 import { createEnvStore } from './env.js';
 import { createFileStore } from './file.js';
 import { createMemoryStore } from './memory.js';
+import { withAccessTokenCache } from './token-cache.js';
 import type { SecretStore } from './types.js';
 
 export interface OpenStoreOptions {
@@ -49,7 +51,10 @@ export async function openSecretStore(options: OpenStoreOptions): Promise<Secret
       return createKeychainStore(undefined, { env: options.env });
     }
     case '':
-      return openDefaultStore(options);
+      // Access tokens in 0600 cache files, everything else in the keychain (token-cache.ts).
+      return withAccessTokenCache(await openDefaultStore(options), options.paths, {
+        readOnly: Boolean(options.readOnly),
+      });
     default:
       // A bad environment variable value is a usage error, like a bad flag.
       throw new UsageError(

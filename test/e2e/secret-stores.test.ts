@@ -1,5 +1,5 @@
 /** Secret stores through the built CLI: the real Secret Service (gnome-keyring) and the file fallback. */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
@@ -28,24 +28,27 @@ describe.runIf(keyringAvailable())('keychain store (real Secret Service)', () =>
     await kr?.close();
   });
 
-  it('is the default: login stores the tokens in the keychain, not in files', async () => {
+  it('is the default: login stores the refresh token in the keychain, the access token in the cache file', async () => {
     // GATEPASS_SECRET_STORE unset: the keychain probe decides.
     const home = await loggedInOidcHome(idp, hook, { ...kr.env, GATEPASS_SECRET_STORE: '' });
     try {
       const key = home.secretKey();
+      const atFile = path.join(home.home, '.cache/gatepass/access-tokens', `${key}_AT`);
+      const readAt = () =>
+        JSON.parse(readFileSync(atFile, 'utf8')) as { access_token: string; expires_at: number };
       expect(kr.read(key)).toBeTruthy();
-      expect(JSON.parse(kr.read(`${key}_AT`)!).access_token).toMatch(/^eyJ/);
+      expect(kr.read(`${key}_AT`)).toBeUndefined();
+      expect(readAt().access_token).toMatch(/^eyJ/);
       expect(existsSync(home.secretsDir)).toBe(false);
       const requests = idp.counts.requests;
       const r = await runGatepass(['token'], { env: home.env });
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout.trimEnd()).toBe(JSON.parse(kr.read(`${key}_AT`)!).access_token);
+      expect(r.stdout.trimEnd()).toBe(readAt().access_token);
       expect(idp.counts.requests).toBe(requests);
-      // Expired access token: a refresh, whose rotated refresh token and new access token land in
-      // the keychain (and no file appears).
+      // Expired access token: a refresh, whose rotated refresh token lands in the keychain and new
+      // access token in the cache file (and no secrets file appears).
       const rt = kr.read(key)!;
-      const at = JSON.parse(kr.read(`${key}_AT`)!) as { access_token: string; expires_at: number };
-      kr.write(`${key}_AT`, JSON.stringify({ ...at, expires_at: Math.floor(Date.now() / 1000) - 10 }));
+      writeFileSync(atFile, JSON.stringify({ ...readAt(), expires_at: Math.floor(Date.now() / 1000) - 10 }));
       const refreshes = idp.grantCount('refresh_token');
       const refreshed = await runGatepass(['token'], { env: home.env });
       expect(refreshed.code, refreshed.stderr).toBe(0);
@@ -53,7 +56,7 @@ describe.runIf(keyringAvailable())('keychain store (real Secret Service)', () =>
       expect(idp.grantCount('refresh_token')).toBe(refreshes + 1);
       expect(kr.read(key)).toBeTruthy();
       expect(kr.read(key)).not.toBe(rt);
-      const cached = JSON.parse(kr.read(`${key}_AT`)!) as { access_token: string; expires_at: number };
+      const cached = readAt();
       expect(cached.access_token).toBe(refreshed.stdout.trimEnd());
       expect(cached.expires_at).toBeGreaterThan(Date.now() / 1000);
       expect(existsSync(home.secretsDir)).toBe(false);
@@ -61,6 +64,7 @@ describe.runIf(keyringAvailable())('keychain store (real Secret Service)', () =>
       expect(out.code, out.stderr).toBe(0);
       expect(kr.read(key)).toBeUndefined();
       expect(kr.read(`${key}_AT`)).toBeUndefined();
+      expect(existsSync(atFile)).toBe(false);
     } finally {
       home.cleanup();
     }

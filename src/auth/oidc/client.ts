@@ -1,6 +1,7 @@
 /**
  * openid-client plumbing: discovery (with plain http allowed only for loopback issuers), refresh and
- * revocation, and the mapping of every failure to a clear, secret-free AuthError. Loaded lazily —
+ * revocation, and the mapping of every failure to a clear, secret-free AuthError. Discovery documents
+ * are cached per issuer (discovery-cache.ts) and reused by refreshes. Loaded lazily —
  * only when the cached access token is not good enough.
  */
 import * as oidc from 'openid-client';
@@ -14,6 +15,12 @@ import { envSeconds } from '../../util/env.js';
 import { assertSafeIdpTokens } from '../token-chars.js';
 import type { AuthContext } from '../types.js';
 import { loadClientSecret, secretAuth } from './client-secret.js';
+import {
+  DEFAULT_DISCOVERY_TTL_MS,
+  freshnessMs,
+  readCachedDiscovery,
+  writeCachedDiscovery,
+} from './discovery-cache.js';
 
 export type OidcConfiguration = oidc.Configuration;
 export type TokenResponse = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
@@ -27,11 +34,22 @@ export function httpTimeoutSeconds(env: NodeJS.ProcessEnv): number {
 
 /** discover() with the provider's client secret (if it has one) from the context's secret store. */
 export async function discoverFor(
-  ctx: Pick<AuthContext, 'env' | 'stderr' | 'secrets'>,
+  ctx: Pick<AuthContext, 'env' | 'stderr' | 'secrets'> & Partial<Pick<AuthContext, 'paths' | 'now'>>,
   provider: OidcProvider,
+  options: { useCache?: boolean } = {},
 ): Promise<OidcConfiguration> {
   const clientSecret = await loadClientSecret(ctx.secrets, provider);
-  return discover(provider, ctx.env, ctx.stderr, clientSecret);
+  const cache = ctx.paths
+    ? { paths: ctx.paths, now: ctx.now ?? Date.now, read: Boolean(options.useCache) }
+    : undefined;
+  return discover(provider, ctx.env, ctx.stderr, clientSecret, cache);
+}
+
+/** Where discover() keeps the document: read it when `read`, (re)write it after every fetch. */
+export interface DiscoveryCacheOption {
+  paths: Pick<AuthContext['paths'], 'cacheDir'>;
+  now: () => number;
+  read: boolean;
 }
 
 export async function discover(
@@ -39,6 +57,7 @@ export async function discover(
   env: NodeJS.ProcessEnv,
   stderr: NodeJS.WritableStream = process.stderr,
   clientSecret?: string,
+  cache?: DiscoveryCacheOption,
 ): Promise<OidcConfiguration> {
   const issuer = new URL(provider.oidc.issuer!);
   // Plain http only for an IdP on this machine (tests, local dev IdPs); validation refuses others.
@@ -48,22 +67,50 @@ export async function discover(
   const tls = resolveTls(provider.tls, env);
   if (tls && !tls.rejectUnauthorized && issuer.protocol === 'https:') warnSkipVerify(stderr, issuer.origin);
   const plan = egressPlan(provider.network, env);
-  const fetchOption = tls || plan.active ? { [oidc.customFetch]: await createTlsFetch(tls, plan) } : {};
-  try {
-    return await oidc.discovery(
-      issuer,
+  const baseFetch = tls || plan.active ? await createTlsFetch(tls, plan) : undefined;
+  const auth = clientSecret ? secretAuth(clientSecret) : oidc.None();
+  const timeout = httpTimeoutSeconds(env);
+  const cached = cache?.read ? await readCachedDiscovery(cache.paths, issuer.href, cache.now()) : undefined;
+  if (cached) {
+    const config = new oidc.Configuration(
+      cached as oidc.ServerMetadata,
       provider.oidc.client_id!,
       undefined,
-      clientSecret ? secretAuth(clientSecret) : oidc.None(),
-      {
-        execute: insecure ? [oidc.allowInsecureRequests] : [],
-        timeout: httpTimeoutSeconds(env),
-        ...fetchOption,
-      },
+      auth,
     );
+    if (insecure) oidc.allowInsecureRequests(config);
+    config.timeout = timeout;
+    if (baseFetch) config[oidc.customFetch] = baseFetch;
+    return config;
+  }
+  // The discovery response's caching headers, seen through the fetch of the first request.
+  let headers: Headers | undefined;
+  const fetchOption =
+    baseFetch || cache
+      ? {
+          [oidc.customFetch]: (async (url, init) => {
+            const res = await (baseFetch ?? fetch)(url, init as RequestInit);
+            headers ??= res.headers as Headers;
+            return res;
+          }) as oidc.CustomFetch,
+        }
+      : {};
+  let config: OidcConfiguration;
+  try {
+    config = await oidc.discovery(issuer, provider.oidc.client_id!, undefined, auth, {
+      execute: insecure ? [oidc.allowInsecureRequests] : [],
+      timeout,
+      ...fetchOption,
+    });
   } catch (err) {
     throw mapOidcError(err, `discovery at ${issuer.href}`, provider.oidc.issuer!);
   }
+  if (cache) {
+    const now = cache.now();
+    const ttl = (headers && freshnessMs(headers, now)) ?? DEFAULT_DISCOVERY_TTL_MS;
+    await writeCachedDiscovery(cache.paths, issuer.href, config.serverMetadata(), ttl, now).catch(() => {});
+  }
+  return config;
 }
 
 export async function refreshGrant(config: OidcConfiguration, refreshToken: string): Promise<TokenResponse> {

@@ -199,7 +199,7 @@ export function createOidcTokenSource(
       const client = await import('./client.js');
       const { saveTokens } = await import('./persist.js');
       try {
-        discovery ??= client.discoverFor(ctx, provider).catch((err: unknown) => {
+        discovery ??= client.discoverFor(ctx, provider, { useCache: true }).catch((err: unknown) => {
           discovery = undefined;
           throw err;
         });
@@ -210,6 +210,12 @@ export function createOidcTokenSource(
         memory = held(saved);
         return result(memory, 'refresh');
       } catch (err) {
+        // The cached discovery document may be what is wrong (the token endpoint moved): refetch.
+        if (!client.isInvalidGrant(err)) {
+          discovery = undefined;
+          const { forgetDiscovery } = await import('./discovery-cache.js');
+          await forgetDiscovery(ctx.paths, provider.oidc.issuer ?? '');
+        }
         if (client.isInvalidGrant(err)) {
           // The refresh token expired, was revoked, or was already rotated: it will never work again.
           ctx.logger.warn(
