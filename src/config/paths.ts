@@ -117,3 +117,17 @@ export function resolvePaths(options: PathOptions = {}): GatepassPaths {
     dataDir: stateOverride && !dirs ? path.resolve(stateOverride) : base().data,
   };
 }
+
+/** The fleet-managed config file's path (managed.ts) on `platform` (GATEPASS_MANAGED_CONFIG wins; empty means none). */
+export function managedConfigFile(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  const override = env['GATEPASS_MANAGED_CONFIG'];
+  if (override !== undefined) return override === '' ? undefined : path.resolve(override);
+  if (platform === 'darwin') return '/Library/Application Support/gatepass/config.yaml';
+  if (platform === 'win32') {
+    return path.win32.join(env['ProgramData'] ?? 'C:\\ProgramData', 'gatepass', 'config.yaml');
+  }
+  return '/etc/gatepass/config.yaml';
+}
