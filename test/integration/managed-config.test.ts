@@ -166,54 +166,99 @@ describe.skipIf(process.platform === 'win32' || !isRoot)('README: Deploying to a
   it('every command of the worked example works as written', async () => {
     const blocks = fleetBlocks();
     const yaml = blocks.find((b) => b.lang === 'yaml')!;
-    const shells = blocks.filter((b) => b.lang === 'sh');
+    const [admin, ...user] = blocks.filter((b) => b.lang === 'sh');
     expect(yaml.body).toContain('locked:');
-    // The administrator's side: the file from `gatepass mdm print`, installed root-owned 0644.
-    writeHomeFile(t, 'config.yaml', yaml.body);
-    const commands = shells
-      .flatMap((b) => b.body.split('\n'))
-      .map((l) => l.trim())
-      .filter((l) => l && !l.startsWith('#'));
-    expect(commands.length).toBeGreaterThanOrEqual(4);
+    const lines = (b: { body: string }) =>
+      b.body
+        .split('\n')
+        .map((l) => l.replace(/\s+#.*$/, '').trim())
+        .filter((l) => l && !l.startsWith('#'));
+    // The administrator's machine: a working config with those settings.
+    const adminHome = makeTempHome();
     const ran: string[] = [];
-    for (const line of commands) {
-      const words = line.replace(/^sudo /, '').split(/\s+/);
-      if (words[0] === 'install') {
-        const args = words
-          .slice(1)
-          .map((w) =>
-            w === '/etc/gatepass'
-              ? dir
-              : w === '/etc/gatepass/config.yaml'
-                ? managed
-                : w === 'config.yaml'
-                  ? path.join(t.home, 'config.yaml')
-                  : w,
-          );
-        execFileSync('install', args);
-        ran.push('install');
-        continue;
+    try {
+      const r0 = await runGatepass(
+        [
+          'config',
+          'set',
+          '--provider',
+          'corp',
+          'gateway_url',
+          'https://llm.corp.example.com',
+          'oidc.issuer',
+          'https://sso.corp.example.com',
+          'oidc.client_id',
+          'gatepass',
+          'default_provider',
+          'corp',
+        ],
+        { env: adminHome.env },
+      );
+      expect(r0.code, r0.stderr).toBe(0);
+      for (const line of lines(admin!)) {
+        const words = line.replace(/^sudo /, '').split(/\s+/);
+        if (words[0] === 'install') {
+          const args = words
+            .slice(1)
+            .map((w) =>
+              w === '/etc/gatepass'
+                ? dir
+                : w === '/etc/gatepass/config.yaml'
+                  ? managed
+                  : w === 'config.yaml'
+                    ? path.join(adminHome.home, w)
+                    : w,
+            );
+          execFileSync('install', args);
+          ran.push('install');
+          continue;
+        }
+        expect(words.slice(0, 3), line).toEqual(['gatepass', 'mdm', 'print']);
+        const redirect = words.indexOf('>');
+        const r = await runGatepass(words.slice(1, redirect), { env: adminHome.env });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toBe(yaml.body); // the README shows exactly what it prints
+        writeFileSync(path.join(adminHome.home, words[redirect + 1]!), r.stdout);
+        ran.push('mdm print');
       }
+    } finally {
+      adminHome.cleanup();
+    }
+    expect(readFileSync(managed, 'utf8')).toBe(yaml.body);
+    // A user's machine: the managed file installed, a tool installed, nothing else.
+    writeHomeFile(t, '.codex/config.toml', '');
+    for (const line of user.flatMap(lines)) {
+      const words = line.split(/\s+/);
       expect(words[0], line).toBe('gatepass');
-      const redirect = words.indexOf('>');
-      const args = words.slice(1, redirect < 0 ? undefined : redirect);
+      const args = words.slice(1);
       const r = await gp(args);
       ran.push(args.slice(0, 2).join(' '));
       if (args[0] === 'config' && args[1] === 'set') {
         expect(r.code, line).toBe(2); // the example shows a locked key being refused
-        expect(r.stderr).toContain('is locked');
+        expect(r.stderr).toContain(`gateway_url is locked by your organisation's managed config ${managed}`);
         continue;
       }
-      expect(r.code, `${line}: ${r.stderr}`).toBe(0);
-      if (redirect >= 0) writeFileSync(path.join(t.home, words[redirect + 1]!), r.stdout);
+      // status exits 1 until the first sign-in (login pending), as the README says.
+      expect(r.code, `${line}: ${r.stderr}`).toBe(args[0] === 'status' ? 1 : 0);
+      if (args[0] === 'status') expect(r.stdout).toContain('login pending');
       if (args[0] === 'setup') {
-        const user = parseYaml(readFileSync(t.configFile, 'utf8'));
-        expect(user.providers?.corp?.gateway_url).toBeUndefined(); // managed values stay managed
+        const mine = parseYaml(readFileSync(t.configFile, 'utf8'));
+        expect(mine.configured_tools.map((e: { tool: string }) => e.tool)).toContain('codex');
+        expect(mine.providers?.corp?.gateway_url).toBeUndefined(); // managed values stay managed
       }
       if (args[0] === 'status') expect(r.stdout).toContain(`Managed config: ${managed}`);
+      if (args[0] === 'config')
+        expect(r.stdout).toContain('gateway_url: https://llm.corp.example.com # managed');
     }
-    expect(ran).toEqual(expect.arrayContaining(['install', 'setup --lazy', 'status', 'config set']));
-    expect(readFileSync(managed, 'utf8')).toBe(yaml.body);
+    expect(ran).toEqual([
+      'mdm print',
+      'install',
+      'install',
+      'setup --lazy',
+      'status',
+      'config show',
+      'config set',
+    ]);
   });
 });
 
