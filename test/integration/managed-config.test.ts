@@ -65,6 +65,11 @@ describe.skipIf(process.platform === 'win32' || !isRoot)('fleet-managed configur
     // A user value for an unlocked key survives next to the managed ones.
     let r = await gp(['config', 'set', '--provider', 'corp', 'oidc.client_id', 'mine']);
     expect(r.code, r.stderr).toBe(0);
+    // Not locked, so written to the user's file; but the managed value wins, and the user is told.
+    expect(r.stderr).toContain(
+      `oidc.client_id is also set by the managed config ${managed}, whose value wins`,
+    );
+    expect(parseYaml(readFileSync(t.configFile, 'utf8')).providers.corp.oidc.client_id).toBe('mine');
     r = await gp(['config', 'show', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const shown = JSON.parse(r.stdout);
@@ -74,6 +79,8 @@ describe.skipIf(process.platform === 'win32' || !isRoot)('fleet-managed configur
     expect(shown.sources['providers.corp.gateway_url']).toBe('managed');
     expect(shown.sources['providers.corp.oidc.issuer']).toBe('managed');
     expect(shown.sources['default_provider']).toBe('managed');
+    expect(shown.providers.corp.oidc.client_id).toBe('gatepass');
+    expect(shown.sources['proxy.listen_port']).toBe('default');
     const user = parseYaml(readFileSync(t.configFile, 'utf8'));
     expect(user.providers?.corp?.gateway_url).toBeUndefined();
     expect(user.providers?.corp?.oidc?.issuer).toBeUndefined();

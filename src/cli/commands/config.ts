@@ -57,6 +57,15 @@ export async function runSet(ctx: CliContext, keyValues: string[], options: SetO
   });
   const name = ctx.globals.provider ?? config.default_provider;
   ctx.logger.info(`Updated ${file}`);
+  const loaded = await loadConfig(file);
+  for (const a of assignments) {
+    const where = a.spec.scope === 'global' ? a.spec.key : `providers.${name}.${a.spec.key}`;
+    if (isManagedPath(loaded.managed, where)) {
+      ctx.logger.warn(
+        `${a.spec.key} is also set by the managed config ${loaded.managed!.file}, whose value wins over yours`,
+      );
+    }
+  }
   if (
     config.default_provider !== defaultBefore &&
     !assignments.some((a) => a.spec.key === 'default_provider')
