@@ -5,8 +5,10 @@
  * to the providers the managed file defines.
  *
  * - Where: `/etc/gatepass/config.yaml` (Linux), `/Library/Application Support/gatepass/config.yaml`
- *   (macOS), `%ProgramData%\gatepass\config.yaml` (Windows), or `GATEPASS_MANAGED_CONFIG`. Not yet
- *   read: the macOS managed-preferences plist and the Windows policy registry key (deploy the YAML).
+ *   (macOS; the managed preferences `/Library/Managed Preferences/dev.gatepass.cli.plist` a
+ *   configuration profile installs win over it), `%ProgramData%\gatepass\config.yaml` (Windows), or
+ *   `GATEPASS_MANAGED_CONFIG` (a `.plist` there is read as managed preferences). Not yet read: the
+ *   Windows policy registry key (deploy the YAML).
  * - Trust: the file and every directory on its real path must be root-owned (or yours) and not
  *   group/world-writable (trust.ts); otherwise it is ignored with a warning on stderr.
  * - Merge: every value the managed file sets wins over the user's (`mergeManaged`); `unmergeManaged`
@@ -40,14 +42,27 @@ function warnOnce(message: string): void {
   process.stderr.write(`gatepass: warning: ${message}\n`);
 }
 
+/**
+ * Managed preferences (XML or binary plist) as the managed file's data: the profile payload's keys
+ * (`gatepass mdm print --format mobileconfig`) without its Payload* bookkeeping.
+ */
+async function readPlist(bytes: Buffer): Promise<unknown> {
+  const { parse, parseBinary } = await import('plist');
+  const data =
+    bytes.subarray(0, 8).toString('latin1') === 'bplist00'
+      ? parseBinary(bytes)
+      : parse(bytes.toString('utf8'));
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([k]) => !k.startsWith('Payload')));
+}
+
 const NOT_MERGED = new Set(['locked', 'configured_tools', 'version', 'providers']);
 
 /**
  * The managed layer, or undefined when there is none or it is not trusted (warned). A managed file
  * that is not valid throws a ConfigError naming it (exit 1): the administrator must fix it.
- * Synchronous: the token fast path checks it too.
  */
-export function loadManaged(file = managedConfigFile()): ManagedLayer | undefined {
+export async function loadManaged(file = managedConfigFile()): Promise<ManagedLayer | undefined> {
   if (!file) return undefined;
   let bytes: Buffer;
   try {
@@ -64,12 +79,19 @@ export function loadManaged(file = managedConfigFile()): ManagedLayer | undefine
     return undefined;
   }
   let raw: unknown;
+  const isPlist = file.endsWith('.plist');
   try {
-    raw = parseYaml(bytes.toString('utf8'), { maxAliasCount: 100 }) ?? {};
+    raw = isPlist
+      ? await readPlist(bytes)
+      : (parseYaml(bytes.toString('utf8'), { maxAliasCount: 100 }) ?? {});
   } catch (err) {
-    throw new ConfigError('E_CONFIG_MALFORMED', `managed config ${file} is not valid YAML`, {
-      hint: `ask your administrator to fix it (${(err as Error).name})`,
-    });
+    throw new ConfigError(
+      'E_CONFIG_MALFORMED',
+      `managed config ${file} is not a valid ${isPlist ? 'property list' : 'YAML file'}`,
+      {
+        hint: `ask your administrator to fix it (${(err as Error).name})`,
+      },
+    );
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError('E_CONFIG_MALFORMED', `managed config ${file}: the document is not a mapping`);

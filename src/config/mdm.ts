@@ -5,7 +5,8 @@
  * reference, a login state or the list of wired tools (those are each user's own).
  *
  * The profile and the .reg carry the managed file's keys for MDM tools that deploy those formats;
- * gatepass itself reads the YAML file (managed preferences and the policy key are not yet read).
+ * gatepass reads the YAML file and the managed preferences a profile installs (managed.ts); the
+ * registry policy key is not yet read.
  */
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';

@@ -75,7 +75,7 @@ function parse(file: string, text: string): { doc: Document; config: GatepassCon
 }
 
 export async function loadConfig(file: string): Promise<LoadedConfig> {
-  const managed = loadManaged();
+  const managed = await loadManaged();
   const withManaged = (c: GatepassConfig) => ({
     config: mergeManaged(c, managed),
     ...(managed ? { managed } : {}),
@@ -219,7 +219,7 @@ export async function updateConfig(
     const doc = parsed?.doc ?? parseDocument('');
     const userBefore = parsed?.config ?? emptyConfig();
     // Commands change the merged view; only what is the user's own goes back into their file.
-    const managed = loadManaged();
+    const managed = await loadManaged();
     const before = mergeManaged(userBefore, managed);
     const merged = structuredClone(before);
     await mutate(merged);

@@ -6,7 +6,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse as parsePlist } from 'plist';
+import { buildBinary, parse as parsePlist } from 'plist';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
@@ -148,6 +148,43 @@ describe('gatepass mdm print', () => {
     expect(keys).toEqual(EXPECTED);
     expect(await print('mobileconfig')).toBe(text); // deterministic: re-deploying changes nothing
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'the managed preferences a profile installs (XML or binary plist) are read as the managed layer',
+    async () => {
+      const profile = parsePlist(await print('mobileconfig')) as Record<string, unknown>;
+      const payload = (profile['PayloadContent'] as Array<Record<string, unknown>>)[0]!;
+      const dir = mkdtempSync(path.join(tmpdir(), 'gatepass-mdm-'));
+      chmodSync(dir, 0o755);
+      const fresh = makeTempHome();
+      try {
+        // macOS writes the payload's keys (Payload* included) to /Library/Managed Preferences/<domain>.plist.
+        const xml = path.join(dir, 'dev.gatepass.cli.plist');
+        writeFileSync(xml, (await import('plist')).build(payload as never), { mode: 0o644 });
+        const binary = path.join(dir, 'binary.plist');
+        writeFileSync(binary, buildBinary(payload as never), { mode: 0o644 });
+        for (const managed of [xml, binary]) {
+          const env = { ...fresh.env, GATEPASS_MANAGED_CONFIG: managed };
+          const shown = await runGatepass(['config', 'show', '--json'], { env });
+          expect(shown.code, shown.stderr).toBe(0);
+          const view = JSON.parse(shown.stdout);
+          expect(view.managed_config).toBe(managed);
+          expect(view.default_provider).toBe('corp');
+          expect(view.providers.corp.oidc.scopes).toEqual(['openid', 'offline_access']);
+          expect(view.proxy.listen_port).toBe(18181);
+          expect(view.sources['providers.corp.gateway_url']).toBe('managed');
+          const set = await runGatepass(['config', 'set', 'gateway_url', 'https://x.example.com'], { env });
+          expect(set.code).toBe(2);
+          expect(set.stderr).toContain(
+            `gateway_url is locked by your organisation's managed config ${managed}`,
+          );
+        }
+      } finally {
+        fresh.cleanup();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('--format reg round-trips through a .reg reader into the same keys', async () => {
     const text = await print('reg');
