@@ -202,7 +202,10 @@ export interface UpdateOptions {
 
 /**
  * Read-modify-write the config under a lock. `mutate` changes the object in place; the result is
- * validated before anything is written, so a rejected change leaves the file untouched.
+ * validated before anything is written, so a rejected change leaves the file untouched. `mutate`
+ * sees the merged view (the fleet-managed layer over the user's file, managed.ts); only the user's
+ * own values are written back, and a change to a locked key is refused (exit 2). Returns the
+ * effective (merged) config.
  */
 export async function updateConfig(
   file: string,
@@ -232,7 +235,7 @@ export async function updateConfig(
     const config = unmergeManaged(userBefore, before, merged, managed);
     if (text !== undefined && isDeepStrictEqual(userBefore, config)) {
       await refreshSnapshot(file, text, before, managed);
-      return merged;
+      return before;
     }
     if (text === undefined) {
       doc.commentBefore =
@@ -243,7 +246,8 @@ export async function updateConfig(
     await writeFileAtomic(file, written, { mode: 0o600 });
     // Snapshot exactly what a reader of the new YAML will get.
     await refreshSnapshot(file, written, () => mergeManaged(parse(file, written).config, managed), managed);
-    return merged;
+    // The effective view: a managed value still wins over a value the user just set.
+    return mergeManaged(config, managed);
   });
 }
 
