@@ -11,6 +11,11 @@ export interface EnvVar {
 /** Read by gatepass. */
 export const ENV_VARS: readonly EnvVar[] = [
   { name: 'GATEPASS_CONFIG', meaning: 'config file to use (like `--config`)' },
+  {
+    name: 'GATEPASS_MANAGED_CONFIG',
+    meaning:
+      'the fleet-managed config file (default `/etc/gatepass/config.yaml`, macOS `/Library/Application Support/gatepass/config.yaml`, Windows `%ProgramData%\\gatepass\\config.yaml`); empty: none',
+  },
   { name: 'GATEPASS_CACHE_DIR', meaning: 'cache directory (token caches of command providers)' },
   { name: 'GATEPASS_STATE_DIR', meaning: 'state directory (secret files, backups, proxy state and log)' },
   {

@@ -13,6 +13,7 @@ import { defineEnvCommand } from './defs/env.js';
 import { defineExecCommand } from './defs/exec.js';
 import { defineLoginCommand } from './defs/login.js';
 import { defineLogoutCommand } from './defs/logout.js';
+import { defineMdmCommand } from './defs/mdm.js';
 import { defineModelsCommand } from './defs/models.js';
 import { defineProxyCommand } from './defs/proxy.js';
 import { defineSetupCommand } from './defs/setup.js';
@@ -76,6 +77,7 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
   defineDoctorCommand(ctx);
   defineModelsCommand(ctx);
   defineProxyCommand(ctx);
+  defineMdmCommand(ctx);
   defineCompletionCommand(ctx);
   return program;
 }

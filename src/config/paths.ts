@@ -8,6 +8,7 @@
  * would otherwise give relative paths, i.e. config and tokens written into whatever the current
  * directory happens to be.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -116,4 +117,24 @@ export function resolvePaths(options: PathOptions = {}): GatepassPaths {
     // Only when everything else is overridden can a missing home be tolerated; data then sits with state.
     dataDir: stateOverride && !dirs ? path.resolve(stateOverride) : base().data,
   };
+}
+
+/** The fleet-managed config file's path (managed.ts) on `platform` (GATEPASS_MANAGED_CONFIG wins; empty means none). */
+/** macOS: the managed preferences an MDM configuration profile installs for gatepass' domain. */
+export const MANAGED_PLIST = '/Library/Managed Preferences/dev.gatepass.cli.plist';
+
+export function managedConfigFile(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  const override = env['GATEPASS_MANAGED_CONFIG'];
+  if (override !== undefined) return override === '' ? undefined : path.resolve(override);
+  // A configuration profile's managed preferences (`gatepass mdm print --format mobileconfig`) win.
+  if (platform === 'darwin') {
+    return existsSync(MANAGED_PLIST) ? MANAGED_PLIST : '/Library/Application Support/gatepass/config.yaml';
+  }
+  if (platform === 'win32') {
+    return path.win32.join(env['ProgramData'] ?? 'C:\\ProgramData', 'gatepass', 'config.yaml');
+  }
+  return '/etc/gatepass/config.yaml';
 }

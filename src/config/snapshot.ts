@@ -15,10 +15,11 @@
 import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { GatepassConfig } from './schema.js';
 import { findUntrusted, statsTrusted } from './trust.js';
 
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 
 export interface SnapshotSource {
   size: number;
@@ -29,11 +30,36 @@ export interface SnapshotSource {
 export interface ConfigSnapshot {
   v: typeof SNAPSHOT_VERSION;
   source: SnapshotSource;
+  /** The fleet-managed file merged into `config` (managed.ts), or null when there was none. */
+  managed: ManagedSource | null;
+  /** The merged config (user's file + managed layer). */
   config: GatepassConfig;
   /** Providers that pass requireUsableProvider(); any other selection takes the full path. */
   usable: string[];
   /** Secret-store key of each OIDC provider (a SHA-256 derivation: computed here, not per start). */
   secret_keys: Record<string, string>;
+}
+
+export interface ManagedSource extends SnapshotSource {
+  file: string;
+}
+
+/**
+ * Does the managed file on disk right now match what the snapshot merged (`recorded`)? A managed
+ * file that appeared, changed, vanished or is no longer trusted: no, the full path decides.
+ */
+function managedUnchanged(managedFile: string | undefined, recorded: ManagedSource | null): boolean {
+  let bytes: Buffer;
+  let st: ReturnType<typeof statSync>;
+  try {
+    if (!managedFile) return recorded === null;
+    st = statSync(managedFile);
+    bytes = readFileSync(managedFile);
+  } catch {
+    return recorded === null;
+  }
+  if (!recorded || recorded.file !== managedFile || findUntrusted(managedFile)) return false;
+  return sameSource(recorded, { size: bytes.length, mtimeMs: st.mtimeMs, hash: contentHash(bytes) });
 }
 
 export function snapshotFileFor(configFile: string): string {
@@ -63,7 +89,7 @@ function sameSource(a: SnapshotSource, b: SnapshotSource): boolean {
  * snapshot, stale, unreadable, another version) undefined. Synchronous on purpose: it serves the
  * fast path, where each await is a turn of the event loop.
  */
-export function readFreshSnapshot(configFile: string): ConfigSnapshot | undefined {
+export function readFreshSnapshot(configFile: string, managedFile?: string): ConfigSnapshot | undefined {
   let fd: number | undefined;
   try {
     const st = statSync(configFile);
@@ -85,6 +111,7 @@ export function readFreshSnapshot(configFile: string): ConfigSnapshot | undefine
     // A write between stat and read changes the hash: size/mtime alone are not trusted.
     const current = { size: yaml.length, mtimeMs: st.mtimeMs, hash: contentHash(yaml) };
     if (st.size !== yaml.length || !sameSource(snap.source, current)) return undefined;
+    if (snap.managed === undefined || !managedUnchanged(managedFile, snap.managed)) return undefined;
     return snap;
   } catch {
     return undefined;
@@ -94,10 +121,19 @@ export function readFreshSnapshot(configFile: string): ConfigSnapshot | undefine
 }
 
 /** Does the snapshot on disk describe exactly `source`? (Cheap: one small file read.) */
-export async function snapshotMatches(configFile: string, source: SnapshotSource): Promise<boolean> {
+export async function snapshotMatches(
+  configFile: string,
+  source: SnapshotSource,
+  managed: ManagedSource | null,
+): Promise<boolean> {
   try {
     const snap = JSON.parse(await readFile(snapshotFileFor(configFile), 'utf8')) as ConfigSnapshot;
-    return snap?.v === SNAPSHOT_VERSION && Boolean(snap.source) && sameSource(snap.source, source);
+    return (
+      snap?.v === SNAPSHOT_VERSION &&
+      Boolean(snap.source) &&
+      sameSource(snap.source, source) &&
+      isDeepStrictEqual(snap.managed ?? null, managed)
+    );
   } catch {
     return false;
   }

@@ -14,6 +14,7 @@ import { oidcSecretKey } from '../auth/oidc/keys.js';
 import { ConfigError } from '../errors.js';
 import { ensurePrivateDir, PRIVATE_DIR_MODE, readTextIfExists, writeFileAtomic } from '../util/fs.js';
 import { withFileLock } from '../util/lock.js';
+import { loadManaged, type ManagedLayer, mergeManaged, unmergeManaged } from './managed.js';
 import { resolvePaths } from './paths.js';
 import { emptyConfig, type GatepassConfig, type Provider } from './schema.js';
 import {
@@ -29,7 +30,10 @@ import { normalizeConfig, requireUsableProvider, validateConfig } from './valida
 export interface LoadedConfig {
   file: string;
   exists: boolean;
+  /** The user's file with the fleet-managed layer (managed.ts) laid over it. */
   config: GatepassConfig;
+  /** The managed layer, when one is installed and trusted. */
+  managed?: ManagedLayer;
 }
 
 /**
@@ -71,12 +75,18 @@ function parse(file: string, text: string): { doc: Document; config: GatepassCon
 }
 
 export async function loadConfig(file: string): Promise<LoadedConfig> {
+  const managed = await loadManaged();
+  const withManaged = (c: GatepassConfig) => ({
+    config: mergeManaged(c, managed),
+    ...(managed ? { managed } : {}),
+  });
   const text = await readTextIfExists(file);
-  if (text === undefined) return { file, exists: false, config: emptyConfig() };
+  if (text === undefined) return { file, exists: false, ...withManaged(emptyConfig()) };
   await assertTrustedConfig(file);
   const { config } = parse(file, text);
-  await refreshSnapshot(file, text, config);
-  return { file, exists: true, config };
+  const merged = withManaged(config);
+  await refreshSnapshot(file, text, merged.config, managed);
+  return { file, exists: true, ...merged };
 }
 
 /**
@@ -87,13 +97,15 @@ async function refreshSnapshot(
   file: string,
   text: string,
   configOf: GatepassConfig | (() => GatepassConfig),
+  managed: ManagedLayer | undefined,
 ): Promise<void> {
   try {
     const st = await stat(file);
     const bytes = Buffer.from(text, 'utf8');
     const source = { size: bytes.length, mtimeMs: st.mtimeMs, hash: contentHash(bytes) };
+    const managedSource = managed ? { file: managed.file, ...managed.source } : null;
     // Written for another content (the file changed since we read it): leave it to the next reader.
-    if (st.size !== bytes.length || (await snapshotMatches(file, source))) return;
+    if (st.size !== bytes.length || (await snapshotMatches(file, source, managedSource))) return;
     const config = typeof configOf === 'function' ? configOf() : configOf;
     const usable = Object.keys(config.providers).filter((name) => {
       try {
@@ -110,6 +122,7 @@ async function refreshSnapshot(
     const snapshot: ConfigSnapshot = {
       v: SNAPSHOT_VERSION,
       source,
+      managed: managedSource,
       config,
       usable,
       secret_keys: secretKeys,
@@ -189,7 +202,10 @@ export interface UpdateOptions {
 
 /**
  * Read-modify-write the config under a lock. `mutate` changes the object in place; the result is
- * validated before anything is written, so a rejected change leaves the file untouched.
+ * validated before anything is written, so a rejected change leaves the file untouched. `mutate`
+ * sees the merged view (the fleet-managed layer over the user's file, managed.ts); only the user's
+ * own values are written back, and a change to a locked key is refused (exit 2). Returns the
+ * effective (merged) config.
  */
 export async function updateConfig(
   file: string,
@@ -204,18 +220,22 @@ export async function updateConfig(
     const text = await readTextIfExists(file);
     const parsed = text === undefined ? undefined : parse(file, text);
     const doc = parsed?.doc ?? parseDocument('');
-    const config = parsed?.config ?? emptyConfig();
-    const before = structuredClone(config);
-    await mutate(config);
+    const userBefore = parsed?.config ?? emptyConfig();
+    // Commands change the merged view; only what is the user's own goes back into their file.
+    const managed = await loadManaged();
+    const before = mergeManaged(userBefore, managed);
+    const merged = structuredClone(before);
+    await mutate(merged);
     const full = options.validation !== 'partial';
     try {
-      validateConfig(config, { full });
+      validateConfig(merged, { full });
     } catch (err) {
       throw blameFile(err, file, text === undefined ? undefined : before, full);
     }
-    if (text !== undefined && isDeepStrictEqual(before, config)) {
-      await refreshSnapshot(file, text, parsed!.config);
-      return config;
+    const config = unmergeManaged(userBefore, before, merged, managed);
+    if (text !== undefined && isDeepStrictEqual(userBefore, config)) {
+      await refreshSnapshot(file, text, before, managed);
+      return before;
     }
     if (text === undefined) {
       doc.commentBefore =
@@ -225,8 +245,9 @@ export async function updateConfig(
     const written = doc.toString({ lineWidth: 0 });
     await writeFileAtomic(file, written, { mode: 0o600 });
     // Snapshot exactly what a reader of the new YAML will get.
-    await refreshSnapshot(file, written, () => parse(file, written).config);
-    return config;
+    await refreshSnapshot(file, written, () => mergeManaged(parse(file, written).config, managed), managed);
+    // The effective view: a managed value still wins over a value the user just set.
+    return mergeManaged(config, managed);
   });
 }
 

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { loginProvider } from '../auth/login.js';
 import type { AuthContext } from '../auth/types.js';
 import { applyAssignments, parseAssignments } from '../config/edit.js';
+import { assertNotLocked } from '../config/managed.js';
 import {
   type CommandProvider,
   type ConfiguredTool,
@@ -153,7 +154,14 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
   const loaded = await loadConfig(file);
   const merged: GatepassConfig = structuredClone(loaded.config);
   const providerName = options.provider ?? merged.default_provider;
-  if (assignments.length) applyAssignments(merged, providerName, assignments);
+  if (assignments.length) {
+    assertNotLocked(
+      loaded.managed,
+      assignments.map((a) => a.spec.key),
+      providerName,
+    );
+    applyAssignments(merged, providerName, assignments);
+  }
   validateConfig(merged, { full: true });
   const provider = requireUsableProvider(providerName, merged.providers[providerName], merged);
   refusePlaceholders(run, provider, Boolean(options.dryRun));

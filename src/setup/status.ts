@@ -8,6 +8,7 @@
  */
 import { accessTokenKey, legacyOidcSecretKey, parseCachedToken } from '../auth/oidc/keys.js';
 import { providerSecretKey } from '../auth/oidc/source.js';
+import { managedKeysOf } from '../config/managed.js';
 import {
   effectiveProxyPort,
   type GatepassConfig,
@@ -33,6 +34,8 @@ export type ToolState = KeyState | 'broken';
 export interface StatusReport {
   config_file: string;
   config_exists: boolean;
+  /** The fleet-managed config merged in (managed.ts), or null; its keys are listed per provider. */
+  managed_config: string | null;
   /** The config passes full validation (a hand edit can break it). */
   config_valid: boolean;
   config_error: string | null;
@@ -42,6 +45,8 @@ export interface StatusReport {
     name: string;
     type: string;
     gateway_url: string | null;
+    /** Keys of this provider (as `config set` names them) whose value comes from the managed config. */
+    managed_keys: string[];
     configured: boolean;
     /** As `gatepass token` sees it: a usable or refreshable token is stored, and no logout since. */
     logged_in: boolean;
@@ -165,6 +170,7 @@ export async function collectStatus(run: RunEnv, options: StatusOptions = {}): P
       name,
       type: p.type,
       gateway_url: p.gateway_url ?? null,
+      managed_keys: managedKeysOf(loaded.managed, name),
       configured: usable(name, p, config),
       ...login,
       logged_out: p.logged_out === true,
@@ -213,6 +219,7 @@ export async function collectStatus(run: RunEnv, options: StatusOptions = {}): P
   return {
     config_file: loaded.file,
     config_exists: loaded.exists,
+    managed_config: loaded.managed?.file ?? null,
     config_valid: configError === null,
     config_error: configError,
     default_provider: config.default_provider,
@@ -310,6 +317,7 @@ export function formatStatus(r: StatusReport): string[] {
   const lines = [
     `Config: ${r.config_file}${r.config_exists ? '' : ' (not created yet)'}${r.config_valid ? '' : ` — INVALID: ${r.config_error}`}`,
   ];
+  if (r.managed_config) lines.push(`Managed config: ${r.managed_config} (its values win over yours)`);
   if (r.providers.length === 0) lines.push('Providers: none (run `gatepass setup`)');
   for (const p of r.providers) {
     const expiry = p.token_expires_at
@@ -323,6 +331,7 @@ export function formatStatus(r: StatusReport): string[] {
     lines.push(
       `Provider ${p.name}${p.name === r.default_provider ? ' (default)' : ''}: ${p.type}, ${p.gateway_url ?? 'no gateway URL'}${p.configured ? '' : ' (incomplete or invalid)'}, ${p.type === 'oidc' ? login : p.logged_out ? 'logged out (run `gatepass login`)' : 'token from command'}`,
     );
+    if (p.managed_keys.length) lines.push(`  managed: ${p.managed_keys.join(', ')}`);
     const layout = [
       p.anthropic_path_prefix ? `Anthropic API under ${p.anthropic_path_prefix}` : '',
       p.openai_path_prefix ? `OpenAI API under ${p.openai_path_prefix}` : '',

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
+import { Document, isMap, type Node } from 'yaml';
 import { clientSecretKey } from '../../auth/oidc/client-secret.js';
 import { applyAssignments, type FieldAssignment, parseAssignments, unsetFields } from '../../config/edit.js';
+import { isManagedPath } from '../../config/managed.js';
 import {
   DEFAULT_CALLBACK_PORT,
   DEFAULT_COMMAND_TIMEOUT_S,
@@ -11,7 +12,7 @@ import {
   isProviderConfigured,
   type Provider,
 } from '../../config/schema.js';
-import { loadConfig, updateConfig } from '../../config/store.js';
+import { type LoadedConfig, loadConfig, updateConfig } from '../../config/store.js';
 import { FIELDS } from '../../config/validate.js';
 import { UsageError } from '../../errors.js';
 import { displayProxy } from '../../net/egress.js';
@@ -56,6 +57,15 @@ export async function runSet(ctx: CliContext, keyValues: string[], options: SetO
   });
   const name = ctx.globals.provider ?? config.default_provider;
   ctx.logger.info(`Updated ${file}`);
+  const loaded = await loadConfig(file);
+  for (const a of assignments) {
+    const where = a.spec.scope === 'global' ? a.spec.key : `providers.${name}.${a.spec.key}`;
+    if (isManagedPath(loaded.managed, where)) {
+      ctx.logger.warn(
+        `${a.spec.key} is also set by the managed config ${loaded.managed!.file}, whose value wins over yours`,
+      );
+    }
+  }
   if (
     config.default_provider !== defaultBefore &&
     !assignments.some((a) => a.spec.key === 'default_provider')
@@ -272,11 +282,18 @@ export async function runShow(ctx: CliContext, options: { json?: boolean }): Pro
     }
     view['providers'] = { [only]: providers[only] };
   }
+  const sources = valueSources(loaded, view);
   if (options.json) {
-    ctx.print(JSON.stringify({ config_file: loaded.file, exists: loaded.exists, ...view }, null, 2));
+    const managed = { managed_config: loaded.managed?.file ?? null, sources };
+    ctx.print(
+      JSON.stringify({ config_file: loaded.file, exists: loaded.exists, ...managed, ...view }, null, 2),
+    );
     return 0;
   }
   ctx.print(`Config file: ${loaded.file}${loaded.exists ? '' : ' (not created yet)'}`);
+  if (loaded.managed) {
+    ctx.print(`Managed config: ${loaded.managed.file} (values marked "# managed" come from it and win)`);
+  }
   const names = Object.keys(loaded.config.providers);
   if (names.length === 0) {
     ctx.print('No provider configured yet.');
@@ -284,8 +301,41 @@ export async function runShow(ctx: CliContext, options: { json?: boolean }): Pro
       'Run `gatepass config set --gateway-url URL --issuer URL --client-id ID`, or `gatepass setup`.',
     );
   }
-  ctx.print(stringify(view, { lineWidth: 0 }).trimEnd());
+  const doc = new Document(view);
+  for (const [key, from] of Object.entries(sources)) {
+    if (from !== 'managed') continue;
+    const node = doc.getIn(key.split('.'), true) as Node | undefined;
+    if (node && !isMap(node)) node.comment = ' managed';
+  }
+  ctx.print(doc.toString({ lineWidth: 0 }).trimEnd());
   return 0;
+}
+
+/**
+ * Where each shown value comes from, by dotted path: `managed` (the fleet-managed file), `user`
+ * (the user's file) or `default` (not set: gatepass' default shown).
+ */
+function valueSources(loaded: LoadedConfig, view: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (node: unknown, stored: unknown, prefix: string[]): void => {
+    if (node && typeof node === 'object' && !Array.isArray(node)) {
+      for (const [k, v] of Object.entries(node)) {
+        if (prefix.length === 2 && prefix[0] === 'providers' && k === 'configured') continue;
+        const next =
+          stored && typeof stored === 'object' ? (stored as Record<string, unknown>)[k] : undefined;
+        walk(v, next, [...prefix, k]);
+      }
+      return;
+    }
+    const key = prefix.join('.');
+    out[key] = isManagedPath(loaded.managed, key) ? 'managed' : stored === undefined ? 'default' : 'user';
+  };
+  walk(
+    { default_provider: view['default_provider'], providers: view['providers'], proxy: view['proxy'] },
+    loaded.config,
+    [],
+  );
+  return out;
 }
 
 export async function runPath(ctx: CliContext): Promise<number> {
