@@ -133,11 +133,13 @@ describe('through a CONNECT egress proxy (HTTPS_PROXY with credentials)', () => 
     const r = await runGatepass(['setup', '--tools', 'claude'], { env: home.env, timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(egress.tunnels['gateway.corp.test:443']).toBeGreaterThanOrEqual(1);
-    // The fake gateway answers 401 everywhere: a reachable gateway means "/anthropic exists".
+    // The fake gateway answers 401 everywhere, plain and prefixed paths alike: no prefix. Recorded as
+    // '' (an unreachable gateway records nothing and is probed again next time): it was reached.
     const cfg = parse(readFileSync(home.configFile, 'utf8')) as {
       providers: { default: { anthropic_path_prefix?: string } };
     };
-    expect(cfg.providers.default.anthropic_path_prefix).toBe('/anthropic');
+    expect(cfg.providers.default.anthropic_path_prefix).toBe('');
+    expect(r.stderr).not.toMatch(/could not reach the gateway/);
     expect(r.stderr).toMatch(
       /Claude Code reaches the gateway itself through HTTPS_PROXY \(http:\/\/\*\*\*@127\.0\.0\.1:\d+\)/,
     );
