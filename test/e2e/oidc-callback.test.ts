@@ -163,10 +163,12 @@ describe('browser that cannot be opened', () => {
       const timer = setTimeout(() => reject(new Error(`no URL printed: ${stderr}`)), 20_000);
       child.stderr?.setEncoding('utf8').on('data', (d: string) => {
         stderr += d;
-        const m = /Could not open a browser\. Open this URL to log in:\s+(\S+)/.exec(stderr);
+        const m = /Could not open a browser (\([^)]*\))\. Open this URL to log in:\s+(\S+)/.exec(stderr);
         if (m) {
           clearTimeout(timer);
-          resolve(m[1]!);
+          // The reason names the variable the user set and what is wrong with it.
+          expect(m[1]).toMatch(/GATEPASS_BROWSER command "\/nonexistent\/browser" cannot be run: ENOENT/);
+          resolve(m[2]!);
         }
       });
     });
