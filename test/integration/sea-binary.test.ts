@@ -102,7 +102,8 @@ afterEach(() => t.cleanup());
 
 /** The environment `env -i` leaves: HOME, the node-less PATH, and `extra`. */
 function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { HOME: t.home, PATH, GATEPASS_INTERACTIVE: '0', ...extra };
+  // example.com hosts stand for a real gateway here: setup may wire them (as makeTempHome allows).
+  return { HOME: t.home, PATH, GATEPASS_INTERACTIVE: '0', GATEPASS_ALLOW_PLACEHOLDER_HOSTS: '1', ...extra };
 }
 
 /** Run `env -i VAR=… <program> args…`: nothing of this (node) process' environment leaks in. */
@@ -187,7 +188,12 @@ describe('the single executable, with no Node on PATH', () => {
     const tree = () => readdirSync(t.home, { recursive: true }).map(String).sort();
     const before = tree();
     const dry = await ok(run(['setup', ...flags, '--dry-run']));
-    expect(dry.stdout).toContain(`"apiKeyHelper": "${BINARY} token --min-valid 600"`);
+    // Tools run gatepass' launcher (rewritten by every setup), pinned to this config and provider;
+    // after the real setup below, the launcher starts the binary itself.
+    const launcher = path.join(t.home, '.local/share/gatepass/bin/gatepass');
+    expect(dry.stdout).toMatch(
+      new RegExp(`"apiKeyHelper": "${launcher} --config \\S+ --provider default token --min-valid 600"`),
+    );
     expect(dry.stdout).not.toContain(path.join(cwd, 'gatepass'));
     expect(tree()).toEqual(before); // nothing extracted or cached anywhere under HOME
 
