@@ -8,7 +8,7 @@
 //   load      this process: undici Pools with keep-alive
 // Results: a table on stdout and bench/results/proxy-<timestamp>.json.
 // Env knobs: BENCH_LATENCY_N (2000), BENCH_DURATION_MS (5000), BENCH_CONCURRENCY (32), BENCH_STREAMS (500),
-// BENCH_TOKEN_RUNS (30), BENCH_ONLY (token | proxy: run one section).
+// BENCH_TOKEN_RUNS (30), BENCH_ONLY (token | proxy | wrk: run one section; wrk.mjs has its own knobs).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -17,6 +17,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { tokenBench, tokenTable } from './token.mjs';
+import { wrkSection } from './wrk.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? 2000);
@@ -328,8 +329,9 @@ Results: ${path.relative(process.cwd(), file)}`);
 
 async function main() {
   const only = process.env.BENCH_ONLY;
-  if (only !== 'proxy') await tokenSection();
+  if (only !== 'proxy' && only !== 'wrk') await tokenSection();
   if (only === 'token') return;
+  if (only === 'wrk') return void (await wrkOnly());
   const nginxBin = nginxBinary();
   const info = machine(nginxBin);
   console.error(`machine: ${JSON.stringify(info)}`);
@@ -437,6 +439,18 @@ Proxy req/s: ${results.derived.proxyRpsVsDirect}× direct${T.nginx ? `, ${result
 First SSE byte added (p50): ${results.derived.ttfbAddedP50Ms} ms
 Proxy RSS: idle ${rssIdleStart} MiB at start, ${rssIdleWarm} MiB after load; ${STREAMS} concurrent streams: peak ${streams.rssPeakMiB} MiB (all open after ${streams.allOpenAfterMs} ms, ${streams.errors} errors), ${streams.rssAfterMiB} MiB after they closed
 Results: ${path.relative(process.cwd(), file)}`);
+  if (!only) await wrkOnly();
+}
+
+/** (e): gatepass, nginx, haproxy and the raw Node pipe under wrk (bench/wrk.mjs). */
+async function wrkOnly() {
+  const r = await wrkSection();
+  if (!r) return;
+  const date = new Date().toISOString();
+  mkdirSync(path.join(here, 'results'), { recursive: true });
+  const file = path.join(here, 'results', `wrk-${date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify({ date, machine: machine(nginxBinary()), ...r }, null, 2)}\n`);
+  console.log(`Results: ${path.relative(process.cwd(), file)}`);
 }
 
 main().then(

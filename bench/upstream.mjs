@@ -1,6 +1,8 @@
 // Benchmark upstream: a minimal local "gateway" in its own process.
 //   POST /v1/chat/completions  → a small JSON completion (~300 bytes)
 //   POST /v1/stream            → SSE: first event at once, then one event every ?interval ms, ?events in total
+//   GET  /v1/blob?mib=N&chunked=1 → N MiB of bytes, chunked (no length) or with a content-length
+//   POST /v1/upload            → reads the body, answers its length
 // Prints its port on stdout.
 import http from 'node:http';
 
@@ -13,6 +15,8 @@ const BODY = JSON.stringify({
   usage: { prompt_tokens: 10, completion_tokens: 1, total_tokens: 11 },
 });
 
+const BLOB = Buffer.alloc(64 * 1024, 'x');
+
 const server = http.createServer((req, res) => {
   if (!req.headers.authorization?.startsWith('Bearer ')) {
     res.writeHead(401, { 'content-type': 'application/json' });
@@ -21,8 +25,36 @@ const server = http.createServer((req, res) => {
     return;
   }
   const url = new URL(req.url, 'http://x');
-  req.resume();
+  let uploaded = 0;
+  req.on('data', (d) => {
+    uploaded += d.length;
+  });
   req.on('end', () => {
+    if (url.pathname === '/v1/blob') {
+      const total = Number(url.searchParams.get('mib') ?? 1) * 1024 * 1024;
+      const chunked = url.searchParams.get('chunked') === '1';
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        ...(chunked ? {} : { 'content-length': total }),
+      });
+      let left = total;
+      const more = () => {
+        while (left > 0) {
+          const n = Math.min(left, BLOB.length);
+          left -= n;
+          if (!res.write(n === BLOB.length ? BLOB : BLOB.subarray(0, n))) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+      return;
+    }
+    if (url.pathname === '/v1/upload') {
+      const n = String(uploaded);
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': n.length });
+      res.end(n);
+      return;
+    }
     if (url.pathname === '/v1/stream') {
       const events = Number(url.searchParams.get('events') ?? 3);
       const interval = Number(url.searchParams.get('interval') ?? 10);

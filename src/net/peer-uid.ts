@@ -6,7 +6,7 @@
  * Windows, a kernel without /proc) `peerCheckAvailable()` is false and the callers say so.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 
@@ -69,12 +69,50 @@ function uidAfter(table: string, needle: string): number | undefined {
   return Number.isInteger(uid) ? uid : undefined;
 }
 
-async function readTable(family: 4 | 6): Promise<string> {
+/** Bytes read from a table at a time: the scan stops as soon as every connection looked for is seen. */
+const SCAN_CHUNK = 64 * 1024;
+
+/**
+ * The uid of each `needles` line of a table, reading it a chunk at a time and stopping once all are
+ * found. The kernel builds the table as it is read (~2 µs a line, and a busy machine lists thousands
+ * of TIME_WAIT sockets), so stopping early saves half the cost on average; a connection not listed
+ * costs a full read, as before. Only whole lines are searched.
+ */
+async function scanTable(family: 4 | 6, needles: string[]): Promise<(number | undefined)[]> {
+  const uids: (number | undefined)[] = needles.map(() => undefined);
+  const wanted = needles.map((n) => Buffer.from(` ${n} `, 'latin1'));
+  let left = needles.length;
+  let file: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    return await readFile(TABLES[family], 'latin1');
+    file = await open(TABLES[family], 'r');
+    // Searched as bytes (no string per chunk); a partial last line moves to the front for the next read.
+    const buf = Buffer.allocUnsafe(2 * SCAN_CHUNK);
+    let carry = 0;
+    for (;;) {
+      const { bytesRead } = await file.read(buf, carry, SCAN_CHUNK, null);
+      const end = carry + bytesRead;
+      const whole = bytesRead > 0 ? buf.lastIndexOf(10, end - 1) + 1 : end;
+      const view = buf.subarray(0, whole);
+      for (let i = 0; i < wanted.length && left > 0; i++) {
+        if (uids[i] !== undefined) continue;
+        const at = view.indexOf(wanted[i]!);
+        if (at < 0) continue;
+        const eol = view.indexOf(10, at);
+        uids[i] = uidAfter(view.toString('latin1', at, eol < 0 ? whole : eol + 1), needles[i]!);
+        if (uids[i] !== undefined) left--;
+      }
+      if (left === 0 || bytesRead === 0) break;
+      carry = end - whole;
+      if (carry >= SCAN_CHUNK)
+        carry = 0; // no line is this long: drop it rather than overflow
+      else buf.copy(buf, 0, whole, end);
+    }
   } catch {
-    return '';
+    // No table (not Linux, no /proc): nothing found.
+  } finally {
+    await file?.close().catch(() => undefined);
   }
+  return uids;
 }
 
 /** Lookups waiting for the next read of one table. */
@@ -109,27 +147,10 @@ async function drain(family: 4 | 6): Promise<void> {
   while (b.waiting) {
     const batch = b.waiting;
     b.waiting = undefined;
-    const table = await readTable(family);
-    if (batch.needles.length < 8) {
-      for (const [i, n] of batch.needles.entries()) batch.resolve[i]!(uidAfter(table, n));
-    } else {
-      const uids = indexTable(table);
-      for (const [i, n] of batch.needles.entries()) batch.resolve[i]!(uids.get(n));
-    }
+    const uids = await scanTable(family, batch.needles);
+    for (const [i, uid] of uids.entries()) batch.resolve[i]!(uid);
   }
   b.reading = false;
-}
-
-/** "local remote" → uid for every line of a table (for large batches). */
-function indexTable(table: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of table.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8 || !f[0]!.endsWith(':')) continue;
-    const uid = Number(f[7]);
-    if (Number.isInteger(uid)) out.set(`${f[1]} ${f[2]}`, uid);
-  }
-  return out;
 }
 
 /**

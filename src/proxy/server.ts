@@ -9,14 +9,13 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { TokenResult, TokenSource } from '../auth/types.js';
 import { describeError, GatepassError, ProxyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { displayProxy, egressFailureReason } from '../net/egress.js';
 import { describeUid, listenerUid, peerCheckAvailable, peerUid } from '../net/peer-uid.js';
 import { type ResolvedTls, tlsErrorCode, tlsHint } from '../net/tls.js';
-import { egressAgent } from '../net/tls-fetch.js';
 import { registerSecret } from '../redact.js';
 import { VERSION } from '../version.js';
 import { detectDialect, type ErrorKind, errorBody } from './dialect.js';
@@ -288,12 +287,20 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     headersTimeout: upstreamTimeout,
     bodyTimeout: upstreamTimeout,
   };
+  // undici (about 1 MB of code, several MiB of RSS) loads only for the node engine: the wire
+  // engine's idle proxy does not carry it.
   const pool: Dispatcher | undefined =
     engine === 'wire'
       ? undefined
       : egress
-        ? egressAgent(egress, options.tls, { ...poolOptions, connectTimeoutMs })
-        : new Pool(origin, { ...poolOptions, connect: { timeout: connectTimeoutMs, ...gatewayTls } });
+        ? (await import('../net/tls-fetch.js')).egressAgent(egress, options.tls, {
+            ...poolOptions,
+            connectTimeoutMs,
+          })
+        : new (await import('undici')).Pool(origin, {
+            ...poolOptions,
+            connect: { timeout: connectTimeoutMs, ...gatewayTls },
+          });
   const tokens = createTokenCache({
     source: options.tokenSource,
     logger,

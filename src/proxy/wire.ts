@@ -4,10 +4,11 @@
  * stream plumbing, a timer per socket), which cost more than half the proxy's CPU per request
  * (bench/README.md). Same behaviour as the node:http engine (server.ts, GATEPASS_PROXY_ENGINE=node):
  * - malformed or ambiguous requests (the request-smuggling cases) → 400 and the connection closes;
- * - bodies with a known length up to maxReplay are buffered (replayable after a 401), others stream
- *   to the gateway as they arrive, with backpressure;
+ * - every request body streams to the gateway as it arrives, with backpressure; one with a known
+ *   length up to maxReplay is also recorded (tee) so it can be replayed after a 401, others are not;
  * - the gateway's answer is re-framed for the client (hop-by-hop headers dropped, chunked bodies
- *   re-chunked as they arrive, never buffered), the client's pace slowing the gateway;
+ *   re-chunked as they arrive, never buffered or copied: size line, data and CRLF go out in one
+ *   corked write, a writev), the client's pace slowing the gateway;
  * - a client that goes away destroys its upstream connection; an upstream failure before the answer
  *   is a 502/504 JSON error, after it the client's connection is cut (no silent truncation);
  * - upstream connections (wire/upstream.ts: as strict with the gateway as this file is with
@@ -132,7 +133,7 @@ function headerSafe(token: string): boolean {
 
 enum Phase {
   Queued,
-  Body, // waiting for a buffered body
+  Body, // reading a body that is dropped before the answer (a refused request)
   Token, // waiting for a token (login)
   Upstream, // sent; the answer is coming
   Done,
@@ -183,8 +184,12 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       }
       const ex = c.queue[0];
       if (ex) {
-        // A request whose body stopped arriving before it could be forwarded (or refused).
-        if (ex.phase === Phase.Body && now - c.last >= clientIdleMs + tick) c.socket.destroy();
+        // A request whose body stopped arriving (being forwarded, or read to be dropped); not one
+        // whose client is paused because the gateway is slow to take it.
+        const stalled =
+          ex.phase === Phase.Body ||
+          (ex.phase === Phase.Upstream && !ex.bodyDone && !ex.responseStarted && !c.socket.isPaused());
+        if (stalled && now - c.last >= clientIdleMs + tick) c.socket.destroy();
         continue;
       }
       if (now - c.last >= clientIdleMs + tick) c.socket.destroy();
@@ -209,8 +214,13 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     phase = Phase.Queued;
     body: Buffer[] = [];
     bodyBytes = 0;
+    /** 'buffer' mode: how many of `body`'s pieces went to the current upstream connection. */
+    sent = 0;
     bodyDone = false;
-    /** 'buffer' (replayable), 'stream' (forwarded as it arrives), 'discard' (answered without it). */
+    /**
+     * 'buffer' (forwarded as it arrives and recorded: replayable), 'stream' (forwarded as it arrives,
+     * not kept), 'discard' (answered without it).
+     */
     bodyMode: 'buffer' | 'stream' | 'discard';
     readonly started = policy.accessLog ? performance.now() : 0;
     status = 0;
@@ -305,11 +315,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     }
     ex.path = v.path;
     if (h.expectContinue && !ex.bodyDone) ex.client.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
-    if (ex.bodyMode === 'buffer' && !ex.bodyDone) {
-      ex.phase = Phase.Body; // continued by the client's onComplete
-      return;
-    }
-    obtainToken(ex);
+    obtainToken(ex); // the body (if any) goes out as it arrives: tee(), pump()
   }
 
   function obtainToken(ex: Exchange): void {
@@ -374,24 +380,46 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       head += `${raw[2 * i]}: ${raw[2 * i + 1]}\r\n`;
     }
     if (streamed && h.chunked) head += 'transfer-encoding: chunked\r\n';
-    else if (streamed) head += `content-length: ${h.contentLength}\r\n`;
-    else if (ex.bodyBytes > 0 || h.contentLength !== undefined || h.chunked)
-      head += `content-length: ${ex.bodyBytes}\r\n`;
+    else if (h.contentLength !== undefined) head += `content-length: ${h.contentLength}\r\n`;
     head += `authorization: Bearer ${token}\r\n\r\n`;
     const s = u.socket;
     if (!streamed) {
-      if (ex.bodyBytes === 0) s.write(head, 'latin1');
-      else {
-        // Head and body in one write (one segment, one syscall).
+      if (ex.bodyBytes === 0 || ex.bodyBytes + head.length <= SMALL_WRITE) {
+        // Head and (small) body in one write: one segment, one syscall.
         const buf = Buffer.allocUnsafe(head.length + ex.bodyBytes);
         let off = buf.write(head, 0, 'latin1');
         for (const b of ex.body) off += b.copy(buf, off);
         s.write(buf);
+        ex.sent = ex.body.length;
+        u.bodyPending = !ex.bodyDone;
+        return;
       }
+      ex.sent = 0;
+      s.cork();
+      s.write(head, 'latin1');
+      tee(ex);
+      s.uncork();
       return;
     }
     s.write(head, 'latin1');
     pump(ex);
+  }
+
+  /**
+   * Replayable body: send the recorded pieces the current connection has not had yet (they stay
+   * recorded for a retry after a 401 or on a fresh connection).
+   */
+  function tee(ex: Exchange): void {
+    const u = ex.conn;
+    if (!u || ex.phase !== Phase.Upstream) return;
+    u.last = clock;
+    const s = u.socket;
+    const body = ex.body;
+    let ok = true;
+    for (let i = ex.sent; i < body.length; i++) ok = s.write(body[i]!);
+    ex.sent = body.length;
+    u.bodyPending = !ex.bodyDone;
+    if (!ok) ex.client.socket.pause(); // resumed by drained()
   }
 
   /** Streamed request body: forward what has arrived (chunk-framed when the client chunked it). */
@@ -401,18 +429,25 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     u.last = clock;
     const s = u.socket;
     let ok = true;
+    const chunked = ex.head.chunked;
+    if (chunked) s.cork(); // size line, data, CRLF: one writev, no copy
     for (const b of ex.body) {
-      if (ex.head.chunked) {
-        if (b.length)
-          ok = s.write(Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`, 'latin1'), b, CRLF]));
+      if (chunked) {
+        if (b.length) {
+          s.write(`${b.length.toString(16)}\r\n`, 'latin1');
+          s.write(b);
+          ok = s.write(CRLF);
+        }
       } else ok = s.write(b);
     }
     ex.body.length = 0;
     ex.bodyBytes = 0;
-    if (ex.bodyDone && ex.head.chunked && !ex.endSent) {
+    if (ex.bodyDone && chunked && !ex.endSent) {
       ex.endSent = true;
-      s.write('0\r\n\r\n', 'latin1');
+      ok = s.write('0\r\n\r\n', 'latin1');
     }
+    if (chunked) s.uncork();
+    u.bodyPending = !ex.bodyDone || (chunked && !ex.endSent);
     const c = ex.client.socket;
     if (!ok) c.pause();
     else if (c.isPaused() && ex.client.queue.length < 2) c.resume();
@@ -488,17 +523,26 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       parts.length = 0;
       return;
     }
-    let ok: boolean;
+    let ok = true;
+    const s = c.socket;
     if (parts.length === 1) {
       const p = parts[0]!;
-      ok = typeof p === 'string' ? c.socket.write(p, 'latin1') : c.socket.write(p);
+      ok = typeof p === 'string' ? s.write(p, 'latin1') : s.write(p);
     } else {
       let bytes = 0;
       for (const p of parts) bytes += p.length; // strings here are latin1: one byte a character
-      const buf = Buffer.allocUnsafe(bytes);
-      let off = 0;
-      for (const p of parts) off += typeof p === 'string' ? buf.write(p, off, 'latin1') : p.copy(buf, off);
-      ok = c.socket.write(buf);
+      if (bytes <= SMALL_WRITE) {
+        // Small: one copy into one buffer is cheaper than a writev of many pieces.
+        const buf = Buffer.allocUnsafe(bytes);
+        let off = 0;
+        for (const p of parts) off += typeof p === 'string' ? buf.write(p, off, 'latin1') : p.copy(buf, off);
+        ok = s.write(buf);
+      } else {
+        // Large (chunk size lines, the gateway's reads, CRLFs): one writev, the data never copied.
+        s.cork();
+        for (const p of parts) ok = typeof p === 'string' ? s.write(p, 'latin1') : s.write(p);
+        s.uncork();
+      }
     }
     parts.length = 0;
     // A slow client slows the gateway: stop reading it until the client drains.
@@ -634,7 +678,9 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       if (!ex || ex.bodyMode === 'discard') return;
       ex.body.push(b);
       ex.bodyBytes += b.length;
-      if (ex.bodyMode === 'stream') {
+      if (ex.bodyMode === 'buffer') {
+        if (ex.phase === Phase.Upstream) tee(ex);
+      } else if (ex.bodyMode === 'stream') {
         if (ex.phase === Phase.Upstream) pump(ex);
         else if (ex.bodyBytes > STREAM_BUFFER_MAX) this.socket.pause();
       }
@@ -653,6 +699,7 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
           done(ex);
         } else obtainToken(ex);
       } else if (ex.bodyMode === 'stream') pump(ex);
+      else if (ex.bodyMode === 'buffer') tee(ex);
     }
 
     /**
@@ -711,6 +758,8 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
 }
 
 const CRLF = Buffer.from('\r\n');
+/** Writes up to this size are gathered into one buffer; larger ones go out as a writev. */
+const SMALL_WRITE = 16 * 1024;
 
 /** An empty answer after which the connection closes (requests the parser refused or cut short). */
 function closingAnswer(status: number): string {

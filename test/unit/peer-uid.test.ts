@@ -56,6 +56,31 @@ describe.skipIf(!peerCheckAvailable())('peer uid from /proc/net/tcp{,6}', () => 
     }
   });
 
+  it('a table longer than one read chunk: every connection is found, lines cut at a chunk edge too', async () => {
+    // 400 connections list 800 lines (~120 KB): the table is read in 64 KiB chunks and each lookup
+    // stops once its line is seen, so some lines straddle a chunk boundary.
+    const server = net.createServer();
+    const accepted: net.Socket[] = [];
+    server.on('connection', (s) => accepted.push(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const clients = Array.from({ length: 400 }, () => net.connect(port, '127.0.0.1'));
+    try {
+      await new Promise<void>((resolve) => {
+        const check = () => (accepted.length === clients.length ? resolve() : setTimeout(check, 10));
+        check();
+      });
+      const uids = await Promise.all(accepted.map((s) => peerUid(s)));
+      expect(uids.filter((u) => u === process.getuid!())).toHaveLength(accepted.length);
+      // One at a time as well (one needle per read, each read stopping early).
+      for (const s of accepted.slice(-20)) expect(await peerUid(s)).toBe(process.getuid!());
+    } finally {
+      for (const c of clients) c.destroy();
+      for (const s of accepted) s.destroy();
+      server.close();
+    }
+  }, 60_000);
+
   it('finds nobody for a port nothing listens on, and names uid 0', async () => {
     const s = net.createServer();
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));

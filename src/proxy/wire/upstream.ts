@@ -67,6 +67,11 @@ export class Upstream implements Http1Handler {
   last: number;
   /** Reading stopped because the client is slow: not the gateway's silence (no timeout). */
   pausedForClient = false;
+  /**
+   * The request body is still being written: a response that completes meanwhile (a 401 sent before
+   * reading the body) leaves the connection mid-request, so it is dropped, not reused.
+   */
+  bodyPending = false;
   /** The status of the response being read (0 before its final head). */
   status = 0;
   private keepAlive = true;
@@ -120,6 +125,7 @@ export class Upstream implements Http1Handler {
   assign(owner: ResponseSink): void {
     this.owner = owner;
     this.status = 0;
+    this.bodyPending = false;
     this.keepAlive = true;
     this.last = this.pool.now();
   }
@@ -204,7 +210,7 @@ export class Upstream implements Http1Handler {
     const owner = this.owner;
     if (!owner || this.status === 0) return; // the end of a 100/103
     this.owner = undefined;
-    if (!this.keepAlive) this.drop();
+    if (!this.keepAlive || this.bodyPending) this.drop();
     else if (this.reading) this.releaseAfterRead = true;
     else this.pool.released(this);
     owner.responseComplete();

@@ -1,0 +1,174 @@
+// The targets of the wrk benchmark (bench/wrk.mjs): the bench gateway, gatepass (with and without
+// the same-user check), a raw Node `net` pipe, nginx and haproxy, each in its own process; and the
+// /proc readings (CPU time, RSS) the benchmark takes of them.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+export const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+
+/** CPU time (ms, user + system) a process has used so far. */
+export function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+}
+
+export function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? round(Number(m[1]) / 1024, 1) : undefined;
+}
+
+export async function freePort() {
+  const s = net.createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export async function waitForPort(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** Spawn a long-running process; `stop()` ends it. */
+export function run(children, bin, args, options = {}) {
+  const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'], ...options });
+  children.push(proc);
+  return proc;
+}
+
+/** nginx as a header-injecting reverse proxy: 1 worker, keep-alive upstream, no buffering. */
+export function nginxConf(dir, port, up) {
+  return `master_process off; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off; client_max_body_size 0;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  keepalive_requests 1000000;
+  upstream gateway { server 127.0.0.1:${up}; keepalive 512; keepalive_requests 1000000; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://gateway; proxy_http_version 1.1;
+      proxy_set_header Connection ""; proxy_set_header Authorization "Bearer bench-token";
+      proxy_set_header X-Api-Key ""; proxy_buffering off; proxy_request_buffering off;
+    }
+  }
+}
+`;
+}
+
+/** haproxy in HTTP mode, one thread, the same header injection, keep-alive both sides. */
+export function haproxyConf(port, up) {
+  return `global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 10s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  http-reuse always
+frontend f
+  bind 127.0.0.1:${port}
+  http-request del-header x-api-key
+  http-request set-header Authorization "Bearer bench-token"
+  default_backend b
+backend b
+  server s1 127.0.0.1:${up}
+`;
+}
+
+/** The raw Node pipe: each client connection piped to its own upstream connection, bytes untouched. */
+const PIPE_SRC = `
+const net = require('node:net');
+const up = Number(process.argv[1]);
+const s = net.createServer((c) => {
+  const u = net.connect(up, '127.0.0.1');
+  c.setNoDelay(true); u.setNoDelay(true);
+  c.pipe(u); u.pipe(c);
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
+  c.on('close', () => u.destroy()); u.on('close', () => c.destroy());
+});
+s.listen(0, '127.0.0.1', () => process.stdout.write(s.address().port + '\\n'));
+`;
+
+export function firstLine(proc) {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.setEncoding('utf8').on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(Number(out.slice(0, nl)));
+    });
+    proc.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+  });
+}
+
+export async function startTargets(children, dir, key) {
+  const upProc = spawn(process.execPath, [path.join(here, 'upstream.mjs')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(upProc);
+  const up = await firstLine(upProc);
+  const targets = {};
+  const gp = async (name, env) => {
+    const p = spawn(process.execPath, [path.join(here, 'proxy-child.mjs'), `http://127.0.0.1:${up}`, key], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    });
+    children.push(p);
+    targets[name] = { port: await firstLine(p), pid: p.pid, auth: 'key' };
+  };
+  await gp('gatepass', {});
+  await gp('gatepass-no-peer-check', { BENCH_PEER_CHECK: '0' });
+  const pipeProc = spawn(process.execPath, ['-e', PIPE_SRC, String(up)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(pipeProc);
+  targets['node-pipe'] = { port: await firstLine(pipeProc), pid: pipeProc.pid, auth: 'bearer' };
+  if (existsBin('/usr/sbin/nginx')) {
+    const port = await freePort();
+    writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, port, up));
+    const p = run(children, '/usr/sbin/nginx', [
+      '-p',
+      dir,
+      '-c',
+      path.join(dir, 'nginx.conf'),
+      '-e',
+      path.join(dir, 'error.log'),
+    ]);
+    await waitForPort(port);
+    targets.nginx = { port, pid: p.pid, auth: 'key' };
+  }
+  if (has('haproxy')) {
+    const port = await freePort();
+    writeFileSync(path.join(dir, 'haproxy.cfg'), haproxyConf(port, up));
+    const p = run(children, 'haproxy', ['-f', path.join(dir, 'haproxy.cfg'), '-db']);
+    await waitForPort(port);
+    targets.haproxy = { port, pid: p.pid, auth: 'key' };
+  }
+  return { up, upPid: upProc.pid, targets };
+}
+
+export function existsBin(p) {
+  return spawnSync(p, ['-v']).status === 0;
+}

@@ -1,0 +1,328 @@
+// The proxy against an external load generator (`npm run bench`, or BENCH_ONLY=wrk node bench/run.mjs):
+// `wrk` (Debian package) drives gatepass, nginx, haproxy and a raw Node `net` pipe (no HTTP parsing:
+// the floor for any Node proxy) in interleaved rounds, so background load hits them alike; CPU per
+// request is read from /proc for each. Also: the same-user check's cost per connection (a run with
+// `Connection: close`, gatepass with and without the check), large downloads (chunked vs
+// content-length, gatepass vs nginx), 8 MiB uploads, and the memory of the real `gatepass proxy start`
+// (idle, with many open streams, and settled 30 s after they close).
+// Knobs: BENCH_WRK_ROUNDS (3), BENCH_WRK_SECONDS (4), BENCH_CONCURRENCY (32), BENCH_BULK_MIB (512),
+// BENCH_MEM_STREAMS (1000), BENCH_SETTLE_S (30).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuMs, freePort, has, rssMiB, run, startTargets, waitForPort } from './wrk-targets.mjs';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const ROUNDS = Number(process.env.BENCH_WRK_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 4);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const BULK_MIB = Number(process.env.BENCH_BULK_MIB ?? 512);
+const MEM_STREAMS = Number(process.env.BENCH_MEM_STREAMS ?? 1000);
+const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 30);
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** One wrk run: req/s, requests, non-2xx, and the target's CPU µs per request. */
+function wrk(target, dir, key, { close = false, seconds = SECONDS } = {}) {
+  const script = path.join(dir, `post-${target.auth}.lua`);
+  const auth =
+    target.auth === 'key'
+      ? `wrk.headers["x-api-key"] = "${key}"`
+      : 'wrk.headers["authorization"] = "Bearer bench-token"';
+  const message = 'Say ok. '.repeat(16);
+  writeFileSync(
+    script,
+    `wrk.method = "POST"
+wrk.body = '{"model":"bench","messages":[{"role":"user","content":"${message}"}],"max_tokens":16}'
+wrk.headers["content-type"] = "application/json"
+wrk.headers["anthropic-version"] = "2023-06-01"
+${auth}
+`,
+  );
+  const args = ['-t1', `-c${close ? 8 : CONCURRENCY}`, `-d${seconds}s`, '-s', script];
+  if (close) args.push('-H', 'Connection: close');
+  args.push(`http://127.0.0.1:${target.port}/v1/chat/completions`);
+  const cpu0 = cpuMs(target.pid);
+  const r = spawnSync('wrk', args, { encoding: 'utf8' });
+  const cpu = cpuMs(target.pid) - cpu0;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? 0);
+  const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
+  const socketErrors = /Socket errors: (.*)/.exec(r.stdout)?.[1];
+  return { rps, requests, non2xx, socketErrors, cpuUsPerRequest: requests ? (cpu * 1000) / requests : 0 };
+}
+
+/** GET a blob through a target, discarding it: MiB/s and the target's CPU ms per GiB. */
+function download(target, key, mib, chunked) {
+  return new Promise((resolve, reject) => {
+    const headers = target.auth === 'key' ? { 'x-api-key': key } : { authorization: 'Bearer bench-token' };
+    const cpu0 = cpuMs(target.pid);
+    const t0 = performance.now();
+    http
+      .get(
+        {
+          host: '127.0.0.1',
+          port: target.port,
+          path: `/v1/blob?mib=${mib}&chunked=${chunked ? 1 : 0}`,
+          headers,
+        },
+        (res) => {
+          let n = 0;
+          res.on('data', (d) => {
+            n += d.length;
+          });
+          res.on('end', () => {
+            const s = (performance.now() - t0) / 1000;
+            if (n !== mib * 1024 * 1024) reject(new Error(`got ${n} bytes of ${mib} MiB`));
+            resolve({ mibPerS: mib / s, cpuMsPerGiB: ((cpuMs(target.pid) - cpu0) * 1024) / mib });
+          });
+        },
+      )
+      .on('error', reject);
+  });
+}
+
+/** POST `mib` MiB through a target: MiB/s. */
+function upload(target, key, mib) {
+  const body = Buffer.alloc(1024 * 1024, 'u');
+  return new Promise((resolve, reject) => {
+    const headers = {
+      'content-length': mib * body.length,
+      ...(target.auth === 'key' ? { 'x-api-key': key } : { authorization: 'Bearer bench-token' }),
+    };
+    const t0 = performance.now();
+    const req = http.request(
+      { host: '127.0.0.1', port: target.port, method: 'POST', path: '/v1/upload', headers },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => {
+          text += d;
+        });
+        res.on('end', () => {
+          if (Number(text) !== mib * body.length) reject(new Error(`upstream got ${text} bytes`));
+          resolve({ mibPerS: mib / ((performance.now() - t0) / 1000) });
+        });
+      },
+    );
+    req.on('error', reject);
+    let i = 0;
+    const more = () => {
+      while (i < mib) {
+        i++;
+        if (!req.write(body)) return void req.once('drain', more);
+      }
+      req.end();
+    };
+    more();
+  });
+}
+
+/** The real `gatepass proxy start` (command provider, env store): RSS idle, with streams, settled. */
+async function memory(children, dir, key, up) {
+  const port = await freePort();
+  const cfg = path.join(dir, 'gatepass.yaml');
+  writeFileSync(
+    cfg,
+    `version: 1\ndefault_provider: default\nproviders:\n  default:\n    type: command\n    gateway_url: http://127.0.0.1:${up}\n    auth:\n      env_var: BENCH_GW_TOKEN\n`,
+  );
+  const p = run(
+    children,
+    process.execPath,
+    [path.join(here, '..', 'dist', 'cli.js'), '--config', cfg, 'proxy', 'start', '--port', String(port)],
+    {
+      env: {
+        ...process.env,
+        HOME: dir,
+        GATEPASS_SECRET_STORE: 'env',
+        GATEPASS_SECRET_GATEPASS_LOCAL_PROXY_KEY: key,
+        BENCH_GW_TOKEN: 'bench-token',
+      },
+    },
+  );
+  await waitForPort(port);
+  await sleep(2000);
+  const idle = rssMiB(p.pid);
+  const sockets = [];
+  let first = 0;
+  const req = `POST /v1/stream?events=100000&interval=1000 HTTP/1.1\r\nHost: x\r\nx-api-key: ${key}\r\ncontent-length: 2\r\n\r\n{}`;
+  for (let i = 0; i < MEM_STREAMS; i++) {
+    const s = net.connect(port, '127.0.0.1', () => s.write(req));
+    s.once('data', () => first++);
+    s.on('error', () => undefined);
+    sockets.push(s);
+    if (i % 50 === 49) await sleep(20);
+  }
+  const t0 = performance.now();
+  while (first < MEM_STREAMS && performance.now() - t0 < 60_000) await sleep(50);
+  await sleep(2000);
+  const open = rssMiB(p.pid);
+  for (const s of sockets) s.destroy();
+  await sleep(1000);
+  const after1s = rssMiB(p.pid);
+  await sleep((SETTLE_S - 1) * 1000);
+  const settled = rssMiB(p.pid);
+  p.kill('SIGTERM');
+  return {
+    streams: MEM_STREAMS,
+    streamsOpen: first,
+    idleMiB: idle,
+    openMiB: open,
+    after1sMiB: after1s,
+    settledMiB: settled,
+  };
+}
+
+export async function wrkSection() {
+  if (!has('wrk')) {
+    console.log('\n(e) wrk not installed (Debian package `wrk`, see scripts/test-deps.sh): section skipped');
+    return undefined;
+  }
+  const children = [];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatepass-bench-wrk-'));
+  const key = 'gp_local_benchbenchbenchbenchbenchbenchbenchbench';
+  const load = os.loadavg().map((x) => round(x));
+  try {
+    const { up, targets } = await startTargets(children, dir, key);
+    const names = Object.keys(targets);
+    const runs = Object.fromEntries(names.map((n) => [n, []]));
+    const closeRuns = { gatepass: [], 'gatepass-no-peer-check': [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      console.error(`wrk round ${r + 1}/${ROUNDS}…`);
+      for (const n of names) wrk(targets[n], dir, key, { seconds: 1 }); // warm-up
+      for (const n of names) runs[n].push(wrk(targets[n], dir, key));
+      for (const n of Object.keys(closeRuns))
+        closeRuns[n].push(wrk(targets[n], dir, key, { close: true, seconds: 2 }));
+    }
+    const res = {};
+    for (const n of names) {
+      res[n] = {
+        rps: Math.round(median(runs[n].map((x) => x.rps))),
+        cpuUsPerRequest: round(median(runs[n].map((x) => x.cpuUsPerRequest)), 1),
+        non2xx: runs[n].reduce((a, x) => a + x.non2xx, 0),
+      };
+    }
+    const perConn = Object.fromEntries(
+      Object.entries(closeRuns).map(([n, xs]) => [n, round(median(xs.map((x) => x.cpuUsPerRequest)), 1)]),
+    );
+    console.error(`bulk transfers (${BULK_MIB} MiB) and 8 MiB uploads…`);
+    const bulk = {
+      'gatepass chunked': [],
+      'gatepass content-length': [],
+      'nginx chunked': [],
+      'nginx content-length': [],
+    };
+    const uploads = { gatepass: [], nginx: [] };
+    for (let r = 0; r < 2; r++) {
+      for (const name of Object.keys(bulk)) {
+        const [t, kind] = name.split(' ');
+        if (targets[t]) bulk[name].push(await download(targets[t], key, BULK_MIB, kind === 'chunked'));
+      }
+      for (const t of Object.keys(uploads))
+        for (let i = 0; i < 3; i++) if (targets[t]) uploads[t].push(await upload(targets[t], key, 8));
+    }
+    const bulkRes = Object.fromEntries(
+      Object.entries(bulk)
+        .filter(([, xs]) => xs.length)
+        .map(([n, xs]) => [
+          n,
+          {
+            mibPerS: round(Math.max(...xs.map((x) => x.mibPerS)), 0),
+            cpuMsPerGiB: round(Math.min(...xs.map((x) => x.cpuMsPerGiB)), 0),
+          },
+        ]),
+    );
+    const upRes = Object.fromEntries(
+      Object.entries(uploads)
+        .filter(([, xs]) => xs.length)
+        .map(([n, xs]) => [n, round(median(xs.map((x) => x.mibPerS)), 0)]),
+    );
+    console.error(`memory: ${MEM_STREAMS} streams through \`gatepass proxy start\`, settling ${SETTLE_S} s…`);
+    const mem = await memory(children, dir, key, up);
+    const loadEnd = os.loadavg().map((x) => round(x));
+    return report({ load, loadEnd, res, perConn, bulkRes, upRes, mem });
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function verdict(ok) {
+  return ok ? 'PASS' : 'MISS';
+}
+
+function report({ load, loadEnd, res, perConn, bulkRes, upRes, mem }) {
+  const g = res.gatepass;
+  const rows = Object.entries(res).map(
+    ([n, r]) =>
+      `| ${n} | ${r.rps} | ${res.nginx ? round(r.rps / res.nginx.rps) : '–'} | ${round(r.rps / res['node-pipe'].rps)} | ${r.cpuUsPerRequest} | ${r.non2xx} |`,
+  );
+  const targets = [];
+  if (res.nginx) {
+    const x = round(g.rps / res.nginx.rps);
+    targets.push(`gatepass req/s vs nginx: ${x}× (target ≥ 0.7×) ${verdict(x >= 0.7)}`);
+  }
+  const xp = round(g.rps / res['node-pipe'].rps);
+  targets.push(`gatepass req/s vs the raw Node pipe: ${xp}× (target ≥ 0.85×) ${verdict(xp >= 0.85)}`);
+  const gc = bulkRes['gatepass chunked'];
+  const gl = bulkRes['gatepass content-length'];
+  const nc = bulkRes['nginx chunked'];
+  if (gc && gl) {
+    const x = round(gc.mibPerS / gl.mibPerS);
+    targets.push(
+      `gatepass chunked vs content-length download: ${x}× (target ≥ 1×; within 5 % counts) ${verdict(x >= 0.95)}`,
+    );
+  }
+  if (gc && nc) {
+    const x = round(gc.mibPerS / nc.mibPerS);
+    targets.push(
+      `gatepass vs nginx, ${BULK_MIB} MiB chunked download: ${x}× (target ≥ 1×; within 5 % counts) ${verdict(x >= 0.95)}`,
+    );
+  }
+  if (upRes.gatepass && upRes.nginx) {
+    const x = round(upRes.gatepass / upRes.nginx);
+    targets.push(`gatepass vs nginx, 8 MiB upload: ${x}× (target ≥ 0.9×) ${verdict(x >= 0.9)}`);
+  }
+  targets.push(
+    `idle RSS of \`gatepass proxy start\`: ${mem.idleMiB} MiB (target ≤ 50) ${verdict(mem.idleMiB <= 50)}`,
+  );
+  targets.push(
+    `RSS with ${mem.streamsOpen}/${mem.streams} open streams: ${mem.openMiB} MiB (target ≤ 100) ${verdict(mem.openMiB <= 100 && mem.streamsOpen === mem.streams)}`,
+  );
+  targets.push(
+    `RSS ${SETTLE_S} s after they closed: ${mem.settledMiB} MiB, ${round(mem.settledMiB - mem.idleMiB, 1)} MiB over idle (1 s after: ${mem.after1sMiB}) (target ≤ 10 over idle) ${verdict(mem.settledMiB - mem.idleMiB <= 10)}`,
+  );
+  const peer = round(perConn.gatepass - perConn['gatepass-no-peer-check'], 1);
+  console.log(`
+(e) wrk -t1 -c${CONCURRENCY}, POST /v1/chat/completions, ${ROUNDS} interleaved rounds of ${SECONDS} s (median). Load average ${load.join(' ')} at start, ${loadEnd.join(' ')} at end
+
+| target | req/s | × nginx | × node pipe | CPU µs/request | non-2xx |
+|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Same-user check (/proc/net/tcp lookup), paid once per connection: with \`Connection: close\` (one connection per request) gatepass spends ${perConn.gatepass} µs CPU per request with it and ${perConn['gatepass-no-peer-check']} µs without: ${peer} µs per connection.
+
+| transfer | MiB/s (best of 2) | CPU ms/GiB |
+|---|---|---|
+${Object.entries(bulkRes)
+  .map(([n, r]) => `| ${n} (${BULK_MIB} MiB) | ${r.mibPerS} | ${r.cpuMsPerGiB} |`)
+  .join('\n')}
+${Object.entries(upRes)
+  .map(([n, v]) => `| ${n} upload (8 MiB, median of 6) | ${v} | – |`)
+  .join('\n')}
+
+Targets:
+${targets.map((t) => `  ${t}`).join('\n')}`);
+  return {
+    loadAverageAtStart: load,
+    loadAverageAtEnd: loadEnd,
+    wrk: res,
+    peerCheckUsPerConnection: peer,
+    bulk: bulkRes,
+    uploadMiBPerS: upRes,
+    memory: mem,
+  };
+}
