@@ -1,4 +1,26 @@
-/** A small line-based unified diff for `gatepass setup --dry-run` (config files are small). */
+/**
+ * What `setup --dry-run` and `teardown --dry-run` print: a small line-based unified diff (config
+ * files are small), and the masking of the secrets such a diff would show.
+ */
+
+/** The secret inside a backed-up raw value: a JSON/TOML string, or the value of a KEY=VALUE line. */
+export function secretOf(raw: string): string {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (typeof v === 'string') return v;
+  } catch {
+    // not JSON
+  }
+  const eq = raw.indexOf('=');
+  return (eq >= 0 ? raw.slice(eq + 1) : raw).trim().replace(/^(["'])(.*)\1$/, '$2');
+}
+
+/** `text` with every one of `secrets` (of 4 characters or more) replaced by `<redacted>`. */
+export function maskSecrets(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('<redacted>');
+  return out;
+}
 
 export function unifiedDiff(file: string, before: string | undefined, after: string, context = 3): string {
   const a = before === undefined || before === '' ? [] : before.replace(/\r?\n$/, '').split(/\r?\n/);

@@ -12,6 +12,7 @@ import {
   installService,
   processRunner,
   readServiceRecord,
+  reportInstall,
   serviceSpec,
   uninstallService,
 } from './service.js';
@@ -76,11 +77,7 @@ export async function afterSetup(
     logger: run.logger,
     installedBy: 'setup',
   });
-  if (r.started) run.logger.info(`Installed and started the gatepass proxy service: ${r.file}`);
-  else
-    run.logger.warn(
-      `wrote ${r.file}, but no systemd user manager answers here: enable it in a session that has one with\n  ${r.manual.join('\n  ')}`,
-    );
+  reportInstall(run.logger, r);
 }
 
 /** Teardown, once no proxy-mode tool is left: remove the recorded proxy service. */

@@ -326,6 +326,15 @@ function failure(cmd: string[], r: RunResult): Error {
 }
 
 /** Write the service file, record it, and register + start it where a service manager answers. */
+/** Tell the user what `installService` did: started, or written with the commands that enable it. */
+export function reportInstall(logger: Logger, r: InstallResult): void {
+  if (r.started) logger.info(`Installed and started the gatepass proxy service: ${r.file}`);
+  else
+    logger.warn(
+      `wrote ${r.file}, but no systemd user manager answers here: enable it in a session that has one with\n  ${r.manual.join('\n  ')}`,
+    );
+}
+
 export async function installService(
   env: ServiceEnv,
   provider: string,

@@ -46,7 +46,7 @@ import {
   toolEnv,
   withToolsLock,
 } from './common.js';
-import { unifiedDiff } from './diff.js';
+import { maskSecrets, secretOf, unifiedDiff } from './diff.js';
 import { beginJournal, endJournal, recoverInterruptedSetup, rollbackJournal } from './journal.js';
 import { egressNotice, resolveLayout } from './layout.js';
 import { discoverModelsStep } from './models.js';
@@ -268,7 +268,7 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     for (const { files } of planned) {
       for (const f of files) {
         if (f.before === f.after) run.out(`# ${f.file}: already up to date`);
-        else run.out(redact(mask(unifiedDiff(f.file, f.before, f.after), secrets)));
+        else run.out(redact(maskSecrets(unifiedDiff(f.file, f.before, f.after), secrets)));
       }
     }
     const flagsChange = toPersist.length ? ' and the inline settings' : '';
@@ -421,24 +421,6 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       `Proxy-mode tools need \`${hintCommand(run, providerName, merged, 'proxy start')}\` running.`,
     );
   return result;
-}
-
-/** The secret inside a backed-up raw value: a JSON/TOML string, or the value of a KEY=VALUE line. */
-function secretOf(raw: string): string {
-  try {
-    const v = JSON.parse(raw) as unknown;
-    if (typeof v === 'string') return v;
-  } catch {
-    // not JSON
-  }
-  const eq = raw.indexOf('=');
-  return (eq >= 0 ? raw.slice(eq + 1) : raw).trim().replace(/^(["'])(.*)\1$/, '$2');
-}
-
-function mask(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('<redacted>');
-  return out;
 }
 
 function toolParams(tool: ToolModule, params: WireParams): WireParams {

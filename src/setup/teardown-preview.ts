@@ -14,24 +14,11 @@ import { readBackups, revertText } from '../tools/edit/file.js';
 import { findTool } from '../tools/index.js';
 import { readTextIfExists } from '../util/fs.js';
 import { fileRecords, parseToolList, type RunEnv } from './common.js';
-import { unifiedDiff } from './diff.js';
-
-/** The secret inside a backed-up raw value: a JSON/TOML string, or the value of a KEY=VALUE line. */
-function secretOf(raw: string): string {
-  try {
-    const v = JSON.parse(raw) as unknown;
-    if (typeof v === 'string') return v;
-  } catch {
-    // not JSON
-  }
-  const eq = raw.indexOf('=');
-  return (eq >= 0 ? raw.slice(eq + 1) : raw).trim().replace(/^(["'])(.*)\1$/, '$2');
-}
+import { maskSecrets, secretOf, unifiedDiff } from './diff.js';
 
 function mask(text: string, secrets: string[]): string {
-  let out = text.replace(new RegExp(`${LOCAL_KEY_PREFIX}[A-Za-z0-9_-]+`, 'g'), '<redacted>');
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('<redacted>');
-  return redact(out);
+  const keyless = text.replace(new RegExp(`${LOCAL_KEY_PREFIX}[A-Za-z0-9_-]+`, 'g'), '<redacted>');
+  return redact(maskSecrets(keyless, secrets));
 }
 
 export interface TeardownPreviewOptions {

@@ -382,7 +382,7 @@ async function serviceEnv(ctx: CliContext) {
  * unit, launchd agent, Scheduled Task), replacing a background proxy on the same port.
  */
 export async function runInstall(ctx: CliContext): Promise<number> {
-  const { installService, processRunner } = await import('../../setup/service.js');
+  const { installService, processRunner, reportInstall } = await import('../../setup/service.js');
   const { writeLauncher } = await import('../../tools/launcher.js');
   const { resolveSelf } = await import('../../tools/self.js');
   const { config } = await loadConfig(ctx.paths.configFile);
@@ -400,11 +400,7 @@ export async function runInstall(ctx: CliContext): Promise<number> {
     logger: ctx.logger,
     installedBy: 'install',
   });
-  if (r.started) ctx.logger.info(`Installed and started the gatepass proxy service: ${r.file}`);
-  else
-    ctx.logger.warn(
-      `wrote ${r.file}, but no systemd user manager answers here: enable it in a session that has one with\n  ${r.manual.join('\n  ')}`,
-    );
+  reportInstall(ctx.logger, r);
   ctx.print(r.file);
   return 0;
 }
