@@ -71,7 +71,9 @@ describe.runIf(keyringAvailable())('keychain store (real Secret Service)', () =>
   });
 
   it('long secrets are split into chunks (injected Windows-like limit): login, refresh, token, logout', async () => {
-    const chunked = { ...kr.env, GATEPASS_SECRET_STORE: '', GATEPASS_TEST_KEYCHAIN_CHUNK_SIZE: '20' };
+    // The keychain store proper: the default store keeps access tokens in a cache file instead (only
+    // the refresh token would be chunked there).
+    const chunked = { ...kr.env, GATEPASS_SECRET_STORE: 'keychain', GATEPASS_TEST_KEYCHAIN_CHUNK_SIZE: '20' };
     const home = await loggedInOidcHome(idp, hook, chunked);
     const chunksOf = (key: string): { gen: string; parts: (string | undefined)[] } => {
       const index = kr.read(key)!;
@@ -87,7 +89,7 @@ describe.runIf(keyringAvailable())('keychain store (real Secret Service)', () =>
       for (const part of at.parts) expect(part!.length).toBeLessThanOrEqual(20);
       const cachedToken = (JSON.parse(at.parts.join('')) as { access_token: string }).access_token;
       expect(cachedToken).toMatch(/^eyJ/);
-      // The fast path (default) and the full path read the chunked token.
+      // The fast path and the full path read the chunked token.
       const r = await runGatepass(['token'], { env: home.env });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.trimEnd()).toBe(cachedToken);
