@@ -180,6 +180,15 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 class ClientGone extends Error {}
 
 /**
+ * undici, loaded on demand. Bundled, a CommonJS package imported dynamically has only a default
+ * export (esbuild's chunk): take the named exports from it then.
+ */
+async function loadUndici(): Promise<typeof import('undici')> {
+  const m = (await import('undici')) as typeof import('undici') & { default?: typeof import('undici') };
+  return typeof m.Pool === 'function' ? m : m.default!;
+}
+
+/**
  * Send one request upstream and stream the answer into `res`, on undici's low-level handler
  * interface (no intermediate streams): gateway backpressure follows the client's, a client that
  * leaves aborts the upstream request. Resolves true when a 401 was swallowed for a retry.
@@ -297,7 +306,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
             ...poolOptions,
             connectTimeoutMs,
           })
-        : new (await import('undici')).Pool(origin, {
+        : new (await loadUndici()).Pool(origin, {
             ...poolOptions,
             connect: { timeout: connectTimeoutMs, ...gatewayTls },
           });
