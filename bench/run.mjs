@@ -11,13 +11,13 @@
 // BENCH_TOKEN_RUNS (30), BENCH_ONLY (token | proxy | wrk: run one section; wrk.mjs has its own knobs).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { tokenBench, tokenTable } from './token.mjs';
 import { wrkSection } from './wrk.mjs';
+import { freePort, rssMiB, waitForPort } from './wrk-targets.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const LATENCY_N = Number(process.env.BENCH_LATENCY_N ?? 2000);
@@ -58,29 +58,6 @@ function startChild(args) {
     });
     proc.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
   });
-}
-
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function waitForPort(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 function nginxBinary() {
@@ -135,7 +112,7 @@ http {
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   children.push(proc);
-  await waitForPort(port);
+  await waitForPort(port, 100);
   return {
     port,
     pid: proc.pid,
@@ -249,11 +226,6 @@ async function ttfb({ port, headers }, n) {
   for (let i = 0; i < n; i++) samples.push(await once());
   await pool.close();
   return samples;
-}
-
-function rssMiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? round(Number(m[1]) / 1024, 1) : undefined;
 }
 
 /** Hold `count` SSE streams open through the proxy; report its RSS at peak and after. */

@@ -31,8 +31,9 @@ export async function freePort() {
   return port;
 }
 
-export async function waitForPort(port) {
-  for (let i = 0; i < 200; i++) {
+/** Wait until something accepts connections on `port` (`tries` × 50 ms at most). */
+export async function waitForPort(port, tries = 200) {
+  for (let i = 0; i < tries; i++) {
     const ok = await new Promise((r) => {
       const s = net.connect(port, '127.0.0.1', () => {
         s.destroy();
