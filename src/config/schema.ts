@@ -35,6 +35,8 @@ export const DEFAULT_SCOPES: readonly string[] = ['openid', 'profile', 'email', 
 /** The default scopes before offline_access, which is added only when the IdP offers it. */
 export const DEFAULT_SCOPES_BASE: readonly string[] = ['openid', 'profile', 'email'];
 export const DEFAULT_COMMAND_TIMEOUT_S = 300;
+/** How long an interactive OIDC login waits unless GATEPASS_LOGIN_TIMEOUT says otherwise (auth/oidc/timeouts.ts). */
+export const DEFAULT_LOGIN_TIMEOUT_MS = 5 * 60_000;
 
 export type ProviderType = 'oidc' | 'command';
 

@@ -4,7 +4,12 @@
  * browser. Both return the token response; saving it is the caller's job.
  */
 import * as oidc from 'openid-client';
-import { effectiveCallbackPort, effectiveScopes, type OidcProvider } from '../../config/schema.js';
+import {
+  DEFAULT_LOGIN_TIMEOUT_MS,
+  effectiveCallbackPort,
+  effectiveScopes,
+  type OidcProvider,
+} from '../../config/schema.js';
 import { AuthError } from '../../errors.js';
 import { stripControl } from '../../redact.js';
 import { createBrowserOpener } from '../browser.js';
@@ -12,7 +17,6 @@ import type { AuthContext } from '../types.js';
 import { CALLBACK_PATH, type CallbackHit, startCallbackServer } from './callback.js';
 import { discoverFor, mapOidcError, registerTokens, type TokenResponse } from './client.js';
 import { parsePastedRedirect, pastePrompt, readPastedLine } from './paste.js';
-import { DEFAULT_LOGIN_TIMEOUT_MS } from './source.js';
 
 export interface FlowOptions {
   timeoutMs?: number;
