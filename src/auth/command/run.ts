@@ -17,8 +17,12 @@
  *   ends only once the group is empty or has been sent SIGKILL). An interactive run stays in the
  *   terminal's foreground group: a background group reading the TTY would be stopped by SIGTTIN.
  *   Ctrl-C reaches it directly.
+ *
+ * A run's state is one named object (`Run`); the steps take it: `watchStops` (exit hook, signals,
+ * timeout, abort), `collectOutput` (stdout, stderr tee), `watchChild` (error, exit, close), `kill`,
+ * `finish`, and `report` (the exit status as a result or an error).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { AuthError } from '../../errors.js';
 import { redact, stripControl } from '../../redact.js';
 import { MAX_OUTPUT_BYTES, stderrSuffix } from './parse.js';
@@ -79,8 +83,36 @@ function killTree(pid: number | undefined, group: boolean, signal: NodeJS.Signal
   }
 }
 
+/** One command run in progress: the child, what it has printed, and how it is being stopped. */
+interface Run {
+  readonly options: RunCommandOptions;
+  readonly child: ChildProcess;
+  /** In its own process group (killed as a whole), not the terminal's foreground group. */
+  readonly group: boolean;
+  /** stdout so far (dropped once it is oversized). */
+  readonly chunks: Buffer[];
+  size: number;
+  /** The last STDERR_TAIL_BYTES of stderr, for error messages. */
+  tail: string;
+  /** stderr not yet passed through (non-interactive runs pass whole lines). */
+  lineBuf: string;
+  settled: boolean;
+  timedOut: boolean;
+  oversized: boolean;
+  killTimer: NodeJS.Timeout | undefined;
+  // Set when the command closed its pipes while we were stopping it and its group still had
+  // members: the result waits for the SIGKILL, so nothing we started outlives the run.
+  afterKill: (() => void) | undefined;
+  sigkillSent: boolean;
+  timer: NodeJS.Timeout | undefined;
+  readonly onExit: () => void;
+  readonly onAbort: () => void;
+  signalHandlers: (readonly [NodeJS.Signals, () => void])[];
+  readonly resolve: (out: CommandOutput) => void;
+  readonly reject: (err: Error) => void;
+}
+
 export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutput> {
-  const { label } = options;
   const group = !(options.interactive && (options.stdinIsTTY ?? Boolean(process.stdin.isTTY)));
   const atTerminal = !group && options.stderr === process.stderr && Boolean(process.stderr.isTTY);
   return new Promise((resolve, reject) => {
@@ -91,161 +123,196 @@ export function runTokenCommand(options: RunCommandOptions): Promise<CommandOutp
       detached: group && process.platform !== 'win32',
       windowsHide: true,
     });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tail = '';
-    let lineBuf = '';
-    let settled = false;
-    let timedOut = false;
-    let oversized = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    // Set when the command closed its pipes while we were stopping it and its group still had
-    // members: the result waits for the SIGKILL, so nothing we started outlives the run.
-    let afterKill: (() => void) | undefined;
-    let sigkillSent = false;
-
-    const kill = () => {
-      killTree(child.pid, group, 'SIGTERM');
-      killTimer ??= setTimeout(() => {
-        sigkillSent = true;
-        killTree(child.pid, group, 'SIGKILL');
-        afterKill?.();
-      }, KILL_GRACE_MS);
-      killTimer.unref();
+    const run: Run = {
+      options,
+      child,
+      group,
+      chunks: [],
+      size: 0,
+      tail: '',
+      lineBuf: '',
+      settled: false,
+      timedOut: false,
+      oversized: false,
+      killTimer: undefined,
+      afterKill: undefined,
+      sigkillSent: false,
+      timer: undefined,
+      // If gatepass exits or is told to stop while the command runs in its own process group (which
+      // the terminal's Ctrl-C does not reach), do not leave the command behind.
+      onExit: () => killTree(child.pid, group, 'SIGKILL'),
+      onAbort: () => kill(run),
+      signalHandlers: [],
+      resolve,
+      reject,
     };
-    // If gatepass exits or is told to stop while the command runs in its own process group (which
-    // the terminal's Ctrl-C does not reach), do not leave the command behind.
-    const onExit = () => killTree(child.pid, group, 'SIGKILL');
-    process.once('exit', onExit);
-    const signalHandlers = group
-      ? STOP_SIGNALS.map((sig) => {
-          const h = () => {
-            killTree(child.pid, group, 'SIGTERM');
-            removeSignalHandlers();
-            // Re-raise only when nobody else handles it (e.g. the proxy's graceful shutdown). Ours runs
-            // first (prepended) and is gone by the time signal-exit (proper-lockfile's) runs, so that
-            // one sees itself alone and re-raises after releasing the lock.
-            if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-          };
-          process.prependOnceListener(sig, h);
-          return [sig, h] as const;
-        })
-      : [];
-    function removeSignalHandlers() {
-      for (const [sig, h] of signalHandlers) process.removeListener(sig, h);
+    watchStops(run);
+    collectOutput(run);
+    watchChild(run);
+  });
+}
+
+function kill(run: Run): void {
+  const { child, group } = run;
+  killTree(child.pid, group, 'SIGTERM');
+  run.killTimer ??= setTimeout(() => {
+    run.sigkillSent = true;
+    killTree(child.pid, group, 'SIGKILL');
+    run.afterKill?.();
+  }, KILL_GRACE_MS);
+  run.killTimer.unref();
+}
+
+/** gatepass exiting or stopped, the timeout, the caller's abort: each stops the command. */
+function watchStops(run: Run): void {
+  const { child, group, options } = run;
+  process.once('exit', run.onExit);
+  run.signalHandlers = group
+    ? STOP_SIGNALS.map((sig) => {
+        const h = () => {
+          killTree(child.pid, group, 'SIGTERM');
+          removeSignalHandlers(run);
+          // Re-raise only when nobody else handles it (e.g. the proxy's graceful shutdown). Ours runs
+          // first (prepended) and is gone by the time signal-exit (proper-lockfile's) runs, so that
+          // one sees itself alone and re-raises after releasing the lock.
+          if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+        };
+        process.prependOnceListener(sig, h);
+        return [sig, h] as const;
+      })
+    : [];
+  run.timer = setTimeout(() => {
+    run.timedOut = true;
+    kill(run);
+  }, options.timeoutMs);
+  options.signal?.addEventListener('abort', run.onAbort, { once: true });
+  if (options.signal?.aborted) kill(run);
+}
+
+function removeSignalHandlers(run: Run): void {
+  for (const [sig, h] of run.signalHandlers) process.removeListener(sig, h);
+}
+
+/** stdout kept (bounded), stderr passed through (redacted when no human watches) and its tail kept. */
+function collectOutput(run: Run): void {
+  const { child, options } = run;
+  child.stdout!.on('data', (d: Buffer) => {
+    if (run.oversized) return;
+    run.size += d.byteLength;
+    if (run.size > MAX_OUTPUT_BYTES) {
+      run.oversized = true;
+      run.chunks.length = 0;
+      kill(run);
+      return;
     }
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, options.timeoutMs);
-    const onAbort = () => kill();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    if (options.signal?.aborted) kill();
-
-    child.stdout!.on('data', (d: Buffer) => {
-      if (oversized) return;
-      size += d.byteLength;
-      if (size > MAX_OUTPUT_BYTES) {
-        oversized = true;
-        chunks.length = 0;
-        kill();
-        return;
-      }
-      chunks.push(d);
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => {
-      tail = (tail + d).slice(-STDERR_TAIL_BYTES);
-      if (options.interactive) {
-        options.stderr.write(d);
-        return;
-      }
-      lineBuf += d;
-      const nl = lineBuf.lastIndexOf('\n');
-      if (nl >= 0) {
-        options.stderr.write(redact(stripControl(lineBuf.slice(0, nl + 1))));
-        lineBuf = lineBuf.slice(nl + 1);
-      }
-      if (lineBuf.length > 8192) {
-        options.stderr.write(redact(stripControl(lineBuf)));
-        lineBuf = '';
-      }
-    });
-
-    const finish = (err: Error | undefined, out?: CommandOutput) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      process.removeListener('exit', onExit);
-      removeSignalHandlers();
-      options.signal?.removeEventListener('abort', onAbort);
-      if (lineBuf) options.stderr.write(`${redact(stripControl(lineBuf))}\n`);
-      if (err) reject(err);
-      else resolve(out!);
-    };
-
-    child.on('error', (err) => {
-      finish(
-        new AuthError('E_TOKEN_COMMAND', `${label} could not be started: ${err.message}`, { cause: err }),
-      );
-    });
-    // A daemon started by the command may keep our pipes open after the command itself exited:
-    // stop waiting for them shortly after the exit (the daemon keeps running).
-    child.on('exit', () => {
-      setTimeout(() => {
-        child.stdout!.destroy();
-        child.stderr?.destroy();
-      }, 1000).unref();
-    });
-    child.on('close', (code, signal) => {
-      if (killTimer && !sigkillSent && group && groupAlive(child.pid)) {
-        // Stopping it, and something of its group (e.g. a child ignoring SIGTERM) is still there:
-        // report once the group got its SIGKILL. Keep the timer referenced until then.
-        afterKill = () => report(code, signal);
-        killTimer.ref();
-        return;
-      }
-      if (killTimer) clearTimeout(killTimer);
-      report(code, signal);
-    });
-    function report(code: number | null, signal: NodeJS.Signals | null) {
-      // Passed through to our own stderr, the user has just seen it: errors do not repeat it.
-      const stderrTail = options.stderr === process.stderr ? '' : formatStderrTail(tail);
-      const withTail = stderrSuffix(stderrTail);
-      if (oversized) {
-        finish(
-          new AuthError(
-            'E_TOKEN_COMMAND',
-            `${label} printed more than ${MAX_OUTPUT_BYTES / 1024} KiB on stdout; it was stopped${withTail}`,
-            { hint: 'a token command must print only the token (messages go to stderr)' },
-          ),
-        );
-        return;
-      }
-      if (timedOut) {
-        finish(
-          new AuthError(
-            'E_AUTH_TIMEOUT',
-            `${label} did not finish within ${Math.round(options.timeoutMs / 1000)} s and was stopped${withTail}`,
-            { hint: 'raise auth.timeout with `gatepass config set --timeout <seconds>`' },
-          ),
-        );
-        return;
-      }
-      if (options.signal?.aborted) {
-        finish(new AuthError('E_AUTH_FAILED', `${label} was cancelled`));
-        return;
-      }
-      if (code !== 0) {
-        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        finish(
-          new AuthError('E_TOKEN_COMMAND', `${label} ${how}${withTail}`, {
-            ...(code === 127 ? { hint: 'the shell could not find the command; check its path' } : {}),
-          }),
-        );
-        return;
-      }
-      finish(undefined, { stdout: Buffer.concat(chunks), stderrTail });
+    run.chunks.push(d);
+  });
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => {
+    run.tail = (run.tail + d).slice(-STDERR_TAIL_BYTES);
+    if (options.interactive) {
+      options.stderr.write(d);
+      return;
+    }
+    run.lineBuf += d;
+    const nl = run.lineBuf.lastIndexOf('\n');
+    if (nl >= 0) {
+      options.stderr.write(redact(stripControl(run.lineBuf.slice(0, nl + 1))));
+      run.lineBuf = run.lineBuf.slice(nl + 1);
+    }
+    if (run.lineBuf.length > 8192) {
+      options.stderr.write(redact(stripControl(run.lineBuf)));
+      run.lineBuf = '';
     }
   });
+}
+
+function finish(run: Run, err: Error | undefined, out?: CommandOutput): void {
+  const { options } = run;
+  if (run.settled) return;
+  run.settled = true;
+  clearTimeout(run.timer);
+  process.removeListener('exit', run.onExit);
+  removeSignalHandlers(run);
+  options.signal?.removeEventListener('abort', run.onAbort);
+  if (run.lineBuf) options.stderr.write(`${redact(stripControl(run.lineBuf))}\n`);
+  if (err) run.reject(err);
+  else run.resolve(out!);
+}
+
+function watchChild(run: Run): void {
+  const { child, group, options } = run;
+  child.on('error', (err) => {
+    finish(
+      run,
+      new AuthError('E_TOKEN_COMMAND', `${options.label} could not be started: ${err.message}`, {
+        cause: err,
+      }),
+    );
+  });
+  // A daemon started by the command may keep our pipes open after the command itself exited:
+  // stop waiting for them shortly after the exit (the daemon keeps running).
+  child.on('exit', () => {
+    setTimeout(() => {
+      child.stdout!.destroy();
+      child.stderr?.destroy();
+    }, 1000).unref();
+  });
+  child.on('close', (code, signal) => {
+    if (run.killTimer && !run.sigkillSent && group && groupAlive(child.pid)) {
+      // Stopping it, and something of its group (e.g. a child ignoring SIGTERM) is still there:
+      // report once the group got its SIGKILL. Keep the timer referenced until then.
+      run.afterKill = () => report(run, code, signal);
+      run.killTimer.ref();
+      return;
+    }
+    if (run.killTimer) clearTimeout(run.killTimer);
+    report(run, code, signal);
+  });
+}
+
+/** The run's end as its output, or as the error saying why there is none. */
+function report(run: Run, code: number | null, signal: NodeJS.Signals | null): void {
+  const { options } = run;
+  const { label } = options;
+  // Passed through to our own stderr, the user has just seen it: errors do not repeat it.
+  const stderrTail = options.stderr === process.stderr ? '' : formatStderrTail(run.tail);
+  const withTail = stderrSuffix(stderrTail);
+  if (run.oversized) {
+    finish(
+      run,
+      new AuthError(
+        'E_TOKEN_COMMAND',
+        `${label} printed more than ${MAX_OUTPUT_BYTES / 1024} KiB on stdout; it was stopped${withTail}`,
+        { hint: 'a token command must print only the token (messages go to stderr)' },
+      ),
+    );
+    return;
+  }
+  if (run.timedOut) {
+    finish(
+      run,
+      new AuthError(
+        'E_AUTH_TIMEOUT',
+        `${label} did not finish within ${Math.round(options.timeoutMs / 1000)} s and was stopped${withTail}`,
+        { hint: 'raise auth.timeout with `gatepass config set --timeout <seconds>`' },
+      ),
+    );
+    return;
+  }
+  if (options.signal?.aborted) {
+    finish(run, new AuthError('E_AUTH_FAILED', `${label} was cancelled`));
+    return;
+  }
+  if (code !== 0) {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    finish(
+      run,
+      new AuthError('E_TOKEN_COMMAND', `${label} ${how}${withTail}`, {
+        ...(code === 127 ? { hint: 'the shell could not find the command; check its path' } : {}),
+      }),
+    );
+    return;
+  }
+  finish(run, undefined, { stdout: Buffer.concat(run.chunks), stderrTail });
 }
