@@ -1,31 +1,12 @@
 /**
  * Provider-type-agnostic login and logout, used by `gatepass login|logout`, `gatepass setup`
- * (non-lazy) and `gatepass teardown`. Implementations load lazily per provider type.
+ * (non-lazy) and `gatepass teardown`. Implementations load lazily per provider type; their options and
+ * result types are types.ts' (so the implementations need not import this module).
  */
 import type { Provider } from '../config/schema.js';
-import type { AuthContext, TokenResult } from './types.js';
+import type { AuthContext, LoginOptions, LogoutOptions, LogoutResult, TokenResult } from './types.js';
 
-export interface LoginOptions {
-  /** Use the device authorization grant (RFC 8628) instead of the browser (OIDC only). */
-  device?: boolean;
-  /** Print the URL and read the redirect address the user pastes (OIDC only; a remote browser). */
-  paste?: boolean;
-  /** Overall timeout for the interactive step, ms (default 5 min). */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-export interface LogoutOptions {
-  /** Revoke the refresh token at the IdP when it has a revocation endpoint (OIDC only). */
-  revoke?: boolean;
-}
-
-export interface LogoutResult {
-  /** Something was deleted from the secret store / cache. */
-  deleted: boolean;
-  /** The refresh token was revoked at the IdP. */
-  revoked: boolean;
-}
+export type { LoginOptions, LogoutOptions, LogoutResult } from './types.js';
 
 export async function loginProvider(
   ctx: AuthContext,

@@ -1,6 +1,7 @@
 /**
  * The token-source contract shared by every consumer (`gatepass token`, the proxy, `exec`/`env`,
- * setup) and every implementation (OIDC, command providers).
+ * setup) and every implementation (OIDC, command providers); also the options and result of
+ * login/logout (auth/login.ts dispatches them to the implementations, which import them from here).
  *
  * Errors follow Azure identity's split: `AuthError` with code `E_AUTH_REQUIRED` when the source is
  * *unavailable* (no credentials and not allowed to ask the user), `E_AUTH_FAILED` / `E_AUTH_TIMEOUT`
@@ -79,3 +80,25 @@ export interface AuthContext {
 }
 
 export type TokenSourceFactory = (ctx: AuthContext, providerName: string, provider: Provider) => TokenSource;
+
+export interface LoginOptions {
+  /** Use the device authorization grant (RFC 8628) instead of the browser (OIDC only). */
+  device?: boolean;
+  /** Print the URL and read the redirect address the user pastes (OIDC only; a remote browser). */
+  paste?: boolean;
+  /** Overall timeout for the interactive step, ms (default 5 min). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface LogoutOptions {
+  /** Revoke the refresh token at the IdP when it has a revocation endpoint (OIDC only). */
+  revoke?: boolean;
+}
+
+export interface LogoutResult {
+  /** Something was deleted from the secret store / cache. */
+  deleted: boolean;
+  /** The refresh token was revoked at the IdP. */
+  revoked: boolean;
+}

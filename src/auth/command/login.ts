@@ -5,8 +5,7 @@
  */
 import type { CommandProvider } from '../../config/schema.js';
 import { setLoggedOut } from '../logged-out.js';
-import type { LoginOptions, LogoutOptions, LogoutResult } from '../login.js';
-import type { AuthContext, TokenResult } from '../types.js';
+import type { AuthContext, LoginOptions, LogoutOptions, LogoutResult, TokenResult } from '../types.js';
 import { cacheFilePath, deleteCache } from './cache.js';
 import { createCommandTokenSource } from './source.js';
 

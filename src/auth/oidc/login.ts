@@ -6,8 +6,7 @@
 import type { OidcProvider } from '../../config/schema.js';
 import { registerSecret } from '../../redact.js';
 import { withFileLock } from '../../util/lock.js';
-import type { LoginOptions, LogoutOptions, LogoutResult } from '../login.js';
-import type { AuthContext, TokenResult } from '../types.js';
+import type { AuthContext, LoginOptions, LogoutOptions, LogoutResult, TokenResult } from '../types.js';
 import { discoverFor, mapOidcError, revoke } from './client.js';
 import { browserLogin, deviceLogin } from './flow.js';
 import { accessTokenKey } from './keys.js';
