@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { checkNoProxy, checkProxyUrl } from '../net/egress.js';
+import { checkNoProxy, checkProxyUrl } from './egress-syntax.js';
 import {
   type CommandProvider,
   type ConfiguredTool,
