@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { checkNoProxy, checkProxyUrl } from '../net/egress.js';
+import { checkNoProxy, checkProxyUrl } from './egress-syntax.js';
 import type { FieldSpec } from './fields.js';
 import type { GatepassConfig, Provider } from './schema.js';
 

@@ -10,7 +10,6 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type Document, isMap, isSeq, parseDocument, type YAMLMap } from 'yaml';
-import { oidcSecretKey } from '../auth/oidc/keys.js';
 import { ConfigError } from '../errors.js';
 import { ensurePrivateDir, PRIVATE_DIR_MODE, readTextIfExists, writeFileAtomic } from '../util/fs.js';
 import { withFileLock } from '../util/lock.js';
@@ -24,6 +23,7 @@ import {
   snapshotFileFor,
   snapshotMatches,
 } from './snapshot.js';
+import { oidcSecretKey } from './token-keys.js';
 import { assertTrustedConfig } from './trust.js';
 import { normalizeConfig, requireUsableProvider, validateConfig } from './validate.js';
 

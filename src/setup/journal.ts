@@ -9,6 +9,7 @@
  * temp files dead gatepass processes left next to the files they were writing (a killed teardown's
  * too, next to the wired tool files and the config).
  */
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/store.js';
 import { describeError, ToolConfigError } from '../errors.js';
@@ -217,4 +218,12 @@ export async function recoverIfInterrupted(
   } catch (err) {
     run.logger.warn(`could not roll back the interrupted setup: ${describeError(err)}`);
   }
+}
+
+/** Put the config file back as it was (`undefined`: it did not exist). Best effort, for rollbacks. */
+export async function restoreConfig(file: string, before: string | undefined): Promise<void> {
+  const now = await readTextIfExists(file).catch(() => undefined);
+  if (now === before) return;
+  if (before === undefined) await fsp.rm(file, { force: true }).catch(() => {});
+  else await writeFileAtomic(file, before, { mode: 0o600 }).catch(() => {});
 }

@@ -39,31 +39,7 @@ export async function resolveLayout(
   tools: ToolModule[],
   options: LayoutOptions,
 ): Promise<Layout> {
-  // The probe trusts what the tools are told to trust: the provider's CA bundle / skip-verify.
-  const tls = options.probe ? undefined : resolveTls(provider.tls, run.env);
-  // …and goes through the egress proxy (network.proxy / HTTPS_PROXY) unless NO_PROXY exempts it.
-  const egress = options.probe
-    ? undefined
-    : egressPlan(provider.network, run.env).proxyFor(provider.gateway_url!);
-  const agent = egress ? egressAgent(egress, tls) : tls ? tlsAgent(tls) : undefined;
-  // A prober that already said why (TLS) makes the "could not reach" warning below redundant.
-  let warnedUnreachable = false;
-  const probeLogger = {
-    debug: (m: string) => run.logger.debug(m),
-    info: (m: string) => run.logger.info(m),
-    error: (m: string) => run.logger.error(m),
-    warn: (m: string) => {
-      warnedUnreachable = true;
-      run.logger.warn(m);
-    },
-    verbose: run.logger.verbose,
-  };
-  const probe =
-    options.probe ??
-    headProber(probeLogger, {
-      ...(agent ? { dispatcher: agent } : {}),
-      ...(egress ? { egressProxy: egress } : {}),
-    });
+  const { probe, agent, unreachable } = layoutProbe(run, provider, options);
   const gateway = provider.gateway_url!;
   const sameGateway = previousGatewayUrl === gateway;
   const given = (key: string) => assignments.some((a) => a.spec.key === key);
@@ -86,8 +62,8 @@ export async function resolveLayout(
     const found = await detect(gateway, probe);
     if (found === undefined) {
       // Unreachable now (VPN down?): wire without a prefix, say so, and probe again next setup.
-      if (!warnedUnreachable) {
-        warnedUnreachable = true;
+      if (!unreachable.warned) {
+        unreachable.warned = true;
         run.logger.warn(
           `could not reach the gateway at ${gateway} to detect its path prefixes; wiring it without one (setup probes again next time; give --anthropic-path-prefix / --openai-path-prefix if it needs one)`,
         );
@@ -122,6 +98,50 @@ export async function resolveLayout(
   const anthropicPrefix = anthropic.value;
   const openaiPrefix = openai.value;
 
+  const { bedrockCompat, models } = bedrockSetting(run, provider, options, set);
+  return { anthropicPrefix, openaiPrefix, models, bedrockCompat, persist };
+}
+
+/**
+ * The gateway probe: it trusts what the tools are told to trust and goes the way they go; a probe
+ * that already said why it could not reach the gateway (TLS) sets `unreachable.warned`.
+ */
+function layoutProbe(run: RunEnv, provider: Provider, options: LayoutOptions) {
+  // The probe trusts what the tools are told to trust: the provider's CA bundle / skip-verify.
+  const tls = options.probe ? undefined : resolveTls(provider.tls, run.env);
+  // …and goes through the egress proxy (network.proxy / HTTPS_PROXY) unless NO_PROXY exempts it.
+  const egress = options.probe
+    ? undefined
+    : egressPlan(provider.network, run.env).proxyFor(provider.gateway_url!);
+  const agent = egress ? egressAgent(egress, tls) : tls ? tlsAgent(tls) : undefined;
+  // A prober that already said why (TLS) makes the "could not reach" warning below redundant.
+  const unreachable = { warned: false };
+  const probeLogger = {
+    debug: (m: string) => run.logger.debug(m),
+    info: (m: string) => run.logger.info(m),
+    error: (m: string) => run.logger.error(m),
+    warn: (m: string) => {
+      unreachable.warned = true;
+      run.logger.warn(m);
+    },
+    verbose: run.logger.verbose,
+  };
+  const probe =
+    options.probe ??
+    headProber(probeLogger, {
+      ...(agent ? { dispatcher: agent } : {}),
+      ...(egress ? { egressProxy: egress } : {}),
+    });
+  return { probe, agent, unreachable };
+}
+
+/** `--bedrock-compat` / `--no-bedrock-compat` against the saved setting (`set` records a change). */
+function bedrockSetting(
+  run: RunEnv,
+  provider: Provider,
+  options: LayoutOptions,
+  set: (key: string, value: unknown) => void,
+): { bedrockCompat: boolean; models: string[] } {
   // Saved like the other inline settings and kept by later runs; --no-bedrock-compat (or
   // `config unset bedrock_compat`) turns it off, and the next setup removes its keys again.
   const bedrockCompat = options.bedrockCompat ?? provider.bedrock_compat === true;
@@ -134,7 +154,7 @@ export async function resolveLayout(
       'bedrock_compat: no haiku/sonnet/opus model in --models, so Claude Code keeps its default model names',
     );
   }
-  return { anthropicPrefix, openaiPrefix, models, bedrockCompat, persist };
+  return { bedrockCompat, models };
 }
 
 /**

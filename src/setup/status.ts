@@ -16,7 +16,7 @@ import {
   type Provider,
   type TokenIdentity,
 } from '../config/schema.js';
-import { loadConfig } from '../config/store.js';
+import { type LoadedConfig, loadConfig } from '../config/store.js';
 import { requireUsableProvider, validateConfig } from '../config/validate.js';
 import { describeError } from '../errors.js';
 import { HEALTH_PATH, processAlive, readProxyState } from '../proxy/state.js';
@@ -160,6 +160,47 @@ export async function collectStatus(run: RunEnv, options: StatusOptions = {}): P
   const store = Object.values(config.providers).some((p) => p.type === 'oidc')
     ? await openStore(run, { readOnly: true }).catch(() => undefined)
     : undefined;
+  const providers = await providerReports(loaded, store, now);
+  // Providers that matter: the default one and those the wired tools use.
+  const relevant = new Set<string>(config.configured_tools.map((e) => e.provider ?? config.default_provider));
+  if (config.providers[config.default_provider]) relevant.add(config.default_provider);
+  for (const p of providers) {
+    if (!relevant.has(p.name) || p.logged_in) continue;
+    const login = hintCommand(run, p.name, config, 'login');
+    problems.push(
+      p.logged_out
+        ? `provider "${p.name}" is logged out: run \`${login}\``
+        : `provider "${p.name}" is not logged in: run \`${login}\`${p.type === 'oidc' ? ' (or let a tool sign in on first use)' : ''}`,
+    );
+  }
+  const tools: StatusReport['tools'] = [];
+  for (const entry of config.configured_tools) {
+    tools.push(await toolStatus(run, config, entry, options));
+  }
+  for (const t of tools) if (t.state !== 'wired') problems.push(`${t.name} is ${t.state}: ${t.reason}`);
+  const proxy = await proxyStatus(run, options);
+  return {
+    config_file: loaded.file,
+    config_exists: loaded.exists,
+    managed_config: loaded.managed?.file ?? null,
+    config_valid: configError === null,
+    config_error: configError,
+    default_provider: config.default_provider,
+    proxy_port: effectiveProxyPort(config),
+    providers,
+    tools,
+    proxy,
+    problems,
+  };
+}
+
+/** Each provider: settings, login state and token expiry (never a token). */
+async function providerReports(
+  loaded: LoadedConfig,
+  store: SecretStore | undefined,
+  now: number,
+): Promise<StatusReport['providers']> {
+  const { config } = loaded;
   const providers: StatusReport['providers'] = [];
   for (const [name, p] of Object.entries(config.providers)) {
     const login: LoginState =
@@ -183,23 +224,11 @@ export async function collectStatus(run: RunEnv, options: StatusOptions = {}): P
       tls_skip_verify: p.tls?.skip_verify === true,
     });
   }
-  // Providers that matter: the default one and those the wired tools use.
-  const relevant = new Set<string>(config.configured_tools.map((e) => e.provider ?? config.default_provider));
-  if (config.providers[config.default_provider]) relevant.add(config.default_provider);
-  for (const p of providers) {
-    if (!relevant.has(p.name) || p.logged_in) continue;
-    const login = hintCommand(run, p.name, config, 'login');
-    problems.push(
-      p.logged_out
-        ? `provider "${p.name}" is logged out: run \`${login}\``
-        : `provider "${p.name}" is not logged in: run \`${login}\`${p.type === 'oidc' ? ' (or let a tool sign in on first use)' : ''}`,
-    );
-  }
-  const tools: StatusReport['tools'] = [];
-  for (const entry of config.configured_tools) {
-    tools.push(await toolStatus(run, config, entry, options));
-  }
-  for (const t of tools) if (t.state !== 'wired') problems.push(`${t.name} is ${t.state}: ${t.reason}`);
+  return providers;
+}
+
+/** The background proxy: recorded, running, answering its health check. */
+async function proxyStatus(run: RunEnv, options: StatusOptions): Promise<StatusReport['proxy']> {
   const proxy: StatusReport['proxy'] = { running: false, healthy: false, pid: null, url: null };
   const st = await readProxyState(run.paths);
   if (st) {
@@ -216,19 +245,7 @@ export async function collectStatus(run: RunEnv, options: StatusOptions = {}): P
       proxy.error = describeError(err);
     }
   }
-  return {
-    config_file: loaded.file,
-    config_exists: loaded.exists,
-    managed_config: loaded.managed?.file ?? null,
-    config_valid: configError === null,
-    config_error: configError,
-    default_provider: config.default_provider,
-    proxy_port: effectiveProxyPort(config),
-    providers,
-    tools,
-    proxy,
-    problems,
-  };
+  return proxy;
 }
 
 function usable(name: string, p: Provider, config: GatepassConfig): boolean {

@@ -1,17 +1,18 @@
 /**
  * `gatepass teardown`: undo exactly what setup recorded (keys the user changed since are left alone,
  * with a warning), remove files and directories gatepass created, delete cached tokens, stop a
- * background proxy, and forget the configured_tools entries.
+ * background proxy, and forget the configured_tools entries. `teardownLocked` runs the steps in
+ * order, each a function below it.
  */
 import { logoutProvider } from '../auth/login.js';
-import type { ConfiguredTool } from '../config/schema.js';
+import type { ConfiguredTool, GatepassConfig } from '../config/schema.js';
 import { loadConfig, updateConfig } from '../config/store.js';
 import { describeError, GatepassError, UsageError } from '../errors.js';
 import { stopBackgroundProxy } from '../proxy/control.js';
 import { readProxyState } from '../proxy/state.js';
 import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
 import { readBackups, revertFile, writeBackups } from '../tools/edit/file.js';
-import { findTool } from '../tools/index.js';
+import { findTool, type ToolModule } from '../tools/index.js';
 import { authContext, fileRecords, openStore, parseToolList, type RunEnv, withToolsLock } from './common.js';
 import { recoverInterruptedSetup } from './journal.js';
 
@@ -51,10 +52,37 @@ const contradiction = () =>
 
 async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<TeardownResult> {
   if (options.purgeTokens && options.keepTokens) throw contradiction();
+  // 0. A setup that died mid-way (kill -9) is rolled back first (journal.ts).
   await recoverInterruptedSetup(run);
-  const file = run.paths.configFile;
-  const { config } = await loadConfig(file);
-  const requested = parseToolList(options.tools);
+  // 1. Which configured tools.
+  const { config } = await loadConfig(run.paths.configFile);
+  const scope = selectEntries(run, config, options.tools);
+  const result: TeardownResult = { tools: [], failed: [], tokensDeleted: false, proxyStopped: false };
+  // 2. Revert each tool's files (newest change first) and tell the user what to restart.
+  const done = await revertTools(run, scope.entries, result);
+  reportRestarts(run, result);
+  // 3. Forget the reverted tools in configured_tools.
+  await forgetTools(run, done);
+  // 4. Tokens: deleted on a full teardown unless kept; on a partial one only with --purge-tokens.
+  if (options.purgeTokens || (scope.full && !options.keepTokens))
+    await deleteTokens(run, options, config, scope, result);
+  // 5. A background proxy (and its service) is no longer needed once no proxy-mode tool is left.
+  const remaining = config.configured_tools.filter((e) => !done.has(e.tool));
+  if (!remaining.some((e) => e.mode === 'proxy')) await stopProxy(run, options, result);
+  if (scope.entries.length === 0 && !scope.requested)
+    run.logger.info('No tools were configured by gatepass.');
+  return result;
+}
+
+/** The configured_tools entries to undo; `full`: every one of them (tokens go too). */
+interface TeardownScope {
+  entries: ConfiguredTool[];
+  requested: ToolModule[] | undefined;
+  full: boolean;
+}
+
+function selectEntries(run: RunEnv, config: GatepassConfig, tools: string[] | undefined): TeardownScope {
+  const requested = parseToolList(tools);
   const entries: ConfiguredTool[] = requested
     ? config.configured_tools.filter((e) => requested.some((t) => t.id === e.tool))
     : [...config.configured_tools];
@@ -65,7 +93,15 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
     }
   }
   const full = !requested || (entries.length > 0 && entries.length === config.configured_tools.length);
-  const result: TeardownResult = { tools: [], failed: [], tokensDeleted: false, proxyStopped: false };
+  return { entries, requested, full };
+}
+
+/** Revert every file of `entries`, newest first; returns the ids of the tools fully reverted. */
+async function revertTools(
+  run: RunEnv,
+  entries: ConfiguredTool[],
+  result: TeardownResult,
+): Promise<Set<string>> {
   const backups = await readBackups(run.paths.stateDir);
   const done = new Set<string>();
 
@@ -95,6 +131,10 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
     }
   }
   await writeBackups(run.paths.stateDir, backups);
+  return done;
+}
+
+function reportRestarts(run: RunEnv, result: TeardownResult): void {
   // Running tools keep what they read at launch (Claude Desktop reads its configLibrary only then).
   const restarts = result.tools
     .filter((t) => t.files.some((f) => /^(restored|removed|changed)/.test(f.outcome)))
@@ -103,65 +143,69 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
     // An unwired tool no longer needs the proxy: its restart hint says so only after setup.
     .map((t) => `  - ${t.name}: ${t.restart.replace(/, with `gatepass proxy` running/, '')}`);
   if (restarts.length) run.logger.info(`Restart needed:\n${restarts.join('\n')}`);
+}
 
-  if (done.size) {
-    await updateConfig(
-      file,
-      (cfg) => {
-        cfg.configured_tools = cfg.configured_tools.filter((e) => !done.has(e.tool));
-      },
-      { validation: 'partial' },
-    ).catch((err) => {
-      if (!(err instanceof GatepassError)) throw err;
-      run.logger.warn(`could not update ${file}: ${err.message}`);
-    });
-  }
+async function forgetTools(run: RunEnv, done: Set<string>): Promise<void> {
+  if (!done.size) return;
+  const file = run.paths.configFile;
+  await updateConfig(
+    file,
+    (cfg) => {
+      cfg.configured_tools = cfg.configured_tools.filter((e) => !done.has(e.tool));
+    },
+    { validation: 'partial' },
+  ).catch((err) => {
+    if (!(err instanceof GatepassError)) throw err;
+    run.logger.warn(`could not update ${file}: ${err.message}`);
+  });
+}
 
-  // Tokens: deleted on a full teardown unless kept; on a partial one only with --purge-tokens.
-  const deleteTokens = options.purgeTokens || (full && !options.keepTokens);
-  if (deleteTokens) {
-    const logout = options.logout ?? logoutProvider;
-    const names = new Set<string>([
-      config.default_provider,
-      ...entries.map((e) => e.provider ?? config.default_provider),
-    ]);
-    const store = await openStore(run);
-    for (const name of names) {
-      const provider = config.providers[name];
-      if (!provider) continue;
-      try {
-        const r = await logout(authContext(run, config, store, { interactive: false }), name, provider, {
-          revoke: Boolean(options.purgeTokens),
-        });
-        result.tokensDeleted ||= r.deleted;
-      } catch (err) {
-        run.logger.warn(`could not delete cached tokens of provider "${name}": ${describeError(err)}`);
-      }
+/** Log out the default provider and those of the undone tools; a full purge forgets the proxy key. */
+async function deleteTokens(
+  run: RunEnv,
+  options: TeardownOptions,
+  config: GatepassConfig,
+  scope: TeardownScope,
+  result: TeardownResult,
+): Promise<void> {
+  const logout = options.logout ?? logoutProvider;
+  const names = new Set<string>([
+    config.default_provider,
+    ...scope.entries.map((e) => e.provider ?? config.default_provider),
+  ]);
+  const store = await openStore(run);
+  for (const name of names) {
+    const provider = config.providers[name];
+    if (!provider) continue;
+    try {
+      const r = await logout(authContext(run, config, store, { interactive: false }), name, provider, {
+        revoke: Boolean(options.purgeTokens),
+      });
+      result.tokensDeleted ||= r.deleted;
+    } catch (err) {
+      run.logger.warn(`could not delete cached tokens of provider "${name}": ${describeError(err)}`);
     }
-    if (options.purgeTokens && full) {
-      // The local proxy key only exists for proxy-mode tools; a purge forgets it too.
-      result.tokensDeleted =
-        (await store.delete(LOCAL_PROXY_KEY_NAME).catch(() => false)) || result.tokensDeleted;
-    }
-    if (result.tokensDeleted) run.logger.info('Deleted cached tokens.');
   }
+  if (options.purgeTokens && scope.full) {
+    // The local proxy key only exists for proxy-mode tools; a purge forgets it too.
+    result.tokensDeleted =
+      (await store.delete(LOCAL_PROXY_KEY_NAME).catch(() => false)) || result.tokensDeleted;
+  }
+  if (result.tokensDeleted) run.logger.info('Deleted cached tokens.');
+}
 
-  // A background proxy is no longer needed once no proxy-mode tool is left.
-  const remaining = config.configured_tools.filter((e) => !done.has(e.tool));
-  if (!remaining.some((e) => e.mode === 'proxy')) {
-    const state = await readProxyState(run.paths);
-    if (state) {
-      try {
-        const r = await (options.stopProxy ?? stopBackgroundProxy)(run.paths);
-        result.proxyStopped = r.stopped;
-        if (r.stopped) run.logger.info(`Stopped the background proxy (pid ${r.pid ?? state.pid}).`);
-      } catch (err) {
-        run.logger.warn(`could not stop the background proxy (pid ${state.pid}): ${describeError(err)}`);
-      }
+/** Stop the background proxy (if one runs) and remove the proxy service. */
+async function stopProxy(run: RunEnv, options: TeardownOptions, result: TeardownResult): Promise<void> {
+  const state = await readProxyState(run.paths);
+  if (state) {
+    try {
+      const r = await (options.stopProxy ?? stopBackgroundProxy)(run.paths);
+      result.proxyStopped = r.stopped;
+      if (r.stopped) run.logger.info(`Stopped the background proxy (pid ${r.pid ?? state.pid}).`);
+    } catch (err) {
+      run.logger.warn(`could not stop the background proxy (pid ${state.pid}): ${describeError(err)}`);
     }
-    const { teardownService } = await import('./service-hooks.js');
-    await teardownService(run, options.serviceHooks);
   }
-  if (entries.length === 0 && !requested) run.logger.info('No tools were configured by gatepass.');
-  return result;
+  const { teardownService } = await import('./service-hooks.js');
+  await teardownService(run, options.serviceHooks);
 }

@@ -1,57 +1,11 @@
 /**
- * Secret-store keys of an OIDC provider's tokens, and the cached access-token record. Kept free of
- * heavy imports: `gatepass token` on a cache hit loads only this and the source.
+ * Secret-store keys of an OIDC provider's tokens (the refresh token's key is derived in
+ * config/token-keys.ts, re-exported here), and the cached access-token record. Kept free of heavy
+ * imports: `gatepass token` on a cache hit loads only this and the source.
  */
-import { createRequire } from 'node:module';
-import { effectiveScopes } from '../../config/schema.js';
 import { registerSecret } from '../../redact.js';
 
-// node:crypto is loaded on first use, not at import: the token fast path hashes nothing else and its
-// load is a measurable share of a cache hit's start-up.
-const requireBuiltin = createRequire(import.meta.url);
-
-/** What makes an OIDC provider's tokens different from another's (the provider's config, in effect). */
-export interface OidcKeyParts {
-  issuer?: string | undefined;
-  client_id?: string | undefined;
-  audience?: string | undefined;
-  scopes?: string[] | undefined;
-}
-
-function sha256Hex8(text: string): string {
-  const { createHash } = requireBuiltin('node:crypto') as typeof import('node:crypto');
-  return createHash('sha256').update(text).digest('hex').slice(0, 8);
-}
-
-/**
- * The refresh token's key: `LLM_OAUTH_<8 hex of sha256("v2" NUL gateway_url NUL issuer NUL client_id
- * NUL audience NUL sorted effective scopes)>`. Two providers differing in any of these (say, only in
- * their audience) get tokens of their own.
- */
-export function oidcSecretKey(gatewayUrl: string, oidc: OidcKeyParts): string {
-  // The configured scopes (openid implied), or the defaults: not what discovery later adds or drops
-  // (offline_access), so the key is known without a network round trip.
-  const scopes = [
-    ...new Set(effectiveScopes({ type: 'oidc', oidc: oidc.scopes ? { scopes: oidc.scopes } : {} }, null)),
-  ].sort();
-  const parts = [
-    'v2',
-    gatewayUrl,
-    oidc.issuer ?? '',
-    oidc.client_id ?? '',
-    oidc.audience ?? '',
-    scopes.join(' '),
-  ];
-  return `LLM_OAUTH_${sha256Hex8(parts.join('\0'))}`;
-}
-
-/**
- * The key gatepass used before the client id, audience and scopes were part of it
- * (`sha256(gateway_url NUL issuer)`): tokens stored under it are moved to oidcSecretKey() once.
- */
-export function legacyOidcSecretKey(gatewayUrl: string, issuer: string): string {
-  return `LLM_OAUTH_${sha256Hex8(`${gatewayUrl}\0${issuer}`)}`;
-}
+export { legacyOidcSecretKey, type OidcKeyParts, oidcSecretKey } from '../../config/token-keys.js';
 
 /** Key of the cached access token (a JSON record) next to the refresh token's key. */
 export function accessTokenKey(secretKey: string): string {
