@@ -23,7 +23,7 @@ import type { TokenResult } from '../auth/types.js';
 import { GatepassError } from '../errors.js';
 import type { ErrorKind } from './dialect.js';
 import type { Headers } from './guard.js';
-import { CLIENT, HOP, type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
+import { CLIENT, HOP, type Http1Handler, type Http1Head, Http1Parser } from './wire/http1.js';
 import { UpstreamPool } from './wire/pool.js';
 import { type ResponseSink, type Upstream, WireError } from './wire/upstream.js';
 
