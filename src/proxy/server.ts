@@ -21,9 +21,11 @@ import { VERSION } from '../version.js';
 import { detectDialect, type ErrorKind, errorBody } from './dialect.js';
 import { checkRequest, hasLocalKey } from './guard.js';
 import { downstreamRawHeaders, upstreamPath, upstreamRequestHeaders } from './headers.js';
+import type { ProxyPolicy } from './policy.js';
 import { CONTROL_HEADER, controlProof, HEALTH_PATH } from './state.js';
 import { createTokenCache } from './token-cache.js';
-import { createWireEngine, type ProxyPolicy, tokenWithin, type WireEngine } from './wire.js';
+import { tokenWithin } from './token-wait.js';
+import { createWireEngine, type WireEngine } from './wire/index.js';
 
 /**
  * `wire` (default): HTTP/1.1 on plain sockets with gatepass' strict parser (wire.ts, http1.ts), about
