@@ -6,8 +6,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import type { NodeEngine } from './node/handler.js';
-import { createRequestListener } from './node/handler.js';
+import { createRequestListener, type NodeEngine } from './node/handler.js';
 import { checkPeer, type PeerCheck } from './peer.js';
 import type { WireEngine } from './wire/index.js';
 

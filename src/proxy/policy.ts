@@ -22,7 +22,7 @@ export type Verdict =
   | { kind: 'health'; body: string }
   | { kind: 'forward'; path: string };
 
-/** What an engine needs from the proxy (server.ts builds it; the node:http engine uses it too). */
+/** What an engine needs from the proxy (createPolicy builds it; both engines use it). */
 export interface ProxyPolicy {
   gateway: URL;
   /** Guard + routing for one request arriving on `socket` (whose peer may be another user's). */
