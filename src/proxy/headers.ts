@@ -6,7 +6,7 @@
 import type { Headers } from './guard.js';
 import { splitQueryKeys } from './query.js';
 
-/** Hop-by-hop headers (the wire engine classifies the same names while parsing: http1.ts). */
+/** Hop-by-hop headers (the wire engine classifies the same names while parsing: wire/http1-head.ts). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_CREDENTIALS, HOP_BY_HOP } from '../../src/proxy/headers.js';
-import { CLIENT, HOP, type Http1Head, Http1Parser } from '../../src/proxy/http1.js';
+import { CLIENT, HOP, type Http1Head, Http1Parser } from '../../src/proxy/wire/http1.js';
 
 interface Message {
   head: Http1Head;

@@ -5,7 +5,7 @@
  */
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Http1Head } from '../../src/proxy/http1.js';
+import type { Http1Head } from '../../src/proxy/wire/http1.js';
 import { POOL_IDLE_MS, UpstreamPool } from '../../src/proxy/wire/pool.js';
 import type { ResponseSink } from '../../src/proxy/wire/upstream.js';
 

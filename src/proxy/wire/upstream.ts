@@ -11,7 +11,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { type Http1Handler, type Http1Head, Http1Parser } from '../http1.js';
+import { type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
 
 export class WireError extends Error {
   constructor(

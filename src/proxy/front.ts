@@ -1,0 +1,75 @@
+/**
+ * The engine in front of the listening sockets, behind one small interface for server.ts: the
+ * server created for each address (wire: a plain net.Server handing accepted sockets to the wire
+ * engine after the same-user check; node: node:http with the check started on each connection) and
+ * how its connections close when the proxy stops.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { createRequestListener, type NodeEngine } from './node/handler.js';
+import { checkPeer, type PeerCheck } from './peer.js';
+import type { WireEngine } from './wire/index.js';
+
+export interface Front {
+  /** A new server (not listening yet) for one listen address. */
+  createServer(): net.Server;
+  /** Close one server; `done` when it has closed (node: its idle connections close now too). */
+  closeServer(server: net.Server, done: () => void): void;
+  /** Stop: idle client connections close now, busy ones after their current exchange. */
+  closeIdle(): void;
+  /** The grace period is over: cut every connection still open. */
+  cut(servers: net.Server[]): void;
+  /** Listening failed: free what the engine holds. */
+  abort(): void;
+}
+
+export function wireFront(wire: WireEngine, peers: PeerCheck): Front {
+  const wireAccept = (socket: net.Socket) => {
+    if (!peers.enabled) {
+      wire.accept(socket);
+      return;
+    }
+    const early = () => undefined;
+    socket.on('error', early);
+    void checkPeer(peers, socket).then(() => {
+      socket.off('error', early);
+      if (!socket.destroyed) wire.accept(socket);
+    });
+  };
+  return {
+    createServer: () => net.createServer({ allowHalfOpen: true, noDelay: true }, wireAccept),
+    closeServer: (server, done) => server.close(() => done()),
+    closeIdle: () => wire.closeIdle(),
+    cut: () => wire.destroyAll(),
+    abort: () => wire.destroyAll(),
+  };
+}
+
+export function nodeFront(n: NodeEngine): Front {
+  const onRequest = createRequestListener(n);
+  const peers = n.peers;
+  return {
+    createServer() {
+      const h = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
+      h.headersTimeout = 60_000;
+      if (peers.enabled) {
+        h.on('connection', (socket: net.Socket) => {
+          const p = checkPeer(peers, socket).then(() => {
+            peers.pending.delete(socket);
+          });
+          peers.pending.set(socket, p);
+        });
+      }
+      return h;
+    },
+    closeServer(server, done) {
+      server.close(() => done());
+      (server as http.Server).closeIdleConnections();
+    },
+    closeIdle: () => undefined,
+    cut: (servers) => {
+      for (const s of servers) (s as http.Server).closeAllConnections();
+    },
+    abort: () => undefined,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The proxy's fast engine: HTTP/1.1 on plain sockets with the strict parser in wire/http1.ts, without
+ * node:http's and undici's per-request layers (IncomingMessage, ServerResponse, Request validation,
+ * stream plumbing, a timer per socket), which cost more than half the proxy's CPU per request
+ * (bench/README.md). Same behaviour as the node:http engine (node/, GATEPASS_PROXY_ENGINE=node):
+ * - malformed or ambiguous requests (the request-smuggling cases) → 400 and the connection closes;
+ * - every request body streams to the gateway as it arrives, with backpressure; one with a known
+ *   length up to maxReplay is also recorded (tee) so it can be replayed after a 401, others are not;
+ * - the gateway's answer is re-framed for the client (hop-by-hop headers dropped, chunked bodies
+ *   re-chunked as they arrive, never buffered or copied: size line, data and CRLF go out in one
+ *   corked write, a writev), the client's pace slowing the gateway;
+ * - a client that goes away destroys its upstream connection; an upstream failure before the answer
+ *   is a 502/504 JSON error, after it the client's connection is cut (no silent truncation);
+ * - upstream connections (upstream.ts: as strict with the gateway as client.ts is with clients)
+ *   are kept alive in a small pool (pool.ts); a pooled connection the gateway closed
+ *   before answering is retried on a fresh one when the request is replayable;
+ * - a refused request is answered as soon as its head is parsed (its body is read and dropped);
+ * - timeouts (idle client, slow request head, stalled request body, gateway silent) are checked by
+ *   one sweeper per engine, not a timer per socket.
+ *
+ * This file builds the engine (its state, state.ts) and serves accepted sockets; the modules beside
+ * it: client.ts (a client connection and its request parser), exchange.ts + forward.ts (one request
+ * on its way to the gateway), respond.ts (what goes back to the client), upstream.ts + pool.ts (the
+ * gateway side and its response reader), sweeper.ts (timeouts), http1.ts + http1-head.ts (the parser).
+ */
+import type net from 'node:net';
+import type { ProxyPolicy } from '../policy.js';
+import { Client } from './client.js';
+import { EngineState } from './state.js';
+import { ensureSweeper, stopSweeper } from './sweeper.js';
+
+export interface WireEngine {
+  /** Serve one accepted client socket. */
+  accept(socket: net.Socket): void;
+  /** Stop: idle client connections close now, busy ones after their current exchange. */
+  closeIdle(): void;
+  destroyAll(): void;
+}
+
+export function createWireEngine(policy: ProxyPolicy): WireEngine {
+  const st = new EngineState(policy);
+  return {
+    accept(socket) {
+      if (st.stopping) {
+        socket.destroy();
+        return;
+      }
+      st.clients.add(new Client(st, socket));
+      ensureSweeper(st);
+    },
+    closeIdle() {
+      st.stopping = true;
+      for (const c of st.clients) if (c.queue.length === 0) c.socket.end();
+      st.pool.closeIdle();
+    },
+    destroyAll() {
+      for (const c of st.clients) c.socket.destroy();
+      st.pool.destroyAll();
+      stopSweeper(st);
+    },
+  };
+}

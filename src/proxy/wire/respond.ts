@@ -1,0 +1,117 @@
+/**
+ * What the wire engine writes to the client: the gateway's response head re-framed (hop-by-hop
+ * headers dropped, unsized bodies re-chunked for HTTP/1.1 or close-delimited for 1.0), the bytes of
+ * one gateway read flushed in one write with the client's backpressure slowing the gateway, and the
+ * answers the proxy makes itself (JSON errors, health, the 400/431 before a close).
+ */
+import type { ErrorKind } from '../dialect.js';
+import type { Exchange } from './exchange.js';
+import { CLIENT, HOP, type Http1Head } from './http1.js';
+import { SMALL_WRITE } from './state.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+};
+
+export function writeResponseHead(ex: Exchange, h: Http1Head): void {
+  const raw = h.raw;
+  const lower = h.lower;
+  const named = h.connectionNamed;
+  const status = h.status;
+  const bodiless = ex.headOnly || status === 204 || status === 304;
+  let head = `HTTP/1.1 ${status} ${h.reason || STATUS_TEXT[status] || ''}\r\n`;
+  const kind = h.kind;
+  for (let i = 0; i < lower.length; i++) {
+    if (kind[i] === HOP || named?.has(lower[i]!)) continue;
+    if (h.chunked && kind[i] === CLIENT && lower[i] === 'content-length') continue;
+    head += `${raw[2 * i]}: ${raw[2 * i + 1]}\r\n`;
+  }
+  if (!bodiless && (h.chunked || h.contentLength === undefined)) {
+    // Unsized (chunked or close-delimited): re-chunk for HTTP/1.1 clients, close-delimit for 1.0.
+    if (ex.head.minor === 1) {
+      ex.chunkedOut = true;
+      head += 'transfer-encoding: chunked\r\n';
+    } else ex.closeAfter = true;
+  }
+  if (ex.closeAfter || ex.client.engine.stopping) {
+    ex.closeAfter = true;
+    head += 'connection: close\r\n';
+  } else if (ex.head.minor === 0) head += 'connection: keep-alive\r\n';
+  ex.responseStarted = true;
+  ex.out.push(`${head}\r\n`);
+}
+
+/** Write the response bytes gathered from one gateway read in one go. */
+export function flush(ex: Exchange): void {
+  const parts = ex.out;
+  const c = ex.client;
+  if (c.closed) {
+    parts.length = 0;
+    return;
+  }
+  let ok = true;
+  const s = c.socket;
+  if (parts.length === 1) {
+    const p = parts[0]!;
+    ok = typeof p === 'string' ? s.write(p, 'latin1') : s.write(p);
+  } else {
+    let bytes = 0;
+    for (const p of parts) bytes += p.length; // strings here are latin1: one byte a character
+    if (bytes <= SMALL_WRITE) {
+      // Small: one copy into one buffer is cheaper than a writev of many pieces.
+      const buf = Buffer.allocUnsafe(bytes);
+      let off = 0;
+      for (const p of parts) off += typeof p === 'string' ? buf.write(p, off, 'latin1') : p.copy(buf, off);
+      ok = s.write(buf);
+    } else {
+      // Large (chunk size lines, the gateway's reads, CRLFs): one writev, the data never copied.
+      s.cork();
+      for (const p of parts) ok = typeof p === 'string' ? s.write(p, 'latin1') : s.write(p);
+      s.uncork();
+    }
+  }
+  parts.length = 0;
+  // A slow client slows the gateway: stop reading it until the client drains.
+  const u = ex.conn;
+  if (!ok && u && !u.dead && !u.pausedForClient) {
+    u.pausedForClient = true;
+    u.socket.pause();
+    c.socket.once('drain', () => {
+      u.pausedForClient = false;
+      u.last = c.engine.clock;
+      if (!u.dead) u.socket.resume();
+    });
+  }
+}
+
+export function sendError(ex: Exchange, status: number, kind: ErrorKind, message: string): void {
+  const policy = ex.client.engine.policy;
+  policy.errorLog?.(ex.head.method, ex.head.url, status, message);
+  sendPlain(ex, status, policy.errorBody(ex.head.url, ex.head.headers, status, kind, message));
+}
+
+export function sendPlain(ex: Exchange, status: number, body: string): void {
+  const c = ex.client;
+  ex.status = status;
+  if (c.closed || ex.responseStarted) return;
+  ex.responseStarted = true;
+  if (c.engine.stopping) ex.closeAfter = true;
+  const len = Buffer.byteLength(body);
+  const head =
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${len}\r\n` +
+    `cache-control: no-store\r\n${ex.closeAfter ? 'connection: close\r\n' : ''}\r\n`;
+  c.socket.write(ex.headOnly ? head : head + body, 'utf8');
+}
+
+/** An empty answer after which the connection closes (requests the parser refused or cut short). */
+export function closingAnswer(status: number): string {
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
+}
