@@ -10,7 +10,7 @@ import {
   chunkKey,
   digestOf,
   parseIndex,
-} from './chunked.js';
+} from './chunk-layout.js';
 
 /** Split on code units, never inside a surrogate pair (each chunk stays valid UTF-16). */
 function split(value: string, size: number): string[] {

@@ -11,33 +11,16 @@
  * intact, a crash after it leaves only unreferenced chunks. A read whose chunks are missing or do
  * not hash to the index's digest yields "no secret" (a new login), never a wrong token.
  */
-import { createHash } from 'node:crypto';
-import type { SecretStore } from './types.js';
+import {
+  CHUNK_INDEX_PREFIX,
+  type ChunkBackend,
+  type ChunkIndex,
+  chunkKey,
+  digestOf,
+  parseIndex,
+} from './chunk-layout.js';
 
-/** Raw entries of the backend, each within its size limit. */
-export type ChunkBackend = Pick<SecretStore, 'get' | 'set' | 'delete'>;
-
-export const CHUNK_INDEX_PREFIX = 'gatepass-chunks:v1:';
-const INDEX_PATTERN = /^gatepass-chunks:v1:([0-9a-f]{8,32}):([1-9]\d{0,4}):([A-Za-z0-9_-]{43})$/;
-
-export interface ChunkIndex {
-  gen: string;
-  count: number;
-  digest: string;
-}
-
-export function digestOf(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('base64url');
-}
-
-export function chunkKey(key: string, gen: string, i: number): string {
-  return `${key}.chunk.${gen}.${i}`;
-}
-
-export function parseIndex(raw: string | undefined): ChunkIndex | undefined {
-  const m = raw === undefined ? null : INDEX_PATTERN.exec(raw);
-  return m ? { gen: m[1]!, count: Number(m[2]), digest: m[3]! } : undefined;
-}
+export { CHUNK_INDEX_PREFIX, type ChunkBackend, type ChunkIndex, chunkKey, digestOf, parseIndex };
 
 /** The logical value of `key`: a plain entry, or its chunks assembled and checked against the index. */
 export async function readChunked(backend: ChunkBackend, key: string): Promise<string | undefined> {
