@@ -97,6 +97,8 @@ export interface ProxyOptions {
   egressProxy?: string;
   /** Told every error the proxy makes itself (error-log.ts writes them to proxy.log). */
   errorLog?: (method: string, url: string, status: number, message: string) => void;
+  /** #20: the `/mcp/NAME` route to MCP servers (mcp-route.ts); with it the node engine serves. */
+  mcp?: import('./mcp-route.js').McpRoute;
 }
 
 export interface RunningProxy {
@@ -275,7 +277,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   // Behind an egress proxy the gateway hop tunnels through undici's ProxyAgent; the wire engine's
   // own sockets do not, so the node engine serves (the proxy's round trip dwarfs the CPU it saves).
   const egress = options.egressProxy;
-  const engine: ProxyEngine = egress ? 'node' : requestedEngine;
+  const engine: ProxyEngine = egress || options.mcp ? 'node' : requestedEngine;
   if (egress && requestedEngine !== engine) {
     options.logger.debug(
       `proxy: the gateway is reached through the egress proxy ${displayProxy(egress)}: using the node engine`,
@@ -483,6 +485,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (verdict.kind === 'health') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : verdict.body);
+      return;
+    }
+    // #20 MCP hook: /mcp/NAME goes to that MCP server (after the guard above), not the gateway.
+    if (options.mcp?.matches(url)) {
+      await options.mcp.handle(req, res, (status, message) =>
+        sendError(req, res, status, status === 401 ? 'auth' : 'bad_gateway', message),
+      );
       return;
     }
 

@@ -232,6 +232,8 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
     helperDir: run.paths.dataDir,
     ...(provider.tls?.ca_file ? { caFile: expandHome(provider.tls.ca_file, run.home) } : {}),
     ...(provider.tls?.skip_verify ? { tlsSkipVerify: true } : {}),
+    // #20 telemetry hook: Claude Code's OTel exporter + otelHeadersHelper (tools/claude-otel.ts).
+    ...(provider.otel?.endpoint ? { otelEndpoint: provider.otel.endpoint } : {}),
   };
   if (provider.tls?.skip_verify) warnSkipVerify(run.stderr, `setup of provider "${providerName}"`);
 
