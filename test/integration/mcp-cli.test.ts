@@ -195,7 +195,9 @@ describe('the proxy /mcp/NAME route', () => {
       // Without the local key the proxy refuses before anything reaches the MCP server.
       const n = mcp.calls.length;
       const anon = new Client({ name: 'anon', version: '1.0.0' });
-      await expect(anon.connect(new StreamableHTTPClientTransport(url))).rejects.toThrow(/missing or wrong local proxy key/);
+      await expect(anon.connect(new StreamableHTTPClientTransport(url))).rejects.toThrow(
+        /missing or wrong local proxy key/,
+      );
       const unknown = await fetch(`http://127.0.0.1:${port}/mcp/other`, {
         method: 'POST',
         headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
