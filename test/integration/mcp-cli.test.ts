@@ -236,3 +236,35 @@ providers:
     });
   });
 });
+
+describe('setup --otel-endpoint', () => {
+  it('wires Claude Code telemetry with the pinned otelHeadersHelper; a setup without it takes it out', async () => {
+    mkdirSync(path.join(t.home, '.claude'));
+    const settingsFile = path.join(t.home, '.claude/settings.json');
+    writeFileSync(settingsFile, '{\n  "theme": "dark"\n}\n');
+    const setup = await gp(['setup', '--tools', 'claude', '--otel-endpoint', 'http://127.0.0.1:4318/']);
+    expect(setup.code, setup.stderr).toBe(0);
+    const settings = JSON.parse(readFileSync(settingsFile, 'utf8'));
+    const launcher = path.join(t.home, '.local/share/gatepass/bin/gatepass');
+    expect(settings.otelHeadersHelper).toBe(
+      `${launcher} --config ${altConfig} --provider work headers --otel`,
+    );
+    expect(settings.env).toMatchObject({
+      CLAUDE_CODE_ENABLE_TELEMETRY: '1',
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_LOGS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+    });
+    expect(readFileSync(altConfig, 'utf8')).toMatch(/otel:\n\s+endpoint: \S*127\.0\.0\.1:4318/);
+
+    expect((await gp(['config', 'unset', 'otel.endpoint'])).code).toBe(0);
+    const again = await gp(['setup', '--tools', 'claude']);
+    expect(again.code, again.stderr).toBe(0);
+    const after = JSON.parse(readFileSync(settingsFile, 'utf8'));
+    expect(after.otelHeadersHelper).toBeUndefined();
+    expect(Object.keys(after.env).filter((k) => /OTEL|TELEMETRY/.test(k))).toEqual([]);
+
+    expect((await gp(['teardown'])).code).toBe(0);
+    expect(readFileSync(settingsFile, 'utf8')).toBe('{\n  "theme": "dark"\n}\n');
+  });
+});
