@@ -268,3 +268,27 @@ describe('setup --otel-endpoint', () => {
     expect(readFileSync(settingsFile, 'utf8')).toBe('{\n  "theme": "dark"\n}\n');
   });
 });
+
+describe('mcp add killed at every durable step', () => {
+  it('the next gatepass run (status) rolls it back, or it committed: then remove gives every byte back', async () => {
+    let completed = false;
+    let rolledBack = 0;
+    for (let step = 1; step <= 40 && !completed; step++) {
+      const r = await runGatepass(
+        ['--config', altConfig, '--provider', 'work', 'mcp', 'add', 'wiki', 'https://mcp.example.test/mcp'],
+        { env: { ...t.env, GATEPASS_TEST_CRASH_AFTER_STEP: String(step) } },
+      );
+      completed = r.code === 0;
+      if (!completed) expect(r.signal, `step ${step}: ${r.stderr}`).toBe('SIGKILL');
+      const status = await gp(['status']);
+      expect(status.stdout + status.stderr).not.toContain(KEY);
+      if (readFileSync(altConfig, 'utf8').includes('mcp:wiki')) {
+        expect((await gp(['mcp', 'remove', 'wiki'])).code).toBe(0);
+      } else rolledBack++;
+      expect(read('.claude.json'), `step ${step}`).toBe(CLAUDE_JSON);
+      expect(read('.gemini/settings.json'), `step ${step}`).toBe(GEMINI);
+    }
+    expect(completed).toBe(true);
+    expect(rolledBack).toBeGreaterThan(3);
+  });
+});
