@@ -23,6 +23,7 @@ import {
 } from '../setup/common.js';
 import { beginJournal, endJournal, recoverInterruptedSetup, rollbackJournal } from '../setup/journal.js';
 import {
+  type FilePlan,
   type PlannedFile,
   planFile,
   readBackups,
@@ -30,6 +31,7 @@ import {
   writeBackups,
   writePlanned,
 } from '../tools/edit/file.js';
+import type { FileChange } from '../tools/edit/types.js';
 import { findTool } from '../tools/index.js';
 import { launcherPath, writeLauncher } from '../tools/launcher.js';
 import { resolveSelf } from '../tools/self.js';
@@ -110,17 +112,8 @@ async function addLocked(
   const { name: providerName, provider } = requireProvider(config, o.provider, file);
   requireUsableProvider(providerName, provider, config);
   const previous = findMcpEntry(config, o.name);
-  // Re-adding with other tools: the ones no longer named are unwired (their records undone first).
   const backupsBefore = await readBackups(run.paths.stateDir);
-  const store = tools.some(viaProxy) ? await openStore(run) : undefined;
-  let proxyKey = '';
-  let createdKey = false;
-  if (store) {
-    const existing = await getLocalProxyKey(store);
-    proxyKey = existing ?? generateLocalProxyKey();
-    registerSecret(proxyKey);
-    createdKey = !existing;
-  }
+  const { store, proxyKey, createdKey } = await localKeyFor(run, tools);
   const tenv = toolEnv(run);
   const params = {
     name: o.name,
@@ -129,28 +122,11 @@ async function addLocked(
     proxyUrl: `http://127.0.0.1:${effectiveProxyPort(config)}`,
     proxyKey,
   };
-  const prevFiles = previous ? fileRecords(previous) : [];
-  const planned: PlannedFile[] = [];
-  for (const tool of tools) {
-    const plan = mcpFilePlan(tool, tenv, params);
-    planned.push(
-      await planFile(
-        plan,
-        prevFiles.find((f) => f.file === plan.file),
-        backupsBefore,
-      ),
-    );
-  }
-  // Files an earlier `mcp add NAME` wired and this one does not: their keys are undone (journaled).
-  const retired: PlannedFile[] = [];
-  for (const r of prevFiles.filter((r) => !planned.some((p) => p.file === r.file))) {
-    const f = await planFile(
-      { file: r.file, format: r.format, settings: [], retire: true },
-      r,
-      backupsBefore,
-    );
-    if (!f.skip) retired.push(f);
-  }
+  const { planned, retired } = await planMcpFiles(
+    tools.map((tool) => mcpFilePlan(tool, tenv, params)),
+    previous ? fileRecords(previous) : [],
+    backupsBefore,
+  );
 
   const backups = { ...backupsBefore };
   let newBackups = false;
@@ -210,6 +186,47 @@ async function addLocked(
   }
   if (changed) run.logger.info('Restart the tools (new sessions) to pick the server up.');
   return { name: o.name, url, provider: providerName, tools, files: planned.map((f) => f.file), changed };
+}
+
+/** The local proxy key, for proxy-routed tools (generated now, stored only once the files are written). */
+async function localKeyFor(run: RunEnv, tools: McpToolId[]) {
+  const store = tools.some(viaProxy) ? await openStore(run) : undefined;
+  if (!store) return { store, proxyKey: '', createdKey: false };
+  const existing = await getLocalProxyKey(store);
+  const proxyKey = existing ?? generateLocalProxyKey();
+  registerSecret(proxyKey);
+  return { store, proxyKey, createdKey: !existing };
+}
+
+/**
+ * Plan each tool's file against its current content and this server's earlier record; files an
+ * earlier `mcp add NAME` wired and this one does not are retired (their keys undone, journaled).
+ */
+async function planMcpFiles(
+  plans: FilePlan[],
+  prevFiles: FileChange[],
+  backupsBefore: Record<string, string>,
+): Promise<{ planned: PlannedFile[]; retired: PlannedFile[] }> {
+  const planned: PlannedFile[] = [];
+  for (const plan of plans) {
+    planned.push(
+      await planFile(
+        plan,
+        prevFiles.find((f) => f.file === plan.file),
+        backupsBefore,
+      ),
+    );
+  }
+  const retired: PlannedFile[] = [];
+  for (const r of prevFiles.filter((r) => !planned.some((p) => p.file === r.file))) {
+    const f = await planFile(
+      { file: r.file, format: r.format, settings: [], retire: true },
+      r,
+      backupsBefore,
+    );
+    if (!f.skip) retired.push(f);
+  }
+  return { planned, retired };
 }
 
 export async function removeMcpServer(run: RunEnv, name: string): Promise<{ removed: boolean }> {
