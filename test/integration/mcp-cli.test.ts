@@ -211,6 +211,42 @@ describe('the proxy /mcp/NAME route', () => {
   });
 });
 
+describe('the proxy /mcp/NAME route and a 401', () => {
+  it('asks the token source again and retries the request once', async () => {
+    let refusals = 1;
+    const mcp = await startMcpServer(async (tok) => {
+      if (refusals > 0) {
+        refusals--;
+        return false;
+      }
+      return tok === TOKEN;
+    });
+    try {
+      expect((await gp(['mcp', 'add', 'wiki', mcp.url, '--tools', 'gemini'])).code).toBe(0);
+      const port = await freePort();
+      expect((await gp(['proxy', 'start', '--background', '--port', String(port)])).code).toBe(0);
+      const res = await fetch(`http://127.0.0.1:${port}/mcp/wiki`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${KEY}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain(MCP_TOOL);
+      // The same request twice: refused once, then served (its body replayed).
+      expect(mcp.calls.map((c) => [c.method, c.ok])).toEqual([
+        ['tools/list', false],
+        ['tools/list', true],
+      ]);
+    } finally {
+      await mcp.close();
+    }
+  });
+});
+
 describe('gatepass headers --otel', () => {
   it('prints the sanitized identity of the last sign-in as JSON', async () => {
     mkdirSync(path.dirname(t.configFile), { recursive: true });
