@@ -25,7 +25,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   {
     name: 'GATEPASS_INTERACTIVE',
     meaning:
-      '`gatepass token`: `1` may start a login, `0` never does (wins over everything but `--interactive`)',
+      '`gatepass token`: `1` may start a login, `0` never does (wins over everything but `--interactive`); `gatepass headers --for`: `1` may start a login',
   },
   {
     name: 'GATEPASS_BROWSER',

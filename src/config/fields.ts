@@ -283,6 +283,23 @@ export const FIELDS: readonly FieldSpec[] = [
       'hosts that bypass the egress proxy, NO_PROXY syntax (domains, .suffix, CIDR, *); replaces NO_PROXY',
   },
   {
+    key: 'mcp.token_exchange',
+    scope: 'provider',
+    providerType: 'oidc',
+    kind: 'boolean',
+    flag: '--mcp-token-exchange',
+    description:
+      'MCP servers added with `gatepass mcp add` get a token for their own audience via token exchange at the IdP (RFC 8693) instead of the provider token',
+  },
+  {
+    key: 'otel.endpoint',
+    scope: 'provider',
+    kind: 'url',
+    flag: '--otel-endpoint',
+    description:
+      "OTLP/HTTP collector for Claude Code's telemetry: setup wires its exporter and otelHeadersHelper (`gatepass headers --otel`)",
+  },
+  {
     key: 'proxy.listen_port',
     scope: 'global',
     kind: 'port',

@@ -139,6 +139,10 @@ interface ProviderCommon {
   anthropic_path_prefix?: string;
   /** Path of the OpenAI-style API under gateway_url ("" = none); set by flag or by setup's probe. */
   openai_path_prefix?: string;
+  /** MCP servers (`gatepass mcp add`): token exchange per server (OIDC providers only). */
+  mcp?: { token_exchange?: boolean };
+  /** Claude Code telemetry (`setup --otel-endpoint`): the OTLP/HTTP collector. */
+  otel?: { endpoint?: string };
 }
 
 export interface OidcProvider extends ProviderCommon {

@@ -81,6 +81,8 @@ export interface ProxyOptions {
   egressProxy?: string;
   /** Told every error the proxy makes itself (error-log.ts writes them to proxy.log). */
   errorLog?: (method: string, url: string, status: number, message: string) => void;
+  /** #20: the `/mcp/NAME` route to MCP servers (mcp-route.ts); with it the node engine serves. */
+  mcp?: import('./mcp-route.js').McpRoute;
 }
 
 export interface RunningProxy {
@@ -138,7 +140,7 @@ export function resolveSettings(options: ProxyOptions): ProxySettings {
   // Behind an egress proxy the gateway hop tunnels through undici's ProxyAgent; the wire engine's
   // own sockets do not, so the node engine serves (the proxy's round trip dwarfs the CPU it saves).
   const egress = options.egressProxy;
-  const engine: ProxyEngine = egress ? 'node' : requestedEngine;
+  const engine: ProxyEngine = egress || options.mcp ? 'node' : requestedEngine;
   if (egress && requestedEngine !== engine) {
     options.logger.debug(
       `proxy: the gateway is reached through the egress proxy ${displayProxy(egress)}: using the node engine`,

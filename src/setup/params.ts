@@ -57,6 +57,8 @@ export async function prepareWiring(
     helperDir: run.paths.dataDir,
     ...(provider.tls?.ca_file ? { caFile: expandHome(provider.tls.ca_file, run.home) } : {}),
     ...(provider.tls?.skip_verify ? { tlsSkipVerify: true } : {}),
+    // #20 telemetry hook: Claude Code's OTel exporter + otelHeadersHelper (tools/claude-otel.ts).
+    ...(provider.otel?.endpoint ? { otelEndpoint: provider.otel.endpoint } : {}),
   };
   if (provider.tls?.skip_verify) warnSkipVerify(run.stderr, `setup of provider "${providerName}"`);
   return { store, proxyKey, createdKey, proxyTools, toPersist, self, params };

@@ -288,7 +288,10 @@ async function toolStatus(
     : states.includes('drifted')
       ? 'drifted'
       : 'wired';
-  const rewire = hintCommand(run, provider, config, `setup --tools ${entry.tool}`);
+  // An MCP server (`mcp:NAME`, #20) is wired again by `mcp add`, not by setup.
+  const rewire = entry.tool.startsWith('mcp:')
+    ? hintCommand(run, provider, config, `mcp add ${entry.tool.slice(4)} ${String(entry['mcp_url'])}`)
+    : hintCommand(run, provider, config, `setup --tools ${entry.tool}`);
   let reason: string | null = null;
   let fix: string | null = null;
   if (state === 'missing') {

@@ -4,6 +4,7 @@
  * TTL, and the TLS options (NODE_EXTRA_CA_CERTS, NODE_TLS_REJECT_UNAUTHORIZED) when configured.
  */
 
+import { otelSettings } from './claude-otel.js';
 import type { KeySetting } from './edit/types.js';
 import { pickTiers, TIERS } from './model-pick.js';
 import { dirExists, onPath, pathJoin } from './platform.js';
@@ -55,6 +56,8 @@ export const claude: ToolModule = {
         // written, so a re-setup without them puts back what was there before gatepass.
         ...(p.caFile ? [{ path: ['env', 'NODE_EXTRA_CA_CERTS'], value: p.caFile }] : []),
         ...(p.tlsSkipVerify ? [{ path: ['env', 'NODE_TLS_REJECT_UNAUTHORIZED'], value: '0' }] : []),
+        // setup --otel-endpoint: telemetry with identity headers (claude-otel.ts).
+        ...otelSettings(p, env.platform),
       ],
     },
   ],

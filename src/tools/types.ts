@@ -46,6 +46,8 @@ export interface WireParams {
   caFile?: string;
   /** tls.skip_verify: direct-mode Node tools are told not to verify certificates (local dev only). */
   tlsSkipVerify?: boolean;
+  /** otel.endpoint: Claude Code's OpenTelemetry collector (OTLP/HTTP), with identity headers. */
+  otelEndpoint?: string;
 }
 
 export type ToolMode = 'direct' | 'proxy' | 'manual';

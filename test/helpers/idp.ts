@@ -12,6 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
+import { enableTokenExchange, TOKEN_EXCHANGE_GRANT } from './idp-token-exchange.js';
 
 export interface TestIdpOptions {
   clientId?: string;
@@ -51,6 +52,8 @@ export interface TestIdpOptions {
   rotateRefreshToken?: boolean;
   /** Registered redirect URIs (default both http://127.0.0.1/callback and http://localhost/callback; any port). */
   redirectUris?: string[];
+  /** Offer token exchange (RFC 8693) to the client (idp-token-exchange.ts). */
+  tokenExchange?: boolean;
 }
 
 export interface GrantCounts {
@@ -145,6 +148,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
           'authorization_code',
           'refresh_token',
           ...(options.deviceFlow === false ? [] : ['urn:ietf:params:oauth:grant-type:device_code']),
+          ...(options.tokenExchange ? [TOKEN_EXCHANGE_GRANT] : []),
         ],
         response_types: ['code'],
       },
@@ -206,6 +210,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     },
   });
   provider.proxy = false;
+  if (options.tokenExchange) enableTokenExchange(provider, issuer, audience);
 
   provider.use(async (ctx, next) => {
     counts.requests += 1;

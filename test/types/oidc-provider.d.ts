@@ -21,4 +21,8 @@ declare module 'oidc-provider' {
     // biome-ignore lint/suspicious/noExplicitAny: event payloads differ per event
     on(event: string, listener: (...args: any[]) => void): this;
   }
+
+  /** OAuth error classes (`new errors.InvalidGrant(description)`), thrown from grant handlers. */
+  type OAuthError = new (description?: string) => Error;
+  export const errors: { InvalidGrant: OAuthError; InvalidRequest: OAuthError; InvalidTarget: OAuthError };
 }

@@ -228,6 +228,8 @@ export function describeConfig(config: GatepassConfig): Record<string, unknown> 
       ...(p.bedrock_compat !== undefined ? { bedrock_compat: p.bedrock_compat } : {}),
       ...(p.anthropic_path_prefix !== undefined ? { anthropic_path_prefix: p.anthropic_path_prefix } : {}),
       ...(p.openai_path_prefix !== undefined ? { openai_path_prefix: p.openai_path_prefix } : {}),
+      ...(p.mcp && Object.keys(p.mcp).length ? { mcp: p.mcp } : {}),
+      ...(p.otel && Object.keys(p.otel).length ? { otel: p.otel } : {}),
     };
     providers[name] =
       p.type === 'oidc'

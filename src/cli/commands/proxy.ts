@@ -86,7 +86,17 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
   if (egressProxy) ctx.logger.debug(`proxy: gateway requests go through ${displayProxy(egressProxy)}`);
   // The background proxy (it has a nonce) records the errors it makes in proxy.log, without -v.
   const isChild = Boolean(nonce && /^[0-9a-f]{32,128}$/.test(nonce));
+  // #20 MCP hook: the `/mcp/NAME` route for the MCP servers added for this provider.
+  const mcp = await (await import('../../mcp/proxy-option.js')).mcpProxyRoute(
+    auth,
+    config,
+    name,
+    provider,
+    tokenSource,
+    ctx.logger,
+  );
   const proxy = await startProxy({
+    ...(mcp ? { mcp } : {}),
     ...(isChild
       ? { controlNonce: nonce!, errorLog: createErrorLog(path.join(ctx.paths.stateDir, 'proxy.log')) }
       : {}),

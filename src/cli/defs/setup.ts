@@ -23,6 +23,7 @@ export const SETUP_FIELDS = [
   'tls.skip_verify',
   'network.proxy',
   'network.no_proxy',
+  'otel.endpoint',
 ] as const;
 
 export function defineSetupCommand({ program, runner }: DefineContext): void {

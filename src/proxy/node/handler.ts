@@ -96,6 +96,14 @@ async function handle(n: NodeEngine, req: IncomingMessage, res: ServerResponse):
     res.end(req.method === 'HEAD' ? undefined : verdict.body);
     return;
   }
+  // #20 MCP hook: /mcp/NAME goes to that MCP server (after the guard above), not the gateway.
+  const mcp = n.s.options.mcp;
+  if (mcp?.matches(url)) {
+    await mcp.handle(req, res, (status, message) =>
+      sendError(n, req, res, status, status === 401 ? 'auth' : 'bad_gateway', message),
+    );
+    return;
+  }
 
   // Small bodies with a known length are buffered so the request can be replayed after a 401.
   const lenHeader = req.headers['content-length'];
