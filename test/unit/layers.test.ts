@@ -16,7 +16,7 @@ const SRC = path.resolve(import.meta.dirname, '../../src');
  */
 const LAYERS: string[][] = [
   ['cli', 'index.ts'],
-  ['doctor'],
+  ['doctor', 'mcp'],
   ['setup'],
   ['proxy'],
   ['auth'],
