@@ -49,6 +49,7 @@ import {
 import { maskSecrets, secretOf, unifiedDiff } from './diff.js';
 import { beginJournal, endJournal, recoverInterruptedSetup, rollbackJournal } from './journal.js';
 import { egressNotice, resolveLayout } from './layout.js';
+import { keepUserModelKeys, recordPendingModels } from './lazy-models.js';
 import { discoverModelsStep } from './models.js';
 import { checkIssuer, placeholderNote, refusePlaceholders } from './preflight.js';
 import type { Prober } from './probe.js';
@@ -131,6 +132,8 @@ export interface SetupOptions {
   probe?: Prober;
   /** `--models auto`: list the gateway's models even over a saved list of the user's. */
   modelsAuto?: boolean;
+  /** The fill-in a lazy setup deferred (lazy-models.ts): model keys the user set in a tool's file stay. */
+  keepUserModels?: boolean;
 }
 
 export interface SetupResult {
@@ -246,7 +249,9 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       const previous = loaded.config.configured_tools.find((e) => e.tool === tool.id);
       const prevFiles = previous ? fileRecords(previous) : [];
       const files: PlannedFile[] = [];
-      for (const plan of tool.files(tenv, toolParams(tool, params))) {
+      let plans = tool.files(tenv, toolParams(tool, params));
+      if (options.keepUserModels) plans = await keepUserModelKeys(tool.id, plans, prevFiles); // lazy-models.ts
+      for (const plan of plans) {
         const f = await planFile(
           plan,
           prevFiles.find((f) => f.file === plan.file),
@@ -372,6 +377,12 @@ async function setupLocked(run: RunEnv, options: SetupOptions): Promise<SetupRes
       if (tokenRef && saved?.type === 'oidc') saved.token_ref = { ...tokenRef };
       // A lazy setup after a logout asks for "login pending" again: tools may sign in on first use.
       if (options.lazy && saved) delete saved.logged_out;
+      // A lazy setup leaves the gateway's models to the first token (lazy-models.ts).
+      if (saved)
+        recordPendingModels(saved, {
+          ...options,
+          explicit: assignments.some((a) => a.spec.key === 'models'),
+        });
       for (const { tool, files } of planned) {
         if (tool.mode === 'manual') continue; // nothing written, nothing to undo
         const entry: ConfiguredTool = {

@@ -51,6 +51,10 @@ export interface TestIdpOptions {
   rotateRefreshToken?: boolean;
   /** Registered redirect URIs (default both http://127.0.0.1/callback and http://localhost/callback; any port). */
   redirectUris?: string[];
+  /** Offer open Dynamic Client Registration (RFC 7591) at `/reg` (oidc-provider's `features.registration`). */
+  registration?: boolean;
+  /** The JWT access tokens' `aud` is the resource indicator the client asked for (RFC 8707). */
+  audienceFromResource?: boolean;
 }
 
 export interface GrantCounts {
@@ -100,6 +104,10 @@ export interface TestIdp {
   jwksUri: string;
   /** Query parameters of every authorization request (`/auth`) received. */
   authRequests: URLSearchParams[];
+  /** Body parameters of every token-endpoint request received (grant_type, resource, …; codes and tokens included). */
+  tokenRequestParams: URLSearchParams[];
+  /** Client ids the IdP registered through Dynamic Client Registration. */
+  registeredClients: string[];
   close(): Promise<void>;
 }
 
@@ -125,6 +133,8 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const prefix = options.issuerPath?.replace(/\/+$/, '') ?? '';
   const issuer = `${options.issuerOrigin ?? `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`}${prefix}`;
   const authRequests: URLSearchParams[] = [];
+  const tokenRequestParams: URLSearchParams[] = [];
+  const registeredClients: string[] = [];
   /** code_challenge → the authorization request carried refreshTokenOnlyWith. */
   const offlineByChallenge = new Map<string, boolean>();
 
@@ -192,13 +202,14 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       devInteractions: { enabled: true },
       deviceFlow: { enabled: options.deviceFlow !== false },
       revocation: { enabled: options.revocation !== false },
+      registration: { enabled: options.registration === true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => resource,
         useGrantedResource: async () => true,
-        getResourceServerInfo: async () => ({
+        getResourceServerInfo: async (_ctx: unknown, indicator: string) => ({
           scope: 'llm',
-          audience,
+          audience: options.audienceFromResource ? indicator : audience,
           accessTokenTTL: options.accessTokenTtl ?? 3600,
           accessTokenFormat: options.accessTokenFormat ?? 'jwt',
         }),
@@ -235,7 +246,14 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       return;
     }
     await next();
+    if (ctx.path === '/reg' && ctx.method === 'POST' && ctx.status === 201) {
+      registeredClients.push(String((ctx.body as { client_id?: unknown } | undefined)?.client_id));
+    }
     if (ctx.path === '/token' && ctx.method === 'POST') {
+      const params = Object.entries((ctx.oidc?.params ?? {}) as Record<string, unknown>);
+      tokenRequestParams.push(
+        new URLSearchParams(params.filter((e): e is [string, string] => typeof e[1] === 'string')),
+      );
       const type = String(ctx.oidc?.params?.grant_type ?? 'unknown');
       counts.tokenRequests[type] = (counts.tokenRequests[type] ?? 0) + 1;
       if (invalidGrant && type === 'refresh_token') {
@@ -270,6 +288,8 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     counts,
     jwksUri: `${issuer}/jwks`,
     authRequests,
+    tokenRequestParams,
+    registeredClients,
     grantCount: (type) => counts.grants[type] ?? 0,
     resetCounts() {
       Object.assign(counts, emptyCounts());

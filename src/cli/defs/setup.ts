@@ -9,6 +9,7 @@ export const SETUP_FIELDS = [
   'oidc.issuer',
   'oidc.client_id',
   'oidc.audience',
+  'oidc.resource',
   'oidc.scopes',
   'oidc.callback_port',
   'oidc.redirect_host',
