@@ -74,8 +74,11 @@ afterEach(() => t.cleanup());
 
 const gp = (args: string[]) => runGatepass(args, { env: t.env, cwd: t.home, timeoutMs: 60_000 });
 const provider = () =>
-  (YAML.parse(readFileSync(t.configFile, 'utf8')) as { providers: Record<string, Record<string, Record<string, unknown>>> })
-    .providers['default']!;
+  (
+    YAML.parse(readFileSync(t.configFile, 'utf8')) as {
+      providers: Record<string, Record<string, Record<string, unknown>>>;
+    }
+  ).providers['default']!;
 const prm = (resource: string, issuer = idp.issuer, extra: object = {}) => ({
   status: 200,
   body: { resource, authorization_servers: [issuer], ...extra },
