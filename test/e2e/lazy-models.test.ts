@@ -17,6 +17,7 @@ import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
 import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
+import { freePort } from '../helpers/ports.js';
 import { oidcSetupFlags } from '../helpers/tool-e2e.js';
 
 const MODELS = [
@@ -130,4 +131,32 @@ it('a gateway without /v1/models: the first token ends the wait with a note; the
   expect([read(CLAUDE), read(CODEX)]).toEqual(files);
   expect(provider().models_pending).toBeUndefined();
   expect(provider().models).toBeUndefined();
+});
+
+it('the proxy fills them in after its first token (in the background; the request is served)', async () => {
+  listing = 'models';
+  await lazySetup();
+  const port = await freePort();
+  const start = await gp(['proxy', 'start', '--background', '--port', String(port)]);
+  try {
+    expect(start.code, start.stderr).toBe(0);
+    const key = readFileSync(
+      path.join(t.home, '.local/share/gatepass/secrets/GATEPASS_LOCAL_PROXY_KEY'),
+      'utf8',
+    ).trim();
+    const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-model', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(200);
+    const deadline = Date.now() + 60_000;
+    while (provider().models_pending && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(provider().models_pending).toBeUndefined();
+    expect(provider().models).toEqual(MODELS);
+    expect(parseJsonc(read(CLAUDE)).env.ANTHROPIC_DEFAULT_SONNET_MODEL).toBe('claude-sonnet-4-5-20250929');
+    expect(read(CODEX)).toMatch(/^model = "gpt-5-codex"$/m);
+  } finally {
+    await gp(['proxy', 'stop']);
+  }
 });
