@@ -15,7 +15,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
-import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
+import { makeTempHome, ROOT, runGatepass, type TempHome } from '../helpers/cli.js';
 import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { freePort } from '../helpers/ports.js';
@@ -51,13 +51,30 @@ afterAll(async () => {
   t?.cleanup();
 });
 
+/** The one-line setup of the README's "Zero-config" section, as words. */
+function readmeZeroConfig(): string[] {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.split(/^## Zero-config$/m)[1]?.split(/^## /m)[0];
+  const lines = section
+    ?.match(/```sh\n([\s\S]*?)```/)?.[1]
+    ?.split('\n')
+    .filter((l) => l.trim());
+  if (!lines) throw new Error('README.md has no ```sh block under "## Zero-config"');
+  expect(lines).toHaveLength(1);
+  return lines[0]!.trim().split(/\s+/);
+}
+
 const gp = (args: string[]) => runGatepass(args, { env: t.env, cwd: t.home, timeoutMs: 120_000 });
 const models = (token: string) =>
   fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer ${token}` } });
 
-it('setup --gateway-url alone registers, signs in, and the gateway accepts the token (and the refreshed one)', async () => {
+it("the README's one-line setup (--gateway-url alone) registers, signs in, and the gateway accepts the token (and the refreshed one)", async () => {
+  const words = readmeZeroConfig();
+  expect(words).toEqual(['gatepass', 'setup', '--gateway-url', 'https://llm.corp.example']);
+  // Only the callback port is set beforehand (a free one: tests run side by side).
   const port = await freePort();
-  const setup = await gp(['setup', '--gateway-url', gw.url, '--callback-port', String(port)]);
+  expect((await gp(['config', 'set', '--callback-port', String(port)])).code).toBe(0);
+  const setup = await gp([...words.slice(1, 3), gw.url]);
   expect(setup.code, setup.stderr).toBe(0);
   await hook.waitForLogins(1, 30_000);
   expect(hook.errors()).toEqual([]);
