@@ -107,7 +107,8 @@ export const FIELDS: readonly FieldSpec[] = [
     key: 'oidc.resource',
     scope: 'provider',
     providerType: 'oidc',
-    kind: 'url',
+    // Kept exactly as given (a trailing slash too): the resource indicator must match the server's.
+    kind: 'issuer',
     flag: '--resource',
     description:
       "RFC 8707 resource indicator sent with every authorization, token and refresh request (setup finds it in the gateway's protected resource metadata)",

@@ -130,11 +130,12 @@ describe('zero-config setup', () => {
 
   it('a gateway under a path prefix: the path-inserted well-known URL (RFC 9728 §3.1)', async () => {
     const gateway = `${gw.url}/llm/v2`;
-    gw.routes.set('/.well-known/oauth-protected-resource/llm/v2', prm(gateway));
+    // The resource exactly as the metadata names it (here with a trailing slash).
+    gw.routes.set('/.well-known/oauth-protected-resource/llm/v2', prm(`${gateway}/`));
     const r = await gp(['setup', '--gateway-url', gateway, '--lazy']);
     expect(r.code, r.stderr).toBe(0);
     expect(gw.hits[0]).toBe('/.well-known/oauth-protected-resource/llm/v2');
-    expect(provider()['oidc']).toMatchObject({ issuer: idp.issuer, resource: gateway });
+    expect(provider()['oidc']).toMatchObject({ issuer: idp.issuer, resource: `${gateway}/` });
     expect(provider()['oidc']!['client_id']).toBe(idp.registeredClients.at(-1));
   });
 
