@@ -10,6 +10,7 @@
  */
 import { checkFieldValue, findField } from '../../config/validate.js';
 import { ConfigError, describeError, GatepassError } from '../../errors.js';
+import { tlsErrorCode, tlsHint } from '../../net/tls.js';
 import { stripControl } from '../../redact.js';
 
 export type FetchLike = (url: string, init: object) => Promise<Response>;
@@ -195,6 +196,13 @@ export async function discoverProtectedResource(
     return { found: parseResourceMetadata(doc, gateway, challenge.named, 'www-authenticate'), tried };
   } catch (err) {
     if (err instanceof GatepassError) throw err;
+    const tls = tlsErrorCode(err);
+    if (tls)
+      throw new GatepassError(
+        'E_TLS',
+        `TLS certificate verification failed for the gateway at ${new URL(gateway).origin} (${tls}) while reading its protected resource metadata`,
+        { cause: err, hint: tlsHint() },
+      );
     throw new GatepassError(
       'E_IO',
       `could not read the gateway's protected resource metadata at ${tried.at(-1) ?? gateway}: ${describeError(err)}`,
