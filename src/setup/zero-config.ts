@@ -14,7 +14,12 @@
  * exactly the value the admin must provide.
  */
 import { clientSecretKey } from '../auth/oidc/client-secret.js';
-import { loopbackRedirectUris, readAuthorizationServer, registerClient } from '../auth/oidc/registration.js';
+import {
+  loopbackRedirectUris,
+  readAuthorizationServer,
+  registerClient,
+  registrationAuthMethod,
+} from '../auth/oidc/registration.js';
 import {
   discoverProtectedResource,
   type FetchLike,
@@ -95,6 +100,17 @@ export async function zeroConfigAssignments(
       },
     );
   }
+  const authMethod = registrationAuthMethod(as.authMethods);
+  if (!authMethod) {
+    throw new ConfigError(
+      'E_CONFIG_MISSING',
+      `the authorization server ${show(as.issuer)} offers no client authentication gatepass can register with (none, client_secret_basic or client_secret_post), and no client id is configured`,
+      {
+        field: 'oidc.client_id',
+        hint: `ask your identity provider admin for the client id of a public client (PKCE) with the redirect URI ${redirectUris[0]}, then run \`gatepass setup --gateway-url ${gateway} --client-id <client id>\``,
+      },
+    );
+  }
   if (options.dryRun) {
     run.logger.info(
       `Zero-config: would register gatepass as a public client at ${show(as.registrationEndpoint)} (redirect URI ${redirectUris.join(', ')}); a dry run registers nothing.`,
@@ -102,7 +118,7 @@ export async function zeroConfigAssignments(
     out.push(['oidc.client_id', DRY_RUN_CLIENT_ID]);
     return withScopes(out, gatewayScopes, as.scopesSupported);
   }
-  const registered = await registerClient(provider, run.env, redirectUris);
+  const registered = await registerClient(provider, run.env, redirectUris, authMethod);
   out.push(['oidc.client_id', registered.clientId]);
   if (registered.clientSecret) {
     const key = clientSecretKey(as.issuer, registered.clientId);

@@ -53,6 +53,8 @@ export interface TestIdpOptions {
   redirectUris?: string[];
   /** Offer open Dynamic Client Registration (RFC 7591) at `/reg` (oidc-provider's `features.registration`). */
   registration?: boolean;
+  /** Confidential clients only: the token endpoint takes client_secret_basic, never `none` (registered clients get a secret). */
+  secretOnly?: boolean;
   /** The JWT access tokens' `aud` is the resource indicator the client asked for (RFC 8707). */
   audienceFromResource?: boolean;
 }
@@ -143,12 +145,14 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       {
         client_id: clientId,
         application_type: 'native',
-        ...(options.clientSecret
-          ? {
-              token_endpoint_auth_method: options.clientSecret.method,
-              client_secret: options.clientSecret.secret,
-            }
-          : { token_endpoint_auth_method: 'none' }),
+        ...(options.secretOnly
+          ? { token_endpoint_auth_method: 'client_secret_basic', client_secret: 'static-client-secret' }
+          : options.clientSecret
+            ? {
+                token_endpoint_auth_method: options.clientSecret.method,
+                client_secret: options.clientSecret.secret,
+              }
+            : { token_endpoint_auth_method: 'none' }),
         // Native clients may use any loopback port (RFC 8252 7.3); oidc-provider ignores the port.
         redirect_uris: options.redirectUris ?? ['http://127.0.0.1/callback', 'http://localhost/callback'],
         grant_types: [
@@ -161,6 +165,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     ],
     scopes: options.scopes ?? ['openid', 'offline_access', 'profile', 'email'],
     ...(options.clientSecret ? { clientAuthMethods: ['none', options.clientSecret.method] } : {}),
+    ...(options.secretOnly ? { clientAuthMethods: ['client_secret_basic'] } : {}),
     extraParams: ['access_type', 'domain_hint', 'idp', 'audience'],
     claims: { openid: ['sub'], email: ['email'], profile: ['name'] },
     async findAccount(_ctx: unknown, sub: string) {

@@ -7,9 +7,10 @@
  * (a plain-http issuer, control characters, another host's resource). `--lazy` keeps the browser
  * out of it: the sign-in itself is in test/e2e/zero-config-login.test.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
@@ -53,17 +54,19 @@ async function startMetadataGateway(): Promise<MetadataGateway> {
 
 let idp: TestIdp;
 let plainIdp: TestIdp;
+let secretIdp: TestIdp;
 let gw: MetadataGateway;
 let t: TempHome;
 beforeAll(async () => {
-  [idp, plainIdp, gw] = await Promise.all([
+  [idp, plainIdp, secretIdp, gw] = await Promise.all([
     startTestIdp({ registration: true }),
     startTestIdp(),
+    startTestIdp({ registration: true, secretOnly: true }),
     startMetadataGateway(),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([idp?.close(), plainIdp?.close(), gw?.close()]);
+  await Promise.all([idp?.close(), plainIdp?.close(), secretIdp?.close(), gw?.close()]);
 });
 beforeEach(() => {
   t = makeTempHome({ GATEPASS_SECRET_STORE: 'file' });
@@ -174,6 +177,25 @@ describe('zero-config setup', () => {
     expect(idp.registeredClients.length).toBe(before + 1);
     expect(provider()['oidc']!['client_id']).toBe(idp.registeredClients.at(-1));
     expect(provider()['oidc']!['resource']).toBeUndefined();
+  });
+});
+
+describe('zero-config setup: a server that registers only confidential clients', () => {
+  it('registers with client_secret_basic; the secret goes to the secret store, only its key to the config', async () => {
+    gw.routes.set('/.well-known/oauth-protected-resource', prm(gw.url, secretIdp.issuer));
+    const r = await gp(['setup', '--gateway-url', gw.url, '--lazy']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('(its secret is in the secret store)');
+    const clientId = secretIdp.registeredClients.at(-1)!;
+    const oidc = provider()['oidc']!;
+    expect(oidc['client_id']).toBe(clientId);
+    expect(oidc['client_secret']).toMatch(/^LLM_OIDC_CS_[0-9a-f]{8}$/);
+    const secretFile = path.join(t.home, '.local/share/gatepass/secrets', String(oidc['client_secret']));
+    const secret = readFileSync(secretFile, 'utf8').trim();
+    expect(secret.length).toBeGreaterThan(16);
+    expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(t.configFile, 'utf8')).not.toContain(secret);
+    expect(r.stderr).not.toContain(secret);
   });
 });
 

@@ -23,6 +23,8 @@ export interface AuthorizationServerInfo {
   issuer: string;
   registrationEndpoint?: string;
   scopesSupported?: string[];
+  /** token_endpoint_auth_methods_supported, when listed. */
+  authMethods?: string[];
 }
 
 export interface RegisteredClient {
@@ -96,6 +98,9 @@ export async function readAuthorizationServer(
     issuer: md.issuer,
     ...(md.registration_endpoint ? { registrationEndpoint: md.registration_endpoint } : {}),
     ...(Array.isArray(md.scopes_supported) ? { scopesSupported: md.scopes_supported } : {}),
+    ...(Array.isArray(md.token_endpoint_auth_methods_supported)
+      ? { authMethods: md.token_endpoint_auth_methods_supported }
+      : {}),
   };
 }
 
@@ -105,11 +110,21 @@ export function loopbackRedirectUris(provider: OidcProvider, callbackPort: numbe
   return [callbackPort === 0 ? `http://${host}/callback` : `http://${host}:${callbackPort}/callback`];
 }
 
-/** Register gatepass as a public native client (RFC 7591) and return what the server assigned. */
+/**
+ * The token-endpoint authentication to register: `none` (a public client) unless the server lists
+ * methods without it — then a client secret (basic, else post), which the server hands out.
+ */
+export function registrationAuthMethod(supported: string[] | undefined): string | undefined {
+  if (!supported || supported.includes('none')) return 'none';
+  return ['client_secret_basic', 'client_secret_post'].find((m) => supported.includes(m));
+}
+
+/** Register gatepass as a native client (RFC 7591) and return what the server assigned. */
 export async function registerClient(
   provider: OidcProvider,
   env: NodeJS.ProcessEnv,
   redirectUris: string[],
+  authMethod = 'none',
 ): Promise<RegisteredClient> {
   const issuer = provider.oidc.issuer!;
   let config: oidc.Configuration;
@@ -122,7 +137,7 @@ export async function registerClient(
         redirect_uris: redirectUris,
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
-        token_endpoint_auth_method: 'none',
+        token_endpoint_auth_method: authMethod,
       },
       oidc.None(),
       await requestOptions(provider, env),
