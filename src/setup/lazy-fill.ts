@@ -1,12 +1,14 @@
 /**
  * The fill-in of models a lazy setup deferred (lazy-models.ts records `models_pending`): after the
- * first successful full-path token — `gatepass token` past its fast path, or the proxy — the
+ * first successful full-path token — `gatepass token` past its fast path, the proxy, or `gatepass
+ * login` (after which tokens may come from the fast path) — the
  * gateway's list is read with that token and, when it has models, setup runs again for the tools
  * wired to that provider (same plan, journal and rollback; never a login; model keys the user set in
  * a tool's file kept), which saves the list as discovered. Nothing goes to stdout; one line on
  * stderr says what happened. A gateway without the endpoint ends the wait too; a failure (network)
  * leaves it pending for the next full-path token.
  */
+import { homedir } from 'node:os';
 import path from 'node:path';
 import type { AuthContext, TokenSource } from '../auth/types.js';
 import { loadConfig, updateConfig } from '../config/store.js';
@@ -28,7 +30,8 @@ function quietLogger(logger: Logger): Logger {
 }
 
 function runEnvOf(ctx: AuthContext): RunEnv {
-  const home = (process.platform === 'win32' ? ctx.env['USERPROFILE'] : ctx.env['HOME']) ?? '';
+  const home =
+    (process.platform === 'win32' ? ctx.env['USERPROFILE'] : ctx.env['HOME']) || ctx.env['HOME'] || homedir();
   return {
     paths: ctx.paths,
     env: ctx.env,

@@ -160,3 +160,14 @@ it('the proxy fills them in after its first token (in the background; the reques
     await gp(['proxy', 'stop']);
   }
 });
+
+it('gatepass login after a lazy setup fills them in too (later tokens may come from the fast path)', async () => {
+  listing = 'models';
+  await lazySetup();
+  const r = await gp(['login']);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toContain(`filled in the gateway's ${MODELS.length} model(s) for claude, codex`);
+  expect(provider().models_pending).toBeUndefined();
+  expect(read(CODEX)).toMatch(/^model = "gpt-5-codex"$/m);
+});
