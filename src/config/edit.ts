@@ -18,6 +18,7 @@ const TOKEN_KEY_FIELDS = new Set([
   'oidc.issuer',
   'oidc.client_id',
   'oidc.audience',
+  'oidc.resource',
   'oidc.scopes',
 ]);
 

@@ -88,6 +88,16 @@ export const FIELDS: readonly FieldSpec[] = [
     description: 'audience (resource) the gateway expects in tokens, if your IdP needs one',
   },
   {
+    key: 'oidc.resource',
+    scope: 'provider',
+    providerType: 'oidc',
+    // Kept exactly as given (a trailing slash too): the resource indicator must match the server's.
+    kind: 'issuer',
+    flag: '--resource',
+    description:
+      "RFC 8707 resource indicator sent with every authorization, token and refresh request (setup finds it in the gateway's protected resource metadata)",
+  },
+  {
     key: 'oidc.scopes',
     scope: 'provider',
     providerType: 'oidc',
@@ -226,6 +236,14 @@ export const FIELDS: readonly FieldSpec[] = [
     flag: '--models-discovered',
     description:
       'models was listed by the gateway (setup --models auto): setup refreshes it; false keeps the list as yours',
+  },
+  {
+    key: 'models_pending',
+    scope: 'provider',
+    kind: 'boolean',
+    flag: '--models-pending',
+    description:
+      'a lazy setup left model discovery to the first token: `gatepass token` or the proxy fills the models in once',
   },
   {
     key: 'bedrock_compat',

@@ -44,6 +44,8 @@ export interface OidcSettings {
   issuer?: string;
   client_id?: string;
   audience?: string;
+  /** RFC 8707 resource indicator sent on authorization, token and refresh requests (zero-config setup finds it). */
+  resource?: string;
   /** Exactly the scopes to request (`openid` is always included); unset: DEFAULT_SCOPES_BASE + offline_access when offered. */
   scopes?: string[];
   /** Loopback port of the login callback; 0 = an ephemeral port (RFC 8252 §7.3). */
@@ -129,6 +131,8 @@ interface ProviderCommon {
   api_type?: string;
   /** Path of the chat-completions endpoint relative to gateway_url (for exports). */
   chat_completions_path?: string;
+  /** A lazy setup left model discovery to the first token (`gatepass token` or the proxy fills them in once). */
+  models_pending?: boolean;
   /** Models the gateway serves (`setup --models`). */
   models?: string[];
   /** `models` was listed by the gateway (`--models auto`): later runs refresh it; a user's list is kept. */

@@ -13,6 +13,7 @@ import { writeBackups, writePlanned } from '../tools/edit/file.js';
 import { writeLauncher } from '../tools/launcher.js';
 import { type RunEnv, toolEnv } from './common.js';
 import { beginJournal, endJournal, restoreConfig, rollbackJournal } from './journal.js';
+import { recordPendingModels } from './lazy-models.js';
 import { toolParams } from './params.js';
 import type { PlannedTool, SetupConfig, SetupOptions, SetupPlan, SignedIn, Wiring } from './setup-state.js';
 
@@ -96,6 +97,12 @@ async function saveConfig(
     if (tokenRef && saved?.type === 'oidc') saved.token_ref = { ...tokenRef };
     // A lazy setup after a logout asks for "login pending" again: tools may sign in on first use.
     if (options.lazy && saved) delete saved.logged_out;
+    // A lazy setup leaves the gateway's models to the first token (lazy-models.ts).
+    if (saved)
+      recordPendingModels(saved, {
+        ...options,
+        explicit: config.assignments.some((a) => a.spec.key === 'models'),
+      });
     for (const { tool, files } of planned) {
       if (tool.mode === 'manual') continue; // nothing written, nothing to undo
       const entry: ConfiguredTool = {

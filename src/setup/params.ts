@@ -61,7 +61,16 @@ export async function prepareWiring(
     ...(provider.otel?.endpoint ? { otelEndpoint: provider.otel.endpoint } : {}),
   };
   if (provider.tls?.skip_verify) warnSkipVerify(run.stderr, `setup of provider "${providerName}"`);
-  return { store, proxyKey, createdKey, proxyTools, toPersist, self, params };
+  return {
+    store,
+    proxyKey,
+    createdKey,
+    proxyTools,
+    toPersist,
+    self,
+    params,
+    ...(options.keepUserModels ? { keepUserModels: true } : {}),
+  };
 }
 
 /** The secret store setup uses, and the local proxy key (when a proxy-mode tool is wired). */

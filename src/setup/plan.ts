@@ -8,6 +8,7 @@ import { type PlannedFile, planFile, readBackups } from '../tools/edit/file.js';
 import type { ToolModule, WireParams } from '../tools/index.js';
 import { fileRecords, type RunEnv, toolEnv } from './common.js';
 import { egressNotice } from './layout.js';
+import { keepUserModelKeys } from './lazy-models.js';
 import { toolParams } from './params.js';
 import type { PlannedTool, SetupConfig, SetupPlan, Wiring } from './setup-state.js';
 
@@ -22,7 +23,7 @@ export async function planSetup(
   const manual: string[] = [];
   for (const tool of tools) if (tool.manualSteps) manual.push(...tool.manualSteps(tenv, wiring.params));
   manual.push(...egressNotice(config.provider, run.env, tools));
-  const planned = await planTools(run, config, tools, wiring.params, backupsBefore);
+  const planned = await planTools(run, config, tools, wiring.params, backupsBefore, wiring.keepUserModels);
   return { tools, backupsBefore, manual, planned };
 }
 
@@ -33,6 +34,7 @@ export async function planTools(
   tools: ToolModule[],
   params: WireParams,
   backupsBefore: Record<string, string>,
+  keepUserModels = false,
 ): Promise<PlannedTool[]> {
   const tenv = toolEnv(run);
   const configured: ConfiguredTool[] = config.loaded.config.configured_tools;
@@ -41,7 +43,9 @@ export async function planTools(
     const previous = configured.find((e) => e.tool === tool.id);
     const prevFiles = previous ? fileRecords(previous) : [];
     const files: PlannedFile[] = [];
-    for (const plan of tool.files(tenv, toolParams(tool, params))) {
+    let plans = tool.files(tenv, toolParams(tool, params));
+    if (keepUserModels) plans = await keepUserModelKeys(tool.id, plans, prevFiles); // lazy-models.ts
+    for (const plan of plans) {
       const f = await planFile(
         plan,
         prevFiles.find((f) => f.file === plan.file),

@@ -33,6 +33,8 @@ export interface SetupOptions {
   probe?: Prober;
   /** `--models auto`: list the gateway's models even over a saved list of the user's. */
   modelsAuto?: boolean;
+  /** The fill-in a lazy setup deferred (lazy-models.ts): model keys the user set in a tool's file stay. */
+  keepUserModels?: boolean;
 }
 
 export interface SetupResult {
@@ -71,6 +73,8 @@ export interface Wiring {
   self: SelfCommand;
   /** What the tool modules write (sign-in may add the gateway's models). */
   params: WireParams;
+  /** The deferred model fill-in (lazy-models.ts): model keys the user set in a tool's file stay. */
+  keepUserModels?: boolean;
 }
 
 /** One tool and the planned edits of its files. */

@@ -56,12 +56,17 @@ export async function signIn(
     wiring.toPersist.push(...found.persist);
   }
   // The files may have changed while the user was in the browser: plan against what is there now.
-  plan.planned = await planTools(run, config, plan.tools, wiring.params, plan.backupsBefore).catch(
-    async (err: unknown) => {
-      await restoreConfig(file, configBefore);
-      throw err;
-    },
-  );
+  plan.planned = await planTools(
+    run,
+    config,
+    plan.tools,
+    wiring.params,
+    plan.backupsBefore,
+    wiring.keepUserModels,
+  ).catch(async (err: unknown) => {
+    await restoreConfig(file, configBefore);
+    throw err;
+  });
   return { configBefore, loggedIn, tokenRef };
 }
 

@@ -49,10 +49,18 @@ const secretsDir = () => path.join(t.home, '.local/share/gatepass/secrets');
 const cachedSecrets = () => (existsSync(secretsDir()) ? readdirSync(secretsDir()) : []);
 const gp = (args: string[]) => runGatepass(args, { env: t.env, cwd: t.home, timeoutMs: 120_000 });
 
-/** The persisted config without the login state (which only a normal setup has). */
+/**
+ * The persisted config without the login state (which only a normal setup has) and the model
+ * discovery a lazy setup leaves to the first token.
+ */
 function withoutLogin(text: string): unknown {
-  const cfg = YAML.parse(text) as { providers: Record<string, { token_ref?: unknown }> };
-  for (const p of Object.values(cfg.providers)) delete p.token_ref;
+  const cfg = YAML.parse(text) as {
+    providers: Record<string, { token_ref?: unknown; models_pending?: unknown }>;
+  };
+  for (const p of Object.values(cfg.providers)) {
+    delete p.token_ref;
+    delete p.models_pending;
+  }
   return cfg;
 }
 

@@ -54,6 +54,12 @@ export interface TestIdpOptions {
   redirectUris?: string[];
   /** Offer token exchange (RFC 8693) to the client (idp-token-exchange.ts). */
   tokenExchange?: boolean;
+  /** Offer open Dynamic Client Registration (RFC 7591) at `/reg` (oidc-provider's `features.registration`). */
+  registration?: boolean;
+  /** Confidential clients only: the token endpoint takes client_secret_basic, never `none` (registered clients get a secret). */
+  secretOnly?: boolean;
+  /** The JWT access tokens' `aud` is the resource indicator the client asked for (RFC 8707). */
+  audienceFromResource?: boolean;
 }
 
 export interface GrantCounts {
@@ -103,6 +109,10 @@ export interface TestIdp {
   jwksUri: string;
   /** Query parameters of every authorization request (`/auth`) received. */
   authRequests: URLSearchParams[];
+  /** Body parameters of every token-endpoint request received (grant_type, resource, …; codes and tokens included). */
+  tokenRequestParams: URLSearchParams[];
+  /** Client ids the IdP registered through Dynamic Client Registration. */
+  registeredClients: string[];
   close(): Promise<void>;
 }
 
@@ -128,6 +138,8 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
   const prefix = options.issuerPath?.replace(/\/+$/, '') ?? '';
   const issuer = `${options.issuerOrigin ?? `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`}${prefix}`;
   const authRequests: URLSearchParams[] = [];
+  const tokenRequestParams: URLSearchParams[] = [];
+  const registeredClients: string[] = [];
   /** code_challenge → the authorization request carried refreshTokenOnlyWith. */
   const offlineByChallenge = new Map<string, boolean>();
 
@@ -136,12 +148,14 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       {
         client_id: clientId,
         application_type: 'native',
-        ...(options.clientSecret
-          ? {
-              token_endpoint_auth_method: options.clientSecret.method,
-              client_secret: options.clientSecret.secret,
-            }
-          : { token_endpoint_auth_method: 'none' }),
+        ...(options.secretOnly
+          ? { token_endpoint_auth_method: 'client_secret_basic', client_secret: 'static-client-secret' }
+          : options.clientSecret
+            ? {
+                token_endpoint_auth_method: options.clientSecret.method,
+                client_secret: options.clientSecret.secret,
+              }
+            : { token_endpoint_auth_method: 'none' }),
         // Native clients may use any loopback port (RFC 8252 7.3); oidc-provider ignores the port.
         redirect_uris: options.redirectUris ?? ['http://127.0.0.1/callback', 'http://localhost/callback'],
         grant_types: [
@@ -155,6 +169,7 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     ],
     scopes: options.scopes ?? ['openid', 'offline_access', 'profile', 'email'],
     ...(options.clientSecret ? { clientAuthMethods: ['none', options.clientSecret.method] } : {}),
+    ...(options.secretOnly ? { clientAuthMethods: ['client_secret_basic'] } : {}),
     extraParams: ['access_type', 'domain_hint', 'idp', 'audience'],
     claims: { openid: ['sub'], email: ['email'], profile: ['name'] },
     async findAccount(_ctx: unknown, sub: string) {
@@ -196,13 +211,14 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       devInteractions: { enabled: true },
       deviceFlow: { enabled: options.deviceFlow !== false },
       revocation: { enabled: options.revocation !== false },
+      registration: { enabled: options.registration === true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => resource,
         useGrantedResource: async () => true,
-        getResourceServerInfo: async () => ({
+        getResourceServerInfo: async (_ctx: unknown, indicator: string) => ({
           scope: 'llm',
-          audience,
+          audience: options.audienceFromResource ? indicator : audience,
           accessTokenTTL: options.accessTokenTtl ?? 3600,
           accessTokenFormat: options.accessTokenFormat ?? 'jwt',
         }),
@@ -240,7 +256,14 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
       return;
     }
     await next();
+    if (ctx.path === '/reg' && ctx.method === 'POST' && ctx.status === 201) {
+      registeredClients.push(String((ctx.body as { client_id?: unknown } | undefined)?.client_id));
+    }
     if (ctx.path === '/token' && ctx.method === 'POST') {
+      const params = Object.entries((ctx.oidc?.params ?? {}) as Record<string, unknown>);
+      tokenRequestParams.push(
+        new URLSearchParams(params.filter((e): e is [string, string] => typeof e[1] === 'string')),
+      );
       const type = String(ctx.oidc?.params?.grant_type ?? 'unknown');
       counts.tokenRequests[type] = (counts.tokenRequests[type] ?? 0) + 1;
       if (invalidGrant && type === 'refresh_token') {
@@ -275,6 +298,8 @@ export async function startTestIdp(options: TestIdpOptions = {}): Promise<TestId
     counts,
     jwksUri: `${issuer}/jwks`,
     authRequests,
+    tokenRequestParams,
+    registeredClients,
     grantCount: (type) => counts.grants[type] ?? 0,
     resetCounts() {
       Object.assign(counts, emptyCounts());

@@ -314,7 +314,14 @@ describe('setup', () => {
     await setup(['claude', 'codex'], { lazy: true });
     expect(logins).toBe(1); // no further login
     expect(out).toContain(LAZY_MESSAGE);
-    expect([read(claudeFile), read(codexFile), readFileSync(t.configFile, 'utf8')]).toEqual(normal);
+    // The same, apart from the model discovery the lazy setup leaves to the first token.
+    const lazyConfig = readFileSync(t.configFile, 'utf8');
+    expect(lazyConfig).toMatch(/^ {4}models_pending: true\n/m);
+    expect([
+      read(claudeFile),
+      read(codexFile),
+      lazyConfig.replace(/^ {4}models_pending: true\n/m, ''),
+    ]).toEqual(normal);
   });
 
   it('a failed login rolls back every tool file, the config file and a new proxy key', async () => {

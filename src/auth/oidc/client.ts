@@ -21,6 +21,7 @@ import {
   readCachedDiscovery,
   writeCachedDiscovery,
 } from './discovery-cache.js';
+import { attachResource, refreshParams } from './resource-indicator.js';
 
 export type OidcConfiguration = oidc.Configuration;
 export type TokenResponse = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
@@ -42,7 +43,8 @@ export async function discoverFor(
   const cache = ctx.paths
     ? { paths: ctx.paths, now: ctx.now ?? Date.now, read: Boolean(options.useCache) }
     : undefined;
-  return discover(provider, ctx.env, ctx.stderr, clientSecret, cache);
+  // RFC 8707: the refresh grants made with this configuration carry the provider's resource.
+  return attachResource(await discover(provider, ctx.env, ctx.stderr, clientSecret, cache), provider);
 }
 
 /** Where discover() keeps the document: read it when `read`, (re)write it after every fetch. */
@@ -114,7 +116,7 @@ export async function discover(
 }
 
 export async function refreshGrant(config: OidcConfiguration, refreshToken: string): Promise<TokenResponse> {
-  const tokens = await oidc.refreshTokenGrant(config, refreshToken);
+  const tokens = await oidc.refreshTokenGrant(config, refreshToken, refreshParams(config));
   registerTokens(tokens);
   return tokens;
 }

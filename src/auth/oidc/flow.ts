@@ -17,6 +17,7 @@ import type { AuthContext } from '../types.js';
 import { CALLBACK_PATH, type CallbackHit, startCallbackServer } from './callback.js';
 import { discoverFor, mapOidcError, registerTokens, type TokenResponse } from './client.js';
 import { parsePastedRedirect, pastePrompt, readPastedLine } from './paste.js';
+import { resourceParams } from './resource-indicator.js';
 
 export interface FlowOptions {
   timeoutMs?: number;
@@ -139,6 +140,7 @@ export async function browserLogin(
       state,
       nonce,
       ...audienceParams(provider),
+      ...resourceParams(provider),
     });
     if (await showLoginUrl(ctx, issuer, url.href, Boolean(options.paste))) {
       ctx.stderr.write(pastePrompt(redirectUri));
@@ -158,12 +160,17 @@ export async function browserLogin(
     stopSpinner();
     pasted?.cancel();
     try {
-      const tokens = await oidc.authorizationCodeGrant(config, hit.url, {
-        pkceCodeVerifier: verifier,
-        expectedState: state,
-        expectedNonce: nonce,
-        idTokenExpected: true,
-      });
+      const tokens = await oidc.authorizationCodeGrant(
+        config,
+        hit.url,
+        {
+          pkceCodeVerifier: verifier,
+          expectedState: state,
+          expectedNonce: nonce,
+          idTokenExpected: true,
+        },
+        resourceParams(provider),
+      );
       registerTokens(tokens);
       hit.respond(true);
       return tokens;
@@ -197,6 +204,7 @@ export async function deviceLogin(
     response = await oidc.initiateDeviceAuthorization(config, {
       scope: scopeParam(provider, config),
       ...audienceParams(provider),
+      ...resourceParams(provider),
     });
   } catch (err) {
     throw mapOidcError(err, 'device authorization', issuer);
@@ -214,7 +222,7 @@ export async function deviceLogin(
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const stopSpinner = startSpinner(ctx.stderr, 'Waiting for you to confirm the code…');
   try {
-    const tokens = await oidc.pollDeviceAuthorizationGrant(config, response, undefined, {
+    const tokens = await oidc.pollDeviceAuthorizationGrant(config, response, resourceParams(provider), {
       signal: controller.signal,
     });
     registerTokens(tokens);

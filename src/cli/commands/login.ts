@@ -42,5 +42,8 @@ export async function run(ctx: CliContext, options: LoginCommandOptions): Promis
   registerSecret(result.token);
   const until = result.expiresAt ? `; token valid until ${new Date(result.expiresAt).toISOString()}` : '';
   ctx.logger.info(`Logged in (provider "${name}", tokens in ${auth.secrets.description})${until}`);
+  // A lazy setup's deferred model discovery, once (lazy-fill.ts): later tokens may come from the fast path.
+  if (provider.models_pending)
+    await (await import('../../setup/lazy-fill.js')).fillPendingModels(auth, name, result.token);
   return 0;
 }

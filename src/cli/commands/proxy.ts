@@ -78,7 +78,10 @@ export async function runStart(ctx: CliContext, options: StartOptions): Promise<
     interactive: true,
     skipBrowser: Boolean(options.skipBrowser),
   });
-  const tokenSource = await createTokenSource(auth, name, provider);
+  let tokenSource = await createTokenSource(auth, name, provider);
+  // A lazy setup's deferred model discovery, after the first token (lazy-fill.ts).
+  if (provider.models_pending)
+    tokenSource = (await import('../../setup/lazy-fill.js')).withPendingModels(auth, tokenSource);
   const localKey = await getOrCreateLocalProxyKey(auth.secrets);
   const tls = resolveTls(provider.tls, ctx.env);
   // HTTPS_PROXY / network.proxy for the gateway hop (NO_PROXY and loopback gateways go direct).

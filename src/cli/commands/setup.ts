@@ -31,6 +31,15 @@ export async function run(ctx: CliContext, options: SetupFlags): Promise<number>
   }
   // Without inline settings setup creates no provider: naming an unknown one is a usage error.
   if (!assignments.length) await checkProviderExists('status', ctx.globals.provider, ctx.paths.configFile);
+  // Zero-config: the issuer, resource and client id the user did not give, found from the gateway.
+  const { zeroConfigAssignments } = await import('../../setup/zero-config.js');
+  assignments.push(
+    ...(await zeroConfigAssignments(runEnvFrom(ctx), {
+      ...(ctx.globals.provider ? { provider: ctx.globals.provider } : {}),
+      assignments,
+      dryRun: Boolean(options.dryRun),
+    })),
+  );
   const result = await runSetup(runEnvFrom(ctx), {
     ...(ctx.globals.provider ? { provider: ctx.globals.provider } : {}),
     assignments,

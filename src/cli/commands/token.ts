@@ -85,5 +85,8 @@ export async function run(ctx: CliContext, options: TokenOptions): Promise<numbe
   registerSecret(result.token);
   ctx.logger.debug(`token for provider "${name}" from ${result.origin}`);
   ctx.stdout.write(formatToken(result, format));
+  // A lazy setup's deferred model discovery, once (stderr only; lazy-fill.ts).
+  if (provider.models_pending)
+    await (await import('../../setup/lazy-fill.js')).fillPendingModels(auth, name, result.token);
   return 0;
 }

@@ -9,6 +9,7 @@ export const SETUP_FIELDS = [
   'oidc.issuer',
   'oidc.client_id',
   'oidc.audience',
+  'oidc.resource',
   'oidc.scopes',
   'oidc.callback_port',
   'oidc.redirect_host',
@@ -80,9 +81,18 @@ Models: without --models (or with --models auto), once signed in setup lists the
 Claude Code's ANTHROPIC_DEFAULT_{HAIKU,SONNET,OPUS}_MODEL (the newest of each family), Codex's
 model, and the model lists of Claude Desktop, OpenCode, VS Code and Xcode. They are saved as
 discovered (models_discovered) and listed again by later runs; a list given with --models a,b wins
-and is kept. A gateway without the endpoint wires no models. --lazy and --dry-run list nothing.
+and is kept. A gateway without the endpoint wires no models. --dry-run lists nothing; --lazy
+leaves it to the first token (\`gatepass token\` or the proxy fill the models in once).
+
+Zero-config: with only --gateway-url, setup reads the gateway's OAuth protected resource metadata
+(RFC 9728: /.well-known/oauth-protected-resource, or the resource_metadata of its 401) for the
+issuer and the resource indicator (--resource, RFC 8707), and without a client id registers gatepass
+with the authorization server (RFC 7591 dynamic client registration, a public loopback client).
+They are saved like typed flags; --dry-run shows them and registers nothing. Without metadata or
+registration it stops, naming the value to ask your admin for.
 
 Examples:
+  gatepass setup --gateway-url https://llm.corp.example
   gatepass setup --gateway-url https://llm.example.com --issuer https://sso.example.com --client-id gatepass
   gatepass setup --tools claude,codex --lazy
   gatepass setup --models auto
