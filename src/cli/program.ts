@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
-import type { CliContext, CliIO, GlobalOptions } from './context.js';
+import type { CliIO, GlobalOptions } from './context.js';
 import { defineCompletionCommand } from './defs/completion.js';
 import { defineConfigCommand } from './defs/config.js';
 import { defineDoctorCommand } from './defs/doctor.js';
@@ -22,13 +22,9 @@ import { defineSetupCommand } from './defs/setup.js';
 import { defineStatusCommand } from './defs/status.js';
 import { defineTeardownCommand } from './defs/teardown.js';
 import { defineTokenCommand } from './defs/token.js';
+import type { Runner } from './defs/types.js';
 
-export type Runner = (load: () => Promise<CommandModule>, args: unknown[]) => Promise<void>;
-
-/** What a lazily imported command module exports. */
-export interface CommandModule {
-  run(ctx: CliContext, ...args: never[]): Promise<number | undefined>;
-}
+export type { CommandModule, DefineContext, Runner } from './defs/types.js';
 
 export interface ProgramHooks {
   /** Called by every action with a loader for the command module and commander's action args. */
@@ -84,11 +80,6 @@ export function buildProgram(io: Pick<CliIO, 'stdout' | 'stderr'>, hooks: Progra
   defineMdmCommand(ctx);
   defineCompletionCommand(ctx);
   return program;
-}
-
-export interface DefineContext {
-  program: Command;
-  runner: Runner;
 }
 
 /** commander passes (…args, options, command); extract the global options from the command. */

@@ -2,7 +2,7 @@ import { findField } from '../../config/validate.js';
 import { MODELS_AUTO } from '../../setup/models.js';
 import { runSetup } from '../../setup/setup.js';
 import type { CliContext } from '../context.js';
-import { SETUP_FIELDS } from '../defs/setup.js';
+import { SETUP_FIELDS } from '../defs/setup-fields.js';
 import { checkProviderExists } from '../provider-check.js';
 import { runEnvFrom } from './runenv.js';
 

@@ -1,6 +1,6 @@
 import { Argument } from 'commander';
 import { SHELLS } from '../completion.js';
-import type { DefineContext } from '../program.js';
+import type { DefineContext } from './types.js';
 
 export function defineCompletionCommand({ program, runner }: DefineContext): void {
   program

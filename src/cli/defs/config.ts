@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { FIELDS } from '../../config/validate.js';
-import type { DefineContext } from '../program.js';
+import type { DefineContext } from './types.js';
 
 export function defineConfigCommand({ program, runner }: DefineContext): void {
   const config = program

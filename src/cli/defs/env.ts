@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import type { DefineContext } from '../program.js';
+import type { DefineContext } from './types.js';
 
 export const ENV_FORMATS = ['shell', 'dotenv', 'json', 'instrumentation-args'] as const;
 

@@ -1,5 +1,5 @@
-import type { DefineContext } from '../program.js';
 import { CA_FILE_FLAG_HELP, SKIP_VERIFY_FLAG_HELP } from '../tls-flags.js';
+import type { DefineContext } from './types.js';
 
 export function defineLoginCommand({ program, runner }: DefineContext): void {
   program

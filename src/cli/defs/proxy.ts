@@ -1,6 +1,6 @@
 import { Option } from 'commander';
-import type { DefineContext } from '../program.js';
 import { CA_FILE_FLAG_HELP, SKIP_VERIFY_FLAG_HELP } from '../tls-flags.js';
+import type { DefineContext } from './types.js';
 
 export function defineProxyCommand({ program, runner }: DefineContext): void {
   const proxy = program

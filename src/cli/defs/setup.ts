@@ -1,31 +1,10 @@
 import { Option } from 'commander';
 import { findField } from '../../config/validate.js';
 import { TOOL_IDS } from '../../tools/ids.js';
-import type { DefineContext } from '../program.js';
+import { SETUP_FIELDS } from './setup-fields.js';
+import type { DefineContext } from './types.js';
 
-/** Inline config flags `setup` accepts (validated exactly like `config set`). */
-export const SETUP_FIELDS = [
-  'gateway_url',
-  'oidc.issuer',
-  'oidc.client_id',
-  'oidc.audience',
-  'oidc.resource',
-  'oidc.scopes',
-  'oidc.callback_port',
-  'oidc.redirect_host',
-  'oidc.auth_params',
-  'oidc.token',
-  'proxy.listen_port',
-  'models',
-  'api_type',
-  'anthropic_path_prefix',
-  'openai_path_prefix',
-  'tls.ca_file',
-  'tls.skip_verify',
-  'network.proxy',
-  'network.no_proxy',
-  'otel.endpoint',
-] as const;
+export { SETUP_FIELDS } from './setup-fields.js';
 
 export function defineSetupCommand({ program, runner }: DefineContext): void {
   const setup = program

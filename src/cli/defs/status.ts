@@ -1,4 +1,4 @@
-import type { DefineContext } from '../program.js';
+import type { DefineContext } from './types.js';
 
 export function defineStatusCommand({ program, runner }: DefineContext): void {
   program

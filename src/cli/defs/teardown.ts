@@ -1,5 +1,5 @@
 import { TOOL_IDS } from '../../tools/ids.js';
-import type { DefineContext } from '../program.js';
+import type { DefineContext } from './types.js';
 
 export function defineTeardownCommand({ program, runner }: DefineContext): void {
   program

@@ -1,7 +1,7 @@
 import { Option } from 'commander';
-import type { DefineContext } from '../program.js';
 import { CA_FILE_FLAG_HELP, SKIP_VERIFY_FLAG_HELP } from '../tls-flags.js';
 import { TOKEN_FORMATS } from '../token-format.js';
+import type { DefineContext } from './types.js';
 
 export { TOKEN_FORMATS } from '../token-format.js';
 
