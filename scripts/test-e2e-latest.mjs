@@ -47,7 +47,7 @@ for (const pkg of TOOLS) {
   const r = npmRun(['view', pkg, 'version']);
   const v = r.stdout?.trim().split('\n').pop()?.trim();
   if (r.status !== 0 || !v || !/^\d+\.\d+\.\d+/.test(v))
-    unreachable(`npm view ${pkg} version`, r.stderr?.trim());
+    unreachable(`npm view ${pkg} version`, r.stderr?.trim().split('\n')[0]);
   versions[pkg] = v;
 }
 const pinned = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).devDependencies;
