@@ -14,7 +14,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   {
     name: 'GATEPASS_MANAGED_CONFIG',
     meaning:
-      'the fleet-managed config file (default `/etc/gatepass/config.yaml`, macOS `/Library/Application Support/gatepass/config.yaml`, Windows `%ProgramData%\\gatepass\\config.yaml`); empty: none',
+      'the fleet-managed config file (default `/etc/gatepass/config.yaml`, macOS `/Library/Application Support/gatepass/config.yaml`, Windows the policy key `HKLM\\SOFTWARE\\Policies\\gatepass`, else `%ProgramData%\\gatepass\\config.yaml`), or a registry key `HKLM\\…` read with `reg query`; empty: none',
   },
   { name: 'GATEPASS_CACHE_DIR', meaning: 'cache directory (token caches of command providers)' },
   { name: 'GATEPASS_STATE_DIR', meaning: 'state directory (secret files, backups, proxy state and log)' },

@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { createCommandTokenSource } from '../auth/command/source.js';
 import { createOidcTokenSource } from '../auth/oidc/source.js';
 import type { AuthContext, TokenSource } from '../auth/types.js';
-import { managedConfigFile, resolvePaths } from '../config/paths.js';
+import { managedSources, resolvePaths } from '../config/paths.js';
 import { readFreshSnapshot } from '../config/snapshot.js';
 import { createLogger } from '../log.js';
 import { createEnvStore } from '../secrets/env.js';
@@ -164,7 +164,7 @@ export async function fastToken(
     if (envBool(env, 'GATEPASS_VERBOSE') || envBool(env, 'GATEPASS_HELPER_CHECK')) return undefined;
     const minValidityMs = parseMinValid(args.minValid);
     const paths = resolvePaths({ env, configOverride: args.config });
-    const snap = readFreshSnapshot(paths.configFile, managedConfigFile(env));
+    const snap = readFreshSnapshot(paths.configFile, managedSources(env), env);
     if (!snap) return undefined;
     const config = snap.config;
     const name = args.provider || config.default_provider || 'default';

@@ -7,19 +7,21 @@
  * - Where: `/etc/gatepass/config.yaml` (Linux), `/Library/Application Support/gatepass/config.yaml`
  *   (macOS; the managed preferences `/Library/Managed Preferences/dev.gatepass.cli.plist` a
  *   configuration profile installs win over it), `%ProgramData%\gatepass\config.yaml` (Windows), or
- *   `GATEPASS_MANAGED_CONFIG` (a `.plist` there is read as managed preferences). Not yet read: the
- *   Windows policy registry key (deploy the YAML).
+ *   `GATEPASS_MANAGED_CONFIG` (a `.plist` there is read as managed preferences, an `HKLM\…` key as
+ *   a registry key). On Windows the policy registry key `HKLM\SOFTWARE\Policies\gatepass` (what
+ *   `gatepass mdm print --format reg` creates; registry.ts) wins over the file.
  * - Trust: the file and every directory on its real path must be root-owned (or yours) and not
  *   group/world-writable (trust.ts); otherwise it is ignored with a warning on stderr.
  * - Merge: every value the managed file sets wins over the user's (`mergeManaged`); `unmergeManaged`
  *   turns a merged config changed by a command back into what belongs in the user's file, and
  *   refuses (exit 2) a change to a locked key.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { managedConfigFile } from './paths.js';
+import { managedSources } from './paths.js';
+import { parseRegQuery } from './reg-query.js';
+import { readManagedSource } from './registry.js';
 import type { GatepassConfig, Provider } from './schema.js';
 import { contentHash, type SnapshotSource } from './snapshot.js';
 import { findUntrusted } from './trust.js';
@@ -58,42 +60,56 @@ async function readPlist(bytes: Buffer): Promise<unknown> {
 
 const NOT_MERGED = new Set(['locked', 'configured_tools', 'version', 'providers']);
 
-/**
- * The managed layer, or undefined when there is none or it is not trusted (warned). A managed file
- * that is not valid throws a ConfigError naming it (exit 1): the administrator must fix it.
- */
-export async function loadManaged(file = managedConfigFile()): Promise<ManagedLayer | undefined> {
-  if (!file) return undefined;
-  let bytes: Buffer;
+/** The managed source's data: the registry key's values, managed preferences, or the YAML file. */
+async function parseSource(name: string, bytes: Buffer, registry: boolean): Promise<unknown> {
+  if (registry) return parseRegQuery(bytes.toString('utf8'), name);
+  const isPlist = name.endsWith('.plist');
   try {
-    bytes = readFileSync(file);
-  } catch {
-    return undefined;
+    return isPlist
+      ? await readPlist(bytes)
+      : (parseYaml(bytes.toString('utf8'), { maxAliasCount: 100 }) ?? {});
+  } catch (err) {
+    throw new ConfigError(
+      'E_CONFIG_MALFORMED',
+      `managed config ${name} is not a valid ${isPlist ? 'property list' : 'YAML file'}`,
+      {
+        hint: `ask your administrator to fix it (${(err as Error).name})`,
+      },
+    );
   }
-  const st = statSync(file);
-  const bad = findUntrusted(file);
+}
+
+/**
+ * The managed layer from the first of `sources` that exists (managedSources(): on Windows the policy
+ * registry key, then the file), or undefined when there is none or the file is not trusted (warned).
+ * A managed source that is not valid throws a ConfigError naming it (exit 1): the administrator must
+ * fix it. Registry keys are read with `reg query` (registry.ts); under HKLM\SOFTWARE\Policies only
+ * administrators can write, so they need no ownership check.
+ */
+export async function loadManaged(
+  sources: string | readonly string[] = managedSources(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ManagedLayer | undefined> {
+  let file: string | undefined;
+  let read: ReturnType<typeof readManagedSource>;
+  for (const name of typeof sources === 'string' ? [sources] : sources) {
+    read = readManagedSource(name, env);
+    if (read) {
+      file = name;
+      break;
+    }
+  }
+  if (!file || !read) return undefined;
+  const { bytes, mtimeMs, registry } = read;
+  const bad = registry ? undefined : findUntrusted(file);
   if (bad) {
     warnOnce(
       `ignoring the managed config ${file}: ${bad.target} is ${bad.reason} (it must be owned by root/an administrator and not writable by others)`,
     );
     return undefined;
   }
-  let raw: unknown;
-  const isPlist = file.endsWith('.plist');
-  try {
-    raw = isPlist
-      ? await readPlist(bytes)
-      : (parseYaml(bytes.toString('utf8'), { maxAliasCount: 100 }) ?? {});
-  } catch (err) {
-    throw new ConfigError(
-      'E_CONFIG_MALFORMED',
-      `managed config ${file} is not a valid ${isPlist ? 'property list' : 'YAML file'}`,
-      {
-        hint: `ask your administrator to fix it (${(err as Error).name})`,
-      },
-    );
-  }
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
+  const raw = await parseSource(file, bytes, registry);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError('E_CONFIG_MALFORMED', `managed config ${file}: the document is not a mapping`);
   }
   const record = raw as Record<string, unknown>;
@@ -111,7 +127,7 @@ export async function loadManaged(file = managedConfigFile()): Promise<ManagedLa
   for (const [k, v] of Object.entries(rest)) if (!NOT_MERGED.has(k)) values[k] = v;
   if (rest['proxy'] !== undefined) values['proxy'] = normalized.proxy;
   if (rest['providers'] !== undefined) values['providers'] = normalized.providers;
-  const source = { size: bytes.length, mtimeMs: st.mtimeMs, hash: contentHash(bytes) };
+  const source = { size: bytes.length, mtimeMs, hash: contentHash(bytes) };
   return { file, source, values, locked: (locked as string[]).map((k) => findField(k)!.key) };
 }
 

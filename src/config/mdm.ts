@@ -5,11 +5,12 @@
  * reference, a login state or the list of wired tools (those are each user's own).
  *
  * The profile and the .reg carry the managed file's keys for MDM tools that deploy those formats;
- * gatepass reads the YAML file and the managed preferences a profile installs (managed.ts); the
- * registry policy key is not yet read.
+ * gatepass reads the YAML file, the managed preferences a profile installs and the policy registry
+ * key the .reg file creates (managed.ts, registry.ts).
  */
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
+import { WINDOWS_POLICY_KEY } from './paths.js';
 import type { GatepassConfig, Provider } from './schema.js';
 
 export const MDM_FORMATS = ['yaml', 'mobileconfig', 'reg'] as const;
@@ -17,7 +18,7 @@ export type MdmFormat = (typeof MDM_FORMATS)[number];
 
 /** The preference domain of the profile payload and the registry key's leaf. */
 export const MDM_DOMAIN = 'dev.gatepass.cli';
-export const REG_KEY = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\gatepass';
+export const REG_KEY = WINDOWS_POLICY_KEY;
 
 /** The data of a managed file defining provider `name` (as its YAML would parse). */
 export function managedData(

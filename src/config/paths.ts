@@ -119,16 +119,26 @@ export function resolvePaths(options: PathOptions = {}): GatepassPaths {
   };
 }
 
-/** The fleet-managed config file's path (managed.ts) on `platform` (GATEPASS_MANAGED_CONFIG wins; empty means none). */
 /** macOS: the managed preferences an MDM configuration profile installs for gatepass' domain. */
 export const MANAGED_PLIST = '/Library/Managed Preferences/dev.gatepass.cli.plist';
 
+/** Does `name` (a GATEPASS_MANAGED_CONFIG value, a managed source) name a registry key? */
+export function isRegistryKey(name: string): boolean {
+  return /^(HKLM|HKEY_LOCAL_MACHINE)\\/i.test(name);
+}
+
+/**
+ * The fleet-managed config file's path (managed.ts) on `platform` (GATEPASS_MANAGED_CONFIG wins,
+ * a registry key there as written; empty means none).
+ */
 export function managedConfigFile(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
 ): string | undefined {
   const override = env['GATEPASS_MANAGED_CONFIG'];
-  if (override !== undefined) return override === '' ? undefined : path.resolve(override);
+  if (override !== undefined) {
+    return override === '' ? undefined : isRegistryKey(override) ? override : path.resolve(override);
+  }
   // A configuration profile's managed preferences (`gatepass mdm print --format mobileconfig`) win.
   if (platform === 'darwin') {
     return existsSync(MANAGED_PLIST) ? MANAGED_PLIST : '/Library/Application Support/gatepass/config.yaml';
@@ -137,4 +147,23 @@ export function managedConfigFile(
     return path.win32.join(env['ProgramData'] ?? 'C:\\ProgramData', 'gatepass', 'config.yaml');
   }
   return '/etc/gatepass/config.yaml';
+}
+
+/** Windows: the policy registry key a Group Policy / MDM deploys (`gatepass mdm print --format reg`). */
+export const WINDOWS_POLICY_KEY = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\gatepass';
+
+/**
+ * The managed layer's sources in order (managed.ts reads the first that exists): on Windows the
+ * policy registry key, then `%ProgramData%\gatepass\config.yaml`; elsewhere the one file of
+ * managedConfigFile(). GATEPASS_MANAGED_CONFIG names the only source (a file, or a registry key).
+ */
+export function managedSources(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string[] {
+  const file = managedConfigFile(env, platform);
+  if (!file) return [];
+  return platform === 'win32' && env['GATEPASS_MANAGED_CONFIG'] === undefined
+    ? [WINDOWS_POLICY_KEY, file]
+    : [file];
 }

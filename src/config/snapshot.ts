@@ -16,6 +16,7 @@ import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { readManagedSource } from './registry.js';
 import type { GatepassConfig } from './schema.js';
 import { findUntrusted, statsTrusted } from './trust.js';
 
@@ -45,21 +46,23 @@ export interface ManagedSource extends SnapshotSource {
 }
 
 /**
- * Does the managed file on disk right now match what the snapshot merged (`recorded`)? A managed
- * file that appeared, changed, vanished or is no longer trusted: no, the full path decides.
+ * Does the managed source right now (the first of `sources` that exists: a file, or on Windows the
+ * policy registry key read with `reg query`) match what the snapshot merged (`recorded`)? A managed
+ * source that appeared, changed, vanished or is no longer trusted: no, the full path decides.
  */
-function managedUnchanged(managedFile: string | undefined, recorded: ManagedSource | null): boolean {
-  let bytes: Buffer;
-  let st: ReturnType<typeof statSync>;
-  try {
-    if (!managedFile) return recorded === null;
-    st = statSync(managedFile);
-    bytes = readFileSync(managedFile);
-  } catch {
-    return recorded === null;
+function managedUnchanged(
+  sources: string | readonly string[] | undefined,
+  recorded: ManagedSource | null,
+  env: NodeJS.ProcessEnv,
+): boolean {
+  for (const name of typeof sources === 'string' ? [sources] : (sources ?? [])) {
+    const read = readManagedSource(name, env);
+    if (!read) continue;
+    if (!recorded || recorded.file !== name || (!read.registry && findUntrusted(name))) return false;
+    const { bytes, mtimeMs } = read;
+    return sameSource(recorded, { size: bytes.length, mtimeMs, hash: contentHash(bytes) });
   }
-  if (!recorded || recorded.file !== managedFile || findUntrusted(managedFile)) return false;
-  return sameSource(recorded, { size: bytes.length, mtimeMs: st.mtimeMs, hash: contentHash(bytes) });
+  return recorded === null;
 }
 
 export function snapshotFileFor(configFile: string): string {
@@ -89,7 +92,11 @@ function sameSource(a: SnapshotSource, b: SnapshotSource): boolean {
  * snapshot, stale, unreadable, another version) undefined. Synchronous on purpose: it serves the
  * fast path, where each await is a turn of the event loop.
  */
-export function readFreshSnapshot(configFile: string, managedFile?: string): ConfigSnapshot | undefined {
+export function readFreshSnapshot(
+  configFile: string,
+  managedSources?: string | readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ConfigSnapshot | undefined {
   let fd: number | undefined;
   try {
     const st = statSync(configFile);
@@ -111,7 +118,7 @@ export function readFreshSnapshot(configFile: string, managedFile?: string): Con
     // A write between stat and read changes the hash: size/mtime alone are not trusted.
     const current = { size: yaml.length, mtimeMs: st.mtimeMs, hash: contentHash(yaml) };
     if (st.size !== yaml.length || !sameSource(snap.source, current)) return undefined;
-    if (snap.managed === undefined || !managedUnchanged(managedFile, snap.managed)) return undefined;
+    if (snap.managed === undefined || !managedUnchanged(managedSources, snap.managed, env)) return undefined;
     return snap;
   } catch {
     return undefined;

@@ -4,6 +4,8 @@
  * TTL, and the TLS options (NODE_EXTRA_CA_CERTS, NODE_TLS_REJECT_UNAUTHORIZED) when configured.
  */
 
+import { readFileSync } from 'node:fs';
+import { type ParseError, parse as parseJsonc } from 'jsonc-parser';
 import { otelSettings } from './claude-otel.js';
 import type { KeySetting } from './edit/types.js';
 import { pickTiers, TIERS } from './model-pick.js';
@@ -30,6 +32,26 @@ export function bedrockSettings(models: string[]): KeySetting[] {
 
 function configDir(env: ToolEnv): string {
   return env.env['CLAUDE_CONFIG_DIR'] || pathJoin(env, env.home, '.claude');
+}
+
+/**
+ * Claude Code 2.1.332 and later refuse a settings.json holding comments or trailing commas
+ * ("Invalid or malformed JSON") and load none of it — gatepass' wiring included. gatepass keeps the
+ * user's bytes (it never drops their comments), so it says so instead. Reads the file (sync, small).
+ */
+function strictJsonProblem(file: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: false, allowTrailingComma: true });
+  if (errors.length) return undefined; // malformed: setup refuses it anyway, with its own error
+  const strict: ParseError[] = [];
+  parseJsonc(text, strict, { disallowComments: true, allowTrailingComma: false });
+  return strict.length ? 'comments or trailing commas' : undefined;
 }
 
 export const claude: ToolModule = {
@@ -66,6 +88,14 @@ export const claude: ToolModule = {
   // settings.json's env wins over the shell's: a bundle the user already trusts through
   // NODE_EXTRA_CA_CERTS stops applying to Claude Code once --ca-file is written there.
   manualSteps: (env, p) => [
+    ...[pathJoin(env, configDir(env), 'settings.json')].flatMap((file) => {
+      const problem = strictJsonProblem(file);
+      return problem
+        ? [
+            `Claude Code: ${file} holds ${problem}, which Claude Code 2.1.332 and later refuse ("Invalid or malformed JSON"), ignoring the whole file and gatepass' wiring with it; gatepass kept them: remove them.`,
+          ]
+        : [];
+    }),
     ...['ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_API_KEY', 'CLAUDE_CODE_USE_BEDROCK', 'CLAUDE_CODE_USE_VERTEX']
       .filter((name) => env.env[name])
       .map(

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { GATEPASS_BINARY } from '../helpers/cli.js';
 import { FAKE_REPLY, type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
 import { expectGatepassToken, makeToolHome, runTool, type ToolHome } from '../helpers/tool-e2e.js';
 
@@ -25,14 +26,17 @@ it('claude -p reaches the gateway with the bearer token gatepass token prints', 
   expect(setup.code, setup.stderr).toBe(0);
   const settingsFile = path.join(t.home, '.claude/settings.json');
   const settings = JSON.parse(readFileSync(settingsFile, 'utf8'));
-  // An absolute command line: gatepass' launcher (absolute node + the real dist/cli.js), pinned to
-  // the config file and provider of the setup. Nothing depends on the tool's PATH.
+  // An absolute command line: gatepass' launcher (absolute node + the real dist/cli.js, or the single
+  // executable under test), pinned to the config file and provider of the setup. Nothing depends on
+  // the tool's PATH.
   const launcher = path.join(t.home, '.local/share/gatepass/bin/gatepass');
   expect(settings.apiKeyHelper).toBe(
     `${launcher} --config ${t.configFile} --provider e2e token --min-valid 600`,
   );
   expect(readFileSync(launcher, 'utf8')).toMatch(
-    new RegExp(`exec '${process.execPath}' '[^']*/dist/cli\\.js' "\\$@"`),
+    GATEPASS_BINARY
+      ? `exec '${GATEPASS_BINARY}' "$@"`
+      : new RegExp(`exec '${process.execPath}' '[^']*/dist/cli\\.js' "\\$@"`),
   );
   expect(settings.env).toMatchObject({
     ANTHROPIC_BASE_URL: fake.url,

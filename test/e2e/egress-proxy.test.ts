@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
-import { CLI, runGatepass } from '../helpers/cli.js';
+import { gatepassArgv, runGatepass } from '../helpers/cli.js';
 import { type ConnectProxy, startConnectProxy } from '../helpers/connect-proxy.js';
 import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
@@ -276,7 +276,7 @@ describe('through a CONNECT egress proxy (HTTPS_PROXY with credentials)', () => 
 
   it('the device grant and logout (revocation) go through the proxy too', async () => {
     const before = egress.tunnels['idp.corp.test:443'] ?? 0;
-    const child = spawn(process.execPath, [CLI, 'login', '--device', '--timeout', '60'], {
+    const child = spawn(...gatepassArgv(['login', '--device', '--timeout', '60']), {
       env: home.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
-import { CLI } from '../helpers/cli.js';
+import { gatepassArgv } from '../helpers/cli.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { configureOidcHome, type OidcHome } from '../helpers/oidc-home.js';
 
@@ -30,7 +30,7 @@ interface Running {
 /** Start `gatepass login` and wait until it handed the authorization URL to the (passive) hook. */
 async function startLogin(home: OidcHome): Promise<Running> {
   const seen = hook.urls().length;
-  const child = spawn(process.execPath, [CLI, 'login', '--timeout', '30'], {
+  const child = spawn(...gatepassArgv(['login', '--timeout', '30']), {
     env: home.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -149,7 +149,7 @@ describe('browser that cannot be opened', () => {
       GATEPASS_BROWSER: '/nonexistent/browser --new-window',
     });
     homes.push(home);
-    const child = spawn(process.execPath, [CLI, 'login', '--timeout', '30'], {
+    const child = spawn(...gatepassArgv(['login', '--timeout', '30']), {
       env: home.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
-import { CLI, runGatepass } from '../helpers/cli.js';
+import { gatepassArgv, runGatepass } from '../helpers/cli.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { configureOidcHome, type OidcHome } from '../helpers/oidc-home.js';
 
@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 it('logs in with the device grant, then `gatepass token` works', async () => {
-  const child = spawn(process.execPath, [CLI, 'login', '--device', '--timeout', '60'], {
+  const child = spawn(...gatepassArgv(['login', '--device', '--timeout', '60']), {
     env: home.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

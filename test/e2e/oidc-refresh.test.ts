@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
-import { CLI, ROOT, runGatepass } from '../helpers/cli.js';
+import { GATEPASS_SHELL, ROOT, runGatepass } from '../helpers/cli.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { configureOidcHome, loggedInOidcHome, type OidcHome } from '../helpers/oidc-home.js';
 
@@ -263,7 +263,7 @@ describe('login errors', () => {
     homes.push(home);
     const stdoutFile = path.join(home.home, 'login.stdout');
     // A real terminal (a PTY made by `script`) for stdin and stderr; stdout goes to a file.
-    const line = `exec '${process.execPath}' '${CLI}' login --timeout 2 >'${stdoutFile}'`;
+    const line = `exec ${GATEPASS_SHELL} login --timeout 2 >'${stdoutFile}'`;
     const child = spawn('script', ['-qec', line, '/dev/null'], {
       env: home.env,
       cwd: ROOT,

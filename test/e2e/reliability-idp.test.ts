@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
-import { CLI, runGatepass } from '../helpers/cli.js';
+import { gatepassArgv, runGatepass } from '../helpers/cli.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { loggedInOidcHome, type OidcHome } from '../helpers/oidc-home.js';
 
@@ -134,7 +134,7 @@ describe('stale refresh lock', () => {
     home.expireCachedToken();
     const lockDir = path.join(home.home, '.local/share/gatepass/locks', `${home.secretKey()}.lock`);
     idp.setDelay(60_000); // the holder sits in the refresh grant with the lock held
-    const holder = spawn(process.execPath, [CLI, 'token'], {
+    const holder = spawn(...gatepassArgv(['token']), {
       env: { ...home.env, GATEPASS_HTTP_TIMEOUT: '120' },
       stdio: 'ignore',
     });

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
-import { CLI, ROOT } from '../helpers/cli.js';
+import { gatepassArgv, ROOT } from '../helpers/cli.js';
 import { type FakeGateway, startFakeGateway } from '../helpers/gateway.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { configureOidcHome, type OidcHome } from '../helpers/oidc-home.js';
@@ -52,7 +52,7 @@ interface Running {
 }
 
 function start(args: string[]): Running {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(...gatepassArgv(args), {
     env: home.env,
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -67,9 +67,21 @@ export interface RunOptions {
  */
 const TEST_BINARY = process.env['GATEPASS_TEST_BINARY'];
 
+/** The single executable under test (GATEPASS_TEST_BINARY, absolute), or undefined for dist/cli.js. */
+export const GATEPASS_BINARY = TEST_BINARY ? path.resolve(ROOT, TEST_BINARY) : undefined;
+
+/** The program and arguments that run `gatepass <args>`: the binary under test, or node dist/cli.js. */
+export function gatepassArgv(args: string[]): [string, string[]] {
+  return GATEPASS_BINARY ? [GATEPASS_BINARY, args] : [process.execPath, [CLI, ...args]];
+}
+
+/** `gatepass` as a POSIX shell command line (single-quoted words), for `script -c` and the like. */
+export const GATEPASS_SHELL = (GATEPASS_BINARY ? [GATEPASS_BINARY] : [process.execPath, CLI])
+  .map((w) => `'${w.replace(/'/g, `'\\''`)}'`)
+  .join(' ');
+
 export function runGatepass(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  if (TEST_BINARY) return runProcess(path.resolve(ROOT, TEST_BINARY), args, options);
-  return runNode([CLI, ...args], options);
+  return runProcess(...gatepassArgv(args), options);
 }
 
 export function runNode(args: string[], options: RunOptions = {}): Promise<RunResult> {

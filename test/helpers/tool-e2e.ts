@@ -10,7 +10,13 @@ import { makeTempHome, ROOT, type RunResult, runGatepass, runProcess, type TempH
 import type { TestIdp } from './idp.js';
 import { freePort } from './ports.js';
 
-export const BIN = path.join(ROOT, 'node_modules/.bin');
+/**
+ * The tools' binaries: the pinned versions in node_modules/.bin, or with GATEPASS_TEST_TOOLS_DIR
+ * (`npm run test:e2e:latest`, scripts/test-e2e-latest.mjs) those of another npm prefix holding other
+ * releases of them.
+ */
+const TOOLS_DIR = process.env['GATEPASS_TEST_TOOLS_DIR'];
+export const BIN = path.join(TOOLS_DIR ? path.resolve(TOOLS_DIR) : ROOT, 'node_modules/.bin');
 
 /** `gatepass setup` flags wiring `tools` to a gateway behind the real IdP (a free callback port). */
 export async function oidcSetupFlags(gatewayUrl: string, idp: TestIdp, tools: string): Promise<string[]> {

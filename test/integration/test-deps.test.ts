@@ -49,7 +49,9 @@ const run = () =>
 describe('scripts/test-deps.sh (run by npm test)', () => {
   it('is what the test script runs first', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-    expect(pkg.scripts.test).toBe('bash scripts/test-deps.sh && npm run build && vitest run');
+    expect(pkg.scripts.test).toBe(
+      'bash scripts/test-deps.sh && npm run build && vitest run && npm run test:e2e:sea && node scripts/test-e2e-latest.mjs --if-reachable',
+    );
   });
 
   it('not root: installs only the missing packages through sudo', async () => {

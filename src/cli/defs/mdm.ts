@@ -23,9 +23,9 @@ Formats:
   mobileconfig  a macOS configuration profile carrying the same keys (payload type dev.gatepass.cli)
   reg           a Windows .reg file carrying the same keys under HKLM\\SOFTWARE\\Policies\\gatepass
 
-gatepass reads the YAML file, and on macOS the managed preferences the profile installs
-(/Library/Managed Preferences/dev.gatepass.cli.plist, which win over the YAML file); the registry
-policy key is not yet read (on Windows deploy the YAML file with your MDM tool's script).
+gatepass reads the YAML file, on macOS the managed preferences the profile installs
+(/Library/Managed Preferences/dev.gatepass.cli.plist) and on Windows the policy registry key the
+.reg file creates (read with \`reg query\`); both win over the YAML file when present.
 The output holds the provider's settings and a locked: list (gateway_url and the issuer and
 client ID, or the token command); never a token, a login state or your wired tools.`,
     )
