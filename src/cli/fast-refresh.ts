@@ -48,26 +48,32 @@ export function refreshServable(
   return true;
 }
 
+/** What the refresh fast path answered: print `stdout` and `stderr`, exit with `exitCode`. */
+export interface RefreshAnswer {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
 /**
- * Serve `gatepass token` by refreshing the OIDC provider's token. False (nothing printed, nothing
- * changed) when the full CLI must run; true when this path answered — the token, or the error with
- * process.exitCode set.
+ * Answer `gatepass token` by refreshing the OIDC provider's token: the token, or the error the full
+ * CLI would print with its exit code. Undefined (nothing changed) when the full CLI must run.
  */
-export async function serveRefresh(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+export async function refreshToken(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  now: () => number = Date.now,
+): Promise<RefreshAnswer | undefined> {
   let plan: FastTokenPlan | undefined;
   try {
     plan = planFastToken(argv, env);
   } catch {
-    return false;
+    return undefined;
   }
-  if (!plan || !refreshServable(plan, argv, env) || plan.provider.type !== 'oidc') return false;
+  if (!plan || !refreshServable(plan, argv, env) || plan.provider.type !== 'oidc') return undefined;
   const { args, paths, config, name, provider, minValidityMs } = plan;
   const stderr = bufferStream();
   const logger = createLogger({ verbose: false, quiet: Boolean(args.quiet), stream: stderr });
-  const flush = () => {
-    if (stderr.text) process.stderr.write(stderr.text);
-    stderr.text = '';
-  };
   try {
     const ctx: AuthContext = {
       config,
@@ -75,7 +81,7 @@ export async function serveRefresh(argv: string[], env: NodeJS.ProcessEnv = proc
       paths,
       logger,
       env,
-      now: Date.now,
+      now,
       secrets: await openSecretStore({ paths, env, logger }),
       interactive: false,
       skipBrowser: false,
@@ -86,12 +92,19 @@ export async function serveRefresh(argv: string[], env: NodeJS.ProcessEnv = proc
       minValidityMs === undefined ? { interactive: false } : { interactive: false, minValidityMs };
     const result = await source.getToken(request);
     registerSecret(result.token);
-    const out = formatToken(result, args.format);
-    flush();
-    writeStdout(out);
+    return { stdout: formatToken(result, args.format), stderr: stderr.text, exitCode: 0 };
   } catch (err) {
-    flush();
-    process.exitCode = reportFailure(err, { stderr: process.stderr }, false);
+    const exitCode = reportFailure(err, { stderr }, false);
+    return { stdout: '', stderr: stderr.text, exitCode };
   }
+}
+
+/** refreshToken() for the executable: print its answer; false when the full CLI must run. */
+export async function serveRefresh(argv: string[]): Promise<boolean> {
+  const answer = await refreshToken(argv, process.env);
+  if (!answer) return false;
+  if (answer.stderr) process.stderr.write(answer.stderr);
+  if (answer.stdout) writeStdout(answer.stdout);
+  process.exitCode = answer.exitCode;
   return true;
 }
