@@ -216,7 +216,7 @@ describe('fast path = full path', () => {
 });
 
 describe('what a cache hit loads', () => {
-  it('no node:crypto (nor https, nor undici): the built-in modules loaded are counted in its start-up', async () => {
+  it('no node:crypto, https or undici: the built-in modules loaded are counted in its start-up', async () => {
     await configureOidc();
     cacheAccessToken('tok-cached.123', Math.floor(Date.now() / 1000) + 3600);
     // A preload that prints, at exit, the built-in modules the process loaded.
