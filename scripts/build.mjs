@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 // `gatepass token` parses only the code it runs. Native and asset-carrying packages stay external.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { build } from 'esbuild';
-import { fastPathOnly } from './fast-path-plugin.mjs';
+import { fastPathOnly, refreshOnly } from './fast-path-plugin.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const root = new URL('..', import.meta.url).pathname;
@@ -71,6 +71,20 @@ if (cliSize > 72 * 1024) {
   console.error(`dist/cli.js is ${cliSize} bytes: something heavy slipped into the token fast path`);
   process.exit(1);
 }
+
+/**
+ * dist/refresh.js: the refresh fast path (src/cli/fast-refresh.ts), loaded by dist/cli.js when the
+ * cached OIDC token must be refreshed — one file as well: the token source, openid-client, the
+ * config writer, without commander.
+ */
+await build({
+  ...common,
+  entryPoints: { refresh: 'src/cli/fast-refresh.ts' },
+  outdir: 'dist',
+  splitting: false,
+  external,
+  plugins: [refreshOnly(external)],
+});
 
 if (withTypes) {
   const tsc = spawnSync(

@@ -19,6 +19,8 @@ export function fastPathOnly(external) {
       b.onResolve({ filter: /.*/ }, (args) => {
         if (args.kind !== 'dynamic-import') return undefined;
         if (args.path === './full.js') return { path: './full.js', external: true };
+        // The refresh fast path: its own file, dist/refresh.js (refreshOnly below).
+        if (args.path === './fast-refresh.js') return { path: './refresh.js', external: true };
         if (
           args.path.startsWith('node:') ||
           external.includes(args.path) ||
@@ -30,6 +32,41 @@ export function fastPathOnly(external) {
       });
       b.onLoad({ filter: /.*/, namespace: 'fast-path-stub' }, (args) => ({
         contents: `throw new Error(${JSON.stringify(`${args.path} is not part of the token fast path`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/**
+ * dist/refresh.js (src/cli/fast-refresh.ts): the refresh fast path in one file. What it never runs
+ * becomes a stub that rejects: the browser login (it serves non-interactive calls only), command
+ * providers' runner (OIDC only), undici's fetch for TLS options / egress proxies (those refreshes
+ * run the full CLI). `plist` (macOS managed preferences, read when the config is written) stays a
+ * run-time import.
+ */
+const REFRESH_STUBS = new Set([
+  './flow.js',
+  './run.js',
+  './tls-fetch.js',
+  './command/login.js',
+  './oidc/login.js',
+]);
+
+export function refreshOnly(external) {
+  return {
+    name: 'refresh-only',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        if (args.path === 'plist') return { path: 'plist', external: true };
+        if (args.path.startsWith('node:') || external.includes(args.path) || !REFRESH_STUBS.has(args.path)) {
+          return undefined;
+        }
+        return { path: args.path, namespace: 'refresh-stub' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'refresh-stub' }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`${args.path} is not part of the refresh fast path`)});`,
         loader: 'js',
       }));
     },

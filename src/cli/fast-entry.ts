@@ -3,7 +3,7 @@
  * executable): try the `gatepass token` fast path (fast-token.ts) and print its answer.
  */
 import { writeSync } from 'node:fs';
-import { fastToken } from './fast-token.js';
+import { type FastTokenMiss, fastToken } from './fast-token.js';
 
 function onStdoutError(err: NodeJS.ErrnoException): void {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
@@ -15,7 +15,7 @@ function onStdoutError(err: NodeJS.ErrnoException): void {
  * (EPIPE) ends the run quietly, as in the full CLI; anything else (a non-blocking pipe that is full)
  * goes through process.stdout after all.
  */
-function writeStdout(text: string): void {
+export function writeStdout(text: string): void {
   const buf = Buffer.from(text, 'utf8');
   let off = 0;
   try {
@@ -30,12 +30,17 @@ function writeStdout(text: string): void {
 /**
  * Serve `argv` from the fast path when it can; true when it did (the answer is printed), false when
  * the full CLI must run. GATEPASS_TOKEN_FAST_PATH=0 turns the fast path off (diagnostics, and the
- * tests comparing both paths).
+ * tests comparing both paths). `refresh`: what serves a plain `gatepass token` whose cached OIDC
+ * token is missing or too old (fast-refresh.ts, loaded only then), when given.
  */
-export async function serveFastToken(argv: string[]): Promise<boolean> {
+export async function serveFastToken(
+  argv: string[],
+  refresh?: (argv: string[]) => Promise<boolean>,
+): Promise<boolean> {
   if (/^(0|false|no)$/i.test(process.env['GATEPASS_TOKEN_FAST_PATH'] ?? '')) return false;
-  const out = argv.includes('token') ? await fastToken(argv, process.env) : undefined;
-  if (!out) return false;
+  const miss: FastTokenMiss = {};
+  const out = argv.includes('token') ? await fastToken(argv, process.env, Date.now, miss) : undefined;
+  if (!out) return miss.refresh && refresh ? refresh(argv) : false;
   if (out.stderr) process.stderr.write(out.stderr);
   writeStdout(out.stdout);
   return true;

@@ -18,9 +18,10 @@
 import { existsSync } from 'node:fs';
 import { createCommandTokenSource } from '../auth/command/source.js';
 import { createOidcTokenSource } from '../auth/oidc/source.js';
-import type { AuthContext, TokenSource } from '../auth/types.js';
+import type { AuthContext, TokenResult, TokenSource } from '../auth/types.js';
 import { managedSources, resolvePaths } from '../config/paths.js';
-import { readFreshSnapshot } from '../config/snapshot.js';
+import type { Provider } from '../config/schema.js';
+import { type ConfigSnapshot, readFreshSnapshot } from '../config/snapshot.js';
 import { createLogger } from '../log.js';
 import { createEnvStore } from '../secrets/env.js';
 import { createFileStore } from '../secrets/file.js';
@@ -88,7 +89,7 @@ export function parseFastTokenArgs(argv: readonly string[]): FastTokenArgs | und
 }
 
 /** Buffered stderr: written only when the fast path succeeds, dropped when the full path takes over. */
-function bufferStream(): NodeJS.WritableStream & { text: string } {
+export function bufferStream(): NodeJS.WritableStream & { text: string } {
   const stream = {
     text: '',
     write(chunk: string | Uint8Array) {
@@ -147,30 +148,64 @@ async function openStore(
   return choice === '' ? withAccessTokenCache(store, paths, { readOnly: true }) : store;
 }
 
+/** What both fast paths (this cache hit, and fast-refresh.ts) start from. */
+export interface FastTokenPlan {
+  args: FastTokenArgs;
+  minValidityMs: number | undefined;
+  paths: ReturnType<typeof resolvePaths>;
+  config: ConfigSnapshot['config'];
+  name: string;
+  provider: Provider;
+  /** The OIDC provider's secret key (from the snapshot). */
+  secretKey: string | undefined;
+}
+
+/**
+ * The part both fast paths share: argv, the environment check, the fresh config snapshot and the
+ * selected, usable, not logged-out provider. Undefined: the full CLI decides. May throw (the caller
+ * hands over to the full CLI then).
+ */
+export function planFastToken(argv: readonly string[], env: NodeJS.ProcessEnv): FastTokenPlan | undefined {
+  const args = parseFastTokenArgs(argv);
+  if (!args) return undefined;
+  checkEnvironment(env); // a bad GATEPASS_* value: the full CLI reports it (exit 2)
+  // GATEPASS_HELPER_CHECK: `gatepass status` probing a helper; the full path answers it.
+  if (envBool(env, 'GATEPASS_VERBOSE') || envBool(env, 'GATEPASS_HELPER_CHECK')) return undefined;
+  const minValidityMs = parseMinValid(args.minValid);
+  const paths = resolvePaths({ env, configOverride: args.config });
+  const snap = readFreshSnapshot(paths.configFile, managedSources(env), env);
+  if (!snap) return undefined;
+  const config = snap.config;
+  const name = args.provider || config.default_provider || 'default';
+  const provider = config.providers[name];
+  // A logged-out provider is refused by the full path ("you are logged out"), never served here.
+  if (!provider || !snap.usable.includes(name) || provider.logged_out) return undefined;
+  const secretKey = snap.secret_keys[name];
+  if (provider.type === 'oidc' && !secretKey) return undefined;
+  return { args, minValidityMs, paths, config, name, provider, secretKey };
+}
+
+/** What a fast-path miss may be served by instead of the full CLI. */
+export interface FastTokenMiss {
+  /** The cached token is not good enough for an OIDC provider: fast-refresh.ts may refresh it. */
+  refresh?: boolean;
+}
+
 /**
  * Try the fast path. Returns what to print (stdout, and stderr lines, if any) on success, or
- * undefined when the full CLI must run instead. Never throws.
+ * undefined when the full CLI must run instead (`miss.refresh` set when only the cached token was
+ * missing or too old). Never throws.
  */
 export async function fastToken(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
   now: () => number = Date.now,
+  miss: FastTokenMiss = {},
 ): Promise<{ stdout: string; stderr: string } | undefined> {
   try {
-    const args = parseFastTokenArgs(argv);
-    if (!args) return undefined;
-    checkEnvironment(env); // a bad GATEPASS_* value: the full CLI reports it (exit 2)
-    // GATEPASS_HELPER_CHECK: `gatepass status` probing a helper; the full path answers it.
-    if (envBool(env, 'GATEPASS_VERBOSE') || envBool(env, 'GATEPASS_HELPER_CHECK')) return undefined;
-    const minValidityMs = parseMinValid(args.minValid);
-    const paths = resolvePaths({ env, configOverride: args.config });
-    const snap = readFreshSnapshot(paths.configFile, managedSources(env), env);
-    if (!snap) return undefined;
-    const config = snap.config;
-    const name = args.provider || config.default_provider || 'default';
-    const provider = config.providers[name];
-    // A logged-out provider is refused by the full path ("you are logged out"), never served here.
-    if (!provider || !snap.usable.includes(name) || provider.logged_out) return undefined;
+    const plan = planFastToken(argv, env);
+    if (!plan) return undefined;
+    const { args, minValidityMs, paths, config, name, provider } = plan;
     const secrets = await openStore(paths, env);
     if (!secrets) return undefined;
     const stderr = bufferStream();
@@ -188,15 +223,20 @@ export async function fastToken(
     };
     let source: TokenSource;
     if (provider.type === 'oidc') {
-      const secretKey = snap.secret_keys[name];
-      if (!secretKey) return undefined;
-      source = createOidcTokenSource(ctx, name, provider, { secretKey });
+      source = createOidcTokenSource(ctx, name, provider, { secretKey: plan.secretKey! });
     } else {
       source = createCommandTokenSource(ctx, name, provider);
     }
-    const result = await source.getToken(
-      minValidityMs === undefined ? { cacheOnly: true } : { cacheOnly: true, minValidityMs },
-    );
+    let result: TokenResult;
+    try {
+      result = await source.getToken(
+        minValidityMs === undefined ? { cacheOnly: true } : { cacheOnly: true, minValidityMs },
+      );
+    } catch (err) {
+      if (provider.type === 'oidc' && (err as { code?: unknown }).code === 'E_AUTH_REQUIRED')
+        miss.refresh = true;
+      return undefined;
+    }
     return { stdout: formatToken(result, args.format), stderr: stderr.text };
   } catch {
     return undefined;

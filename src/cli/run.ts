@@ -4,11 +4,10 @@
  */
 import type { Command } from 'commander';
 import { CommanderError } from 'commander';
-import { describeError, GatepassError } from '../errors.js';
-import { redact, stripControl } from '../redact.js';
 import { type CliIO, createContext } from './context.js';
 import { buildProgram, type CommandModule, globalsOf } from './program.js';
 import { checkProviderExists } from './provider-check.js';
+import { reportFailure } from './report-error.js';
 
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let exitCode = 0;
@@ -50,14 +49,5 @@ export function reportError(err: unknown, io: Pick<CliIO, 'stderr'>, verbose: bo
     // commander already printed the message.
     return err.code === 'commander.executeSubCommandAsync' ? 1 : 2;
   }
-  if (err instanceof GatepassError) {
-    io.stderr.write(`gatepass: error: ${err.message}\n`);
-    if (err.hint) io.stderr.write(`hint: ${err.hint}\n`);
-    if (verbose && err.cause) io.stderr.write(`cause: ${describeError(err.cause)}\n`);
-    return err.exitCode;
-  }
-  io.stderr.write(`gatepass: internal error: ${describeError(err)}\n`);
-  if (verbose && err instanceof Error && err.stack) io.stderr.write(`${redact(stripControl(err.stack))}\n`);
-  else io.stderr.write('Run again with --verbose for details.\n');
-  return 1;
+  return reportFailure(err, io, verbose);
 }

@@ -6,8 +6,8 @@
  * "TLS verification failed; pass --ca-file" instead of a bare `fetch failed`.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { rootCertificates } from 'node:tls';
 import type { TlsSettings } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { EgressPlan } from './egress.js';
@@ -81,6 +81,8 @@ export function resolveTls(
   if (tls!.ca_file) {
     const file = expandHome(tls!.ca_file);
     const extra = readPemFile(file, 'tls.ca_file');
+    // Required here: an ES import of node:tls evaluates its root certificate list on every load.
+    const { rootCertificates } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
     out.ca = [...rootCertificates, ...inheritedCas(env), ...extra];
     out.caFile = file;
   }

@@ -114,6 +114,7 @@ describe('npm pack', () => {
       'LICENSE',
       'dist/cli.js',
       'dist/full.js',
+      'dist/refresh.js',
       'dist/index.js',
       'dist/types/index.d.ts',
     ]) {

@@ -12,7 +12,7 @@ import { fastToken, parseFastTokenArgs } from '../../src/cli/fast-token.js';
 import { resolvePaths } from '../../src/config/paths.js';
 import { readFreshSnapshot, snapshotFileFor } from '../../src/config/snapshot.js';
 import { envSecretName } from '../../src/secrets/env.js';
-import { makeTempHome, type RunResult, runGatepass, type TempHome } from '../helpers/cli.js';
+import { CLI, makeTempHome, type RunResult, runGatepass, runNode, type TempHome } from '../helpers/cli.js';
 
 const GATEWAY = 'https://llm.example.com';
 const ISSUER = 'https://sso.example.com';
@@ -212,6 +212,31 @@ describe('fast path = full path', () => {
     const r = await both(['token']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not valid YAML/);
+  });
+});
+
+describe('what a cache hit loads', () => {
+  it('no node:crypto, https or undici: the built-in modules loaded are counted in its start-up', async () => {
+    await configureOidc();
+    cacheAccessToken('tok-cached.123', Math.floor(Date.now() / 1000) + 3600);
+    // A preload that prints, at exit, the built-in modules the process loaded.
+    const preload = path.join(t.home, 'modules.cjs');
+    writeFileSync(
+      preload,
+      "process.on('exit', () => process.stderr.write('\\n' + JSON.stringify(process.moduleLoadList)));",
+    );
+    const r = await runNode(['-r', preload, CLI, 'token'], { env: t.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('tok-cached.123\n');
+    const loaded = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as string[];
+    expect(loaded).toContain('NativeModule fs'); // the list is the real one
+    for (const mod of [
+      'NativeModule crypto',
+      'NativeModule https',
+      'NativeModule internal/deps/undici/undici',
+    ]) {
+      expect(loaded, mod).not.toContain(mod);
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import type { OidcProvider } from '../../config/schema.js';
 import { isLoopbackHost } from '../../config/validate.js';
 import { AuthError } from '../../errors.js';
 import { EgressProxyError, egressHint, egressPlan } from '../../net/egress.js';
+import { nodeFetch } from '../../net/node-fetch.js';
 import { createTlsFetch, resolveTls, tlsErrorCode, tlsHint, warnSkipVerify } from '../../net/tls.js';
 import { formatOAuthError, registerSecret, sanitizeOAuthError, stripControl } from '../../redact.js';
 import { envSeconds } from '../../util/env.js';
@@ -69,7 +70,9 @@ export async function discover(
   const tls = resolveTls(provider.tls, env);
   if (tls && !tls.rejectUnauthorized && issuer.protocol === 'https:') warnSkipVerify(stderr, issuer.origin);
   const plan = egressPlan(provider.network, env);
-  const baseFetch = tls || plan.active ? await createTlsFetch(tls, plan) : undefined;
+  // Without TLS options or a proxy: node:http(s) instead of Node's fetch (node-fetch.ts: same trust
+  // and routing, ~130 ms less CPU for a short-lived process).
+  const baseFetch = (tls || plan.active ? await createTlsFetch(tls, plan) : nodeFetch) as oidc.CustomFetch;
   const auth = clientSecret ? secretAuth(clientSecret) : oidc.None();
   const timeout = httpTimeoutSeconds(env);
   const cached = cache?.read ? await readCachedDiscovery(cache.paths, issuer.href, cache.now()) : undefined;
@@ -82,21 +85,18 @@ export async function discover(
     );
     if (insecure) oidc.allowInsecureRequests(config);
     config.timeout = timeout;
-    if (baseFetch) config[oidc.customFetch] = baseFetch;
+    config[oidc.customFetch] = baseFetch;
     return config;
   }
   // The discovery response's caching headers, seen through the fetch of the first request.
   let headers: Headers | undefined;
-  const fetchOption =
-    baseFetch || cache
-      ? {
-          [oidc.customFetch]: (async (url, init) => {
-            const res = await (baseFetch ?? fetch)(url, init as RequestInit);
-            headers ??= res.headers as Headers;
-            return res;
-          }) as oidc.CustomFetch,
-        }
-      : {};
+  const fetchOption = {
+    [oidc.customFetch]: (async (url, init) => {
+      const res = await baseFetch(url, init);
+      headers ??= res.headers as Headers;
+      return res;
+    }) as oidc.CustomFetch,
+  };
   let config: OidcConfiguration;
   try {
     config = await oidc.discovery(issuer, provider.oidc.client_id!, undefined, auth, {

@@ -2,8 +2,10 @@
  * Saving what a grant returned: the (possibly rotated) refresh token, the access token for
  * cross-process reuse, and a token reference (secret key + expiry, never a token) in the config.
  */
+
+import { managedSources } from '../../config/paths.js';
 import type { OidcProvider, TokenIdentity } from '../../config/schema.js';
-import { updateConfig } from '../../config/store.js';
+import { recordTokenRefExpiry } from '../../config/token-ref-expiry.js';
 import { AuthError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import type { AuthContext } from '../types.js';
@@ -136,6 +138,20 @@ export async function persistTokenRef(
   // Tokens again: the user is no longer logged out.
   delete provider.logged_out;
   try {
+    // A refresh changes only the expiry: written in place when that is unambiguous (no YAML parser).
+    if (
+      ref.expires_at !== undefined &&
+      (await recordTokenRefExpiry(
+        ctx.configFile,
+        managedSources(ctx.env),
+        { name, secretKey, expiresAt: ref.expires_at, identity },
+        ctx.env,
+      ))
+    ) {
+      return;
+    }
+    // Loaded here: the YAML library is needed only when more than the expiry changes.
+    const { updateConfig } = await import('../../config/store.js');
     await updateConfig(ctx.configFile, (cfg) => {
       const p = cfg.providers[name];
       if (p?.type === 'oidc') {
@@ -156,6 +172,7 @@ export async function clearTokenRef(ctx: AuthContext, name: string, provider: Oi
   delete provider.token_ref;
   provider.logged_out = true;
   try {
+    const { updateConfig } = await import('../../config/store.js');
     await updateConfig(ctx.configFile, (cfg) => {
       const p = cfg.providers[name];
       if (p?.type === 'oidc') {
