@@ -5,7 +5,7 @@
  */
 import { Agent, type Dispatcher, fetch, ProxyAgent } from 'undici';
 import { displayProxy, type EgressPlan, EgressProxyError } from './egress.js';
-import type { ResolvedTls } from './tls.js';
+import type { ResolvedTls } from './tls-types.js';
 
 function connectTls(tls: ResolvedTls | undefined): { rejectUnauthorized?: boolean; ca?: string[] } {
   if (!tls) return {};

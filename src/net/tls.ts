@@ -12,13 +12,9 @@ import type { TlsSettings } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { EgressPlan } from './egress.js';
 
-export interface ResolvedTls {
-  /** The complete trust list (system roots + extra CAs), when an extra CA bundle is configured. */
-  ca?: string[];
-  rejectUnauthorized: boolean;
-  /** Absolute path of the CA bundle, for tools (NODE_EXTRA_CA_CERTS). */
-  caFile?: string;
-}
+import type { ResolvedTls } from './tls-types.js';
+
+export type { ResolvedTls } from './tls-types.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
