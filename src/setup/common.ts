@@ -1,4 +1,5 @@
 /** Shared plumbing for setup, teardown and status: the injected environment and tool selection. */
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { loginTimeoutMs } from '../auth/oidc/source.js';
 import type { AuthContext } from '../auth/types.js';
@@ -71,6 +72,11 @@ export interface RunEnv {
   now: () => number;
   /** Open the secret store (injected in tests). */
   openStore?: () => Promise<SecretStore>;
+}
+
+/** The user's home directory as the tools see it (USERPROFILE on Windows, then HOME, then the OS's). */
+export function homeOf(env: NodeJS.ProcessEnv): string {
+  return (process.platform === 'win32' ? env['USERPROFILE'] : env['HOME']) || env['HOME'] || homedir();
 }
 
 export function toolEnv(run: RunEnv): ToolEnv {

@@ -8,14 +8,13 @@
  * stderr says what happened. A gateway without the endpoint ends the wait too; a failure (network)
  * leaves it pending for the next full-path token.
  */
-import { homedir } from 'node:os';
 import path from 'node:path';
 import type { AuthContext, TokenSource } from '../auth/types.js';
 import { loadConfig, updateConfig } from '../config/store.js';
 import { AuthError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { TOOLS } from '../tools/index.js';
-import { type RunEnv, toolEnv } from './common.js';
+import { homeOf, type RunEnv, toolEnv } from './common.js';
 import { gatewayFetch, listModels } from './models.js';
 
 /** A logger for setup run inside `gatepass token` / the proxy: its chatter only with -v. */
@@ -30,12 +29,10 @@ function quietLogger(logger: Logger): Logger {
 }
 
 function runEnvOf(ctx: AuthContext): RunEnv {
-  const home =
-    (process.platform === 'win32' ? ctx.env['USERPROFILE'] : ctx.env['HOME']) || ctx.env['HOME'] || homedir();
   return {
     paths: ctx.paths,
     env: ctx.env,
-    home,
+    home: homeOf(ctx.env),
     platform: process.platform,
     logger: quietLogger(ctx.logger),
     out: (line) => ctx.logger.debug(line), // never stdout
