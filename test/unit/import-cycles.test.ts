@@ -37,7 +37,7 @@ function loadsAtRunTime(node: ts.ImportDeclaration | ts.ExportDeclaration): bool
 }
 
 /** The relative modules `source` loads at run time (as paths relative to src/). */
-export function runTimeImports(file: string, source: string): string[] {
+function runTimeImports(file: string, source: string): string[] {
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const specs: string[] = [];
   const visit = (node: ts.Node): void => {
@@ -63,7 +63,7 @@ export function runTimeImports(file: string, source: string): string[] {
 }
 
 /** Strongly connected components of more than one module, or a module importing itself (Tarjan). */
-export function circles(graph: Map<string, string[]>): string[][] {
+function circles(graph: Map<string, string[]>): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const stack: string[] = [];
