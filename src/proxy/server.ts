@@ -13,6 +13,7 @@ import type net from 'node:net';
 import type { Dispatcher } from 'undici';
 import { registerSecret } from '../redact.js';
 import { type Front, nodeFront, wireFront } from './front.js';
+import { createIdleCollector, type IdleCollector } from './idle-gc.js';
 import { listenAll } from './listen.js';
 import { gatewayDispatcher } from './node/dispatcher.js';
 import { type ProxyOptions, type ProxySettings, type RunningProxy, resolveSettings } from './options.js';
@@ -36,7 +37,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const pool = await gatewayDispatcher(s); // node engine only
   const tokens = startTokenCache(s);
   const peers = createPeerCheck(options, s.logger);
-  const front = createFront(s, tokens, pool, peers);
+  const idleGc = createIdleCollector(); // memory of a burst of connections back once idle
+  const front = createFront(s, tokens, pool, peers, idleGc);
   const servers: net.Server[] = [];
   let addresses: string[];
   try {
@@ -45,9 +47,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     await pool?.close();
     front.abort();
     tokens.close();
+    idleGc.stop();
     throw err;
   }
-  return running(s, { servers, addresses, front, tokens, pool });
+  return running(s, { servers, addresses, front, tokens, pool, idleGc });
 }
 
 function startTokenCache(s: ProxySettings): TokenCache {
@@ -67,10 +70,14 @@ function createFront(
   tokens: TokenCache,
   pool: Dispatcher | undefined,
   peers: PeerCheck,
+  idleGc: IdleCollector,
 ): Front {
   const policy = createPolicy(s, tokens, peers);
-  if (s.engine === 'wire') return wireFront(createWireEngine(policy), peers);
-  return nodeFront({ s, policy, tokens, pool: pool!, peers });
+  const front =
+    s.engine === 'wire'
+      ? wireFront(createWireEngine(policy), peers)
+      : nodeFront({ s, policy, tokens, pool: pool!, peers });
+  return { ...front, createServer: () => front.createServer().on('connection', idleGc.track) };
 }
 
 interface Listening {
@@ -79,11 +86,12 @@ interface Listening {
   front: Front;
   tokens: TokenCache;
   pool: Dispatcher | undefined;
+  idleGc: IdleCollector;
 }
 
 /** The running proxy: its address, and close() (stop accepting, a grace period, then cut). */
 function running(s: ProxySettings, l: Listening): RunningProxy {
-  const { servers, addresses, front, tokens, pool } = l;
+  const { servers, addresses, front, tokens, pool, idleGc } = l;
   const port = s.port;
   const first = addresses[0]!;
   const urlHost = first.includes(':') ? `[${first}]` : first;
@@ -96,6 +104,7 @@ function running(s: ProxySettings, l: Listening): RunningProxy {
     close(graceMs = 5_000) {
       closed ??= (async () => {
         tokens.close();
+        idleGc.stop();
         const cut = setTimeout(() => front.cut(servers), graceMs);
         await Promise.all(
           servers.map((srv) => new Promise<void>((resolve) => front.closeServer(srv, resolve))),

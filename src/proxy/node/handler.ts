@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { TokenResult } from '../../auth/types.js';
-import { describeError, ProxyError } from '../../errors.js';
+import { describeError } from '../../errors.js';
 import type { ErrorKind } from '../dialect.js';
 import { errorCodeOf } from '../failures.js';
 import { upstreamRequestHeaders } from '../headers.js';
@@ -17,6 +17,7 @@ import type { PeerCheck } from '../peer.js';
 import type { ProxyPolicy } from '../policy.js';
 import type { TokenCache } from '../token-cache.js';
 import { tokenWithin } from '../token-wait.js';
+import { BodyTee } from './body-tee.js';
 import { ClientGone, forward } from './forward.js';
 
 /** What the node engine works with (built once by server.ts). */
@@ -27,25 +28,6 @@ export interface NodeEngine {
   /** The gateway hop (node/dispatcher.ts). */
   pool: Dispatcher;
   peers: PeerCheck;
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new ProxyError('E_PROXY', 'request body larger than announced'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
-    req.on('aborted', () => reject(new ProxyError('E_PROXY', 'client aborted')));
-  });
 }
 
 function sendError(
@@ -105,20 +87,23 @@ async function handle(n: NodeEngine, req: IncomingMessage, res: ServerResponse):
     return;
   }
 
-  // Small bodies with a known length are buffered so the request can be replayed after a 401.
+  // Small bodies with a known length are recorded (while they stream to the gateway) so the request
+  // can be replayed after a 401.
   const lenHeader = req.headers['content-length'];
   const length = lenHeader === undefined ? undefined : Number(lenHeader);
   const chunked = req.headers['transfer-encoding'] !== undefined;
   let body: Buffer | PassThrough | null = null;
   let replayable = true;
+  /** A replayable body, streamed while recorded: a replay opens it again. */
+  let tee: BodyTee | undefined;
   if (!chunked && (length === undefined || length === 0)) {
     req.resume();
   } else if (!chunked && length !== undefined && Number.isFinite(length) && length <= n.s.maxReplay) {
-    try {
-      body = await readBody(req, length);
-    } catch {
-      return; // client gone
-    }
+    const t = new BodyTee(req, length);
+    tee = t;
+    body = t.open();
+    // Answered (or gone): the stream stops taking bytes (the rest of the body is read and dropped).
+    res.once('close', () => t.close());
   } else {
     // Stream through a PassThrough: undici destroys the body on error, and destroying the
     // IncomingMessage itself would kill the socket before we could answer 502.
@@ -131,7 +116,7 @@ async function handle(n: NodeEngine, req: IncomingMessage, res: ServerResponse):
     });
     body = pt;
   }
-  return forwardWithToken(n, req, res, verdict.path, body, replayable, chunked);
+  return forwardWithToken(n, req, res, verdict.path, body, replayable, chunked, tee);
 }
 
 /** Get a token, forward, and on a swallowed 401 refresh it and forward once more. */
@@ -143,6 +128,7 @@ async function forwardWithToken(
   body: Buffer | PassThrough | null,
   replayable: boolean,
   chunked: boolean,
+  tee: BodyTee | undefined,
 ): Promise<void> {
   const { tokens, policy } = n;
   const method = req.method ?? 'GET';
@@ -159,6 +145,7 @@ async function forwardWithToken(
   }
 
   for (let attempt = 0; ; attempt++) {
+    if (attempt > 0 && tee) body = tee.open();
     const headers = upstreamRequestHeaders(req.headers, {
       token: token.token,
       keepContentLength: !(body instanceof Buffer) && !chunked,
