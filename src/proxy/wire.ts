@@ -636,6 +636,12 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
     closed = false;
     last = clock;
     headStart = 0;
+    /**
+     * An exchange whose head arrived in the read being parsed, started once the whole read is
+     * parsed: the body bytes of the same read then leave with the head in one write (one segment,
+     * one syscall) instead of a write for the head and one (tee) for the body.
+     */
+    private startAfterRead: Exchange | undefined;
 
     constructor(readonly socket: net.Socket) {
       socket.setNoDelay(true);
@@ -650,7 +656,10 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       this.last = clock;
       if (this.queue.length === 0 && !this.parser.inMessage) this.headStart = clock;
       const err = this.parser.execute(d);
+      const ex = this.startAfterRead;
+      this.startAfterRead = undefined;
       if (err) this.badRequest(err);
+      else if (ex && !this.closed && ex.phase === Phase.Queued) start(ex);
     }
 
     private badRequest(err: { code: string }): void {
@@ -668,8 +677,10 @@ export function createWireEngine(policy: ProxyPolicy): WireEngine {
       this.headStart = 0;
       const ex = new Exchange(this, h);
       this.queue.push(ex);
-      if (this.queue.length === 1) start(ex);
-      else this.socket.pause(); // pipelined: one at a time
+      if (this.queue.length !== 1)
+        this.socket.pause(); // pipelined: one at a time
+      else if (h.contentLength === 0 || (h.contentLength === undefined && !h.chunked)) start(ex);
+      else this.startAfterRead = ex; // with the body bytes of this read: onData
       return false;
     }
 
