@@ -142,23 +142,57 @@ function listen(server: net.Server, port: number, host: string): Promise<number>
   });
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
+/**
+ * A replayable request body (known length within the replay bound), forwarded as it arrives and
+ * recorded meanwhile. open() gives the stream for one attempt: the bytes recorded so far, then the
+ * rest as it arrives; a replay after a 401 opens a new one (the previous stream stops taking
+ * bytes, the record goes on).
+ */
+class BodyTee {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private ended = false;
+  private out: PassThrough | undefined;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    limit: number,
+  ) {
     req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new ProxyError('E_PROXY', 'request body larger than announced'));
+      this.size += c.length;
+      if (this.size > limit) {
+        this.out?.destroy(new ProxyError('E_PROXY', 'request body larger than announced'));
         req.destroy();
         return;
       }
-      chunks.push(c);
+      this.chunks.push(c);
+      const s = this.out;
+      if (s && !s.destroyed && !s.write(c)) req.pause(); // resumed on drain (or close)
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
-    req.on('aborted', () => reject(new ProxyError('E_PROXY', 'client aborted')));
-  });
+    req.on('end', () => {
+      this.ended = true;
+      this.out?.end();
+    });
+    req.on('aborted', () => this.out?.destroy(new ProxyError('E_PROXY', 'client aborted')));
+  }
+
+  open(): PassThrough {
+    this.close();
+    const s = new PassThrough();
+    s.on('error', () => undefined); // a client gone: the forward's own failure reports it
+    s.on('drain', () => this.req.resume());
+    s.on('close', () => this.req.resume());
+    for (const c of this.chunks) s.write(c);
+    if (this.ended) s.end();
+    this.out = s;
+    return s;
+  }
+
+  /** The current stream takes no more bytes (an answer came, or the client left). */
+  close(): void {
+    this.out?.destroy();
+    this.out = undefined;
+  }
 }
 
 function foreignMessage(who: string): string {
@@ -493,14 +527,16 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const chunked = req.headers['transfer-encoding'] !== undefined;
     let body: Buffer | PassThrough | null = null;
     let replayable = true;
+    /** A replayable body, streamed while recorded: a replay opens it again. */
+    let tee: BodyTee | undefined;
     if (!chunked && (length === undefined || length === 0)) {
       req.resume();
     } else if (!chunked && length !== undefined && Number.isFinite(length) && length <= maxReplay) {
-      try {
-        body = await readBody(req, length);
-      } catch {
-        return; // client gone
-      }
+      const t = new BodyTee(req, length);
+      tee = t;
+      body = t.open();
+      // Answered (or gone): the stream stops taking bytes (the rest of the body is read and dropped).
+      res.once('close', () => t.close());
     } else {
       // Stream through a PassThrough: undici destroys the body on error, and destroying the
       // IncomingMessage itself would kill the socket before we could answer 502.
@@ -528,6 +564,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 
     const path = verdict.path;
     for (let attempt = 0; ; attempt++) {
+      if (attempt > 0 && tee) body = tee.open();
       const headers = upstreamRequestHeaders(req.headers, {
         token: token.token,
         keepContentLength: !(body instanceof Buffer) && !chunked,
