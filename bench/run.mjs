@@ -170,6 +170,16 @@ function cpuMs(pid) {
   }
 }
 
+/** Read and write syscalls a process has made so far (/proc/<pid>/io; Linux, same user). */
+function syscalls(pid) {
+  try {
+    const t = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return { r: Number(/syscr: (\d+)/.exec(t)[1]), w: Number(/syscw: (\d+)/.exec(t)[1]) };
+  } catch {
+    return undefined;
+  }
+}
+
 async function throughput({ port, headers, pid }, concurrency, durationMs) {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: concurrency });
   const run = async (ms) => {
@@ -192,10 +202,12 @@ async function throughput({ port, headers, pid }, concurrency, durationMs) {
   };
   await run(500); // warm-up
   const cpu0 = cpuMs(pid);
+  const io0 = pid ? syscalls(pid) : undefined;
   const t0 = performance.now();
   const { done, errors } = await run(durationMs);
   const secs = (performance.now() - t0) / 1000;
   const cpu1 = cpuMs(pid);
+  const io1 = pid ? syscalls(pid) : undefined;
   await pool.close();
   return {
     rps: Math.round(done / secs),
@@ -203,6 +215,7 @@ async function throughput({ port, headers, pid }, concurrency, durationMs) {
     errors,
     concurrency,
     ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuMs: cpu1 - cpu0 } : {}),
+    ...(io0 && io1 ? { reads: io1.r - io0.r, writes: io1.w - io0.w } : {}),
   };
 }
 
@@ -360,6 +373,12 @@ async function main() {
     const cpu = rps[n].reduce((a, r) => (r.cpuMs === undefined ? a : a + r.cpuMs), 0);
     // CPU time the proxy process spends per request: insensitive to other load on the machine.
     if (targets[n].pid && cpu > 0) results.throughput[n].cpuUsPerRequest = round((cpu * 1000) / requests, 1);
+    // Socket reads and writes (syscalls) per request: the kernel's share of that CPU, and a count
+    // machine load does not move (an extra write per request showed up here first).
+    if (rps[n].every((r) => r.reads !== undefined)) {
+      results.throughput[n].readsPerRequest = round(rps[n].reduce((a, r) => a + r.reads, 0) / requests, 2);
+      results.throughput[n].writesPerRequest = round(rps[n].reduce((a, r) => a + r.writes, 0) / requests, 2);
+    }
   }
   await sleep(1000);
   const rssIdleWarm = rssMiB(proxy.proc.pid);
@@ -397,13 +416,13 @@ async function main() {
 
   const rows = names.map(
     (n) =>
-      `| ${n} | ${L[n].p50} | ${L[n].p99} | ${T[n].rps} | ${T[n].best} | ${T[n].cpuUsPerRequest ?? '–'} | ${results.ttfbMs[n].p50} | ${results.ttfbMs[n].p99} |`,
+      `| ${n} | ${L[n].p50} | ${L[n].p99} | ${T[n].rps} | ${T[n].best} | ${T[n].cpuUsPerRequest ?? '–'} | ${T[n].readsPerRequest ?? '–'} / ${T[n].writesPerRequest ?? '–'} | ${results.ttfbMs[n].p50} | ${results.ttfbMs[n].p99} |`,
   );
   console.log(`
 Machine: ${info.cpus} × ${info.cpu}, ${info.memGiB} GiB, ${info.os}, Node ${info.node}, nginx ${info.nginx}; load average at start ${results.loadAverageAtStart.join(' ')}
 
-| target | latency p50 ms | latency p99 ms | req/s median (c=${CONCURRENCY}, ${ROUNDS} rounds) | req/s best round | CPU µs/request | first SSE byte p50 ms | first SSE byte p99 ms |
-|---|---|---|---|---|---|---|---|
+| target | latency p50 ms | latency p99 ms | req/s median (c=${CONCURRENCY}, ${ROUNDS} rounds) | req/s best round | CPU µs/request | reads / writes per request | first SSE byte p50 ms | first SSE byte p99 ms |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Proxy added latency: p50 ${results.derived.proxyAddedP50Ms} ms, p99 ${results.derived.proxyAddedP99Ms} ms (target ≤ 1 ms p50)${L.nginx ? `; nginx adds p50 ${results.derived.nginxAddedP50Ms} ms, p99 ${results.derived.nginxAddedP99Ms} ms` : ''}

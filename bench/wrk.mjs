@@ -14,7 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuMs, freePort, has, rssMiB, run, startTargets, waitForPort } from './wrk-targets.mjs';
+import { cpuMs, freePort, has, rssMiB, run, startTargets, syscalls, waitForPort } from './wrk-targets.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const ROUNDS = Number(process.env.BENCH_WRK_ROUNDS ?? 3);
@@ -47,13 +47,22 @@ ${auth}
   if (close) args.push('-H', 'Connection: close');
   args.push(`http://127.0.0.1:${target.port}/v1/chat/completions`);
   const cpu0 = cpuMs(target.pid);
+  const io0 = syscalls(target.pid);
   const r = spawnSync('wrk', args, { encoding: 'utf8' });
   const cpu = cpuMs(target.pid) - cpu0;
+  const io1 = syscalls(target.pid);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? 0);
   const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
   const socketErrors = /Socket errors: (.*)/.exec(r.stdout)?.[1];
-  return { rps, requests, non2xx, socketErrors, cpuUsPerRequest: requests ? (cpu * 1000) / requests : 0 };
+  return {
+    rps,
+    requests,
+    non2xx,
+    socketErrors,
+    cpuUsPerRequest: requests ? (cpu * 1000) / requests : 0,
+    syscallsPerRequest: requests ? (io1.r - io0.r + io1.w - io0.w) / requests : 0,
+  };
 }
 
 /** GET a blob through a target, discarding it: MiB/s and the target's CPU ms per GiB. */
@@ -202,6 +211,7 @@ export async function wrkSection() {
       res[n] = {
         rps: Math.round(median(runs[n].map((x) => x.rps))),
         cpuUsPerRequest: round(median(runs[n].map((x) => x.cpuUsPerRequest)), 1),
+        syscallsPerRequest: round(median(runs[n].map((x) => x.syscallsPerRequest)), 2),
         non2xx: runs[n].reduce((a, x) => a + x.non2xx, 0),
       };
     }
@@ -258,7 +268,7 @@ function report({ load, loadEnd, res, perConn, bulkRes, upRes, mem }) {
   const g = res.gatepass;
   const rows = Object.entries(res).map(
     ([n, r]) =>
-      `| ${n} | ${r.rps} | ${res.nginx ? round(r.rps / res.nginx.rps) : '–'} | ${round(r.rps / res['node-pipe'].rps)} | ${r.cpuUsPerRequest} | ${r.non2xx} |`,
+      `| ${n} | ${r.rps} | ${res.nginx ? round(r.rps / res.nginx.rps) : '–'} | ${round(r.rps / res['node-pipe'].rps)} | ${r.cpuUsPerRequest} | ${r.syscallsPerRequest} | ${r.non2xx} |`,
   );
   const targets = [];
   if (res.nginx) {
@@ -299,8 +309,8 @@ function report({ load, loadEnd, res, perConn, bulkRes, upRes, mem }) {
   console.log(`
 (e) wrk -t1 -c${CONCURRENCY}, POST /v1/chat/completions, ${ROUNDS} interleaved rounds of ${SECONDS} s (median). Load average ${load.join(' ')} at start, ${loadEnd.join(' ')} at end
 
-| target | req/s | × nginx | × node pipe | CPU µs/request | non-2xx |
-|---|---|---|---|---|---|
+| target | req/s | × nginx | × node pipe | CPU µs/request | read+write syscalls/request | non-2xx |
+|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Same-user check (/proc/net/tcp lookup), paid once per connection: with \`Connection: close\` (one connection per request) gatepass spends ${perConn.gatepass} µs CPU per request with it and ${perConn['gatepass-no-peer-check']} µs without: ${peer} µs per connection.
