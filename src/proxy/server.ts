@@ -21,6 +21,7 @@ import { VERSION } from '../version.js';
 import { detectDialect, type ErrorKind, errorBody } from './dialect.js';
 import { checkRequest, hasLocalKey } from './guard.js';
 import { downstreamRawHeaders, upstreamPath, upstreamRequestHeaders } from './headers.js';
+import { createIdleCollector } from './idle-gc.js';
 import { CONTROL_HEADER, controlProof, HEALTH_PATH } from './state.js';
 import { createTokenCache } from './token-cache.js';
 import { createWireEngine, type ProxyPolicy, tokenWithin, type WireEngine } from './wire.js';
@@ -618,6 +619,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 
   const wire: WireEngine | undefined = engine === 'wire' ? createWireEngine(policy) : undefined;
   const servers: net.Server[] = [];
+  const idleGc = createIdleCollector(); // memory of a burst of connections back once idle
   const addresses: string[] = [];
   /** Look the client's user up (once per connection); foreign connections are marked for 403. */
   const checkPeer = (socket: net.Socket): Promise<void> =>
@@ -659,6 +661,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       }
       s = h;
     }
+    s.on('connection', idleGc.track);
     servers.push(s);
     return s;
   };
@@ -718,6 +721,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     close(graceMs = 5_000) {
       closed ??= (async () => {
         tokens.close();
+        idleGc.stop();
         const cut = setTimeout(() => {
           if (wire) wire.destroyAll();
           else for (const s of servers) (s as http.Server).closeAllConnections();
