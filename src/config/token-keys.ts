@@ -15,6 +15,7 @@ export interface OidcKeyParts {
   issuer?: string | undefined;
   client_id?: string | undefined;
   audience?: string | undefined;
+  resource?: string | undefined;
   scopes?: string[] | undefined;
 }
 
@@ -25,8 +26,9 @@ function sha256Hex8(text: string): string {
 
 /**
  * The refresh token's key: `LLM_OAUTH_<8 hex of sha256("v2" NUL gateway_url NUL issuer NUL client_id
- * NUL audience NUL sorted effective scopes)>`. Two providers differing in any of these (say, only in
- * their audience) get tokens of their own.
+ * NUL audience NUL sorted effective scopes [NUL resource])>`. Two providers differing in any of these
+ * (say, only in their audience or their RFC 8707 resource) get tokens of their own. The resource is
+ * appended only when set, so the keys of providers without one are those of earlier versions.
  */
 export function oidcSecretKey(gatewayUrl: string, oidc: OidcKeyParts): string {
   // The configured scopes (openid implied), or the defaults: not what discovery later adds or drops
@@ -42,6 +44,7 @@ export function oidcSecretKey(gatewayUrl: string, oidc: OidcKeyParts): string {
     oidc.audience ?? '',
     scopes.join(' '),
   ];
+  if (oidc.resource) parts.push(oidc.resource);
   return `LLM_OAUTH_${sha256Hex8(parts.join('\0'))}`;
 }
 

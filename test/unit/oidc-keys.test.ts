@@ -27,6 +27,8 @@ describe('secret keys', () => {
       oidcSecretKey(gw, { ...base, audience: 'api://a' }),
       oidcSecretKey(gw, { ...base, audience: 'api://b' }),
       oidcSecretKey(gw, { ...base, scopes: ['openid', 'llm'] }),
+      oidcSecretKey(gw, { ...base, resource: 'https://gw.example.com' }),
+      oidcSecretKey(gw, { ...base, resource: 'https://gw.example.com/v1' }),
     ];
     expect(new Set(variants).size).toBe(variants.length);
     for (const k of variants) expect(k).toMatch(/^LLM_OAUTH_[0-9a-f]{8}$/);
@@ -39,6 +41,19 @@ describe('secret keys', () => {
       oidcSecretKey(gw, { ...base, scopes: ['llm', 'offline_access'] }),
     );
     expect(accessTokenKey('LLM_OAUTH_12345678')).toBe('LLM_OAUTH_12345678_AT');
+  });
+
+  it('keys an RFC 8707 resource only when one is set (keys without one are unchanged)', () => {
+    const gw = 'https://gw.example.com';
+    const base = { issuer: 'https://sso.example.com', client_id: 'gatepass' };
+    const scopes = 'email offline_access openid profile';
+    const hex = createHash('sha256')
+      .update(`v2\0${gw}\0https://sso.example.com\0gatepass\0\0${scopes}\0https://gw.example.com/`)
+      .digest('hex');
+    expect(oidcSecretKey(gw, { ...base, resource: 'https://gw.example.com/' })).toBe(
+      `LLM_OAUTH_${hex.slice(0, 8)}`,
+    );
+    expect(oidcSecretKey(gw, { ...base, resource: '' })).toBe(oidcSecretKey(gw, base));
   });
 
   it('keeps the key of older versions (gateway NUL issuer) for the one-time migration', () => {
