@@ -128,7 +128,10 @@ export function applyAssignments(
       spec.key,
       spec.kind === 'boolean' && value === false ? undefined : value,
     );
-    if (provider) pruneTls(provider);
+    if (provider) {
+      pruneTls(provider);
+      pruneEmptyBlock(provider as unknown as Record<string, unknown>, spec.key);
+    }
     if (
       provider &&
       spec.key === 'gateway_url' &&
@@ -196,13 +199,33 @@ export function unsetFields(config: GatepassConfig, providerName: string, keys: 
     }
     if (spec.scope === 'global') {
       setPath(config as unknown as Record<string, unknown>, spec.key, undefined);
+      pruneEmptyBlock(config as unknown as Record<string, unknown>, spec.key);
       continue;
     }
     const provider = config.providers[providerName];
     if (!provider) continue;
     setPath(provider as unknown as Record<string, unknown>, spec.key, undefined);
     pruneTls(provider);
+    pruneEmptyBlock(provider as unknown as Record<string, unknown>, spec.key);
     if (provider.type === 'oidc' && TOKEN_KEY_FIELDS.has(spec.key)) delete provider.token_ref;
+  }
+}
+
+/** Blocks a provider of its type always has, even empty (the schema requires them). */
+const REQUIRED_BLOCKS = new Set(['oidc', 'auth', 'command']);
+
+/**
+ * Drop the block of a dotted key (`otel.endpoint` → `otel`) once its last field is gone, so
+ * `config unset otel.endpoint` leaves no `otel: {}` behind. Required blocks stay.
+ */
+function pruneEmptyBlock(target: Record<string, unknown>, key: string): void {
+  const dot = key.indexOf('.');
+  if (dot < 0) return;
+  const block = key.slice(0, dot);
+  if (REQUIRED_BLOCKS.has(block)) return;
+  const value = target[block];
+  if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) {
+    delete target[block];
   }
 }
 

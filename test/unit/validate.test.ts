@@ -309,6 +309,24 @@ describe('config edits', () => {
     unsetFields(cfg, 'default', [], true);
     expect(cfg.providers['default']).toBeUndefined();
   });
+  it('unsetting the last field of an optional block drops the block; required blocks stay', () => {
+    const cfg = configured();
+    applyAssignments(
+      cfg,
+      'default',
+      parseAssignments([
+        ['otel.endpoint', 'http://127.0.0.1:4318'],
+        ['proxy.listen_port', '18080'],
+      ]),
+    );
+    const p = () => cfg.providers['default'] as OidcProvider & Record<string, unknown>;
+    expect(p()['otel']).toBeDefined();
+    unsetFields(cfg, 'default', ['otel.endpoint', 'proxy.listen_port']);
+    expect(p()).not.toHaveProperty('otel');
+    expect(p()).not.toHaveProperty('proxy');
+    unsetFields(cfg, 'default', ['oidc.issuer', 'oidc.client_id']);
+    expect(p().oidc).toEqual({});
+  });
   it('default_provider must name an existing provider (one set in the same command counts)', () => {
     const cfg = configured();
     expectInvalid(
