@@ -5,7 +5,12 @@
  */
 import { describeError } from '../errors.js';
 import { findTool } from '../tools/index.js';
-import { type ConflictEnv, conflictWarning, findManagedConflicts } from '../tools/managed-conflicts.js';
+import {
+  type ConflictEnv,
+  conflictWarning,
+  findManagedConflicts,
+  type ManagedConflict,
+} from '../tools/managed-conflicts.js';
 import type { RunEnv } from './common.js';
 import {
   type CommandRunner,
@@ -34,14 +39,13 @@ export async function warnManagedConflicts(
   run: RunEnv,
   toolIds: string[],
   options: HookOptions = {},
-): Promise<string[]> {
+): Promise<ManagedConflict[]> {
   const conflicts = await findManagedConflicts(
     { platform: run.platform, env: run.env, ...(options.regQuery ? { regQuery: options.regQuery } : {}) },
     toolIds,
   );
-  const lines = conflicts.map((c) => conflictWarning(c, findTool(c.tool)?.name ?? c.tool));
-  for (const l of lines) run.logger.warn(l);
-  return lines;
+  for (const c of conflicts) run.logger.warn(conflictWarning(c, findTool(c.tool)?.name ?? c.tool));
+  return conflicts;
 }
 
 /** After setup: managed-settings warnings, then the proxy service (installed, or mentioned). */

@@ -187,6 +187,8 @@ describe('setup --proxy-service and teardown', () => {
 
     const st = await runGatepass(['status'], { env: t.env });
     expect(st.stdout).toContain(`Proxy service: ${unitFile()} (provider "default")`);
+    const stJson = await runGatepass(['status', '--json'], { env: t.env });
+    expect(JSON.parse(stJson.stdout).proxy_service).toEqual({ file: unitFile(), provider: 'default' });
     const preview = await runGatepass(['teardown', '--dry-run'], { env: t.env });
     expect(preview.stderr).toContain(`remove the proxy service (${unitFile()})`);
     expect(existsSync(unitFile())).toBe(true);
@@ -240,6 +242,20 @@ describe('managed settings overriding the wiring', () => {
 
     const s = await runGatepass(['status'], { env });
     expect(s.stderr).toContain(`Claude Code: ${claudeFile} sets apiKeyHelper, env.ANTHROPIC_BASE_URL:`);
+    // --json carries them too (stdout stays one JSON document), and no service is installed.
+    const sj = await runGatepass(['status', '--json'], { env });
+    const report = JSON.parse(sj.stdout) as { managed_conflicts: unknown[]; proxy_service: unknown };
+    expect(report.proxy_service).toBeNull();
+    expect(report.managed_conflicts).toContainEqual({
+      tool: 'claude',
+      source: claudeFile,
+      keys: ['apiKeyHelper', 'env.ANTHROPIC_BASE_URL'],
+    });
+    expect(report.managed_conflicts).toContainEqual({
+      tool: 'codex',
+      source: path.join(root, 'etc/codex/managed_config.toml'),
+      keys: ['model_provider'],
+    });
 
     // Without those files (the real system root here has none of them, or other keys): no warning.
     const clean = await runGatepass(['setup', '--tools', 'claude,codex', '--lazy'], {
