@@ -22,6 +22,7 @@ import {
   withToolsLock,
 } from '../setup/common.js';
 import { beginJournal, endJournal, recoverInterruptedSetup, rollbackJournal } from '../setup/journal.js';
+import { mcpEntryTools, mcpToolFiles } from '../setup/teardown-scope.js';
 import {
   type FilePlan,
   type PlannedFile,
@@ -41,6 +42,7 @@ import {
   checkMcpName,
   checkMcpUrl,
   findMcpEntry,
+  MCP_TOOLS,
   type McpEntry,
   type McpToolId,
   mcpEntries,
@@ -48,7 +50,7 @@ import {
   mcpToolId,
   parseMcpTools,
 } from './entries.js';
-import { mcpFilePlan, viaProxy } from './plan.js';
+import { mcpFilePlan, mcpProxyUrl, viaProxy } from './plan.js';
 
 export interface McpAddOptions {
   name: string;
@@ -80,24 +82,31 @@ export async function addMcpServer(run: RunEnv, options: McpAddOptions): Promise
     (!options.audience.trim() || /[\u0000-\u001f\u007f]/.test(options.audience))
   )
     throw new UsageError('--audience must be a non-empty value without control characters');
-  let tools = parseMcpTools(options.tools);
-  if (options.tools === undefined) {
-    // Default: the installed ones (never a config directory for a tool the user does not have).
-    const tenv = toolEnv(run);
-    const found: McpToolId[] = [];
-    for (const id of tools) if (await findTool(id)?.detect(tenv)) found.push(id);
-    if (!found.length) {
-      throw new ToolConfigError(
-        'none of the tools that take MCP servers (Claude Code, Gemini CLI) is installed',
-        {
-          code: 'E_TOOL_NOT_INSTALLED',
-          hint: 'install one, or name it with --tools claude-code',
-        },
-      );
-    }
-    tools = found;
-  }
+  const tools = options.tools === undefined ? await defaultMcpTools(run) : parseMcpTools(options.tools);
   return withToolsLock(run, () => addLocked(run, options, url, tools));
+}
+
+/**
+ * Without --tools: the tools gatepass has wired (setup) that take MCP servers; when it wired none of
+ * them, the installed ones (never a config directory for a tool the user does not have).
+ */
+async function defaultMcpTools(run: RunEnv): Promise<McpToolId[]> {
+  const { config } = await loadConfig(run.paths.configFile);
+  const wired = MCP_TOOLS.filter((id) => config.configured_tools.some((e) => e.tool === id));
+  if (wired.length) return wired;
+  const tenv = toolEnv(run);
+  const found: McpToolId[] = [];
+  for (const id of MCP_TOOLS) if (await findTool(id)?.detect(tenv)) found.push(id);
+  if (!found.length) {
+    throw new ToolConfigError(
+      `none of the tools that take MCP servers (${MCP_TOOLS.map((id) => findTool(id)?.name ?? id).join(', ')}) is installed`,
+      {
+        code: 'E_TOOL_NOT_INSTALLED',
+        hint: 'install one, or name it with --tools claude-code',
+      },
+    );
+  }
+  return found;
 }
 
 async function addLocked(
@@ -158,6 +167,7 @@ async function addLocked(
         provider: providerName,
         mcp_url: url,
         mcp_tools: tools,
+        mcp_files: Object.fromEntries(tools.map((t, i) => [t, planned[i]!.file])),
         ...(o.audience ? { mcp_audience: o.audience } : {}),
         files: [...planned, ...retired.filter((f) => f.record.created)].map((f) => f.record),
       };
@@ -269,14 +279,27 @@ export interface McpListItem {
   provider: string;
   tools: McpToolId[];
   files: string[];
+  /** Per tool: the file holding the server and the URL the tool connects to. */
+  wired: Array<{ tool: McpToolId; file: string; via: 'headersHelper' | 'proxy'; url: string }>;
 }
 
-export function listMcpServers(config: GatepassConfig): McpListItem[] {
-  return mcpEntries(config).map((e) => ({
-    name: mcpNameOf(e),
-    url: e.mcp_url,
-    provider: e.provider ?? config.default_provider,
-    tools: Array.isArray(e.mcp_tools) ? e.mcp_tools : [],
-    files: fileRecords(e).map((r) => r.file),
-  }));
+export function listMcpServers(config: GatepassConfig, run: RunEnv): McpListItem[] {
+  const proxyUrl = `http://127.0.0.1:${effectiveProxyPort(config)}`;
+  return mcpEntries(config).map((e) => {
+    const files = mcpToolFiles(e, run);
+    const tools = mcpEntryTools(e);
+    return {
+      name: mcpNameOf(e),
+      url: e.mcp_url,
+      provider: e.provider ?? config.default_provider,
+      tools,
+      files: fileRecords(e).map((r) => r.file),
+      wired: tools.map((tool) => ({
+        tool,
+        file: files[tool]!,
+        via: viaProxy(tool) ? 'proxy' : 'headersHelper',
+        url: viaProxy(tool) ? mcpProxyUrl(proxyUrl, mcpNameOf(e)) : e.mcp_url,
+      })),
+    };
+  });
 }
