@@ -10,11 +10,10 @@ import { readProxyState } from '../proxy/state.js';
 import { redact } from '../redact.js';
 import { LOCAL_KEY_PREFIX } from '../secrets/local-key.js';
 import { readBackups, revertText } from '../tools/edit/file.js';
-import { findTool } from '../tools/index.js';
 import { readTextIfExists } from '../util/fs.js';
 import { fileRecords, type RunEnv } from './common.js';
 import { maskSecrets, secretOf, unifiedDiff } from './diff.js';
-import { narrowedBy, selectTeardown } from './teardown-scope.js';
+import { entryLabel, narrowedBy, selectTeardown } from './teardown-scope.js';
 
 function mask(text: string, secrets: string[]): string {
   const keyless = text.replace(new RegExp(`${LOCAL_KEY_PREFIX}[A-Za-z0-9_-]+`, 'g'), '<redacted>');
@@ -30,11 +29,11 @@ export interface TeardownPreviewOptions {
 export async function previewTeardown(run: RunEnv, options: TeardownPreviewOptions): Promise<void> {
   const { config } = await loadConfig(run.paths.configFile);
   const scope = selectTeardown(run, config, options.tools);
-  const entries = [...scope.entries, ...scope.slices.map((s) => s.part)];
+  const entries = scope.revert;
   const backups = await readBackups(run.paths.stateDir);
   const secrets = Object.values(backups).map(secretOf);
   for (const entry of entries) {
-    const name = findTool(entry.tool)?.name ?? entry.tool;
+    const name = entryLabel(entry);
     for (const record of [...fileRecords(entry)].reverse()) {
       const text = await readTextIfExists(record.file);
       if (text === undefined) {
@@ -70,7 +69,7 @@ export async function previewTeardown(run: RunEnv, options: TeardownPreviewOptio
     const service = await readServiceRecord(run.paths.stateDir);
     if (service) what.push(`remove the proxy service (${service.file})`);
   }
-  const tools = entries.map((e) => findTool(e.tool)?.name ?? e.tool).join(', ') || 'no tools';
+  const tools = [...scope.revert].reverse().map(entryLabel).join(', ') || 'no tools';
   run.logger.info(
     `Dry run: nothing was changed. Teardown would unconfigure ${tools}${what.length ? ` and ${what.join(' and ')}` : ''}.`,
   );

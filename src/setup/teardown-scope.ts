@@ -7,6 +7,7 @@
  */
 import type { ConfiguredTool, GatepassConfig } from '../config/schema.js';
 import type { FileChange } from '../tools/edit/types.js';
+import { findTool } from '../tools/index.js';
 import { isMcpToolId, type McpToolId, mcpConfigFile } from '../tools/mcp-config.js';
 import type { ToolModule } from '../tools/types.js';
 import { fileRecords, parseToolList, type RunEnv, toolEnv } from './common.js';
@@ -15,6 +16,13 @@ const MCP_PREFIX = 'mcp:';
 
 export function isMcpServerEntry(e: ConfiguredTool): boolean {
   return e.tool.startsWith(MCP_PREFIX) && typeof e['mcp_url'] === 'string';
+}
+
+/** How teardown names an entry: the tool's name, or `MCP server "NAME" (tools)`. */
+export function entryLabel(e: ConfiguredTool): string {
+  if (!isMcpServerEntry(e)) return findTool(e.tool)?.name ?? e.tool;
+  const names = mcpEntryTools(e).map((t) => findTool(t)?.name ?? t);
+  return `MCP server "${e.tool.slice(MCP_PREFIX.length)}"${names.length ? ` (${names.join(', ')})` : ''}`;
 }
 
 export function mcpEntryTools(e: ConfiguredTool): McpToolId[] {
@@ -46,6 +54,12 @@ export interface McpSlice {
 export interface TeardownScope {
   entries: ConfiguredTool[];
   slices: McpSlice[];
+  /**
+   * What to revert, newest entry first (entries and slice parts in reverse configured_tools order):
+   * when two entries edited one file (a tool's wiring and an MCP server), the one that created it
+   * is undone last and can remove it.
+   */
+  revert: ConfiguredTool[];
   requested: ToolModule[] | undefined;
   /** Every entry goes (tokens go too). */
   full: boolean;
@@ -57,13 +71,20 @@ export function selectTeardown(
   tools: string[] | undefined,
 ): TeardownScope {
   const requested = parseToolList(tools);
-  if (!requested) return { entries: [...config.configured_tools], slices: [], requested, full: true };
+  if (!requested) {
+    const entries = [...config.configured_tools];
+    return { entries, slices: [], revert: [...entries].reverse(), requested, full: true };
+  }
   const ids = requested.map((t) => t.id);
   const entries: ConfiguredTool[] = [];
   const slices: McpSlice[] = [];
+  const revert: ConfiguredTool[] = [];
   for (const e of config.configured_tools) {
     if (!isMcpServerEntry(e)) {
-      if (ids.includes(e.tool)) entries.push(e);
+      if (ids.includes(e.tool)) {
+        entries.push(e);
+        revert.unshift(e);
+      }
       continue;
     }
     const all = mcpEntryTools(e);
@@ -71,11 +92,14 @@ export function selectTeardown(
     if (!hit.length) continue;
     if (hit.length === all.length) {
       entries.push(e);
+      revert.unshift(e);
       continue;
     }
     const files = mcpToolFiles(e, run);
     const mine = new Set(hit.map((t) => files[t]));
-    slices.push({ part: { ...e, files: fileRecords(e).filter((r) => mine.has(r.file)) }, tools: hit });
+    const part = { ...e, mcp_tools: hit, files: fileRecords(e).filter((r) => mine.has(r.file)) };
+    slices.push({ part, tools: hit });
+    revert.unshift(part);
   }
   for (const t of requested) {
     const touched =
@@ -84,7 +108,7 @@ export function selectTeardown(
     if (!touched) run.logger.info(`${t.name} was not configured by gatepass; nothing to undo.`);
   }
   const full = entries.length > 0 && entries.length === config.configured_tools.length;
-  return { entries, slices, requested, full };
+  return { entries, slices, revert, requested, full };
 }
 
 /** Narrow an MCP entry (in place) once a slice of it was undone. */

@@ -17,6 +17,7 @@ import { authContext, fileRecords, openStore, type RunEnv, withToolsLock } from 
 import { recoverInterruptedSetup } from './journal.js';
 import {
   applyMcpSlice,
+  entryLabel,
   type McpSlice,
   narrowedBy,
   selectTeardown,
@@ -67,7 +68,7 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
   const result: TeardownResult = { tools: [], failed: [], tokensDeleted: false, proxyStopped: false };
   // 2. Revert each tool's files (newest change first), MCP servers' parts of the torn-down tools
   //    too (teardown-scope.ts), and tell the user what to restart.
-  const reverted = await revertTools(run, [...scope.entries, ...scope.slices.map((s) => s.part)], result);
+  const reverted = await revertTools(run, scope.revert, result);
   const slices = scope.slices.filter((s) => reverted.has(s.part.tool));
   const done = new Set([...reverted].filter((id) => !slices.some((s) => s.part.tool === id)));
   reportRestarts(run, result);
@@ -96,7 +97,7 @@ async function revertTools(
   const done = new Set<string>();
 
   for (const entry of entries) {
-    const name = findTool(entry.tool)?.name ?? entry.tool;
+    const name = entryLabel(entry);
     try {
       const files = [];
       for (const record of [...fileRecords(entry)].reverse()) {
