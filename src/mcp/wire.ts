@@ -252,8 +252,13 @@ export async function removeMcpServer(run: RunEnv, name: string): Promise<{ remo
       });
     }
     const backups = await readBackups(run.paths.stateDir);
+    const handover = new Map<string, number>();
     for (const record of [...fileRecords(entry)].reverse()) {
-      const r = await revertFile(record, backups);
+      // OpenCode's opencode.json also holds its LLM wiring's key: the file stays private then, and
+      // that wiring's record takes over the mode to give back when its key goes.
+      const shared = secretHolders(config, entry, record.file);
+      const r = await revertFile(record, backups, { keepPrivate: shared.length > 0 });
+      if (shared.length && record.mode_before !== undefined) handover.set(record.file, record.mode_before);
       for (const p of r.drifted)
         run.logger.warn(
           `${record.file}: ${p.join('.')} was changed since it was added; left your value in place`,
@@ -266,11 +271,22 @@ export async function removeMcpServer(run: RunEnv, name: string): Promise<{ remo
       file,
       (cfg) => {
         cfg.configured_tools = cfg.configured_tools.filter((e) => e.tool !== entry.tool);
+        for (const [f, mode] of handover) {
+          for (const r of secretHolders(cfg, entry, f)) r.mode_before ??= mode;
+        }
       },
       { validation: 'partial' },
     );
     return { removed: true };
   });
+}
+
+/** Records of other configured_tools entries keeping a secret in `file`. */
+function secretHolders(config: GatepassConfig, entry: McpEntry, file: string): FileChange[] {
+  return config.configured_tools
+    .filter((e) => e.tool !== entry.tool)
+    .flatMap((e) => fileRecords(e))
+    .filter((r) => r.file === file && r.changes.some((c) => c.after_sha256 !== undefined));
 }
 
 export interface McpListItem {

@@ -5,7 +5,7 @@
  * tools of the SDK's MCP server, which sees the provider's token. `teardown <tool>` takes out that
  * tool's part of every MCP server — Claude Code's included — byte for byte, and keeps the others.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as TOML from '@decimalturn/toml-patch';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -210,5 +210,23 @@ describe('teardown of one tool', () => {
     const td = await gp(['teardown']);
     expect(td.code, td.stderr).toBe(0);
     expect(() => read('.config/opencode/opencode.json')).toThrow();
+  });
+
+  it("mcp remove keeps a file private while the tool's own wiring still holds the key there", async () => {
+    const oc = CASES[1]!;
+    put(oc.file, oc.original);
+    chmodSync(abs(oc.file), 0o644);
+    expect((await gp(['mcp', 'add', 'wiki', mcp.url, '--tools', 'opencode'])).code).toBe(0);
+    expect(statSync(abs(oc.file)).mode & 0o777).toBe(0o600);
+    const setup = await gp(['setup', '--tools', 'opencode']);
+    expect(setup.code, setup.stderr).toBe(0);
+    const rm = await gp(['mcp', 'remove', 'wiki']);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(read(oc.file)).toContain(KEY);
+    expect(statSync(abs(oc.file)).mode & 0o777).toBe(0o600);
+    const td = await gp(['teardown']);
+    expect(td.code, td.stderr).toBe(0);
+    expect(read(oc.file)).toBe(oc.original);
+    expect(statSync(abs(oc.file)).mode & 0o777).toBe(0o644);
   });
 });
