@@ -229,4 +229,17 @@ describe('teardown of one tool', () => {
     expect(read(oc.file)).toBe(oc.original);
     expect(statSync(abs(oc.file)).mode & 0o777).toBe(0o644);
   });
+
+  it('status names the MCP server and, once a tool file drifts, the mcp add and mcp remove that fix it', async () => {
+    for (const c of CASES) put(c.file, c.original);
+    expect((await gp(['mcp', 'add', 'wiki', mcp.url, '--tools', 'codex,cursor'])).code).toBe(0);
+    const cursor = read('.cursor/mcp.json');
+    writeFileSync(abs('.cursor/mcp.json'), cursor.replace(`127.0.0.1:${port}`, '127.0.0.1:1'));
+    const st = await gp(['status', '--json']);
+    expect(st.stdout).not.toContain(KEY);
+    const tool = JSON.parse(st.stdout).tools.find((x: { tool: string }) => x.tool === 'mcp:wiki');
+    expect(tool).toMatchObject({ name: 'MCP server "wiki" (Codex CLI, Cursor)', state: 'drifted' });
+    expect(tool.fix).toContain(`mcp add wiki ${mcp.url} --tools codex,cursor`);
+    expect(tool.fix).toContain(`--config ${altConfig} --provider work mcp remove wiki`);
+  });
 });
