@@ -179,6 +179,14 @@ describe('teardown of one tool', () => {
     expect(add.code, add.stderr).toBe(0);
     expect(JSON.parse(read('.claude.json')).mcpServers.wiki.url).toBe(mcp.url);
 
+    const before = ['.claude.json', '.codex/config.toml', '.cursor/mcp.json'].map(read);
+    const dry = await gp(['teardown', '--dry-run', 'claude']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`--- ${abs('.claude.json')}`);
+    expect(dry.stdout).not.toContain('config.toml');
+    expect(dry.stderr).toContain('Teardown would unconfigure MCP server "wiki" (Claude Code)');
+    expect(['.claude.json', '.codex/config.toml', '.cursor/mcp.json'].map(read)).toEqual(before);
+
     const td = await gp(['teardown', 'claude']);
     expect(td.code, td.stderr).toBe(0);
     expect(read('.claude.json')).toBe(claude);
