@@ -251,3 +251,41 @@ describe('teardown of one tool', () => {
     expect(tool.fix).toContain(`--config ${altConfig} --provider work mcp remove wiki`);
   });
 });
+
+describe('mcp add into Codex CLI and VS Code killed at every durable step', () => {
+  it('the next gatepass run rolls it back, or it committed: then remove gives every byte back', async () => {
+    const [codex, vscode] = [CASES[0]!, CASES[2]!];
+    put(codex.file, codex.original);
+    put(vscode.file, vscode.original);
+    let completed = false;
+    let rolledBack = 0;
+    for (let step = 1; step <= 40 && !completed; step++) {
+      const r = await runGatepass(
+        [
+          '--config',
+          altConfig,
+          '--provider',
+          'work',
+          'mcp',
+          'add',
+          'wiki',
+          mcp.url,
+          '--tools',
+          'codex,vscode',
+        ],
+        { env: { ...t.env, GATEPASS_TEST_CRASH_AFTER_STEP: String(step) }, cwd: t.home },
+      );
+      completed = r.code === 0;
+      if (!completed) expect(r.signal, `step ${step}: ${r.stderr}`).toBe('SIGKILL');
+      const status = await gp(['status']);
+      expect(status.stdout + status.stderr).not.toContain(KEY);
+      if (readFileSync(altConfig, 'utf8').includes('mcp:wiki')) {
+        expect((await gp(['mcp', 'remove', 'wiki'])).code).toBe(0);
+      } else rolledBack++;
+      expect(read(codex.file), `step ${step}`).toBe(codex.original);
+      expect(read(vscode.file), `step ${step}`).toBe(vscode.original);
+    }
+    expect(completed).toBe(true);
+    expect(rolledBack).toBeGreaterThan(3);
+  });
+});
