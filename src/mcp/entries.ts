@@ -8,18 +8,21 @@
 import type { ConfiguredTool, GatepassConfig } from '../config/schema.js';
 import { checkFieldValue, findField } from '../config/validate.js';
 import { UsageError } from '../errors.js';
+import { MCP_TOOL_IDS, type McpToolId } from '../tools/mcp-config.js';
 
 export const MCP_TOOL_PREFIX = 'mcp:';
 
 /** Tools `mcp add` can wire: Claude Code with its own headersHelper, the others through the proxy. */
-export const MCP_TOOLS = ['claude', 'gemini'] as const;
-export type McpToolId = (typeof MCP_TOOLS)[number];
+export const MCP_TOOLS = MCP_TOOL_IDS;
+export type { McpToolId };
 
 export interface McpEntry extends ConfiguredTool {
   /** The remote (streamable-HTTP) MCP server. */
   mcp_url: string;
   /** Tools it was wired into. */
   mcp_tools: McpToolId[];
+  /** The file each tool got the server in (entries written before it existed: see mcpToolFiles). */
+  mcp_files?: Partial<Record<McpToolId, string>>;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -59,7 +62,7 @@ export function findMcpEntry(config: GatepassConfig, name: string): McpEntry | u
   return mcpEntries(config).find((e) => mcpNameOf(e) === name);
 }
 
-/** `--tools claude-code,gemini` → tool ids (default: every tool that can take it). */
+/** `--tools claude-code,gemini` → tool ids (undefined: every tool that can take one). */
 export function parseMcpTools(list: string | undefined): McpToolId[] {
   if (list === undefined) return [...MCP_TOOLS];
   const ids = list

@@ -7,9 +7,11 @@
  * - Gemini CLI (`~/.gemini/settings.json`, no per-server header helper): `mcpServers.<NAME>` =
  *   `{ httpUrl: <proxy>/mcp/NAME, headers: { Authorization: "Bearer <local proxy key>" } }`; the
  *   proxy checks the local key, injects the provider's token and forwards to the server.
+ * - Codex CLI, OpenCode, VS Code (and Insiders), Cursor: an entry pointing at the same proxy route
+ *   with the local key (tools/mcp-config.ts, which also knows each tool's MCP config file).
  */
 import type { FilePlan } from '../tools/edit/file.js';
-import { pathJoin } from '../tools/platform.js';
+import { mcpConfigFile, proxiedMcpFilePlan } from '../tools/mcp-config.js';
 import { selfCommandLine } from '../tools/self.js';
 import type { SelfCommand, ToolEnv } from '../tools/types.js';
 import type { McpToolId } from './entries.js';
@@ -27,12 +29,11 @@ export interface McpWireParams {
 
 /** Claude Code's user-scope MCP config. */
 export function claudeMcpConfig(env: ToolEnv): string {
-  const dir = env.env['CLAUDE_CONFIG_DIR'];
-  return dir ? pathJoin(env, dir, '.claude.json') : pathJoin(env, env.home, '.claude.json');
+  return mcpConfigFile('claude', env);
 }
 
 export function geminiSettings(env: ToolEnv): string {
-  return pathJoin(env, env.env['GEMINI_CLI_HOME'] || env.home, '.gemini', 'settings.json');
+  return mcpConfigFile('gemini', env);
 }
 
 /** The headersHelper command line Claude Code runs for the server. */
@@ -60,6 +61,8 @@ export function mcpFilePlan(tool: McpToolId, env: ToolEnv, p: McpWireParams): Fi
       ],
     };
   }
+  if (tool !== 'gemini')
+    return proxiedMcpFilePlan(tool, env, p.name, mcpProxyUrl(p.proxyUrl, p.name), p.proxyKey);
   return {
     file: geminiSettings(env),
     format: 'json',

@@ -22,6 +22,7 @@ import {
   withToolsLock,
 } from '../setup/common.js';
 import { beginJournal, endJournal, recoverInterruptedSetup, rollbackJournal } from '../setup/journal.js';
+import { mcpEntryTools, mcpToolFiles } from '../setup/teardown-scope.js';
 import {
   type FilePlan,
   type PlannedFile,
@@ -41,6 +42,7 @@ import {
   checkMcpName,
   checkMcpUrl,
   findMcpEntry,
+  MCP_TOOLS,
   type McpEntry,
   type McpToolId,
   mcpEntries,
@@ -48,7 +50,7 @@ import {
   mcpToolId,
   parseMcpTools,
 } from './entries.js';
-import { mcpFilePlan, viaProxy } from './plan.js';
+import { mcpFilePlan, mcpProxyUrl, viaProxy } from './plan.js';
 
 export interface McpAddOptions {
   name: string;
@@ -80,24 +82,31 @@ export async function addMcpServer(run: RunEnv, options: McpAddOptions): Promise
     (!options.audience.trim() || /[\u0000-\u001f\u007f]/.test(options.audience))
   )
     throw new UsageError('--audience must be a non-empty value without control characters');
-  let tools = parseMcpTools(options.tools);
-  if (options.tools === undefined) {
-    // Default: the installed ones (never a config directory for a tool the user does not have).
-    const tenv = toolEnv(run);
-    const found: McpToolId[] = [];
-    for (const id of tools) if (await findTool(id)?.detect(tenv)) found.push(id);
-    if (!found.length) {
-      throw new ToolConfigError(
-        'none of the tools that take MCP servers (Claude Code, Gemini CLI) is installed',
-        {
-          code: 'E_TOOL_NOT_INSTALLED',
-          hint: 'install one, or name it with --tools claude-code',
-        },
-      );
-    }
-    tools = found;
-  }
+  const tools = options.tools === undefined ? await defaultMcpTools(run) : parseMcpTools(options.tools);
   return withToolsLock(run, () => addLocked(run, options, url, tools));
+}
+
+/**
+ * Without --tools: the tools gatepass has wired (setup) that take MCP servers; when it wired none of
+ * them, the installed ones (never a config directory for a tool the user does not have).
+ */
+async function defaultMcpTools(run: RunEnv): Promise<McpToolId[]> {
+  const { config } = await loadConfig(run.paths.configFile);
+  const wired = MCP_TOOLS.filter((id) => config.configured_tools.some((e) => e.tool === id));
+  if (wired.length) return wired;
+  const tenv = toolEnv(run);
+  const found: McpToolId[] = [];
+  for (const id of MCP_TOOLS) if (await findTool(id)?.detect(tenv)) found.push(id);
+  if (!found.length) {
+    throw new ToolConfigError(
+      `none of the tools that take MCP servers (${MCP_TOOLS.map((id) => findTool(id)?.name ?? id).join(', ')}) is installed`,
+      {
+        code: 'E_TOOL_NOT_INSTALLED',
+        hint: 'install one, or name it with --tools claude-code',
+      },
+    );
+  }
+  return found;
 }
 
 async function addLocked(
@@ -158,6 +167,7 @@ async function addLocked(
         provider: providerName,
         mcp_url: url,
         mcp_tools: tools,
+        mcp_files: Object.fromEntries(tools.map((t, i) => [t, planned[i]!.file])),
         ...(o.audience ? { mcp_audience: o.audience } : {}),
         files: [...planned, ...retired.filter((f) => f.record.created)].map((f) => f.record),
       };
@@ -242,8 +252,13 @@ export async function removeMcpServer(run: RunEnv, name: string): Promise<{ remo
       });
     }
     const backups = await readBackups(run.paths.stateDir);
+    const handover = new Map<string, number>();
     for (const record of [...fileRecords(entry)].reverse()) {
-      const r = await revertFile(record, backups);
+      // OpenCode's opencode.json also holds its LLM wiring's key: the file stays private then, and
+      // that wiring's record takes over the mode to give back when its key goes.
+      const shared = secretHolders(config, entry, record.file);
+      const r = await revertFile(record, backups, { keepPrivate: shared.length > 0 });
+      if (shared.length && record.mode_before !== undefined) handover.set(record.file, record.mode_before);
       for (const p of r.drifted)
         run.logger.warn(
           `${record.file}: ${p.join('.')} was changed since it was added; left your value in place`,
@@ -256,11 +271,22 @@ export async function removeMcpServer(run: RunEnv, name: string): Promise<{ remo
       file,
       (cfg) => {
         cfg.configured_tools = cfg.configured_tools.filter((e) => e.tool !== entry.tool);
+        for (const [f, mode] of handover) {
+          for (const r of secretHolders(cfg, entry, f)) r.mode_before ??= mode;
+        }
       },
       { validation: 'partial' },
     );
     return { removed: true };
   });
+}
+
+/** Records of other configured_tools entries keeping a secret in `file`. */
+function secretHolders(config: GatepassConfig, entry: McpEntry, file: string): FileChange[] {
+  return config.configured_tools
+    .filter((e) => e.tool !== entry.tool)
+    .flatMap((e) => fileRecords(e))
+    .filter((r) => r.file === file && r.changes.some((c) => c.after_sha256 !== undefined));
 }
 
 export interface McpListItem {
@@ -269,14 +295,27 @@ export interface McpListItem {
   provider: string;
   tools: McpToolId[];
   files: string[];
+  /** Per tool: the file holding the server and the URL the tool connects to. */
+  wired: Array<{ tool: McpToolId; file: string; via: 'headersHelper' | 'proxy'; url: string }>;
 }
 
-export function listMcpServers(config: GatepassConfig): McpListItem[] {
-  return mcpEntries(config).map((e) => ({
-    name: mcpNameOf(e),
-    url: e.mcp_url,
-    provider: e.provider ?? config.default_provider,
-    tools: Array.isArray(e.mcp_tools) ? e.mcp_tools : [],
-    files: fileRecords(e).map((r) => r.file),
-  }));
+export function listMcpServers(config: GatepassConfig, run: RunEnv): McpListItem[] {
+  const proxyUrl = `http://127.0.0.1:${effectiveProxyPort(config)}`;
+  return mcpEntries(config).map((e) => {
+    const files = mcpToolFiles(e, run);
+    const tools = mcpEntryTools(e);
+    return {
+      name: mcpNameOf(e),
+      url: e.mcp_url,
+      provider: e.provider ?? config.default_provider,
+      tools,
+      files: fileRecords(e).map((r) => r.file),
+      wired: tools.map((tool) => ({
+        tool,
+        file: files[tool]!,
+        via: viaProxy(tool) ? 'proxy' : 'headersHelper',
+        url: viaProxy(tool) ? mcpProxyUrl(proxyUrl, mcpNameOf(e)) : e.mcp_url,
+      })),
+    };
+  });
 }

@@ -23,11 +23,11 @@ import { HEALTH_PATH, processAlive, readProxyState } from '../proxy/state.js';
 import type { SecretStore } from '../secrets/types.js';
 import { inspectText } from '../tools/edit/file.js';
 import type { FileChange, KeyState } from '../tools/edit/types.js';
-import { findTool } from '../tools/index.js';
 import { readTextIfExists } from '../util/fs.js';
 import { fileRecords, hintCommand, openStore, type RunEnv, withToolsLock } from './common.js';
 import { checkHelper, isHelperSpec } from './helper-check.js';
 import { recoverIfInterrupted } from './journal.js';
+import { entryLabel, isMcpServerEntry, mcpEntryTools } from './teardown-scope.js';
 
 export type ToolState = KeyState | 'broken';
 
@@ -289,9 +289,18 @@ async function toolStatus(
       ? 'drifted'
       : 'wired';
   // An MCP server (`mcp:NAME`, #20) is wired again by `mcp add`, not by setup.
-  const rewire = entry.tool.startsWith('mcp:')
-    ? hintCommand(run, provider, config, `mcp add ${entry.tool.slice(4)} ${String(entry['mcp_url'])}`)
+  const mcp = isMcpServerEntry(entry);
+  const rewire = mcp
+    ? hintCommand(
+        run,
+        provider,
+        config,
+        `mcp add ${entry.tool.slice(4)} ${String(entry['mcp_url'])} --tools ${mcpEntryTools(entry).join(',')}`,
+      )
     : hintCommand(run, provider, config, `setup --tools ${entry.tool}`);
+  const unwire = mcp
+    ? hintCommand(run, provider, config, `mcp remove ${entry.tool.slice(4)}`)
+    : `gatepass teardown ${entry.tool}`;
   let reason: string | null = null;
   let fix: string | null = null;
   if (state === 'missing') {
@@ -299,7 +308,7 @@ async function toolStatus(
     fix = `run \`${rewire}\` to wire it again`;
   } else if (state === 'drifted') {
     reason = `changed since setup: ${drifted.join('; ')}`;
-    fix = `run \`${rewire}\` to put gatepass' values back (your change is replaced), or \`gatepass teardown ${entry.tool}\` to unwire it`;
+    fix = `run \`${rewire}\` to put gatepass' values back (your change is replaced), or \`${unwire}\` to unwire it`;
   } else if (options.checkHelpers && isHelperSpec(entry['helper']) && run.platform === process.platform) {
     const broken = await checkHelper(entry['helper'], provider, run.env, { platform: run.platform });
     if (broken) {
@@ -310,7 +319,7 @@ async function toolStatus(
   }
   return {
     tool: entry.tool,
-    name: findTool(entry.tool)?.name ?? entry.tool,
+    name: entryLabel(entry),
     mode: entry.mode,
     config_path: entry.config_path,
     provider,

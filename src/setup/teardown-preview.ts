@@ -4,17 +4,16 @@
  * token or proxy touched. Secrets never show: the local proxy key and the API keys teardown would
  * put back (from the private backups) are masked.
  */
-import type { ConfiguredTool } from '../config/schema.js';
 import { loadConfig } from '../config/store.js';
 import { describeError } from '../errors.js';
 import { readProxyState } from '../proxy/state.js';
 import { redact } from '../redact.js';
 import { LOCAL_KEY_PREFIX } from '../secrets/local-key.js';
 import { readBackups, revertText } from '../tools/edit/file.js';
-import { findTool } from '../tools/index.js';
 import { readTextIfExists } from '../util/fs.js';
-import { fileRecords, parseToolList, type RunEnv } from './common.js';
+import { fileRecords, type RunEnv } from './common.js';
 import { maskSecrets, secretOf, unifiedDiff } from './diff.js';
+import { entryLabel, narrowedBy, selectTeardown } from './teardown-scope.js';
 
 function mask(text: string, secrets: string[]): string {
   const keyless = text.replace(new RegExp(`${LOCAL_KEY_PREFIX}[A-Za-z0-9_-]+`, 'g'), '<redacted>');
@@ -29,14 +28,12 @@ export interface TeardownPreviewOptions {
 
 export async function previewTeardown(run: RunEnv, options: TeardownPreviewOptions): Promise<void> {
   const { config } = await loadConfig(run.paths.configFile);
-  const requested = parseToolList(options.tools);
-  const entries: ConfiguredTool[] = requested
-    ? config.configured_tools.filter((e) => requested.some((t) => t.id === e.tool))
-    : [...config.configured_tools];
+  const scope = selectTeardown(run, config, options.tools);
+  const entries = scope.revert;
   const backups = await readBackups(run.paths.stateDir);
   const secrets = Object.values(backups).map(secretOf);
   for (const entry of entries) {
-    const name = findTool(entry.tool)?.name ?? entry.tool;
+    const name = entryLabel(entry);
     for (const record of [...fileRecords(entry)].reverse()) {
       const text = await readTextIfExists(record.file);
       if (text === undefined) {
@@ -60,10 +57,11 @@ export async function previewTeardown(run: RunEnv, options: TeardownPreviewOptio
       }
     }
   }
-  const full = !requested || (entries.length > 0 && entries.length === config.configured_tools.length);
   const what: string[] = [];
-  if (options.purgeTokens || (full && !options.keepTokens)) what.push('delete the cached tokens');
-  const remaining = config.configured_tools.filter((e) => !entries.includes(e));
+  if (options.purgeTokens || (scope.full && !options.keepTokens)) what.push('delete the cached tokens');
+  const remaining = config.configured_tools
+    .filter((e) => !scope.entries.includes(e))
+    .map((e) => narrowedBy(e, scope.slices));
   if (!remaining.some((e) => e.mode === 'proxy') && (await readProxyState(run.paths)))
     what.push('stop the background proxy');
   if (!remaining.some((e) => e.mode === 'proxy')) {
@@ -71,7 +69,7 @@ export async function previewTeardown(run: RunEnv, options: TeardownPreviewOptio
     const service = await readServiceRecord(run.paths.stateDir);
     if (service) what.push(`remove the proxy service (${service.file})`);
   }
-  const tools = entries.map((e) => findTool(e.tool)?.name ?? e.tool).join(', ') || 'no tools';
+  const tools = [...scope.revert].reverse().map(entryLabel).join(', ') || 'no tools';
   run.logger.info(
     `Dry run: nothing was changed. Teardown would unconfigure ${tools}${what.length ? ` and ${what.join(' and ')}` : ''}.`,
   );

@@ -12,9 +12,17 @@ import { stopBackgroundProxy } from '../proxy/control.js';
 import { readProxyState } from '../proxy/state.js';
 import { LOCAL_PROXY_KEY_NAME } from '../secrets/types.js';
 import { readBackups, revertFile, writeBackups } from '../tools/edit/file.js';
-import { findTool, type ToolModule } from '../tools/index.js';
-import { authContext, fileRecords, openStore, parseToolList, type RunEnv, withToolsLock } from './common.js';
+import { findTool } from '../tools/index.js';
+import { authContext, fileRecords, openStore, type RunEnv, withToolsLock } from './common.js';
 import { recoverInterruptedSetup } from './journal.js';
+import {
+  applyMcpSlice,
+  entryLabel,
+  type McpSlice,
+  narrowedBy,
+  selectTeardown,
+  type TeardownScope,
+} from './teardown-scope.js';
 
 export interface TeardownOptions {
   tools?: string[];
@@ -56,44 +64,27 @@ async function teardownLocked(run: RunEnv, options: TeardownOptions): Promise<Te
   await recoverInterruptedSetup(run);
   // 1. Which configured tools.
   const { config } = await loadConfig(run.paths.configFile);
-  const scope = selectEntries(run, config, options.tools);
+  const scope = selectTeardown(run, config, options.tools);
   const result: TeardownResult = { tools: [], failed: [], tokensDeleted: false, proxyStopped: false };
-  // 2. Revert each tool's files (newest change first) and tell the user what to restart.
-  const done = await revertTools(run, scope.entries, result);
+  // 2. Revert each tool's files (newest change first), MCP servers' parts of the torn-down tools
+  //    too (teardown-scope.ts), and tell the user what to restart.
+  const reverted = await revertTools(run, scope.revert, result);
+  const slices = scope.slices.filter((s) => reverted.has(s.part.tool));
+  const done = new Set([...reverted].filter((id) => !slices.some((s) => s.part.tool === id)));
   reportRestarts(run, result);
-  // 3. Forget the reverted tools in configured_tools.
-  await forgetTools(run, done);
+  // 3. Forget the reverted tools in configured_tools (narrow the MCP entries undone in part).
+  await forgetTools(run, done, slices);
   // 4. Tokens: deleted on a full teardown unless kept; on a partial one only with --purge-tokens.
   if (options.purgeTokens || (scope.full && !options.keepTokens))
     await deleteTokens(run, options, config, scope, result);
   // 5. A background proxy (and its service) is no longer needed once no proxy-mode tool is left.
-  const remaining = config.configured_tools.filter((e) => !done.has(e.tool));
+  const remaining = config.configured_tools
+    .filter((e) => !done.has(e.tool))
+    .map((e) => narrowedBy(e, slices));
   if (!remaining.some((e) => e.mode === 'proxy')) await stopProxy(run, options, result);
   if (scope.entries.length === 0 && !scope.requested)
     run.logger.info('No tools were configured by gatepass.');
   return result;
-}
-
-/** The configured_tools entries to undo; `full`: every one of them (tokens go too). */
-interface TeardownScope {
-  entries: ConfiguredTool[];
-  requested: ToolModule[] | undefined;
-  full: boolean;
-}
-
-function selectEntries(run: RunEnv, config: GatepassConfig, tools: string[] | undefined): TeardownScope {
-  const requested = parseToolList(tools);
-  const entries: ConfiguredTool[] = requested
-    ? config.configured_tools.filter((e) => requested.some((t) => t.id === e.tool))
-    : [...config.configured_tools];
-  if (requested) {
-    for (const t of requested) {
-      if (!entries.some((e) => e.tool === t.id))
-        run.logger.info(`${t.name} was not configured by gatepass; nothing to undo.`);
-    }
-  }
-  const full = !requested || (entries.length > 0 && entries.length === config.configured_tools.length);
-  return { entries, requested, full };
 }
 
 /** Revert every file of `entries`, newest first; returns the ids of the tools fully reverted. */
@@ -106,7 +97,7 @@ async function revertTools(
   const done = new Set<string>();
 
   for (const entry of entries) {
-    const name = findTool(entry.tool)?.name ?? entry.tool;
+    const name = entryLabel(entry);
     try {
       const files = [];
       for (const record of [...fileRecords(entry)].reverse()) {
@@ -145,13 +136,17 @@ function reportRestarts(run: RunEnv, result: TeardownResult): void {
   if (restarts.length) run.logger.info(`Restart needed:\n${restarts.join('\n')}`);
 }
 
-async function forgetTools(run: RunEnv, done: Set<string>): Promise<void> {
-  if (!done.size) return;
+async function forgetTools(run: RunEnv, done: Set<string>, slices: McpSlice[]): Promise<void> {
+  if (!done.size && !slices.length) return;
   const file = run.paths.configFile;
   await updateConfig(
     file,
     (cfg) => {
       cfg.configured_tools = cfg.configured_tools.filter((e) => !done.has(e.tool));
+      for (const e of cfg.configured_tools) {
+        const slice = slices.find((s) => s.part.tool === e.tool);
+        if (slice) applyMcpSlice(e, slice);
+      }
     },
     { validation: 'partial' },
   ).catch((err) => {

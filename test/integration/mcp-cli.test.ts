@@ -60,10 +60,12 @@ afterEach(async () => {
 const gp = (args: string[]) =>
   runGatepass(['--config', altConfig, '--provider', 'work', ...args], { env: t.env });
 const read = (f: string) => readFileSync(path.join(t.home, f), 'utf8');
+/** The tools these tests wire (the default depends on what is installed: node_modules/.bin has more). */
+const BOTH = ['--tools', 'claude-code,gemini'];
 
 describe('gatepass mcp add / list / remove', () => {
   it('wires both tools keeping every other byte, is idempotent, and remove gives the files back', async () => {
-    const add = await gp(['mcp', 'add', 'wiki', 'https://mcp.example.test/wiki/mcp']);
+    const add = await gp(['mcp', 'add', 'wiki', 'https://mcp.example.test/wiki/mcp', ...BOTH]);
     expect(add.code, add.stderr).toBe(0);
     const claude = JSON.parse(read('.claude.json'));
     expect(claude.numStartups).toBe(7);
@@ -81,7 +83,7 @@ describe('gatepass mcp add / list / remove', () => {
     expect(add.stderr).not.toContain(KEY);
 
     const snapshot = [read('.claude.json'), read('.gemini/settings.json'), readFileSync(altConfig, 'utf8')];
-    const again = await gp(['mcp', 'add', 'wiki', 'https://mcp.example.test/wiki/mcp']);
+    const again = await gp(['mcp', 'add', 'wiki', 'https://mcp.example.test/wiki/mcp', ...BOTH]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('Already wired');
     expect([read('.claude.json'), read('.gemini/settings.json'), readFileSync(altConfig, 'utf8')]).toEqual(
@@ -97,6 +99,20 @@ describe('gatepass mcp add / list / remove', () => {
         provider: 'work',
         tools: ['claude', 'gemini'],
         files: [path.join(t.home, '.claude.json'), path.join(t.home, '.gemini/settings.json')],
+        wired: [
+          {
+            tool: 'claude',
+            file: path.join(t.home, '.claude.json'),
+            via: 'headersHelper',
+            url: 'https://mcp.example.test/wiki/mcp',
+          },
+          {
+            tool: 'gemini',
+            file: path.join(t.home, '.gemini/settings.json'),
+            via: 'proxy',
+            url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/mcp\/wiki$/),
+          },
+        ],
       },
     ]);
     expect(readFileSync(altConfig, 'utf8')).not.toContain(KEY);
@@ -125,7 +141,7 @@ describe('gatepass mcp add / list / remove', () => {
   });
 
   it('teardown removes MCP servers too', async () => {
-    expect((await gp(['mcp', 'add', 'wiki', 'https://mcp.example.test/mcp'])).code).toBe(0);
+    expect((await gp(['mcp', 'add', 'wiki', 'https://mcp.example.test/mcp', ...BOTH])).code).toBe(0);
     const td = await gp(['teardown']);
     expect(td.code, td.stderr).toBe(0);
     expect(read('.claude.json')).toBe(CLAUDE_JSON);
@@ -134,7 +150,7 @@ describe('gatepass mcp add / list / remove', () => {
 
   it('refuses a malformed tool file before any write, and bad input with exit 2', async () => {
     writeFileSync(path.join(t.home, '.claude.json'), '{ "numStartups": ');
-    const bad = await gp(['mcp', 'add', 'wiki', 'https://mcp.example.test/mcp']);
+    const bad = await gp(['mcp', 'add', 'wiki', 'https://mcp.example.test/mcp', ...BOTH]);
     expect(bad.code).toBe(1);
     expect(read('.claude.json')).toBe('{ "numStartups": ');
     expect(read('.gemini/settings.json')).toBe(GEMINI);
@@ -143,7 +159,7 @@ describe('gatepass mcp add / list / remove', () => {
     for (const args of [
       ['mcp', 'add', 'bad name', 'https://x.example.test'],
       ['mcp', 'add', 'wiki', 'http://mcp.example.test/mcp'],
-      ['mcp', 'add', 'wiki', 'https://mcp.example.test/mcp', '--tools', 'codex'],
+      ['mcp', 'add', 'wiki', 'https://mcp.example.test/mcp', '--tools', 'xcode'],
       ['mcp', 'remove', 'nothere'],
       ['headers', '--for', 'nothere'],
       ['headers'],
@@ -311,7 +327,17 @@ describe('mcp add killed at every durable step', () => {
     let rolledBack = 0;
     for (let step = 1; step <= 40 && !completed; step++) {
       const r = await runGatepass(
-        ['--config', altConfig, '--provider', 'work', 'mcp', 'add', 'wiki', 'https://mcp.example.test/mcp'],
+        [
+          '--config',
+          altConfig,
+          '--provider',
+          'work',
+          'mcp',
+          'add',
+          'wiki',
+          'https://mcp.example.test/mcp',
+          ...BOTH,
+        ],
         { env: { ...t.env, GATEPASS_TEST_CRASH_AFTER_STEP: String(step) } },
       );
       completed = r.code === 0;

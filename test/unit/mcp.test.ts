@@ -45,8 +45,17 @@ describe('MCP wiring', () => {
     expect(() => checkMcpUrl('http://mcp.example.test')).toThrow(/https/);
     expect(checkMcpUrl('http://127.0.0.1:9/mcp')).toBe('http://127.0.0.1:9/mcp');
     expect(parseMcpTools('claude-code, gemini,claude')).toEqual(['claude', 'gemini']);
-    expect(parseMcpTools(undefined)).toEqual(['claude', 'gemini']);
-    expect(() => parseMcpTools('codex')).toThrow(/codex/);
+    expect(parseMcpTools(undefined)).toEqual([
+      'claude',
+      'gemini',
+      'codex',
+      'opencode',
+      'vscode',
+      'vscode-insiders',
+      'cursor',
+    ]);
+    expect(parseMcpTools('cursor,codex')).toEqual(['cursor', 'codex']);
+    expect(() => parseMcpTools('xcode')).toThrow(/xcode/);
     expect(() => parseMcpTools(' , ')).toThrow(/at least one/);
   });
 

@@ -27,13 +27,19 @@ export async function runRemove(ctx: CliContext, name: string): Promise<number> 
 
 export async function runList(ctx: CliContext, options: { json?: boolean }): Promise<number> {
   const { config } = await loadConfig(ctx.paths.configFile);
-  const items = listMcpServers(config);
+  const items = listMcpServers(config, runEnvFrom(ctx));
   if (options.json) {
     ctx.print(JSON.stringify(items, null, 2));
     return 0;
   }
   if (!items.length)
     ctx.logger.info('No MCP servers were added by gatepass (`gatepass mcp add <name> <url>`).');
-  for (const i of items) ctx.print(`${i.name}\t${i.url}\tprovider=${i.provider}\ttools=${i.tools.join(',')}`);
+  for (const i of items) {
+    ctx.print(`${i.name}\t${i.url}\tprovider=${i.provider}\ttools=${i.tools.join(',')}`);
+    for (const w of i.wired) {
+      const how = w.via === 'proxy' ? `through the proxy at ${w.url}` : 'headersHelper';
+      ctx.print(`  ${w.tool}\t${w.file}\t${how}`);
+    }
+  }
   return 0;
 }

@@ -350,6 +350,7 @@ function differsNote(record: FileChange, current: string, drifted: string[][]): 
 export async function revertFile(
   record: FileChange,
   backups: Record<string, string>,
+  options: { keepPrivate?: boolean } = {},
 ): Promise<RevertFileResult> {
   const text = await readTextIfExists(record.file);
   if (text === undefined) return { file: record.file, outcome: 'missing', drifted: [] };
@@ -360,7 +361,8 @@ export async function revertFile(
   }
   // The mode setup narrowed comes back once gatepass' key is out (unless the user changed it since).
   const mode = await fileMode(await resolveWriteTarget(record.file));
-  const restoreMode = record.mode_before !== undefined && mode === PRIVATE_FILE_MODE;
+  // keepPrivate: another wiring still keeps a secret in the same file.
+  const restoreMode = record.mode_before !== undefined && mode === PRIVATE_FILE_MODE && !options.keepPrivate;
   if (r.text === text) {
     if (restoreMode) await chmodDurable(record.file, record.mode_before!);
     return { file: record.file, outcome: 'unchanged', drifted: r.drifted };
