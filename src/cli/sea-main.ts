@@ -6,13 +6,14 @@
  * the V8 code cache the build made for it, so the full CLI starts without compiling its top level.
  */
 import path from 'node:path';
-import { getAsset } from 'node:sea';
-import { Script } from 'node:vm';
 import { serveFastToken } from './fast-entry.js';
 
 type FullCli = { runFullCli(argv: string[]): Promise<void> };
 
 function loadFullCli(): FullCli {
+  // Loaded here, not imported: a cached token needs neither node:sea nor node:vm.
+  const { getAsset } = process.getBuiltinModule('node:sea');
+  const { Script } = process.getBuiltinModule('node:vm');
   const source = getAsset('full.js', 'utf8');
   const cache = Buffer.from(getAsset('full.cache'));
   const script = new Script(source, { filename: 'gatepass-full.js', cachedData: cache });
