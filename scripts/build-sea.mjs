@@ -84,9 +84,12 @@ const common = {
   define: {
     __GATEPASS_VERSION__: JSON.stringify(pkg.version),
     __GATEPASS_SEA__: 'true',
-    'import.meta.url': '__gpMetaUrl',
+    'import.meta.url': '__gpMeta.url',
   },
-  banner: { js: 'var __gpMetaUrl = require("node:url").pathToFileURL(process.execPath).href;' },
+  // import.meta.url computed when asked: pathToFileURL at start-up costs a cached token ≈ 0.5 ms.
+  banner: {
+    js: 'var __gpMeta = { get url() { return require("node:url").pathToFileURL(process.execPath).href; } };',
+  },
   // Only reached outside the SEA (src/util/sea.ts): the SEA loads the binding with process.dlopen.
   external: ['@napi-rs/keyring'],
   logLevel: 'warning',

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-// Bundle gatepass with esbuild: one small CommonJS entry (dist/cli.cjs, the package's bin) plus lazily
-// loaded ES module chunks, so `gatepass token` parses only the code it runs. Native and asset-carrying packages stay external.
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// Bundle gatepass with esbuild: one small entry (dist/cli.cjs, build-fast-path.mjs) plus lazily loaded
+// chunks, so `gatepass token` parses only the code it runs. Native and asset-carrying packages stay external.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
-import { fastPathOnly, refreshOnly } from './fast-path-plugin.mjs';
+import { buildFastPath } from './build-fast-path.mjs';
+import { refreshOnly } from './fast-path-plugin.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const root = new URL('..', import.meta.url).pathname;
@@ -51,56 +52,7 @@ await build({
 });
 
 /**
- * dist/cli.cjs, the executable: the `gatepass token` fast path in ONE self-contained CommonJS file.
- * CommonJS because Node's ES module loader costs a fresh process ≈ 5 ms of CPU before any code runs
- * (an empty .mjs against an empty .cjs); each ES module would also cost a resolve/read/compile/link.
- * It hands over to the ES modules dist/full.js (the full CLI) and dist/refresh.js with `import()`,
- * so the ES module loader starts only then (fast-path-plugin.mjs).
- */
-await build({
-  ...common,
-  format: 'cjs',
-  entryPoints: { cli: 'src/cli/main.ts' },
-  outExtension: { '.js': '.cjs' },
-  outdir: 'dist',
-  splitting: false,
-  external,
-  // createRequire(import.meta.url) (the keychain addon) needs the file's URL; node:url costs nothing
-  // measurable (its internals are loaded at start-up). "use strict" first, as the ES modules are.
-  define: { ...common.define, 'import.meta.url': '__gpMetaUrl' },
-  banner: { js: '"use strict";\nvar __gpMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [fastPathOnly(external)],
-});
-const cliSize = statSync(`${root}dist/cli.cjs`).size;
-// 80 KiB: the fast path's own code (config snapshot and its trust check with the managed layer's
-// sources, stores, the default store's access-token cache, the token sources' steps, the keychain's
-// chunked reads, the environment check: about 75 KB) without any heavy dependency; a library slipping
-// in costs far more (openid-client alone is several times this).
-if (cliSize > 80 * 1024) {
-  console.error(`dist/cli.cjs is ${cliSize} bytes: something heavy slipped into the token fast path`);
-  process.exit(1);
-}
-/**
- * dist/cli.js: what the bin was before dist/cli.cjs, kept for installs whose launcher
- * (`<data>/bin/gatepass`) or tool configuration still names it, and for `node dist/cli.js` from a
- * clone. It runs dist/cli.cjs as if started directly (process.argv[1] names it), so a `setup` or
- * `proxy start --background` run through it records dist/cli.cjs.
- */
-writeFileSync(
-  `${root}dist/cli.js`,
-  `#!/usr/bin/env node
-// gatepass' executable is dist/cli.cjs; this file keeps older launchers and tool settings working.
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-
-process.argv[1] = fileURLToPath(new URL('./cli.cjs', import.meta.url));
-createRequire(import.meta.url)(process.argv[1]);
-`,
-  { mode: 0o755 },
-);
-
-/**
- * dist/refresh.js: the refresh fast path (src/cli/fast-refresh.ts), loaded by dist/cli.cjs when the
+ * dist/refresh.js: the refresh fast path (src/cli/fast-refresh.ts), loaded by dist/fast.js when the
  * cached OIDC token must be refreshed — one file as well: the token source, openid-client, the
  * config writer, without commander.
  */
@@ -112,6 +64,10 @@ await build({
   external,
   plugins: [refreshOnly(external)],
 });
+
+// dist/cli.cjs (the bin), dist/fast.js and its code cache, the dist/cli.js shim: the `gatepass
+// token` fast path, handing over to dist/full.js otherwise (build-fast-path.mjs).
+await buildFastPath({ common, external, root });
 
 if (withTypes) {
   const tsc = spawnSync(

@@ -113,6 +113,8 @@ describe('npm pack', () => {
       'SECURITY.md',
       'LICENSE',
       'dist/cli.cjs',
+      'dist/fast.js',
+      'dist/fast.cache',
       'dist/cli.js',
       'dist/full.js',
       'dist/refresh.js',

@@ -264,6 +264,31 @@ describe('what a cache hit loads', () => {
     }
   });
 
+  it("dist/fast.js runs from the build's code cache; without the cache it still serves", async () => {
+    await configureOidc();
+    cacheAccessToken('tok-cached.123', Math.floor(Date.now() / 1000) + 3600);
+    const dist = path.dirname(CLI);
+    // As dist/cli.cjs compiles it, without NODE_OPTIONS (V8 rejects a cache made under other flags).
+    const check = await runNode(
+      [
+        '-e',
+        `const { readFileSync } = require('node:fs'); const { Script } = require('node:vm');
+         const file = ${JSON.stringify(path.join(dist, 'fast.js'))};
+         const s = new Script(readFileSync(file, 'utf8'), { filename: file, cachedData: readFileSync(${JSON.stringify(path.join(dist, 'fast.cache'))}) });
+         console.log(s.cachedDataRejected);`,
+      ],
+      { env: { ...t.env, NODE_OPTIONS: '' } },
+    );
+    expect(check.stdout).toBe('false\n');
+    const copy = path.join(t.home, 'dist');
+    mkdirSync(copy);
+    for (const f of ['cli.cjs', 'fast.js'])
+      writeFileSync(path.join(copy, f), readFileSync(path.join(dist, f)));
+    expect((await runNode([path.join(copy, 'cli.cjs'), 'token'], { env: t.env })).stdout).toBe(
+      'tok-cached.123\n',
+    );
+  });
+
   it('dist/cli.js (older launchers name it) still serves, as dist/cli.cjs', async () => {
     await configureOidc();
     cacheAccessToken('tok-cached.123', Math.floor(Date.now() / 1000) + 3600);
