@@ -23,7 +23,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { fastPathOnly } from './fast-path-plugin.mjs';
+import { fastPathOnly, leanBuiltinInterop } from './fast-path-plugin.mjs';
 
 /** The bin. Kept tiny: Node compiles it without a cache on every start. */
 const BIN = `#!/usr/bin/env node
@@ -79,7 +79,10 @@ export async function buildFastPath({ common, external, root }) {
     },
     plugins: [fastPathOnly(external)],
   });
-  const code = result.outputFiles[0].text.replace(/^#!.*\n/, '').replace(DYNAMIC_IMPORT, '__gpImport(');
+  const code = leanBuiltinInterop(result.outputFiles[0].text.replace(/^#!.*\n/, '')).replace(
+    DYNAMIC_IMPORT,
+    '__gpImport(',
+  );
   const stray = /\bimport\(/.exec(code);
   if (stray)
     throw new Error(

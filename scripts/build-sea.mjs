@@ -28,7 +28,7 @@ import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { fastPathOnly } from './fast-path-plugin.mjs';
+import { fastPathOnly, leanBuiltinInterop } from './fast-path-plugin.mjs';
 
 const started = Date.now();
 const root = path.resolve(import.meta.dirname, '..');
@@ -112,7 +112,9 @@ async function bundle(options) {
 checkNode();
 const work = mkdtempSync(path.join(tmpdir(), 'gatepass-sea-'));
 try {
-  const main = await bundle({ entryPoints: ['src/cli/sea-main.ts'], plugins: [fastPathOnly([])] });
+  const main = leanBuiltinInterop(
+    await bundle({ entryPoints: ['src/cli/sea-main.ts'], plugins: [fastPathOnly([])] }),
+  );
   // The full CLI, as the body of a CommonJS module function (sea-main.ts' loadFullCli calls it).
   const fullBody = await bundle({ entryPoints: ['src/cli/full.ts'] });
   const full = `(function (exports, require, module, __filename, __dirname) {${fullBody}\n})`;
