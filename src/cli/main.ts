@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `gatepass` executable (bundled by scripts/build.mjs into dist/cli.cjs, a CommonJS file: Node's
- * ES module loader alone costs ≈ 5 ms of CPU per start, so it starts only when the full CLI runs).
+ * The `gatepass` executable (bundled by scripts/build-fast-path.mjs into dist/fast.js, which the bin
+ * dist/cli.cjs runs from a code cache; CommonJS: Node's ES module loader alone costs ≈ 5 ms of CPU
+ * per start, so it starts only when the full CLI runs).
  * Thin on purpose: a plain `gatepass token` with a cached token is served by the fast path
  * (fast-token.ts: no commander, no YAML, bundled into this one file); everything else — and anything
  * the fast path cannot serve — runs the full CLI (full.ts, the ES module dist/full.js), imported only

@@ -139,7 +139,7 @@ function cacheInFileStore(token: string): void {
 const FILE = { GATEPASS_SECRET_STORE: 'file' };
 
 describe('the single executable, with no Node on PATH', () => {
-  it('--version, --help; the full CLI starts from its code cache', async () => {
+  it('--version, --help; the fast path and the full CLI start from their code caches', async () => {
     expect((await ok(sea(['--version']))).stdout).toBe(`${VERSION}\n`);
     const help = await ok(sea(['--help']));
     expect(help.stdout).toMatch(/^Usage: gatepass /);
@@ -193,11 +193,9 @@ describe('the single executable, with no Node on PATH', () => {
       expect(r.stdout).toBe('tok-sea.1\n');
       const loaded = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as string[];
       expect(loaded).toContain('NativeModule fs'); // the list is the real one
-      // node:vm and node:sea serve the full CLI only; node:child_process (with net, dgram) the
-      // Windows registry query only; fs.promises pulls in Node's streams; node:crypto costs ≈ 5 ms.
+      // node:child_process (with net, dgram) serves the Windows registry query only; fs.promises
+      // pulls in Node's streams; node:crypto costs ≈ 5 ms; no ES module loader in a CommonJS main.
       for (const mod of [
-        'NativeModule vm',
-        'NativeModule sea',
         'NativeModule child_process',
         'NativeModule internal/fs/promises',
         'NativeModule stream',
