@@ -8,6 +8,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { builtin } from '../util/builtin.js';
 import { isRegistryKey } from './paths.js';
 
 /** `HKLM\…` spelled the way `reg query` prints key names (`HKEY_LOCAL_MACHINE\…`). */
@@ -44,7 +45,7 @@ export function queryRegistry(key: string, env: NodeJS.ProcessEnv = process.env)
       ? path.win32.join(env['SystemRoot'] ?? 'C:\\Windows', 'System32', 'reg.exe')
       : 'reg';
   try {
-    const { execFileSync } = process.getBuiltinModule('node:child_process');
+    const { execFileSync } = builtin('node:child_process');
     return execFileSync(exe, ['query', key, '/s'], {
       env,
       stdio: ['ignore', 'pipe', 'ignore'],
