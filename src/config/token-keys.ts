@@ -3,7 +3,6 @@
  * network): the config store records it in the token fast path's snapshot, auth/oidc/keys.ts
  * re-exports it for the token sources. Kept free of heavy imports (the token fast path loads it).
  */
-
 import { builtin } from '../util/builtin.js';
 import { effectiveScopes } from './schema.js';
 

@@ -3,7 +3,6 @@
  * the digest. Shared by the read side (chunked.ts) and the write side (chunk-write.ts), so neither
  * imports the other.
  */
-
 import { builtin } from '../util/builtin.js';
 import type { SecretStore } from './types.js';
 
@@ -22,8 +21,7 @@ export interface ChunkIndex {
 export function digestOf(value: string): string {
   // node:crypto is loaded on first use, not imported: this module is part of the token fast path
   // (the keychain store reads through it), where loading node:crypto costs ~5 ms of CPU per start
-  // for a digest that only a chunked secret needs. builtin(), not createRequire:
-  // node:module is one more built-in to load (the CommonJS entry and the single executable).
+  // for a digest that only a chunked secret needs (util/builtin.ts).
   const { createHash } = builtin('node:crypto');
   return createHash('sha256').update(value, 'utf8').digest('base64url');
 }
