@@ -23,7 +23,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { fastPathOnly, leanBuiltinInterop } from './fast-path-plugin.mjs';
+import { fastPathOnly, leanBuiltinInterop, warmUpEnv } from './fast-path-plugin.mjs';
 
 /** The bin. Kept tiny: Node compiles it without a cache on every start. */
 const BIN = `#!/usr/bin/env node
@@ -100,14 +100,14 @@ export async function buildFastPath({ common, external, root }) {
 
 /**
  * dist/fast.cache: compile dist/fast.js, run it for a cached token from the file store and from the
- * default store's cache file in a throw-away HOME (configured by the built CLI itself, so the config
- * snapshot is the real one), then save the code cache with every function those runs compiled.
- * Without NODE_OPTIONS: V8 rejects a cache made under other flags than the bin runs with.
+ * default store's cache file in a throw-away directory (warmUpEnv; configured by the built CLI
+ * itself, so the config snapshot is the real one), then save the code cache with every function
+ * those runs compiled. Without NODE_OPTIONS: V8 rejects a cache made under other flags.
  */
 function writeCodeCache(dist) {
   const home = mkdtempSync(path.join(tmpdir(), 'gatepass-build-'));
   try {
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GATEPASS_SECRET_STORE: 'file' };
+    const { env, snapshot, tokenDirs } = warmUpEnv(home);
     const node = (args, extra = {}) => {
       const r = spawnSync(process.execPath, args, { env: { ...env, ...extra }, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`code cache: node ${args[0]} failed: ${r.stderr}`);
@@ -124,12 +124,11 @@ function writeCodeCache(dist) {
       '--client-id',
       'gatepass',
     ]);
-    const snapshot = path.join(home, '.config/gatepass/.config.yaml.snapshot.json');
     const key = JSON.parse(readFileSync(snapshot, 'utf8')).secret_keys.default;
     const record = JSON.stringify({ access_token: 'build-warm-up', expires_at: 4102444800 });
-    for (const dir of ['.local/share/gatepass/secrets', '.cache/gatepass/access-tokens']) {
-      mkdirSync(path.join(home, dir), { recursive: true, mode: 0o700 });
-      writeFileSync(path.join(home, dir, `${key}_AT`), record, { mode: 0o600 });
+    for (const dir of tokenDirs) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileSync(path.join(dir, `${key}_AT`), record, { mode: 0o600 });
     }
     const warm = `
       const { readFileSync, writeFileSync } = require('node:fs');

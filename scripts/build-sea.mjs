@@ -30,7 +30,7 @@ import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { fastPathOnly, leanBuiltinInterop } from './fast-path-plugin.mjs';
+import { fastPathOnly, leanBuiltinInterop, warmUpEnv } from './fast-path-plugin.mjs';
 
 const started = Date.now();
 const root = path.resolve(import.meta.dirname, '..');
@@ -123,7 +123,7 @@ function warmCodeCache(work) {
     const fs = require('node:fs');
     const path = require('node:path');
     const { Script } = require('node:vm');
-    const [work, home] = process.argv.slice(1);
+    const [work, home, snapshot, ...tokenDirs] = process.argv.slice(1);
     function load(name) {
       const script = new Script(fs.readFileSync(path.join(work, name + '.js'), 'utf8'), { filename: 'gatepass-' + name + '.js' });
       const module = { exports: {} };
@@ -134,12 +134,11 @@ function warmCodeCache(work) {
       await load('full').exports.runFullCli(['config', 'set', '--gateway-url', 'https://llm.example.com',
         '--issuer', 'https://sso.example.com', '--client-id', 'gatepass']);
       if (process.exitCode) throw new Error('config set failed');
-      const snapshot = path.join(home, '.config/gatepass/.config.yaml.snapshot.json');
       const key = JSON.parse(fs.readFileSync(snapshot, 'utf8')).secret_keys.default;
       const record = JSON.stringify({ access_token: 'build-warm-up', expires_at: 4102444800 });
-      for (const dir of ['.local/share/gatepass/secrets', '.cache/gatepass/access-tokens']) {
-        fs.mkdirSync(path.join(home, dir), { recursive: true, mode: 0o700 });
-        fs.writeFileSync(path.join(home, dir, key + '_AT'), record, { mode: 0o600 });
+      for (const dir of tokenDirs) {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(path.join(dir, key + '_AT'), record, { mode: 0o600 });
       }
       const fast = load('fast');
       for (const store of [{ GATEPASS_SECRET_STORE: 'file' }, { GATEPASS_SECRET_STORE: '', DBUS_SESSION_BUS_ADDRESS: 'unix:path=' + home + '/no-bus' }]) {
@@ -152,8 +151,12 @@ function warmCodeCache(work) {
       process.exit(1);
     });`;
   try {
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, GATEPASS_SECRET_STORE: 'file' };
-    const r = spawnSync(process.execPath, ['-e', script, work, home], { cwd: work, env, encoding: 'utf8' });
+    const { env, snapshot, tokenDirs } = warmUpEnv(home);
+    const r = spawnSync(process.execPath, ['-e', script, work, home, snapshot, ...tokenDirs], {
+      cwd: work,
+      env,
+      encoding: 'utf8',
+    });
     if (r.status !== 0 || !r.stdout.endsWith('build-warm-up\nbuild-warm-up\n')) {
       throw new Error(`fast.cache warm-up failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
     }

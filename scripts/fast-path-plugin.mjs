@@ -91,3 +91,30 @@ export function leanBuiltinInterop(code) {
   lines.splice(at, 0, helper.trimEnd());
   return lines.join('\n');
 }
+
+/**
+ * The environment and files of the code-cache warm-up runs (build-fast-path.mjs, build-sea.mjs): every
+ * gatepass location under `dir` (no home directory, XDG or platform layout involved), no managed
+ * layer, nothing of the builder's own gatepass settings, and no NODE_OPTIONS (V8 rejects a code cache
+ * made under other flags than the program runs with).
+ */
+export function warmUpEnv(dir) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(GATEPASS_|XDG_|NODE_OPTIONS$|DBUS_SESSION_BUS_ADDRESS$)/.test(k)) env[k] = v;
+  }
+  const p = (...parts) => parts.join('/');
+  Object.assign(env, {
+    GATEPASS_CONFIG: p(dir, 'config', 'config.yaml'),
+    GATEPASS_STATE_DIR: p(dir, 'state'),
+    GATEPASS_CACHE_DIR: p(dir, 'cache'),
+    GATEPASS_MANAGED_CONFIG: p(dir, 'no-managed-config.yaml'),
+    GATEPASS_SECRET_STORE: 'file',
+  });
+  return {
+    env,
+    snapshot: p(dir, 'config', '.config.yaml.snapshot.json'),
+    // Where a cached access token is read from: the file store, the default store's cache file.
+    tokenDirs: [p(dir, 'state', 'secrets'), p(dir, 'cache', 'access-tokens')],
+  };
+}
