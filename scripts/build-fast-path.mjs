@@ -5,7 +5,7 @@
  *   dist/fast.js    the `gatepass token` fast path (src/cli/main.ts) in ONE self-contained file, as the
  *                   body of a CommonJS module function (not a module: dist/cli.cjs compiles it)
  *   dist/fast.cache its V8 code cache, made here by running two cache hits (file store, default
- *                   store) in a throw-away HOME, so the functions a cache hit runs are in it compiled
+ *                   store) in a throw-away directory, so the functions a cache hit runs are in it compiled
  *   dist/cli.js     the bin before dist/cli.cjs, kept as a shim for launchers and tool settings
  *                   that still name it
  *
