@@ -10,7 +10,7 @@ import path from 'node:path';
 import { loadAverage, target } from './report.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-const CLI = path.join(here, '..', 'dist', 'cli.js');
+const CLI = path.join(here, '..', 'dist', 'cli.cjs');
 // The single executable (npm run build:sea), when built: measured as one more row.
 const SEA = path.join(here, '..', 'dist', 'sea', `gatepass-${process.platform}-${process.arch}`);
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-// Bundle gatepass with esbuild: one small entry (dist/cli.js) plus lazily loaded chunks, so
-// `gatepass token` parses only the code it runs. Native and asset-carrying packages stay external.
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+// Bundle gatepass with esbuild: one small entry (dist/cli.cjs, build-fast-path.mjs) plus lazily loaded
+// chunks, so `gatepass token` parses only the code it runs. Native and asset-carrying packages stay external.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
-import { fastPathOnly, refreshOnly } from './fast-path-plugin.mjs';
+import { buildFastPath } from './build-fast-path.mjs';
+import { refreshOnly } from './fast-path-plugin.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const root = new URL('..', import.meta.url).pathname;
@@ -51,30 +52,7 @@ await build({
 });
 
 /**
- * dist/cli.js, the executable: the `gatepass token` fast path in ONE self-contained file (each ES
- * module costs a resolve/read/compile/link on every start), handing over to dist/full.js otherwise
- * (fast-path-plugin.mjs).
- */
-await build({
-  ...common,
-  entryPoints: { cli: 'src/cli/main.ts' },
-  outdir: 'dist',
-  splitting: false,
-  external,
-  plugins: [fastPathOnly(external)],
-});
-const cliSize = statSync(`${root}dist/cli.js`).size;
-// 80 KiB: the fast path's own code (config snapshot and its trust check with the managed layer's
-// sources, stores, the default store's access-token cache, the token sources' steps, the keychain's
-// chunked reads, the environment check: about 75 KB) without any heavy dependency; a library slipping
-// in costs far more (openid-client alone is several times this).
-if (cliSize > 80 * 1024) {
-  console.error(`dist/cli.js is ${cliSize} bytes: something heavy slipped into the token fast path`);
-  process.exit(1);
-}
-
-/**
- * dist/refresh.js: the refresh fast path (src/cli/fast-refresh.ts), loaded by dist/cli.js when the
+ * dist/refresh.js: the refresh fast path (src/cli/fast-refresh.ts), loaded by dist/fast.js when the
  * cached OIDC token must be refreshed — one file as well: the token source, openid-client, the
  * config writer, without commander.
  */
@@ -86,6 +64,10 @@ await build({
   external,
   plugins: [refreshOnly(external)],
 });
+
+// dist/cli.cjs (the bin), dist/fast.js and its code cache, the dist/cli.js shim: the `gatepass
+// token` fast path, handing over to dist/full.js otherwise (build-fast-path.mjs).
+await buildFastPath({ common, external, root });
 
 if (withTypes) {
   const tsc = spawnSync(

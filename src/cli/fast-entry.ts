@@ -1,6 +1,7 @@
 /**
- * The first thing both executables do (main.ts for dist/cli.js, sea-main.ts for the single
- * executable): try the `gatepass token` fast path (fast-token.ts) and print its answer.
+ * The first thing both executables do (main.ts for the npm bin, dist/cli.cjs; sea-main.ts runs this
+ * module as the single executable's `fast.js` asset): try the `gatepass token` fast path
+ * (fast-token.ts) and print its answer.
  */
 import { writeSync } from 'node:fs';
 import { type FastTokenMiss, fastToken } from './fast-token.js';

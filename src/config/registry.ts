@@ -3,11 +3,12 @@
  * `gatepass mdm print --format reg` writes (`HKEY_LOCAL_MACHINE\SOFTWARE\Policies\gatepass`,
  * under which only administrators can write), read with the system's own `reg.exe query KEY /s`
  * (no native addon; parsed by reg-query.ts). Light on purpose: the token fast path checks its
- * snapshot against the managed source with it.
+ * snapshot against the managed source with it — node:child_process (with net, dgram and streams:
+ * ≈ 4 ms of CPU per start) is loaded only when a registry key is actually queried.
  */
-import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { builtin } from '../util/builtin.js';
 import { isRegistryKey } from './paths.js';
 
 /** `HKLM\…` spelled the way `reg query` prints key names (`HKEY_LOCAL_MACHINE\…`). */
@@ -44,6 +45,7 @@ export function queryRegistry(key: string, env: NodeJS.ProcessEnv = process.env)
       ? path.win32.join(env['SystemRoot'] ?? 'C:\\Windows', 'System32', 'reg.exe')
       : 'reg';
   try {
+    const { execFileSync } = builtin('node:child_process');
     return execFileSync(exe, ['query', key, '/s'], {
       env,
       stdio: ['ignore', 'pipe', 'ignore'],

@@ -12,8 +12,8 @@
  * It holds the normalised config — never a secret: the config holds none (token_ref names a
  * secret-store key, it is not a token).
  */
-import { closeSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+// fs.promises, not node:fs/promises: importing the latter loads Node's streams at start-up.
+import { closeSync, promises as fsp, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { readManagedSource } from './registry.js';
@@ -134,7 +134,7 @@ export async function snapshotMatches(
   managed: ManagedSource | null,
 ): Promise<boolean> {
   try {
-    const snap = JSON.parse(await readFile(snapshotFileFor(configFile), 'utf8')) as ConfigSnapshot;
+    const snap = JSON.parse(await fsp.readFile(snapshotFileFor(configFile), 'utf8')) as ConfigSnapshot;
     return (
       snap?.v === SNAPSHOT_VERSION &&
       Boolean(snap.source) &&

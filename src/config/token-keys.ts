@@ -3,12 +3,8 @@
  * network): the config store records it in the token fast path's snapshot, auth/oidc/keys.ts
  * re-exports it for the token sources. Kept free of heavy imports (the token fast path loads it).
  */
-import { createRequire } from 'node:module';
+import { builtin } from '../util/builtin.js';
 import { effectiveScopes } from './schema.js';
-
-// node:crypto is loaded on first use, not at import: the token fast path hashes nothing else and its
-// load is a measurable share of a cache hit's start-up.
-const requireBuiltin = createRequire(import.meta.url);
 
 /** What makes an OIDC provider's tokens different from another's (the provider's config, in effect). */
 export interface OidcKeyParts {
@@ -20,7 +16,9 @@ export interface OidcKeyParts {
 }
 
 function sha256Hex8(text: string): string {
-  const { createHash } = requireBuiltin('node:crypto') as typeof import('node:crypto');
+  // node:crypto is loaded on first use, not at import: the token fast path hashes nothing else and its
+  // load is a measurable share of a cache hit's start-up.
+  const { createHash } = builtin('node:crypto');
   return createHash('sha256').update(text).digest('hex').slice(0, 8);
 }
 

@@ -3,13 +3,8 @@
  * the digest. Shared by the read side (chunked.ts) and the write side (chunk-write.ts), so neither
  * imports the other.
  */
-import { createRequire } from 'node:module';
+import { builtin } from '../util/builtin.js';
 import type { SecretStore } from './types.js';
-
-// node:crypto is required on first use, not imported: this module is part of the token fast path
-// (the keychain store reads through it), where loading node:crypto costs ~5 ms of CPU per start
-// for a digest that only a chunked secret needs.
-const requireBuiltin = createRequire(import.meta.url);
 
 /** Raw entries of the backend, each within its size limit. */
 export type ChunkBackend = Pick<SecretStore, 'get' | 'set' | 'delete'>;
@@ -24,7 +19,10 @@ export interface ChunkIndex {
 }
 
 export function digestOf(value: string): string {
-  const { createHash } = requireBuiltin('node:crypto') as typeof import('node:crypto');
+  // node:crypto is loaded on first use, not imported: this module is part of the token fast path
+  // (the keychain store reads through it), where loading node:crypto costs ~5 ms of CPU per start
+  // for a digest that only a chunked secret needs (util/builtin.ts).
+  const { createHash } = builtin('node:crypto');
   return createHash('sha256').update(value, 'utf8').digest('base64url');
 }
 

@@ -3,7 +3,7 @@
  * the same directory + fsync + rename), private modes for gatepass' own files (0600) and directories
  * (0700), and mode preservation for other tools' files.
  */
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFile } from 'node:fs';
 import path from 'node:path';
 import { GatepassError } from '../errors.js';
 
@@ -43,14 +43,19 @@ export async function ensurePrivateDir(
   }
 }
 
-/** Read a file as UTF-8, or `undefined` when it does not exist. */
-export async function readTextIfExists(file: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new GatepassError('E_IO', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
+/**
+ * Read a file as UTF-8, or `undefined` when it does not exist. With fs.readFile's callback, not
+ * fs.promises: the token fast path reads its secrets with this, and fs.promises alone loads a dozen
+ * of Node's internal modules on first use.
+ */
+export function readTextIfExists(file: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    readFile(file, 'utf8', (err, text) => {
+      if (!err) resolve(text);
+      else if (err.code === 'ENOENT') resolve(undefined);
+      else reject(new GatepassError('E_IO', `cannot read ${file}: ${err.message}`, { cause: err }));
+    });
+  });
 }
 
 export async function fileExists(file: string): Promise<boolean> {

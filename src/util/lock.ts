@@ -34,12 +34,16 @@ const OWNER_FILE = 'owner';
 // nonce only tells two owner records apart, it guards nothing.
 const nonce = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
 
-// proper-lockfile removes its lock directory with rmdir; ours may hold the owner record.
-const lockFs = {
+/**
+ * proper-lockfile removes its lock directory with rmdir; ours may hold the owner record. Made when a
+ * lock is taken, not at import: spreading node:fs reads its `promises` getter, which loads a dozen
+ * of Node's internal modules — a cost the token fast path (which imports this module) would pay.
+ */
+const lockFs = () => ({
   ...fs,
   rmdir: (p: string, cb: (err: NodeJS.ErrnoException | null) => void) => fs.rm(p, { recursive: true }, cb),
   rmdirSync: (p: string) => fs.rmSync(p, { recursive: true }),
-};
+});
 
 async function readOwner(lockDir: string): Promise<Owner | undefined> {
   try {
@@ -121,7 +125,7 @@ export async function withFileLock<T>(
         stale,
         update: Math.max(1000, Math.floor(stale / 2)),
         lockfilePath: lockDir,
-        fs: lockFs,
+        fs: lockFs(),
         onCompromised: () => {
           // The lock was taken over (we stalled past `stale`); the work in progress still finishes.
         },

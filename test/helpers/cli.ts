@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const CLI = path.join(ROOT, 'dist/cli.js');
+/** The package's bin (dist/cli.js is a shim running it, kept for older launchers). */
+export const CLI = path.join(ROOT, 'dist/cli.cjs');
 
 export interface TempHome {
   home: string;
@@ -63,14 +64,14 @@ export interface RunOptions {
 
 /**
  * GATEPASS_TEST_BINARY=<file>: tests running `gatepass` through runGatepass run that single
- * executable (`npm run build:sea`) instead of `node dist/cli.js` (`npm run test:e2e:sea`).
+ * executable (`npm run build:sea`) instead of `node dist/cli.cjs` (`npm run test:e2e:sea`).
  */
 const TEST_BINARY = process.env['GATEPASS_TEST_BINARY'];
 
-/** The single executable under test (GATEPASS_TEST_BINARY, absolute), or undefined for dist/cli.js. */
+/** The single executable under test (GATEPASS_TEST_BINARY, absolute), or undefined for dist/cli.cjs. */
 export const GATEPASS_BINARY = TEST_BINARY ? path.resolve(ROOT, TEST_BINARY) : undefined;
 
-/** The program and arguments that run `gatepass <args>`: the binary under test, or node dist/cli.js. */
+/** The program and arguments that run `gatepass <args>`: the binary under test, or node dist/cli.cjs. */
 export function gatepassArgv(args: string[]): [string, string[]] {
   return GATEPASS_BINARY ? [GATEPASS_BINARY, args] : [process.execPath, [CLI, ...args]];
 }

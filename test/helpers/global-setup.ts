@@ -5,7 +5,7 @@ import path from 'node:path';
 /** Integration and e2e tests run the built CLI: build it when it is missing or older than src/. */
 export default function setup(): void {
   const root = path.resolve(import.meta.dirname, '../..');
-  const cli = path.join(root, 'dist/cli.js');
+  const cli = path.join(root, 'dist/cli.cjs');
   const built = existsSync(cli) ? statSync(cli).mtimeMs : 0;
   if (built >= newestMtime(path.join(root, 'src'))) return;
   const r = spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs'), '--no-types'], {

@@ -112,6 +112,9 @@ describe('npm pack', () => {
       'README.md',
       'SECURITY.md',
       'LICENSE',
+      'dist/cli.cjs',
+      'dist/fast.js',
+      'dist/fast.cache',
       'dist/cli.js',
       'dist/full.js',
       'dist/refresh.js',
@@ -225,7 +228,7 @@ describe('the installed copy', () => {
     const launched = existsSync(first) && !statSync(first).isDirectory() && first !== process.execPath;
     const wiring =
       launched && statSync(first).size < 64 * 1024 ? `${helper}\n${readFileSync(first, 'utf8')}` : helper;
-    expect(wiring).toContain(realpathSync(path.join(installed, 'dist/cli.js')));
+    expect(wiring).toContain(realpathSync(path.join(installed, 'dist/cli.cjs')));
     expect(wiring).not.toContain(ROOT);
 
     const secrets = path.join(resolvePaths({ env: t.env }).stateDir, 'secrets');

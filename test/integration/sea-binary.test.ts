@@ -139,7 +139,7 @@ function cacheInFileStore(token: string): void {
 const FILE = { GATEPASS_SECRET_STORE: 'file' };
 
 describe('the single executable, with no Node on PATH', () => {
-  it('--version, --help; the full CLI starts from its code cache', async () => {
+  it('--version, --help; the fast path and the full CLI start from their code caches', async () => {
     expect((await ok(sea(['--version']))).stdout).toBe(`${VERSION}\n`);
     const help = await ok(sea(['--help']));
     expect(help.stdout).toMatch(/^Usage: gatepass /);
@@ -171,6 +171,40 @@ describe('the single executable, with no Node on PATH', () => {
     expect((await ok(sea(['config', 'show'], FILE))).stdout).toContain(GATEWAY);
     await ok(sea(['logout', '--no-revoke'], FILE));
     expect((await sea(['token'], FILE)).code).toBe(1);
+  });
+
+  it('a cached token (file store, default store) loads no module it does not need', async () => {
+    await configureOidc(FILE);
+    cacheInFileStore('tok-sea.1');
+    const paths = resolvePaths({ env: { HOME: t.home } });
+    const cache = path.join(paths.cacheDir, 'access-tokens');
+    mkdirSync(cache, { recursive: true, mode: 0o700 });
+    copyFileSync(path.join(paths.stateDir, 'secrets', AT_KEY), path.join(cache, AT_KEY));
+    // The SEA honours NODE_OPTIONS: a preload prints, at exit, the built-in modules the run loaded.
+    const preload = path.join(t.home, 'modules.cjs');
+    writeFileSync(
+      preload,
+      "process.on('exit', () => require('fs').writeSync(2, '\\n' + JSON.stringify(process.moduleLoadList)));",
+    );
+    const trace = { NODE_OPTIONS: `-r ${preload}` };
+    const noKeychain = { DBUS_SESSION_BUS_ADDRESS: `unix:path=${path.join(t.home, 'no-bus')}` };
+    for (const extra of [FILE, noKeychain]) {
+      const r = await ok(sea(['token'], { ...extra, ...trace }));
+      expect(r.stdout).toBe('tok-sea.1\n');
+      const loaded = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as string[];
+      expect(loaded).toContain('NativeModule fs'); // the list is the real one
+      // node:child_process (with net, dgram) serves the Windows registry query only; fs.promises
+      // pulls in Node's streams; node:crypto costs ≈ 5 ms; no ES module loader in a CommonJS main.
+      for (const mod of [
+        'NativeModule child_process',
+        'NativeModule internal/fs/promises',
+        'NativeModule stream',
+        'NativeModule crypto',
+        'NativeModule internal/modules/esm/loader',
+      ]) {
+        expect(loaded, mod).not.toContain(mod);
+      }
+    }
   });
 
   it('setup wires tools to the binary itself, even run as `gatepass` from PATH; --dry-run writes nothing', async () => {

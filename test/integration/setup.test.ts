@@ -632,7 +632,7 @@ describe('CLI', () => {
     const helper = JSON.parse(read('.claude/settings.json')).apiKeyHelper as string;
     expect(helper).toMatch(/ token --min-valid 600$/);
     const launcher = helper.split(' ')[0]!;
-    expect(readFileSync(launcher, 'utf8')).toContain('dist/cli.js');
+    expect(readFileSync(launcher, 'utf8')).toContain('dist/cli.cjs');
     // Wired, and its helper starts; but nobody signed in yet (lazy): status exits 1 saying so.
     const st = await runGatepass(['status', '--json'], { env });
     expect(st.code).toBe(1);

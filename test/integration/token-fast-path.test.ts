@@ -216,26 +216,91 @@ describe('fast path = full path', () => {
 });
 
 describe('what a cache hit loads', () => {
-  it('no node:crypto, https or undici: the built-in modules loaded are counted in its start-up', async () => {
-    await configureOidc();
-    cacheAccessToken('tok-cached.123', Math.floor(Date.now() / 1000) + 3600);
-    // A preload that prints, at exit, the built-in modules the process loaded.
+  /** The built-in modules a run loaded (a preload prints process.moduleLoadList at exit). */
+  async function modulesLoaded(argv: string[], env: NodeJS.ProcessEnv): Promise<string[]> {
     const preload = path.join(t.home, 'modules.cjs');
     writeFileSync(
       preload,
-      "process.on('exit', () => process.stderr.write('\\n' + JSON.stringify(process.moduleLoadList)));",
+      // fs.writeSync, not process.stderr: creating the stream object would load Node's streams itself.
+      "process.on('exit', () => require('fs').writeSync(2, '\\n' + JSON.stringify(process.moduleLoadList)));",
     );
-    const r = await runNode(['-r', preload, CLI, 'token'], { env: t.env });
+    const r = await runNode(['-r', preload, ...argv], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('tok-cached.123\n');
     const loaded = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as string[];
     expect(loaded).toContain('NativeModule fs'); // the list is the real one
-    for (const mod of [
-      'NativeModule crypto',
-      'NativeModule https',
-      'NativeModule internal/deps/undici/undici',
-    ]) {
-      expect(loaded, mod).not.toContain(mod);
+    return loaded;
+  }
+
+  // Each costs a cache hit measurable CPU (bench/README.md): node:crypto ≈ 5 ms, Node's ES module
+  // loader ≈ 5 ms (dist/cli.cjs is CommonJS for that), node:child_process (with net and dgram, for the
+  // Windows registry query only) ≈ 4 ms, fs.promises with Node's streams ≈ 1–2 ms; https and undici far more.
+  const NOT_ON_A_CACHE_HIT = [
+    'NativeModule crypto',
+    'NativeModule https',
+    'NativeModule internal/deps/undici/undici',
+    'NativeModule internal/modules/esm/loader',
+    'NativeModule child_process',
+    'NativeModule internal/fs/promises',
+    'NativeModule stream',
+  ];
+
+  it('the bin (dist/cli.cjs), file store and default store: no ES module loader, crypto, child_process, fs.promises, https or undici', async () => {
+    await configureOidc();
+    cacheAccessToken('tok-cached.123', Math.floor(Date.now() / 1000) + 3600);
+    // The default store's access-token cache file (src/secrets/token-cache.ts), no keychain at all.
+    const cache = path.join(resolvePaths({ env: t.env }).cacheDir, 'access-tokens');
+    mkdirSync(cache, { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(cache, AT_KEY), readFileSync(path.join(secretsDir(), AT_KEY)), { mode: 0o600 });
+    const noKeychain = {
+      ...t.env,
+      GATEPASS_SECRET_STORE: '',
+      DBUS_SESSION_BUS_ADDRESS: `unix:path=${path.join(t.home, 'no-bus')}`,
+    };
+    expect(CLI.endsWith('dist/cli.cjs')).toBe(true);
+    for (const env of [t.env, noKeychain]) {
+      const loaded = await modulesLoaded([CLI, 'token'], env);
+      for (const mod of NOT_ON_A_CACHE_HIT) expect(loaded, mod).not.toContain(mod);
+    }
+  });
+
+  it("dist/fast.js runs from the build's code cache; without the cache it still serves", async () => {
+    await configureOidc();
+    cacheAccessToken('tok-cached.123', Math.floor(Date.now() / 1000) + 3600);
+    const dist = path.dirname(CLI);
+    // As dist/cli.cjs compiles it, without NODE_OPTIONS (V8 rejects a cache made under other flags).
+    const check = await runNode(
+      [
+        '-e',
+        `const { readFileSync } = require('node:fs'); const { Script } = require('node:vm');
+         const file = ${JSON.stringify(path.join(dist, 'fast.js'))};
+         const s = new Script(readFileSync(file, 'utf8'), { filename: file, cachedData: readFileSync(${JSON.stringify(path.join(dist, 'fast.cache'))}) });
+         console.log(s.cachedDataRejected);`,
+      ],
+      { env: { ...t.env, NODE_OPTIONS: '' } },
+    );
+    expect(check.stdout).toBe('false\n');
+    const copy = path.join(t.home, 'dist');
+    mkdirSync(copy);
+    for (const f of ['cli.cjs', 'fast.js'])
+      writeFileSync(path.join(copy, f), readFileSync(path.join(dist, f)));
+    expect((await runNode([path.join(copy, 'cli.cjs'), 'token'], { env: t.env })).stdout).toBe(
+      'tok-cached.123\n',
+    );
+  });
+
+  it('dist/cli.js (older launchers name it) still serves, as dist/cli.cjs', async () => {
+    await configureOidc();
+    cacheAccessToken('tok-cached.123', Math.floor(Date.now() / 1000) + 3600);
+    const shim = path.join(path.dirname(CLI), 'cli.js');
+    expect((await runNode([shim, 'token'], { env: t.env })).stdout).toBe('tok-cached.123\n');
+    // What setup and `proxy start --background` take for this gatepass' script is dist/cli.cjs.
+    const preload = path.join(t.home, 'argv1.cjs');
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('\\nargv1=' + process.argv[1]));");
+    for (const env of [t.env, { ...t.env, GATEPASS_TOKEN_FAST_PATH: '0' }]) {
+      const r = await runNode(['-r', preload, shim, 'token'], { env });
+      expect(r.stdout).toBe('tok-cached.123\n');
+      expect(r.stderr.trim().split('\n').at(-1)).toBe(`argv1=${CLI}`);
     }
   });
 });

@@ -3,7 +3,8 @@
  * IdP records it, so the processes queued behind it on the lock fail the same way at once instead of
  * each waiting out its own timeout.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+// fs.promises, not node:fs/promises: importing the latter loads Node's streams at start-up.
+import { promises as fsp } from 'node:fs';
 import type { AuthError } from '../../errors.js';
 
 export interface FailureMemo {
@@ -16,7 +17,7 @@ export interface FailureMemo {
 /** A failure recorded at or after `since` (when the caller started waiting for the lock). */
 export async function readFailure(file: string, since: number): Promise<FailureMemo | undefined> {
   try {
-    const memo = JSON.parse(await readFile(file, 'utf8')) as FailureMemo;
+    const memo = JSON.parse(await fsp.readFile(file, 'utf8')) as FailureMemo;
     return typeof memo.at === 'number' && memo.at >= since ? memo : undefined;
   } catch {
     return undefined;
@@ -30,5 +31,5 @@ export async function writeFailure(file: string, now: number, err: AuthError): P
     message: err.message,
     ...(err.hint ? { hint: err.hint } : {}),
   };
-  await writeFile(file, JSON.stringify(memo), { mode: 0o600 }).catch(() => {});
+  await fsp.writeFile(file, JSON.stringify(memo), { mode: 0o600 }).catch(() => {});
 }

@@ -6,7 +6,7 @@
  * (source-failure.ts) and the cached access token is served while it has not expired.
  * openid-client loads only here, when a grant is needed.
  */
-import { rm } from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
 import { AuthError } from '../../errors.js';
 import { registerSecret } from '../../redact.js';
 import { withFileLock } from '../../util/lock.js';
@@ -70,7 +70,7 @@ async function refreshGrant(
     });
     const tokens = await client.refreshGrant(await s.discovery, refreshToken);
     const saved = await saveTokens(ctx, name, provider, secretKey, tokens);
-    await rm(s.failureFile, { force: true }).catch(() => {});
+    await fsp.rm(s.failureFile, { force: true }).catch(() => {});
     ctx.logger.debug(`refreshed the access token for provider "${name}"`);
     s.memory = held(saved);
     return result(s.memory, 'refresh');
