@@ -199,7 +199,6 @@ export function unsetFields(config: GatepassConfig, providerName: string, keys: 
     }
     if (spec.scope === 'global') {
       setPath(config as unknown as Record<string, unknown>, spec.key, undefined);
-      pruneEmptyBlock(config as unknown as Record<string, unknown>, spec.key);
       continue;
     }
     const provider = config.providers[providerName];
@@ -215,8 +214,9 @@ export function unsetFields(config: GatepassConfig, providerName: string, keys: 
 const REQUIRED_BLOCKS = new Set(['oidc', 'auth', 'command']);
 
 /**
- * Drop the block of a dotted key (`otel.endpoint` → `otel`) once its last field is gone, so
- * `config unset otel.endpoint` leaves no `otel: {}` behind. Required blocks stay.
+ * Drop a provider's block of a dotted key (`otel.endpoint` → `otel`) once its last field is gone, so
+ * `config unset otel.endpoint` leaves no `otel: {}` behind. Required blocks stay (and the top-level
+ * `proxy` block, which the schema always has, is never pruned: only providers' blocks are).
  */
 function pruneEmptyBlock(target: Record<string, unknown>, key: string): void {
   const dot = key.indexOf('.');

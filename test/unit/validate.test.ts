@@ -316,14 +316,18 @@ describe('config edits', () => {
       'default',
       parseAssignments([
         ['otel.endpoint', 'http://127.0.0.1:4318'],
+        ['mcp.token_exchange', 'true'],
         ['proxy.listen_port', '18080'],
       ]),
     );
     const p = () => cfg.providers['default'] as OidcProvider & Record<string, unknown>;
     expect(p()['otel']).toBeDefined();
-    unsetFields(cfg, 'default', ['otel.endpoint', 'proxy.listen_port']);
+    expect(p()['mcp']).toBeDefined();
+    unsetFields(cfg, 'default', ['otel.endpoint', 'mcp.token_exchange', 'proxy.listen_port']);
     expect(p()).not.toHaveProperty('otel');
-    expect(p()).not.toHaveProperty('proxy');
+    expect(p()).not.toHaveProperty('mcp');
+    // The top-level proxy block stays (the schema always has it).
+    expect(cfg.proxy).toEqual({});
     unsetFields(cfg, 'default', ['oidc.issuer', 'oidc.client_id']);
     expect(p().oidc).toEqual({});
   });
