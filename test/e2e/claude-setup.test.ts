@@ -36,7 +36,7 @@ it('claude -p reaches the gateway with the bearer token gatepass token prints', 
   expect(readFileSync(launcher, 'utf8')).toMatch(
     GATEPASS_BINARY
       ? `exec '${GATEPASS_BINARY}' "$@"`
-      : new RegExp(`exec '${process.execPath}' '[^']*/dist/cli\\.js' "\\$@"`),
+      : new RegExp(`exec '${process.execPath}' '[^']*/dist/cli\\.cjs' "\\$@"`),
   );
   expect(settings.env).toMatchObject({
     ANTHROPIC_BASE_URL: fake.url,
