@@ -91,7 +91,7 @@ export async function makeToolHome(gatewayUrl: string): Promise<ToolHome> {
   });
   // Strip anything that could point the tools elsewhere than the temp HOME's settings.
   for (const k of Object.keys(t.env)) {
-    if (/^(ANTHROPIC_|OPENAI_|CLAUDE_CONFIG_DIR$|CODEX_HOME$|GEMINI_|GOOGLE_|OPENCODE_(?!DISABLE_))/.test(k))
+    if (/^(ANTHROPIC_|OPENAI_|CLAUDE_CONFIG_DIR$|CODEX_HOME$|GEMINI_|GOOGLE_|OPENCODE_)/.test(k))
       delete t.env[k];
   }
   const token = `gp-e2e-${randomBytes(12).toString('hex')}`;
