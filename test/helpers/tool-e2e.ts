@@ -12,9 +12,9 @@ import type { TestIdp } from './idp.js';
 import { freePort } from './ports.js';
 
 /**
- * The tools' binaries: the pinned versions in node_modules/.bin, or with GATEPASS_TEST_TOOLS_DIR
- * (`npm run test:e2e:latest`, scripts/test-e2e-latest.mjs) those of another npm prefix holding other
- * releases of them.
+ * The tools' binaries: the pinned versions in node_modules/.bin (OpenCode's: opencodeBin), or with
+ * GATEPASS_TEST_TOOLS_DIR (`npm run test:e2e:latest`, scripts/test-e2e-latest.mjs) those of another
+ * npm prefix holding other releases of them.
  */
 const TOOLS_DIR = process.env['GATEPASS_TEST_TOOLS_DIR'];
 const TOOLS_MODULES = path.join(TOOLS_DIR ? path.resolve(TOOLS_DIR) : ROOT, 'node_modules');
