@@ -54,7 +54,7 @@ const gp = (args: string[]) =>
     cwd: t.home,
     timeoutMs: 120_000,
   });
-const opencode = (args: string[]) => runTool(t, opencodeBin(), args, 240_000, OPENCODE_OFFLINE_ENV);
+const opencode = (args: string[]) => runTool(t, opencodeBin(), args, 150_000, OPENCODE_OFFLINE_ENV);
 
 it('opencode reaches an MCP server added with gatepass mcp add through the proxy, with the IdP-signed token', async () => {
   const configFile = path.join(t.home, '.config/opencode/opencode.json');
@@ -111,4 +111,4 @@ it('opencode reaches an MCP server added with gatepass mcp add through the proxy
   const td = await gp(['teardown']);
   expect(td.code, td.stderr).toBe(0);
   expect(readFileSync(configFile, 'utf8')).toBe(original);
-});
+}, 360_000); // two OpenCode runs on a loaded machine

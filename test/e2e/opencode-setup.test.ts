@@ -91,7 +91,7 @@ async function setupAndRun(original: string, login: number): Promise<void> {
     t,
     opencodeBin(),
     ['run', '-m', `gatepass/${MODEL}`, 'hi'],
-    240_000,
+    150_000,
     OPENCODE_OFFLINE_ENV,
   );
   expect(r.code, r.stderr.slice(-2000)).toBe(0);
