@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * `npm run test:e2e:latest`: the end-to-end tests that run a real AI tool (the test files calling
- * runTool), against the LATEST releases on npm of Claude Code, Codex CLI and Gemini CLI instead of
- * the versions pinned in package.json (the developers' guide: test the latest release of each tool as
- * well as the pinned one).
+ * runTool), against the LATEST releases on npm of Claude Code, Codex CLI, Gemini CLI and OpenCode
+ * instead of the versions pinned in package.json (the developers' guide: test the latest release of
+ * each tool as well as the pinned one).
  *
  * The versions come from `npm view <pkg> version`; they are installed once (no install scripts, as
- * everywhere here; Claude Code's installer then copies its native binary) into
+ * everywhere here; Claude Code's installer then copies its native binary; OpenCode's comes in its
+ * platform package, an optional dependency, which the tests run directly) into
  * .tmp/latest-tools/<versions>/ and the tests find them through GATEPASS_TEST_TOOLS_DIR
  * (test/helpers/tool-e2e.ts). The versions tested are printed first and last.
  *
@@ -21,7 +22,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const TOOLS = ['@anthropic-ai/claude-code', '@openai/codex', '@google/gemini-cli'];
+const TOOLS = ['@anthropic-ai/claude-code', '@openai/codex', '@google/gemini-cli', 'opencode-ai'];
+const short = (pkg) => pkg.split('/').pop();
 const args = process.argv.slice(2);
 const ifReachable = args.includes('--if-reachable');
 const vitestArgs = args.filter((a) => a !== '--if-reachable');
@@ -53,11 +55,11 @@ for (const pkg of TOOLS) {
 const pinned = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).devDependencies;
 const label = TOOLS.map((p) => `${p}@${versions[p]}`).join(' ');
 console.error(
-  `test-e2e-latest: latest ${label} (pinned: ${TOOLS.map((p) => `${p.split('/')[1]} ${pinned[p]}`).join(', ')})`,
+  `test-e2e-latest: latest ${label} (pinned: ${TOOLS.map((p) => `${short(p)} ${pinned[p]}`).join(', ')})`,
 );
 
 const base = path.join(root, '.tmp/latest-tools');
-const dir = path.join(base, TOOLS.map((p) => `${p.split('/')[1]}-${versions[p]}`).join('_'));
+const dir = path.join(base, TOOLS.map((p) => `${short(p)}-${versions[p]}`).join('_'));
 const done = path.join(dir, '.installed');
 if (!existsSync(done)) {
   rmSync(base, { recursive: true, force: true }); // older releases: one set is kept
@@ -83,6 +85,13 @@ if (!existsSync(done)) {
       console.error('test-e2e-latest: Claude Code install.cjs failed');
       process.exit(1);
     }
+  }
+  // OpenCode's native binary: its platform package for this machine (test/helpers/tool-e2e.ts opencodeBin).
+  const platform = { win32: 'windows' }[process.platform] ?? process.platform;
+  const ocBase = `opencode-${platform}-${process.arch}`;
+  if (!readdirSync(path.join(dir, 'node_modules')).some((n) => n === ocBase || n.startsWith(`${ocBase}-`))) {
+    console.error(`test-e2e-latest: OpenCode's platform package ${ocBase} was not installed`);
+    process.exit(1);
   }
   writeFileSync(done, `${label}\n`);
 }

@@ -5,18 +5,59 @@
  * update checks or onboarding).
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeTempHome, ROOT, type RunResult, runGatepass, runProcess, type TempHome } from './cli.js';
 import type { TestIdp } from './idp.js';
 import { freePort } from './ports.js';
 
 /**
- * The tools' binaries: the pinned versions in node_modules/.bin, or with GATEPASS_TEST_TOOLS_DIR
- * (`npm run test:e2e:latest`, scripts/test-e2e-latest.mjs) those of another npm prefix holding other
- * releases of them.
+ * The tools' binaries: the pinned versions in node_modules/.bin (OpenCode's: opencodeBin), or with
+ * GATEPASS_TEST_TOOLS_DIR (`npm run test:e2e:latest`, scripts/test-e2e-latest.mjs) those of another
+ * npm prefix holding other releases of them.
  */
 const TOOLS_DIR = process.env['GATEPASS_TEST_TOOLS_DIR'];
-export const BIN = path.join(TOOLS_DIR ? path.resolve(TOOLS_DIR) : ROOT, 'node_modules/.bin');
+const TOOLS_MODULES = path.join(TOOLS_DIR ? path.resolve(TOOLS_DIR) : ROOT, 'node_modules');
+export const BIN = path.join(TOOLS_MODULES, '.bin');
+
+/**
+ * OpenCode's native executable, from its platform package (an optional dependency of `opencode-ai`,
+ * whose postinstall would copy it over the placeholder `opencode-ai/bin/opencode.exe`; npm here runs
+ * no install scripts). The same choice as that postinstall: the baseline build on x64 CPUs without
+ * AVX2, then the others that may be installed. Give it to runTool as the binary.
+ */
+export function opencodeBin(): string {
+  const os = ({ darwin: 'darwin', linux: 'linux', win32: 'windows' } as Record<string, string>)[
+    process.platform
+  ];
+  const base = `opencode-${os ?? process.platform}-${process.arch}`;
+  const avx2 =
+    process.arch !== 'x64' ||
+    process.platform !== 'linux' ||
+    /(^|\s)avx2(\s|$)/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  const names = avx2
+    ? [base, `${base}-baseline`, `${base}-musl`, `${base}-baseline-musl`]
+    : [`${base}-baseline`, base, `${base}-baseline-musl`, `${base}-musl`];
+  const exe = process.platform === 'win32' ? 'opencode.exe' : 'opencode';
+  for (const name of names) {
+    const file = path.join(TOOLS_MODULES, name, 'bin', exe);
+    if (existsSync(file)) return file;
+  }
+  throw new Error(`OpenCode's binary is not installed: none of ${names.join(', ')} in ${TOOLS_MODULES}`);
+}
+
+/**
+ * For runTool's extraEnv with OpenCode; keeps it offline: no models.dev catalogue, update check, LSP download or sharing, and npm
+ * (which it runs to install plugins into its config directory) pointed at a closed loopback port, so
+ * a run proves that the provider gatepass wires (`@ai-sdk/openai-compatible`) is bundled in OpenCode.
+ */
+export const OPENCODE_OFFLINE_ENV: NodeJS.ProcessEnv = {
+  OPENCODE_DISABLE_MODELS_FETCH: '1',
+  OPENCODE_DISABLE_AUTOUPDATE: '1',
+  OPENCODE_DISABLE_LSP_DOWNLOAD: '1',
+  OPENCODE_DISABLE_SHARE: '1',
+  npm_config_registry: 'http://127.0.0.1:9/',
+};
 
 /** `gatepass setup` flags wiring `tools` to a gateway behind the real IdP (a free callback port). */
 export async function oidcSetupFlags(gatewayUrl: string, idp: TestIdp, tools: string): Promise<string[]> {
@@ -50,7 +91,8 @@ export async function makeToolHome(gatewayUrl: string): Promise<ToolHome> {
   });
   // Strip anything that could point the tools elsewhere than the temp HOME's settings.
   for (const k of Object.keys(t.env)) {
-    if (/^(ANTHROPIC_|OPENAI_|CLAUDE_CONFIG_DIR$|CODEX_HOME$|GEMINI_|GOOGLE_)/.test(k)) delete t.env[k];
+    if (/^(ANTHROPIC_|OPENAI_|CLAUDE_CONFIG_DIR$|CODEX_HOME$|GEMINI_|GOOGLE_|OPENCODE_)/.test(k))
+      delete t.env[k];
   }
   const token = `gp-e2e-${randomBytes(12).toString('hex')}`;
   const gp = (args: string[]) => runGatepass(args, { env: t.env, cwd: t.home, timeoutMs: 60_000 });
@@ -72,7 +114,7 @@ export async function makeToolHome(gatewayUrl: string): Promise<ToolHome> {
   return { ...t, token, gp };
 }
 
-/** Run a tool binary from node_modules/.bin in the temp HOME (stdin closed, no TTY). */
+/** Run a tool binary from node_modules/.bin (or an absolute path) in the temp HOME (stdin closed, no TTY). */
 export function runTool(
   t: TempHome,
   bin: string,
@@ -80,7 +122,7 @@ export function runTool(
   timeoutMs = 120_000,
   extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<RunResult> {
-  return runProcess(path.join(BIN, bin), args, { env: { ...t.env, ...extraEnv }, cwd: t.home, timeoutMs });
+  return runProcess(path.resolve(BIN, bin), args, { env: { ...t.env, ...extraEnv }, cwd: t.home, timeoutMs });
 }
 
 /**
