@@ -1,5 +1,5 @@
 /**
- * Whether `gatepass proxy start` can take the lean entry (fast-proxy.ts, dist/proxy.js): its argv
+ * Whether `gatepass proxy start` can take the lean entry (fast-proxy.ts, dist/proxy.cjs): its argv
  * parser and the fresh config snapshot, checked in dist/cli.js itself so that a run the lean entry
  * cannot serve loads nothing more than the token fast path does before the full CLI takes over.
  * See fast-proxy.ts for what is served there and why.
