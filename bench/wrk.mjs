@@ -363,7 +363,7 @@ function report({ load, loadEnd, res, perConn, bulkRes, upRes, mem }) {
   if (mem) memoryTargets(mem, targets);
   const peer = perConn ? round(perConn.gatepass - perConn['gatepass-no-peer-check'], 1) : undefined;
   console.log(`
-(e) wrk -t1 -c${CONCURRENCY}, POST /v1/chat/completions, ${ROUNDS} interleaved rounds of ${SECONDS} s (median). Load average ${load.join(' ')} at start, ${loadEnd.join(' ')} at end
+(e) ${res ? `wrk -t1 -c${CONCURRENCY}, POST /v1/chat/completions, ${ROUNDS} interleaved rounds of ${SECONDS} s (median)` : `parts: ${[...PARTS].join(', ')}`}. Load average ${load.join(' ')} at start, ${loadEnd.join(' ')} at end
 ${rpsText}${transferText}
 Targets:
 ${targets.map((t) => `  ${t}`).join('\n')}`);
