@@ -137,8 +137,8 @@ export async function startTargets(children, dir, key) {
   children.push(upProc);
   const up = await firstLine(upProc);
   const targets = {};
-  const gp = async (name, env) => {
-    const p = spawn(process.execPath, [path.join(here, 'proxy-child.mjs'), `http://127.0.0.1:${up}`, key], {
+  const gp = async (name, env, script = path.join(here, 'proxy-child.mjs')) => {
+    const p = spawn(process.execPath, [script, `http://127.0.0.1:${up}`, key], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...env },
     });
@@ -147,6 +147,9 @@ export async function startTargets(children, dir, key) {
   };
   await gp('gatepass', {});
   await gp('gatepass-no-peer-check', { BENCH_PEER_CHECK: '0' });
+  // Another build side by side (its bench/proxy-child.mjs), interleaved with this one.
+  if (process.env.BENCH_WRK_COMPARE)
+    await gp('gatepass-compare', {}, path.resolve(process.env.BENCH_WRK_COMPARE));
   const pipeProc = spawn(process.execPath, ['-e', PIPE_SRC, String(up)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -6,7 +6,8 @@
 // content-length, gatepass vs nginx), 8 MiB uploads, and the memory of the real `gatepass proxy start`
 // (idle, with many open streams, and settled 30 s after they close).
 // Knobs: BENCH_WRK_ROUNDS (3), BENCH_WRK_SECONDS (4), BENCH_CONCURRENCY (32), BENCH_BULK_MIB (512),
-// BENCH_MEM_STREAMS (1000), BENCH_SETTLE_S (30).
+// BENCH_MEM_STREAMS (1000), BENCH_SETTLE_S (30), BENCH_WRK_PARTS (rps,transfers,memory: the parts to run),
+// BENCH_WRK_COMPARE (another proxy-child.mjs, e.g. of another build: one more target, `gatepass-compare`).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -23,6 +24,10 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const BULK_MIB = Number(process.env.BENCH_BULK_MIB ?? 512);
 const MEM_STREAMS = Number(process.env.BENCH_MEM_STREAMS ?? 1000);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 30);
+/** Which parts run: rps (wrk rounds), transfers (downloads, uploads), memory (`gatepass proxy start`). */
+const PARTS = new Set(
+  (process.env.BENCH_WRK_PARTS ?? 'rps,transfers,memory').split(',').map((x) => x.trim()),
+);
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -185,6 +190,69 @@ async function memory(children, dir, key, up) {
   };
 }
 
+/** wrk rounds against every target (keep-alive), and the `Connection: close` runs of gatepass. */
+function rpsPart(targets, names, dir, key) {
+  const runs = Object.fromEntries(names.map((n) => [n, []]));
+  const closeRuns = { gatepass: [], 'gatepass-no-peer-check': [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    console.error(`wrk round ${r + 1}/${ROUNDS}…`);
+    for (const n of names) wrk(targets[n], dir, key, { seconds: 1 }); // warm-up
+    for (const n of names) runs[n].push(wrk(targets[n], dir, key));
+    for (const n of Object.keys(closeRuns))
+      closeRuns[n].push(wrk(targets[n], dir, key, { close: true, seconds: 2 }));
+  }
+  const res = {};
+  for (const n of names) {
+    res[n] = {
+      rps: Math.round(median(runs[n].map((x) => x.rps))),
+      cpuUsPerRequest: round(median(runs[n].map((x) => x.cpuUsPerRequest)), 1),
+      syscallsPerRequest: round(median(runs[n].map((x) => x.syscallsPerRequest)), 2),
+      non2xx: runs[n].reduce((a, x) => a + x.non2xx, 0),
+    };
+  }
+  const perConn = Object.fromEntries(
+    Object.entries(closeRuns).map(([n, xs]) => [n, round(median(xs.map((x) => x.cpuUsPerRequest)), 1)]),
+  );
+  return { res, perConn };
+}
+
+/** Large downloads (chunked and content-length) and 8 MiB uploads. */
+async function transfersPart(targets, key) {
+  console.error(`bulk transfers (${BULK_MIB} MiB) and 8 MiB uploads…`);
+  const bulk = {
+    'gatepass chunked': [],
+    'gatepass content-length': [],
+    'nginx chunked': [],
+    'nginx content-length': [],
+  };
+  const uploads = { gatepass: [], nginx: [], 'node-pipe': [] }; // the pipe: Node's own floor
+  for (let r = 0; r < 2; r++) {
+    for (const name of Object.keys(bulk)) {
+      const [t, kind] = name.split(' ');
+      if (targets[t]) bulk[name].push(await download(targets[t], key, BULK_MIB, kind === 'chunked'));
+    }
+    for (const t of Object.keys(uploads))
+      for (let i = 0; i < 3; i++) if (targets[t]) uploads[t].push(await upload(targets[t], key, 8));
+  }
+  const bulkRes = Object.fromEntries(
+    Object.entries(bulk)
+      .filter(([, xs]) => xs.length)
+      .map(([n, xs]) => [
+        n,
+        {
+          mibPerS: round(Math.max(...xs.map((x) => x.mibPerS)), 0),
+          cpuMsPerGiB: round(Math.min(...xs.map((x) => x.cpuMsPerGiB)), 0),
+        },
+      ]),
+  );
+  const upRes = Object.fromEntries(
+    Object.entries(uploads)
+      .filter(([, xs]) => xs.length)
+      .map(([n, xs]) => [n, round(median(xs.map((x) => x.mibPerS)), 0)]),
+  );
+  return { bulkRes, upRes };
+}
+
 export async function wrkSection() {
   if (!has('wrk')) {
     console.log('\n(e) wrk not installed (Debian package `wrk`, see scripts/test-deps.sh): section skipped');
@@ -197,63 +265,17 @@ export async function wrkSection() {
   try {
     const { up, targets } = await startTargets(children, dir, key);
     const names = Object.keys(targets);
-    const runs = Object.fromEntries(names.map((n) => [n, []]));
-    const closeRuns = { gatepass: [], 'gatepass-no-peer-check': [] };
-    for (let r = 0; r < ROUNDS; r++) {
-      console.error(`wrk round ${r + 1}/${ROUNDS}…`);
-      for (const n of names) wrk(targets[n], dir, key, { seconds: 1 }); // warm-up
-      for (const n of names) runs[n].push(wrk(targets[n], dir, key));
-      for (const n of Object.keys(closeRuns))
-        closeRuns[n].push(wrk(targets[n], dir, key, { close: true, seconds: 2 }));
+    const rps = PARTS.has('rps') ? rpsPart(targets, names, dir, key) : {};
+    const transfers = PARTS.has('transfers') ? await transfersPart(targets, key) : {};
+    let mem;
+    if (PARTS.has('memory')) {
+      console.error(
+        `memory: ${MEM_STREAMS} streams through \`gatepass proxy start\`, settling ${SETTLE_S} s…`,
+      );
+      mem = await memory(children, dir, key, up);
     }
-    const res = {};
-    for (const n of names) {
-      res[n] = {
-        rps: Math.round(median(runs[n].map((x) => x.rps))),
-        cpuUsPerRequest: round(median(runs[n].map((x) => x.cpuUsPerRequest)), 1),
-        syscallsPerRequest: round(median(runs[n].map((x) => x.syscallsPerRequest)), 2),
-        non2xx: runs[n].reduce((a, x) => a + x.non2xx, 0),
-      };
-    }
-    const perConn = Object.fromEntries(
-      Object.entries(closeRuns).map(([n, xs]) => [n, round(median(xs.map((x) => x.cpuUsPerRequest)), 1)]),
-    );
-    console.error(`bulk transfers (${BULK_MIB} MiB) and 8 MiB uploads…`);
-    const bulk = {
-      'gatepass chunked': [],
-      'gatepass content-length': [],
-      'nginx chunked': [],
-      'nginx content-length': [],
-    };
-    const uploads = { gatepass: [], nginx: [], 'node-pipe': [] }; // the pipe: Node's own floor
-    for (let r = 0; r < 2; r++) {
-      for (const name of Object.keys(bulk)) {
-        const [t, kind] = name.split(' ');
-        if (targets[t]) bulk[name].push(await download(targets[t], key, BULK_MIB, kind === 'chunked'));
-      }
-      for (const t of Object.keys(uploads))
-        for (let i = 0; i < 3; i++) if (targets[t]) uploads[t].push(await upload(targets[t], key, 8));
-    }
-    const bulkRes = Object.fromEntries(
-      Object.entries(bulk)
-        .filter(([, xs]) => xs.length)
-        .map(([n, xs]) => [
-          n,
-          {
-            mibPerS: round(Math.max(...xs.map((x) => x.mibPerS)), 0),
-            cpuMsPerGiB: round(Math.min(...xs.map((x) => x.cpuMsPerGiB)), 0),
-          },
-        ]),
-    );
-    const upRes = Object.fromEntries(
-      Object.entries(uploads)
-        .filter(([, xs]) => xs.length)
-        .map(([n, xs]) => [n, round(median(xs.map((x) => x.mibPerS)), 0)]),
-    );
-    console.error(`memory: ${MEM_STREAMS} streams through \`gatepass proxy start\`, settling ${SETTLE_S} s…`);
-    const mem = await memory(children, dir, key, up);
     const loadEnd = os.loadavg().map((x) => round(x));
-    return report({ load, loadEnd, res, perConn, bulkRes, upRes, mem });
+    return report({ load, loadEnd, ...rps, ...transfers, mem });
   } finally {
     for (const c of children) c.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
@@ -264,19 +286,29 @@ function verdict(ok) {
   return ok ? 'PASS' : 'MISS';
 }
 
-function report({ load, loadEnd, res, perConn, bulkRes, upRes, mem }) {
+function rpsLines(res, perConn, targets) {
   const g = res.gatepass;
   const rows = Object.entries(res).map(
     ([n, r]) =>
       `| ${n} | ${r.rps} | ${res.nginx ? round(r.rps / res.nginx.rps) : '–'} | ${round(r.rps / res['node-pipe'].rps)} | ${r.cpuUsPerRequest} | ${r.syscallsPerRequest} | ${r.non2xx} |`,
   );
-  const targets = [];
   if (res.nginx) {
     const x = round(g.rps / res.nginx.rps);
     targets.push(`gatepass req/s vs nginx: ${x}× (target ≥ 0.7×) ${verdict(x >= 0.7)}`);
   }
   const xp = round(g.rps / res['node-pipe'].rps);
   targets.push(`gatepass req/s vs the raw Node pipe: ${xp}× (target ≥ 0.85×) ${verdict(xp >= 0.85)}`);
+  const peer = round(perConn.gatepass - perConn['gatepass-no-peer-check'], 1);
+  return `
+| target | req/s | × nginx | × node pipe | CPU µs/request | read+write syscalls/request | non-2xx |
+|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+Same-user check (/proc/net/tcp lookup), paid once per connection: with \`Connection: close\` (one connection per request) gatepass spends ${perConn.gatepass} µs CPU per request with it and ${perConn['gatepass-no-peer-check']} µs without: ${peer} µs per connection.
+`;
+}
+
+function transferLines(bulkRes, upRes, targets) {
   const gc = bulkRes['gatepass chunked'];
   const gl = bulkRes['gatepass content-length'];
   const nc = bulkRes['nginx chunked'];
@@ -299,6 +331,19 @@ function report({ load, loadEnd, res, perConn, bulkRes, upRes, mem }) {
       : '';
     targets.push(`gatepass vs nginx, 8 MiB upload: ${x}× (target ≥ 0.9×) ${verdict(x >= 0.9)}${floor}`);
   }
+  return `
+| transfer | MiB/s (best of 2) | CPU ms/GiB |
+|---|---|---|
+${Object.entries(bulkRes)
+  .map(([n, r]) => `| ${n} (${BULK_MIB} MiB) | ${r.mibPerS} | ${r.cpuMsPerGiB} |`)
+  .join('\n')}
+${Object.entries(upRes)
+  .map(([n, v]) => `| ${n} upload (8 MiB, median of 6) | ${v} | – |`)
+  .join('\n')}
+`;
+}
+
+function memoryTargets(mem, targets) {
   targets.push(
     `idle RSS of \`gatepass proxy start\`: ${mem.idleMiB} MiB (target ≤ 50) ${verdict(mem.idleMiB <= 50)}`,
   );
@@ -308,25 +353,18 @@ function report({ load, loadEnd, res, perConn, bulkRes, upRes, mem }) {
   targets.push(
     `RSS ${SETTLE_S} s after they closed: ${mem.settledMiB} MiB, ${round(mem.settledMiB - mem.idleMiB, 1)} MiB over idle (1 s after: ${mem.after1sMiB}) (target ≤ 10 over idle) ${verdict(mem.settledMiB - mem.idleMiB <= 10)}`,
   );
-  const peer = round(perConn.gatepass - perConn['gatepass-no-peer-check'], 1);
+}
+
+/** Print the parts that ran (BENCH_WRK_PARTS), each target with its ratio and PASS/MISS. */
+function report({ load, loadEnd, res, perConn, bulkRes, upRes, mem }) {
+  const targets = [];
+  const rpsText = res ? rpsLines(res, perConn, targets) : '';
+  const transferText = bulkRes ? transferLines(bulkRes, upRes, targets) : '';
+  if (mem) memoryTargets(mem, targets);
+  const peer = perConn ? round(perConn.gatepass - perConn['gatepass-no-peer-check'], 1) : undefined;
   console.log(`
-(e) wrk -t1 -c${CONCURRENCY}, POST /v1/chat/completions, ${ROUNDS} interleaved rounds of ${SECONDS} s (median). Load average ${load.join(' ')} at start, ${loadEnd.join(' ')} at end
-
-| target | req/s | × nginx | × node pipe | CPU µs/request | read+write syscalls/request | non-2xx |
-|---|---|---|---|---|---|---|
-${rows.join('\n')}
-
-Same-user check (/proc/net/tcp lookup), paid once per connection: with \`Connection: close\` (one connection per request) gatepass spends ${perConn.gatepass} µs CPU per request with it and ${perConn['gatepass-no-peer-check']} µs without: ${peer} µs per connection.
-
-| transfer | MiB/s (best of 2) | CPU ms/GiB |
-|---|---|---|
-${Object.entries(bulkRes)
-  .map(([n, r]) => `| ${n} (${BULK_MIB} MiB) | ${r.mibPerS} | ${r.cpuMsPerGiB} |`)
-  .join('\n')}
-${Object.entries(upRes)
-  .map(([n, v]) => `| ${n} upload (8 MiB, median of 6) | ${v} | – |`)
-  .join('\n')}
-
+(e) ${res ? `wrk -t1 -c${CONCURRENCY}, POST /v1/chat/completions, ${ROUNDS} interleaved rounds of ${SECONDS} s (median)` : `parts: ${[...PARTS].join(', ')}`}. Load average ${load.join(' ')} at start, ${loadEnd.join(' ')} at end
+${rpsText}${transferText}
 Targets:
 ${targets.map((t) => `  ${t}`).join('\n')}`);
   return {

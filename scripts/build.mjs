@@ -65,6 +65,34 @@ await build({
   plugins: [refreshOnly(external)],
 });
 
+/**
+ * dist/proxy.cjs: the lean `gatepass proxy start` entry (src/cli/fast-proxy.ts), required by the
+ * bin (dist/fast.js, main.ts) once its checks (fast-proxy-plan.ts) pass. What the proxy that stays
+ * running holds is what this file loads, so (issue 19, bench/README.md "idle memory"):
+ * - one file, not ~40 ES module chunks: each module costs the loader, and that many make V8 compile
+ *   the loader's own functions with TurboFan (~3.5 MiB more resident node binary and code);
+ * - CommonJS, with the npm packages left to run time: a `require()` inside lazily evaluated code is
+ *   lazy, so what only rare paths need (openid-client for a login or refresh, yaml for a config
+ *   write, undici for the node engine or an egress proxy) loads only then — an ES module bundle
+ *   would hoist those imports and load them all at start, or inline them (2.5 MB of source held
+ *   in memory);
+ * - ASCII-only and without whitespace: V8 keeps the source of a script for lazy compilation, as a
+ *   two-byte string if one character needs it.
+ */
+await build({
+  ...common,
+  entryPoints: { proxy: 'src/cli/fast-proxy.ts' },
+  outExtension: { '.js': '.cjs' },
+  outdir: 'dist',
+  format: 'cjs',
+  splitting: false,
+  packages: 'external',
+  charset: 'ascii',
+  minifyWhitespace: true,
+  define: { ...common.define, 'import.meta.url': '__gpImportMetaUrl' },
+  banner: { js: "const __gpImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+
 // dist/cli.cjs (the bin), dist/fast.js and its code cache, the dist/cli.js shim: the `gatepass
 // token` fast path, handing over to dist/full.js otherwise (build-fast-path.mjs).
 await buildFastPath({ common, external, root });

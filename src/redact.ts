@@ -37,7 +37,7 @@ export function stripControl(text: string, options: { singleLine?: boolean } = {
 const base64url = '[A-Za-z0-9_-]';
 
 /** Placeholders of secrets in help text and hints: `...`, `…`, `<token>`, empty. */
-const PLACEHOLDER = /^(?:\.\.\.|…|<[^<>]*>|)$/;
+const PLACEHOLDER = /^(?:\.\.\.|\u2026|<[^<>]*>|)$/;
 
 /** Words that follow "Bearer" in prose ("the bearer scheme"), not credentials. */
 const BEARER_PROSE = /^(?:tokens?|schemes?|auth(?:entication|orization)?|headers?|prefix|credentials?)$/i;

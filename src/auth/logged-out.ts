@@ -5,7 +5,9 @@
  * login or runs a token command on its own: a tool's `gatepass token` and the proxy get
  * "you are logged out" instead of a browser tab.
  */
+import { managedSources } from '../config/paths.js';
 import type { Provider } from '../config/schema.js';
+import { readFreshSnapshot } from '../config/snapshot.js';
 import { AuthError } from '../errors.js';
 import type { AuthContext } from './types.js';
 
@@ -18,10 +20,15 @@ export function loggedOutError(name: string, isDefault: boolean): AuthError {
 
 /**
  * Is the provider logged out? The config file is read afresh when it exists, so a long-running
- * process (the proxy) sees a logout (or login) made by another one; else the in-memory flag.
+ * process (the proxy) sees a logout (or login) made by another one; else the in-memory flag. Its
+ * JSON snapshot answers while it matches the file (snapshot.ts), so the proxy does not load the
+ * YAML parser for this on every token command run; a stale one: the file is parsed (and the
+ * snapshot rewritten).
  */
 export async function isLoggedOut(ctx: AuthContext, name: string, provider: Provider): Promise<boolean> {
   try {
+    const snap = readFreshSnapshot(ctx.configFile, managedSources(ctx.env), ctx.env);
+    if (snap) return snap.config.providers[name]?.logged_out === true;
     const { loadConfig } = await import('../config/store.js');
     const { config, exists } = await loadConfig(ctx.configFile);
     if (exists) return config.providers[name]?.logged_out === true;

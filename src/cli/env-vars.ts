@@ -43,6 +43,10 @@ export const ENV_VARS: readonly EnvVar[] = [
       'with `GATEPASS_SECRET_STORE=env`: a secret by key, e.g. `GATEPASS_SECRET_LLM_OAUTH_1a2b3c4d_AT` or `GATEPASS_SECRET_GATEPASS_LOCAL_PROXY_KEY`',
   },
   { name: 'GATEPASS_TOKEN_FAST_PATH', meaning: '`0`: `gatepass token` always runs the full CLI' },
+  {
+    name: 'GATEPASS_PROXY_FAST_PATH',
+    meaning: '`0`: `gatepass proxy start` always runs the full CLI (not the lean proxy entry)',
+  },
   { name: 'GATEPASS_PROXY_ENGINE', meaning: 'proxy engine: `wire` (default) or `node`' },
   {
     name: 'GATEPASS_HELPER_CHECK',

@@ -137,13 +137,16 @@ function lookUp(family: 4 | 6, needle: string): Promise<number | undefined> {
     b.waiting ??= { needles: [], resolve: [] };
     b.waiting.needles.push(needle);
     b.waiting.resolve.push(resolve);
-    if (!b.reading) void drain(family);
+    if (b.reading) return;
+    // The read starts after this turn of the event loop: the connections accepted in the same turn
+    // (a client opening its pool: 32 at once for wrk -c32) share it instead of waiting for the next.
+    b.reading = true;
+    setImmediate(() => void drain(family));
   });
 }
 
 async function drain(family: 4 | 6): Promise<void> {
   const b = batches[family];
-  b.reading = true;
   while (b.waiting) {
     const batch = b.waiting;
     b.waiting = undefined;

@@ -2,11 +2,10 @@
  * The engine in front of the listening sockets, behind one small interface for server.ts: the
  * server created for each address (wire: a plain net.Server handing accepted sockets to the wire
  * engine after the same-user check; node: node:http with the check started on each connection) and
- * how its connections close when the proxy stops.
+ * how its connections close when the proxy stops. The node engine's front is node/front.ts, imported
+ * only when that engine is chosen (node:http and its handler are not loaded otherwise).
  */
-import http from 'node:http';
 import net from 'node:net';
-import { createRequestListener, type NodeEngine } from './node/handler.js';
 import { checkPeer, type PeerCheck } from './peer.js';
 import type { WireEngine } from './wire/index.js';
 
@@ -42,34 +41,5 @@ export function wireFront(wire: WireEngine, peers: PeerCheck): Front {
     closeIdle: () => wire.closeIdle(),
     cut: () => wire.destroyAll(),
     abort: () => wire.destroyAll(),
-  };
-}
-
-export function nodeFront(n: NodeEngine): Front {
-  const onRequest = createRequestListener(n);
-  const peers = n.peers;
-  return {
-    createServer() {
-      const h = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, onRequest);
-      h.headersTimeout = 60_000;
-      if (peers.enabled) {
-        h.on('connection', (socket: net.Socket) => {
-          const p = checkPeer(peers, socket).then(() => {
-            peers.pending.delete(socket);
-          });
-          peers.pending.set(socket, p);
-        });
-      }
-      return h;
-    },
-    closeServer(server, done) {
-      server.close(() => done());
-      (server as http.Server).closeIdleConnections();
-    },
-    closeIdle: () => undefined,
-    cut: (servers) => {
-      for (const s of servers) (s as http.Server).closeAllConnections();
-    },
-    abort: () => undefined,
   };
 }

@@ -12,7 +12,7 @@
 import type net from 'node:net';
 import type { Dispatcher } from 'undici';
 import { registerSecret } from '../redact.js';
-import { type Front, nodeFront, wireFront } from './front.js';
+import { type Front, wireFront } from './front.js';
 import { createIdleCollector, type IdleCollector } from './idle-gc.js';
 import { listenAll } from './listen.js';
 import { gatewayDispatcher } from './node/dispatcher.js';
@@ -38,7 +38,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const tokens = startTokenCache(s);
   const peers = createPeerCheck(options, s.logger);
   const idleGc = createIdleCollector(); // memory of a burst of connections back once idle
-  const front = createFront(s, tokens, pool, peers, idleGc);
+  const front = await createFront(s, tokens, pool, peers, idleGc);
   const servers: net.Server[] = [];
   let addresses: string[];
   try {
@@ -65,18 +65,18 @@ function startTokenCache(s: ProxySettings): TokenCache {
 }
 
 /** The policy both engines share, and the engine chosen (resolveSettings) in front of the sockets. */
-function createFront(
+async function createFront(
   s: ProxySettings,
   tokens: TokenCache,
   pool: Dispatcher | undefined,
   peers: PeerCheck,
   idleGc: IdleCollector,
-): Front {
+): Promise<Front> {
   const policy = createPolicy(s, tokens, peers);
   const front =
     s.engine === 'wire'
       ? wireFront(createWireEngine(policy), peers)
-      : nodeFront({ s, policy, tokens, pool: pool!, peers });
+      : (await import('./node/front.js')).nodeFront({ s, policy, tokens, pool: pool!, peers });
   return { ...front, createServer: () => front.createServer().on('connection', idleGc.track) };
 }
 
