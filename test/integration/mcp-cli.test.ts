@@ -12,7 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
-import { MCP_TOOL, MCP_TOOL_REPLY, startMcpServer } from '../helpers/mcp-server.js';
+import { MCP_TOOL, MCP_TOOL_REPLY, startMcpServer, writeTwoProviderConfig } from '../helpers/mcp-server.js';
 import { freePort } from '../helpers/ports.js';
 
 const TOKEN = 'gp-mcp-test-token-0123456789';
@@ -29,25 +29,7 @@ beforeEach(async () => {
     GATEPASS_SECRET_GATEPASS_LOCAL_PROXY_KEY: KEY,
     GP_TEST_TOKEN: TOKEN,
   });
-  altConfig = path.join(t.home, 'alt/gatepass.yaml');
-  mkdirSync(path.dirname(altConfig), { recursive: true });
-  writeFileSync(
-    altConfig,
-    `version: 1
-default_provider: other
-providers:
-  other:
-    type: command
-    gateway_url: https://gw.example.test
-    auth: { env_var: NOPE_TOKEN }
-  work:
-    type: command
-    gateway_url: https://gw.example.test
-    auth: { env_var: GP_TEST_TOKEN }
-proxy:
-  listen_port: ${await freePort()}
-`,
-  );
+  altConfig = writeTwoProviderConfig(path.join(t.home, 'alt/gatepass.yaml'), await freePort());
   writeFileSync(path.join(t.home, '.claude.json'), CLAUDE_JSON);
   mkdirSync(path.join(t.home, '.gemini'));
   writeFileSync(path.join(t.home, '.gemini/settings.json'), GEMINI);

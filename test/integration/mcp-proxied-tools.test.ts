@@ -14,7 +14,12 @@ import { parse as parseJsonc } from 'jsonc-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
-import { MCP_TOOL, startMcpServer, type TestMcpServer } from '../helpers/mcp-server.js';
+import {
+  MCP_TOOL,
+  startMcpServer,
+  type TestMcpServer,
+  writeTwoProviderConfig,
+} from '../helpers/mcp-server.js';
 import { freePort } from '../helpers/ports.js';
 
 const TOKEN = 'gp-mcp-proxied-token-0123456789';
@@ -33,25 +38,7 @@ beforeEach(async () => {
   for (const k of Object.keys(t.env))
     if (/^(CODEX_HOME|CLAUDE_CONFIG_DIR|GEMINI_CLI_HOME)$/.test(k)) delete t.env[k];
   port = await freePort();
-  altConfig = path.join(t.home, 'alt/gatepass.yaml');
-  mkdirSync(path.dirname(altConfig), { recursive: true });
-  writeFileSync(
-    altConfig,
-    `version: 1
-default_provider: other
-providers:
-  other:
-    type: command
-    gateway_url: https://gw.example.test
-    auth: { env_var: NOPE_TOKEN }
-  work:
-    type: command
-    gateway_url: https://gw.example.test
-    auth: { env_var: GP_TEST_TOKEN }
-proxy:
-  listen_port: ${port}
-`,
-  );
+  altConfig = writeTwoProviderConfig(path.join(t.home, 'alt/gatepass.yaml'), port);
   mcp = await startMcpServer(async (tok) => tok === TOKEN);
 });
 afterEach(async () => {
