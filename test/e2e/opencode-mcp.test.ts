@@ -12,48 +12,33 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type BrowserHook, startBrowserHook } from '../helpers/browser.js';
-import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
-import { FAKE_REPLY, type FakeLlm, startFakeLlm } from '../helpers/fake-llm.js';
-import { startTestIdp, type TestIdp } from '../helpers/idp.js';
+import type { BrowserHook } from '../helpers/browser.js';
+import type { TempHome } from '../helpers/cli.js';
+import { FAKE_REPLY, type FakeLlm } from '../helpers/fake-llm.js';
+import type { TestIdp } from '../helpers/idp.js';
 import { idpVerifier, MCP_TOOL, startMcpServer, type TestMcpServer } from '../helpers/mcp-server.js';
+import { type OpencodeLab, startOpencodeLab } from '../helpers/opencode-lab.js';
 import { freePort } from '../helpers/ports.js';
-import { BIN, OPENCODE_OFFLINE_ENV, oidcSetupFlags, opencodeBin, runTool } from '../helpers/tool-e2e.js';
+import { OPENCODE_OFFLINE_ENV, oidcSetupFlags, opencodeBin, runTool } from '../helpers/tool-e2e.js';
 
 const MODEL = 'gp-fake-model';
 
+let lab: OpencodeLab;
 let idp: TestIdp;
 let hook: BrowserHook;
 let fake: FakeLlm;
 let mcp: TestMcpServer;
 let t: TempHome;
-let config: string;
+let gp: OpencodeLab['gp'];
 beforeAll(async () => {
-  [idp, hook, fake] = await Promise.all([startTestIdp(), startBrowserHook(), startFakeLlm()]);
+  lab = await startOpencodeLab();
+  ({ idp, hook, fake, t, gp } = lab);
   mcp = await startMcpServer(idpVerifier(idp, idp.audience));
-  t = makeTempHome({
-    GATEPASS_SECRET_STORE: 'file',
-    PATH: `${BIN}${path.delimiter}${process.env['PATH'] ?? ''}`,
-    ...hook.env,
-  });
-  for (const k of Object.keys(t.env)) if (/^(OPENAI_|OPENCODE_)/.test(k)) delete t.env[k];
-  config = path.join(t.home, 'work/gatepass.yaml');
 });
 afterAll(async () => {
-  if (t) await gp(['proxy', 'stop']);
   await mcp?.close();
-  await fake?.close();
-  await hook?.close();
-  await idp?.close();
-  t?.cleanup();
+  await lab?.close();
 });
-
-const gp = (args: string[]) =>
-  runGatepass(['--config', config, '--provider', 'work', ...args], {
-    env: t.env,
-    cwd: t.home,
-    timeoutMs: 120_000,
-  });
 const opencode = (args: string[]) => runTool(t, opencodeBin(), args, 150_000, OPENCODE_OFFLINE_ENV);
 
 it('opencode reaches an MCP server added with gatepass mcp add through the proxy, with the IdP-signed token', async () => {
