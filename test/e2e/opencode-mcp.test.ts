@@ -8,8 +8,7 @@
  * request the fake gateway receives): the MCP server saw only the provider's IdP-signed token.
  * `mcp remove` and teardown give opencode.json back byte for byte.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { BrowserHook } from '../helpers/browser.js';
@@ -18,8 +17,7 @@ import { FAKE_REPLY, type FakeLlm } from '../helpers/fake-llm.js';
 import type { TestIdp } from '../helpers/idp.js';
 import { idpVerifier, MCP_TOOL, startMcpServer, type TestMcpServer } from '../helpers/mcp-server.js';
 import { type OpencodeLab, startOpencodeLab } from '../helpers/opencode-lab.js';
-import { freePort } from '../helpers/ports.js';
-import { OPENCODE_OFFLINE_ENV, oidcSetupFlags, opencodeBin, runTool } from '../helpers/tool-e2e.js';
+import { OPENCODE_OFFLINE_ENV, opencodeBin, runTool } from '../helpers/tool-e2e.js';
 
 const MODEL = 'gp-fake-model';
 
@@ -42,22 +40,10 @@ afterAll(async () => {
 const opencode = (args: string[]) => runTool(t, opencodeBin(), args, 150_000, OPENCODE_OFFLINE_ENV);
 
 it('opencode reaches an MCP server added with gatepass mcp add through the proxy, with the IdP-signed token', async () => {
-  const configFile = path.join(t.home, '.config/opencode/opencode.json');
+  const configFile = lab.opencodeFile;
   const original =
     '{\n  "$schema": "https://opencode.ai/config.json",\n  "mcp": {\n    // off for now\n    "docs": { "type": "local", "command": ["docs-mcp"], "enabled": false }\n  }\n}\n';
-  mkdirSync(path.dirname(configFile), { recursive: true });
-  writeFileSync(configFile, original);
-
-  const proxyPort = await freePort();
-  const setup = await gp([
-    'setup',
-    ...(await oidcSetupFlags(fake.url, idp, 'opencode')),
-    '--models',
-    MODEL,
-    '--proxy-port',
-    String(proxyPort),
-  ]);
-  expect(setup.code, setup.stderr).toBe(0);
+  const proxyPort = await lab.setupOpencode(original, MODEL);
   await hook.waitForLogins(1, 10_000);
   const wiredModel = readFileSync(configFile, 'utf8');
   const add = await gp(['mcp', 'add', 'wiki', mcp.url, '--tools', 'opencode']);

@@ -9,8 +9,7 @@
  * for byte; when OpenCode itself added its "$schema" line to the file, teardown keeps that line (and
  * says the file was edited) and gives back every other byte.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -19,8 +18,7 @@ import type { TempHome } from '../helpers/cli.js';
 import { FAKE_REPLY, type FakeLlm } from '../helpers/fake-llm.js';
 import type { TestIdp } from '../helpers/idp.js';
 import { type OpencodeLab, startOpencodeLab } from '../helpers/opencode-lab.js';
-import { freePort } from '../helpers/ports.js';
-import { OPENCODE_OFFLINE_ENV, oidcSetupFlags, opencodeBin, runTool } from '../helpers/tool-e2e.js';
+import { OPENCODE_OFFLINE_ENV, opencodeBin, runTool } from '../helpers/tool-e2e.js';
 
 const MODEL = 'gp-fake-model';
 
@@ -38,7 +36,7 @@ afterAll(async () => {
   await lab?.close();
 });
 
-const configFile = () => path.join(t.home, '.config/opencode/opencode.json');
+const configFile = () => lab.opencodeFile;
 const userProvider =
   '  // my providers\n  "provider": {\n    "local": { "npm": "@ai-sdk/openai-compatible", "options": { "baseURL": "http://127.0.0.1:1/v1" } }\n  }\n}\n';
 
@@ -47,19 +45,7 @@ const userProvider =
  * then `opencode run`, which must answer from the gateway with only IdP-signed JWTs on the way.
  */
 async function setupAndRun(original: string, login: number): Promise<void> {
-  mkdirSync(path.dirname(configFile()), { recursive: true });
-  writeFileSync(configFile(), original);
-
-  const proxyPort = await freePort();
-  const setup = await gp([
-    'setup',
-    ...(await oidcSetupFlags(fake.url, idp, 'opencode')),
-    '--models',
-    MODEL,
-    '--proxy-port',
-    String(proxyPort),
-  ]);
-  expect(setup.code, setup.stderr).toBe(0);
+  const proxyPort = await lab.setupOpencode(original, MODEL);
   await hook.waitForLogins(login, 10_000);
   expect(hook.logins()).toBe(login);
   const wired = parseJsonc(readFileSync(configFile(), 'utf8'));

@@ -4,10 +4,8 @@
  * pass `verify` (a JWT checked against the real IdP's keys, or an exact value), else 401. Records
  * every JSON-RPC method with the Authorization header it came with.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -109,31 +107,4 @@ export async function startMcpServer(
         server.close(() => resolve());
       }),
   };
-}
-
-/**
- * The `--config` file the MCP CLI tests share: a default provider `other` whose token is never set,
- * and `work`, a command provider reading GP_TEST_TOKEN, with the proxy on `port`. Written with its
- * directory; returns the file's path.
- */
-export function writeTwoProviderConfig(file: string, port: number): string {
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(
-    file,
-    `version: 1
-default_provider: other
-providers:
-  other:
-    type: command
-    gateway_url: https://gw.example.test
-    auth: { env_var: NOPE_TOKEN }
-  work:
-    type: command
-    gateway_url: https://gw.example.test
-    auth: { env_var: GP_TEST_TOKEN }
-proxy:
-  listen_port: ${port}
-`,
-  );
-  return file;
 }

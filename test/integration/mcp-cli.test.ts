@@ -12,7 +12,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
-import { MCP_TOOL, MCP_TOOL_REPLY, startMcpServer, writeTwoProviderConfig } from '../helpers/mcp-server.js';
+import { addKilledAtEveryStep, writeTwoProviderConfig } from '../helpers/mcp-cli.js';
+import { MCP_TOOL, MCP_TOOL_REPLY, startMcpServer } from '../helpers/mcp-server.js';
 import { freePort } from '../helpers/ports.js';
 
 const TOKEN = 'gp-mcp-test-token-0123456789';
@@ -305,34 +306,27 @@ describe('setup --otel-endpoint', () => {
 
 describe('mcp add killed at every durable step', () => {
   it('the next gatepass run (status) rolls it back, or it committed: then remove gives every byte back', async () => {
-    let completed = false;
-    let rolledBack = 0;
-    for (let step = 1; step <= 40 && !completed; step++) {
-      const r = await runGatepass(
-        [
-          '--config',
-          altConfig,
-          '--provider',
-          'work',
-          'mcp',
-          'add',
-          'wiki',
-          'https://mcp.example.test/mcp',
-          ...BOTH,
-        ],
-        { env: { ...t.env, GATEPASS_TEST_CRASH_AFTER_STEP: String(step) } },
-      );
-      completed = r.code === 0;
-      if (!completed) expect(r.signal, `step ${step}: ${r.stderr}`).toBe('SIGKILL');
-      const status = await gp(['status']);
-      expect(status.stdout + status.stderr).not.toContain(KEY);
-      if (readFileSync(altConfig, 'utf8').includes('mcp:wiki')) {
-        expect((await gp(['mcp', 'remove', 'wiki'])).code).toBe(0);
-      } else rolledBack++;
-      expect(read('.claude.json'), `step ${step}`).toBe(CLAUDE_JSON);
-      expect(read('.gemini/settings.json'), `step ${step}`).toBe(GEMINI);
-    }
-    expect(completed).toBe(true);
+    const rolledBack = await addKilledAtEveryStep({
+      args: [
+        '--config',
+        altConfig,
+        '--provider',
+        'work',
+        'mcp',
+        'add',
+        'wiki',
+        'https://mcp.example.test/mcp',
+        ...BOTH,
+      ],
+      env: t.env,
+      configFile: altConfig,
+      gp,
+      key: KEY,
+      check: (step) => {
+        expect(read('.claude.json'), `step ${step}`).toBe(CLAUDE_JSON);
+        expect(read('.gemini/settings.json'), `step ${step}`).toBe(GEMINI);
+      },
+    });
     expect(rolledBack).toBeGreaterThan(3);
   });
 });

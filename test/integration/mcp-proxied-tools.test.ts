@@ -14,12 +14,8 @@ import { parse as parseJsonc } from 'jsonc-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 import { makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
-import {
-  MCP_TOOL,
-  startMcpServer,
-  type TestMcpServer,
-  writeTwoProviderConfig,
-} from '../helpers/mcp-server.js';
+import { addKilledAtEveryStep, writeTwoProviderConfig } from '../helpers/mcp-cli.js';
+import { MCP_TOOL, startMcpServer, type TestMcpServer } from '../helpers/mcp-server.js';
 import { freePort } from '../helpers/ports.js';
 
 const TOKEN = 'gp-mcp-proxied-token-0123456789';
@@ -244,35 +240,29 @@ describe('mcp add into Codex CLI and VS Code killed at every durable step', () =
     const [codex, vscode] = [CASES[0]!, CASES[2]!];
     put(codex.file, codex.original);
     put(vscode.file, vscode.original);
-    let completed = false;
-    let rolledBack = 0;
-    for (let step = 1; step <= 40 && !completed; step++) {
-      const r = await runGatepass(
-        [
-          '--config',
-          altConfig,
-          '--provider',
-          'work',
-          'mcp',
-          'add',
-          'wiki',
-          mcp.url,
-          '--tools',
-          'codex,vscode',
-        ],
-        { env: { ...t.env, GATEPASS_TEST_CRASH_AFTER_STEP: String(step) }, cwd: t.home },
-      );
-      completed = r.code === 0;
-      if (!completed) expect(r.signal, `step ${step}: ${r.stderr}`).toBe('SIGKILL');
-      const status = await gp(['status']);
-      expect(status.stdout + status.stderr).not.toContain(KEY);
-      if (readFileSync(altConfig, 'utf8').includes('mcp:wiki')) {
-        expect((await gp(['mcp', 'remove', 'wiki'])).code).toBe(0);
-      } else rolledBack++;
-      expect(read(codex.file), `step ${step}`).toBe(codex.original);
-      expect(read(vscode.file), `step ${step}`).toBe(vscode.original);
-    }
-    expect(completed).toBe(true);
+    const rolledBack = await addKilledAtEveryStep({
+      args: [
+        '--config',
+        altConfig,
+        '--provider',
+        'work',
+        'mcp',
+        'add',
+        'wiki',
+        mcp.url,
+        '--tools',
+        'codex,vscode',
+      ],
+      env: t.env,
+      cwd: t.home,
+      configFile: altConfig,
+      gp,
+      key: KEY,
+      check: (step) => {
+        expect(read(codex.file), `step ${step}`).toBe(codex.original);
+        expect(read(vscode.file), `step ${step}`).toBe(vscode.original);
+      },
+    });
     expect(rolledBack).toBeGreaterThan(3);
   });
 });
