@@ -11,9 +11,11 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Option } from 'commander';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { shellQuote } from '../../src/auth/export.js';
 import { parseLeanProxyArgs } from '../../src/cli/fast-proxy-plan.js';
+import { buildProgram } from '../../src/cli/program.js';
 import { snapshotFileFor } from '../../src/config/snapshot.js';
 import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 import { CLI, makeTempHome, runGatepass, type TempHome } from '../helpers/cli.js';
@@ -221,6 +223,25 @@ describe('the lean proxy entry: what it loads', () => {
     ]) {
       expect(parseLeanProxyArgs(argv), argv.join(' ')).toBeUndefined();
     }
+  });
+
+  it('knows every option the command tree gives `proxy start` and the global ones (its table cannot drift from the definitions)', () => {
+    const sink = { write: () => true };
+    const program = buildProgram({ stdout: sink, stderr: sink } as never, { runner: async () => {} });
+    const start = program.commands
+      .find((c) => c.name() === 'proxy')!
+      .commands.find((c) => c.name() === 'start')!;
+    const globals = program.options.filter((o) => !['--version', '--help'].includes(o.long ?? ''));
+    const value = (o: Option) => (o.required || o.optional ? ['v'] : []);
+    for (const o of globals) {
+      for (const flag of [o.short, o.long].filter((f): f is string => !!f))
+        expect(parseLeanProxyArgs([flag, ...value(o), 'proxy', 'start']), flag).toBeDefined();
+    }
+    for (const o of start.options) {
+      if (o.long === '--help') continue;
+      expect(parseLeanProxyArgs(['proxy', 'start', o.long!, ...value(o)]), o.long).toBeDefined();
+    }
+    expect(start.options.length).toBeGreaterThan(3);
   });
 });
 
