@@ -79,6 +79,18 @@ export function presentedKeys(headers: Headers, search: Query): string[] {
 
 /** Did the client present the local proxy key (in any of the places presentedKeys looks)? */
 export function hasLocalKey(headers: Headers, search: Query, localKey: string): boolean {
+  // Where the proxy-mode tools put it (x-api-key, then a bearer token) first, without collecting
+  // every key; any one matching is enough, so the order changes nothing but the cost.
+  const x = first(headers['x-api-key']);
+  if (x !== undefined && localKeyMatches(x.trim(), localKey)) return true;
+  const auth = first(headers['authorization']);
+  if (
+    auth !== undefined &&
+    auth.length > 7 &&
+    /^bearer /i.test(auth) &&
+    localKeyMatches(auth.slice(7), localKey)
+  )
+    return true;
   return presentedKeys(headers, search).some((k) => localKeyMatches(k, localKey));
 }
 

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_CREDENTIALS, HOP_BY_HOP } from '../../src/proxy/headers.js';
-import { CLIENT, HOP, type Http1Head, Http1Parser } from '../../src/proxy/wire/http1.js';
+import { CLIENT, HOP, type Http1Head, Http1Parser, LENGTH } from '../../src/proxy/wire/http1.js';
 
 interface Message {
   head: Http1Head;
@@ -95,7 +95,7 @@ describe('requests', () => {
     expect(bytes.messages).toHaveLength(3);
   });
 
-  it('classifies headers as the node:http engine does: hop-by-hop, client-only (credentials, framing), or forwarded', () => {
+  it('classifies headers as the node:http engine does: hop-by-hop, client-only (credentials, framing), Content-Length (forwarded as validated), or forwarded', () => {
     const names = [
       ...HOP_BY_HOP,
       ...CLIENT_CREDENTIALS,
@@ -121,9 +121,11 @@ describe('requests', () => {
       head.lower.forEach((n, i) => {
         const want = HOP_BY_HOP.has(n)
           ? HOP
-          : CLIENT_CREDENTIALS.has(n) || ['host', 'expect', 'content-length'].includes(n)
+          : CLIENT_CREDENTIALS.has(n) || ['host', 'expect'].includes(n)
             ? CLIENT
-            : 0;
+            : n === 'content-length'
+              ? LENGTH
+              : 0;
         expect(head.kind[i], n).toBe(want);
       });
     }
@@ -210,6 +212,35 @@ describe('requests', () => {
     const r = parse('request', req(['POST / HTTP/1.1', 'Transfer-Encoding: chunked'], body));
     expect(r.error).toBe('E_HTTP_PARSE');
     expect(r.messages).toHaveLength(0);
+  });
+
+  it('refuses a bad byte of a head still arriving in the read it comes in, whichever read that is', () => {
+    const { parser } = collect('request');
+    const pieces = ['GET /v1/models HTTP/1.1\r', '\nHost: h\r\nX-A: a', 'b\r\nX-B: c'];
+    for (const piece of pieces) expect(parser.execute(Buffer.from(piece, 'latin1'))).toBeUndefined();
+    expect(parser.inMessage).toBe(true);
+    expect(parser.execute(Buffer.from('d\0e', 'latin1'))?.code).toBe('E_HTTP_PARSE');
+    for (const [good, bad] of [
+      ['GET / HTTP/1.1\r\nX-A: a', 'b\nX-B: c'], // a bare LF
+      ['GET / HTTP/1.1\r\nX-A: a\r', 'X-B: c'], // a CR at the end of one read, no LF in the next
+      ['GET / HTTP/1.1\r\nX-A: a', '\x7f'],
+    ]) {
+      const p = collect('request').parser;
+      expect(p.execute(Buffer.from(good!, 'latin1')), good).toBeUndefined();
+      expect(p.execute(Buffer.from(bad!, 'latin1'))?.code, bad).toBe('E_HTTP_PARSE');
+    }
+  });
+
+  it('a head of exactly 16 KiB is read, one byte more is not, whole or a byte at a time', () => {
+    const sized = (n: number) => {
+      const start = 'GET / HTTP/1.1\r\nX-Big: ';
+      return `${start}${'a'.repeat(n - start.length)}\r\n\r\n`; // the head without its final CRLFCRLF is n bytes
+    };
+    const everyByte = Array.from({ length: 16 * 1024 + 8 }, (_, i) => i);
+    expect(parse('request', sized(16 * 1024)).messages).toHaveLength(1);
+    expect(parse('request', sized(16 * 1024), everyByte).messages).toHaveLength(1);
+    expect(parse('request', sized(16 * 1024 + 1)).error).toBe('E_HTTP_HEADER_OVERFLOW');
+    expect(parse('request', sized(16 * 1024 + 1), everyByte).error).toBe('E_HTTP_HEADER_OVERFLOW');
   });
 
   it('limits the head to 16 KiB (431-worthy overflow), whole or in pieces', () => {

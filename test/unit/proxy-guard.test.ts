@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { detectDialect, errorBody } from '../../src/proxy/dialect.js';
 import { checkRequest, isAllowedHost, presentedKeys } from '../../src/proxy/guard.js';
 import { downstreamRawHeaders, upstreamPath, upstreamRequestHeaders } from '../../src/proxy/headers.js';
-import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
+import { generateLocalProxyKey, localKeyMatches } from '../../src/secrets/local-key.js';
 
 const KEY = generateLocalProxyKey();
 
@@ -78,6 +78,43 @@ describe('presentedKeys / checkRequest', () => {
       reason: 'key',
     });
     expect(checkRequest({ ...ok, 'x-api-key': `${KEY}x` }, undefined, opts).ok).toBe(false);
+  });
+
+  it('the quick slots (x-api-key, then Bearer) agree with the full search: a wrong key there still lets another slot match', () => {
+    // A wrong x-api-key next to the right bearer token (and the reverse), odd bearer spellings the
+    // full parser accepts, and near misses of the key in each slot.
+    const wrong = `${KEY.slice(0, -1)}${KEY.endsWith('A') ? 'B' : 'A'}`;
+    expect(
+      checkRequest({ ...ok, 'x-api-key': wrong, authorization: `Bearer ${KEY}` }, undefined, opts).ok,
+    ).toBe(true);
+    expect(
+      checkRequest({ ...ok, 'x-api-key': KEY, authorization: `Bearer ${wrong}` }, undefined, opts).ok,
+    ).toBe(true);
+    expect(checkRequest({ ...ok, authorization: `bearer   ${KEY}` }, undefined, opts).ok).toBe(true);
+    expect(checkRequest({ ...ok, authorization: `BEARER ${KEY}` }, undefined, opts).ok).toBe(true);
+    expect(checkRequest({ ...ok, 'x-api-key': wrong }, new URLSearchParams({ key: KEY }), opts).ok).toBe(
+      true,
+    );
+    for (const near of [wrong, KEY.slice(1), `${KEY}x`, KEY.toUpperCase(), `${KEY}\u0100`]) {
+      expect(checkRequest({ ...ok, 'x-api-key': near }, undefined, opts).ok, near).toBe(false);
+      expect(checkRequest({ ...ok, authorization: `Bearer ${near}` }, undefined, opts).ok, near).toBe(false);
+    }
+  });
+
+  it('localKeyMatches: equal keys only — every length, every position of a difference, non-ASCII look-alikes', () => {
+    expect(localKeyMatches(KEY, KEY)).toBe(true);
+    expect(localKeyMatches(undefined, KEY)).toBe(false);
+    expect(localKeyMatches('', KEY)).toBe(false);
+    for (let i = 0; i < KEY.length; i++) {
+      const c = KEY.charCodeAt(i);
+      // One code unit off at each position, including one that only differs above the low byte.
+      for (const d of [c ^ 1, c + 0x100]) {
+        const near = KEY.slice(0, i) + String.fromCharCode(d) + KEY.slice(i + 1);
+        expect(localKeyMatches(near, KEY), `position ${i}`).toBe(false);
+      }
+      expect(localKeyMatches(KEY.slice(0, i), KEY)).toBe(false);
+    }
+    expect(localKeyMatches(`${KEY}${KEY}`, KEY)).toBe(false);
   });
 
   it('refuses browser requests and bad hosts before looking at the key', () => {

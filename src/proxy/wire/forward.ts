@@ -10,6 +10,7 @@ import type { TokenResult } from '../../auth/types.js';
 import { GatepassError } from '../../errors.js';
 import { tokenWithin } from '../token-wait.js';
 import type { Exchange } from './exchange.js';
+import { put, requestHead } from './heads-out.js';
 import { sendError, sendPlain } from './respond.js';
 import { CRLF, GONE, Phase, SMALL_WRITE } from './state.js';
 import { ensureSweeper } from './sweeper.js';
@@ -105,39 +106,28 @@ function send(ex: Exchange, token: string): void {
   ex.conn = u;
   ex.reused = u.reused;
   const streamed = ex.bodyMode === 'stream';
-  const h = ex.head;
-  const named = h.connectionNamed;
-  let head = `${h.method} ${ex.path} HTTP/1.1\r\n${ex.client.engine.hostLine}`;
-  const raw = h.raw;
-  const lower = h.lower;
-  const kind = h.kind;
-  for (let i = 0; i < lower.length; i++) {
-    if (kind[i] !== 0 || named?.has(lower[i]!)) continue;
-    head += `${raw[2 * i]}: ${raw[2 * i + 1]}\r\n`;
-  }
-  if (streamed && h.chunked) head += 'transfer-encoding: chunked\r\n';
-  else if (h.contentLength !== undefined) head += `content-length: ${h.contentLength}\r\n`;
-  head += `authorization: Bearer ${token}\r\n\r\n`;
   const s = u.socket;
+  const host = ex.client.engine.hostLine;
+  if (!streamed && ex.bodyBytes <= SMALL_WRITE) {
+    // Head and (small) body in one write: one segment, one syscall.
+    const buf = requestHead(ex.head, ex.path, host, token, false, ex.bodyBytes);
+    let off = buf.length - ex.bodyBytes;
+    for (const b of ex.body) off = put(buf, off, b, 0, b.length);
+    s.write(buf);
+    ex.sent = ex.body.length;
+    u.bodyPending = !ex.bodyDone;
+    return;
+  }
+  const head = requestHead(ex.head, ex.path, host, token, streamed && ex.head.chunked, 0);
   if (!streamed) {
-    if (ex.bodyBytes === 0 || ex.bodyBytes + head.length <= SMALL_WRITE) {
-      // Head and (small) body in one write: one segment, one syscall.
-      const buf = Buffer.allocUnsafe(head.length + ex.bodyBytes);
-      let off = buf.write(head, 0, 'latin1');
-      for (const b of ex.body) off += b.copy(buf, off);
-      s.write(buf);
-      ex.sent = ex.body.length;
-      u.bodyPending = !ex.bodyDone;
-      return;
-    }
     ex.sent = 0;
     s.cork();
-    s.write(head, 'latin1');
+    s.write(head);
     tee(ex);
     s.uncork();
     return;
   }
-  s.write(head, 'latin1');
+  s.write(head);
   pump(ex);
 }
 

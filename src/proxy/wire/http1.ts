@@ -10,11 +10,19 @@
  * - chunk sizes are at most 15 hex digits, chunk data is followed by exactly `\r\n`.
  * The property tests in test/unit/http1.test.ts compare it with llhttp (node:http's parser) on
  * generated messages. This file owns the state machine over reads (bodies, chunks, trailers); the
- * head itself (its type, grammar tables and framing rules) is http1-head.ts'.
+ * head itself (grammar tables and framing rules) is http1-head.ts', its type http1-message.ts'.
  */
-import { fail, type HeadScratch, Http1Error, type Http1Head, isToken, parseHead } from './http1-head.js';
+import {
+  checkHeadBytes,
+  fail,
+  type HeadScratch,
+  Http1Error,
+  type Http1Head,
+  isToken,
+  parseHead,
+} from './http1-head.js';
 
-export { CLIENT, HOP, Http1Error, type Http1Head } from './http1-head.js';
+export { CLIENT, HOP, Http1Error, Http1Head, LENGTH } from './http1-head.js';
 
 export interface Http1Handler {
   /** A complete head. For a response, return true when it has no body (the answer to HEAD). */
@@ -39,15 +47,12 @@ enum State {
 const MAX_HEAD = 16 * 1024;
 const MAX_LINE = 4 * 1024;
 
-/** Any byte not allowed anywhere in a head (CR and LF are checked as pairs separately). */
-const BAD_HEAD_BYTE = /[^\t\r\n\x20-\x7e\x80-\xff]/;
-const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
 /** A byte not allowed inside one line of a head (so also any CR or LF). */
 const BAD_LINE_BYTE = /[^\t\x20-\x7e\x80-\xff]/;
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT'];
 
-/** Can `partial` (the start of a head still arriving) begin a valid request line? */
+/** Can `partial` (the first bytes of a head still arriving, 8 at most) begin a valid request line? */
 function plausibleRequestStart(partial: string): boolean {
   const sp = partial.indexOf(' ');
   const method = sp < 0 ? partial : partial.slice(0, sp);
@@ -66,9 +71,13 @@ export class Http1Parser implements HeadScratch {
   /** Unconsumed bytes of a head, a chunk-size line, or trailers split across reads. */
   private pending: Buffer | undefined;
   private remaining = 0;
+  /** Bytes of a head still arriving (in `pending`) that have been checked. */
+  private headChecked = 0;
   // HeadScratch: what parseHead() collects while reading one head (http1-head.ts).
   teValue: string | undefined;
   connectionValue = '';
+  connectionClose = false;
+  connectionKeepAlive = false;
   upgradeHeader = false;
   expectContinue = false;
 
@@ -169,20 +178,33 @@ export class Http1Parser implements HeadScratch {
       }
       if (pos >= len) return WAIT;
     }
-    const end = data.indexOf(CRLF2, pos);
-    if (end < 0) {
-      if (len - pos > MAX_HEAD) throw new Http1Error('E_HTTP_HEADER_OVERFLOW', 'message head too large');
-      // Refuse now what can never become a valid head (rather than wait for a timeout).
-      const partial = data.toString('latin1', pos, data[len - 1] === 13 ? len - 1 : len);
-      if (BAD_HEAD_BYTE.test(partial) || BARE_CR_OR_LF.test(partial))
-        throw fail('invalid byte in message head');
-      if (this.kind === 'request' && !plausibleRequestStart(partial)) throw fail('bad request line');
+    const checked = this.headChecked;
+    this.headChecked = 0;
+    // A head arriving in pieces is parsed once its empty line is there; until then only the new
+    // bytes are checked (a head cut into many reads costs no more than one read).
+    const head =
+      checked > 0 && data.indexOf(CRLF2, Math.max(pos, pos + checked - 3)) < 0
+        ? undefined
+        : parseHead(this, data, pos, Math.min(len, pos + MAX_HEAD + 4));
+    if (head === undefined) {
+      // Up to MAX_HEAD bytes, and the first three of the CRLFCRLF that ends them.
+      if (len - pos > MAX_HEAD + 3) throw new Http1Error('E_HTTP_HEADER_OVERFLOW', 'message head too large');
+      // Refuse now what can never become a valid head (rather than wait for a timeout); parseHead
+      // has refused any byte that cannot be in a head.
+      // From the last byte checked before: a CR there meets its LF (or not) only now.
+      if (checked > 0) checkHeadBytes(data, pos + checked - 1, len);
+      if (
+        this.kind === 'request' &&
+        !plausibleRequestStart(data.toString('latin1', pos, Math.min(len, pos + 8)))
+      )
+        throw fail('bad request line');
+      this.headChecked = len - pos;
       this.pending = data.subarray(pos);
       return WAIT;
     }
-    if (end - pos > MAX_HEAD) throw new Http1Error('E_HTTP_HEADER_OVERFLOW', 'message head too large');
-    const head = parseHead(this, data, pos, end);
-    pos = end + 4;
+    if (head.bodyStart - 4 - pos > MAX_HEAD)
+      throw new Http1Error('E_HTTP_HEADER_OVERFLOW', 'message head too large');
+    pos = head.bodyStart;
     this.startBody(head);
     return pos;
   }

@@ -21,7 +21,8 @@
  * This file builds the engine (its state, state.ts) and serves accepted sockets; the modules beside
  * it: client.ts (a client connection and its request parser), exchange.ts + forward.ts (one request
  * on its way to the gateway), respond.ts (what goes back to the client), upstream.ts + pool.ts (the
- * gateway side and its response reader), sweeper.ts (timeouts), http1.ts + http1-head.ts (the parser).
+ * gateway side and its response reader), sweeper.ts (timeouts), http1.ts + http1-head.ts +
+ * http1-message.ts (the parser), heads-out.ts (the heads written, as bytes).
  */
 import type net from 'node:net';
 import type { ProxyPolicy } from '../policy.js';

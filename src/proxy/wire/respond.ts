@@ -6,7 +6,8 @@
  */
 import type { ErrorKind } from '../dialect.js';
 import type { Exchange } from './exchange.js';
-import { CLIENT, HOP, type Http1Head } from './http1.js';
+import { ADD_CHUNKED, ADD_CLOSE, ADD_KEEP_ALIVE, put, responseHead } from './heads-out.js';
+import type { Http1Head } from './http1.js';
 import { SMALL_WRITE } from './state.js';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -22,31 +23,22 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 export function writeResponseHead(ex: Exchange, h: Http1Head): void {
-  const raw = h.raw;
-  const lower = h.lower;
-  const named = h.connectionNamed;
   const status = h.status;
   const bodiless = ex.headOnly || status === 204 || status === 304;
-  let head = `HTTP/1.1 ${status} ${h.reason || STATUS_TEXT[status] || ''}\r\n`;
-  const kind = h.kind;
-  for (let i = 0; i < lower.length; i++) {
-    if (kind[i] === HOP || named?.has(lower[i]!)) continue;
-    if (h.chunked && kind[i] === CLIENT && lower[i] === 'content-length') continue;
-    head += `${raw[2 * i]}: ${raw[2 * i + 1]}\r\n`;
-  }
+  let add = 0;
   if (!bodiless && (h.chunked || h.contentLength === undefined)) {
     // Unsized (chunked or close-delimited): re-chunk for HTTP/1.1 clients, close-delimit for 1.0.
     if (ex.head.minor === 1) {
       ex.chunkedOut = true;
-      head += 'transfer-encoding: chunked\r\n';
+      add |= ADD_CHUNKED;
     } else ex.closeAfter = true;
   }
   if (ex.closeAfter || ex.client.engine.stopping) {
     ex.closeAfter = true;
-    head += 'connection: close\r\n';
-  } else if (ex.head.minor === 0) head += 'connection: keep-alive\r\n';
+    add |= ADD_CLOSE;
+  } else if (ex.head.minor === 0) add |= ADD_KEEP_ALIVE;
   ex.responseStarted = true;
-  ex.out.push(`${head}\r\n`);
+  ex.out.push(responseHead(h, add, STATUS_TEXT[status] ?? ''));
 }
 
 /** Write the response bytes gathered from one gateway read in one go. */
@@ -69,7 +61,8 @@ export function flush(ex: Exchange): void {
       // Small: one copy into one buffer is cheaper than a writev of many pieces.
       const buf = Buffer.allocUnsafe(bytes);
       let off = 0;
-      for (const p of parts) off += typeof p === 'string' ? buf.write(p, off, 'latin1') : p.copy(buf, off);
+      for (const p of parts)
+        off = typeof p === 'string' ? off + buf.write(p, off, 'latin1') : put(buf, off, p, 0, p.length);
       ok = s.write(buf);
     } else {
       // Large (chunk size lines, the gateway's reads, CRLFs): one writev, the data never copied.

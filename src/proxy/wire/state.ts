@@ -27,7 +27,8 @@ export const SMALL_WRITE = 16 * 1024;
 export const GONE = new WireError('E_CLIENT_GONE', 'client went away');
 
 export class EngineState {
-  readonly hostLine: string;
+  /** `host: <gateway>\r\n`, as the request heads for the gateway carry it (heads-out.ts). */
+  readonly hostLine: Buffer;
   readonly clients = new Set<Client>();
   stopping = false;
   readonly clientIdleMs: number;
@@ -43,7 +44,7 @@ export class EngineState {
     const secure = gw.protocol === 'https:';
     const gwPort = Number(gw.port) || (secure ? 443 : 80);
     const gwHostname = gw.hostname.startsWith('[') ? gw.hostname.slice(1, -1) : gw.hostname;
-    this.hostLine = `host: ${gw.host}\r\n`;
+    this.hostLine = Buffer.from(`host: ${gw.host}\r\n`, 'latin1');
     this.clientIdleMs = policy.clientTimeoutMs;
     this.tick = Math.max(
       25,
