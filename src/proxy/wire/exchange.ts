@@ -41,6 +41,9 @@ export class Exchange implements ResponseSink {
   closeAfter: boolean;
   /** Response bytes produced while parsing one read from the gateway, written as one. */
   out: (string | Buffer)[] = [];
+  /** The gateway's response head, to be written first by the next flush (respond.ts), and its framing. */
+  headOut: Http1Head | undefined = undefined;
+  headAdd = 0;
   /** An answer to send once the (discarded) request body has arrived. */
   pendingAnswer: (() => void) | undefined;
   readonly headOnly: boolean;
@@ -85,7 +88,7 @@ export class Exchange implements ResponseSink {
   }
 
   flushRead(): void {
-    if (this.out.length) flush(this);
+    if (this.out.length || this.headOut) flush(this);
   }
 
   failed(err: unknown): void {

@@ -112,32 +112,42 @@ export const ADD_CHUNKED = 1;
 export const ADD_CLOSE = 2;
 export const ADD_KEEP_ALIVE = 4;
 
-/**
- * The response head for the client: `HTTP/1.1`, the gateway's status and reason (`reason` when it
- * sent none), its headers but hop-by-hop ones, and the framing in `add` (ADD_*).
- */
-export function responseHead(h: Http1Head, add: number, reason: string): Buffer {
+/** The size of the response head responseHead() makes for these arguments. */
+export function responseHeadSize(h: Http1Head, add: number, reason: string): number {
   const hasReason = h.reasonAt >= 0 && h.reasonAt < h.startLineEnd;
-  // "HTTP/1.x" is 8 bytes: the rest of the gateway's status line is copied after "HTTP/1.1".
-  const statusLine = hasReason ? h.startLineEnd + 2 - h.start : `HTTP/1.1 ${h.status} ${reason}\r\n`.length;
-  const size =
-    statusLine +
+  return (
+    (hasReason ? h.startLineEnd + 2 - h.start : `HTTP/1.1 ${h.status} ${reason}\r\n`.length) +
     forwardedBytes(h, false) +
     (add & ADD_CHUNKED ? TE_CHUNKED.length : 0) +
     (add & ADD_CLOSE ? CONNECTION_CLOSE.length : 0) +
     (add & ADD_KEEP_ALIVE ? CONNECTION_KEEP_ALIVE.length : 0) +
-    2;
-  const buf = Buffer.allocUnsafe(size);
-  let off: number;
-  if (hasReason) {
-    off = putText(buf, 0, 'HTTP/1.1');
-    off = put(buf, off, h.buf, h.start + 8, h.startLineEnd + 2);
-  } else off = putText(buf, 0, `HTTP/1.1 ${h.status} ${reason}\r\n`);
-  off = putForwarded(buf, off, h, false);
-  if (add & ADD_CHUNKED) off = put(buf, off, TE_CHUNKED, 0, TE_CHUNKED.length);
-  if (add & ADD_CLOSE) off = put(buf, off, CONNECTION_CLOSE, 0, CONNECTION_CLOSE.length);
-  if (add & ADD_KEEP_ALIVE) off = put(buf, off, CONNECTION_KEEP_ALIVE, 0, CONNECTION_KEEP_ALIVE.length);
-  buf[off] = 13;
-  buf[off + 1] = 10;
+    2
+  );
+}
+
+/**
+ * Write the response head for the client into dst at `off` (responseHeadSize() bytes): `HTTP/1.1`,
+ * the gateway's status and reason (`reason` when it sent none), its headers but hop-by-hop ones, and
+ * the framing in `add` (ADD_*). Returns the offset after it.
+ */
+export function putResponseHead(dst: Buffer, off: number, h: Http1Head, add: number, reason: string): number {
+  if (h.reasonAt >= 0 && h.reasonAt < h.startLineEnd) {
+    // "HTTP/1.x" is 8 bytes: the rest of the gateway's status line is copied after "HTTP/1.1".
+    off = putText(dst, off, 'HTTP/1.1');
+    off = put(dst, off, h.buf, h.start + 8, h.startLineEnd + 2);
+  } else off = putText(dst, off, `HTTP/1.1 ${h.status} ${reason}\r\n`);
+  off = putForwarded(dst, off, h, false);
+  if (add & ADD_CHUNKED) off = put(dst, off, TE_CHUNKED, 0, TE_CHUNKED.length);
+  if (add & ADD_CLOSE) off = put(dst, off, CONNECTION_CLOSE, 0, CONNECTION_CLOSE.length);
+  if (add & ADD_KEEP_ALIVE) off = put(dst, off, CONNECTION_KEEP_ALIVE, 0, CONNECTION_KEEP_ALIVE.length);
+  dst[off] = 13;
+  dst[off + 1] = 10;
+  return off + 2;
+}
+
+/** The response head for the client in a buffer of its own (putResponseHead). */
+export function responseHead(h: Http1Head, add: number, reason: string): Buffer {
+  const buf = Buffer.allocUnsafe(responseHeadSize(h, add, reason));
+  putResponseHead(buf, 0, h, add, reason);
   return buf;
 }

@@ -6,7 +6,15 @@
  */
 import type { ErrorKind } from '../dialect.js';
 import type { Exchange } from './exchange.js';
-import { ADD_CHUNKED, ADD_CLOSE, ADD_KEEP_ALIVE, put, responseHead } from './heads-out.js';
+import {
+  ADD_CHUNKED,
+  ADD_CLOSE,
+  ADD_KEEP_ALIVE,
+  put,
+  putResponseHead,
+  responseHead,
+  responseHeadSize,
+} from './heads-out.js';
 import type { Http1Head } from './http1.js';
 import { SMALL_WRITE } from './state.js';
 
@@ -38,35 +46,41 @@ export function writeResponseHead(ex: Exchange, h: Http1Head): void {
     add |= ADD_CLOSE;
   } else if (ex.head.minor === 0) add |= ADD_KEEP_ALIVE;
   ex.responseStarted = true;
-  ex.out.push(responseHead(h, add, STATUS_TEXT[status] ?? ''));
+  // Written by flush(), into the same buffer as the body bytes of this read when they are few.
+  ex.headOut = h;
+  ex.headAdd = add;
 }
 
-/** Write the response bytes gathered from one gateway read in one go. */
+/** Write the response bytes gathered from one gateway read (and the response head, if due) in one go. */
 export function flush(ex: Exchange): void {
   const parts = ex.out;
   const c = ex.client;
+  const h = ex.headOut;
+  ex.headOut = undefined;
   if (c.closed) {
     parts.length = 0;
     return;
   }
   let ok = true;
   const s = c.socket;
-  if (parts.length === 1) {
+  const reason = h === undefined ? '' : (STATUS_TEXT[h.status] ?? '');
+  if (h === undefined && parts.length === 1) {
     const p = parts[0]!;
     ok = typeof p === 'string' ? s.write(p, 'latin1') : s.write(p);
   } else {
-    let bytes = 0;
+    let bytes = h === undefined ? 0 : responseHeadSize(h, ex.headAdd, reason);
     for (const p of parts) bytes += p.length; // strings here are latin1: one byte a character
     if (bytes <= SMALL_WRITE) {
       // Small: one copy into one buffer is cheaper than a writev of many pieces.
       const buf = Buffer.allocUnsafe(bytes);
-      let off = 0;
+      let off = h === undefined ? 0 : putResponseHead(buf, 0, h, ex.headAdd, reason);
       for (const p of parts)
         off = typeof p === 'string' ? off + buf.write(p, off, 'latin1') : put(buf, off, p, 0, p.length);
       ok = s.write(buf);
     } else {
       // Large (chunk size lines, the gateway's reads, CRLFs): one writev, the data never copied.
       s.cork();
+      if (h !== undefined) s.write(responseHead(h, ex.headAdd, reason));
       for (const p of parts) ok = typeof p === 'string' ? s.write(p, 'latin1') : s.write(p);
       s.uncork();
     }
