@@ -6,7 +6,6 @@
  * those named in Connection and the client's own credentials, in order, values as sent, the added
  * framing, and nothing after the head.
  */
-import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_CREDENTIALS, HOP_BY_HOP } from '../../src/proxy/headers.js';
@@ -18,24 +17,9 @@ import {
   responseHead,
 } from '../../src/proxy/wire/heads-out.js';
 import { type Http1Head, Http1Parser } from '../../src/proxy/wire/http1.js';
+import { llhttpCommon } from '../helpers/llhttp.js';
 
-interface LlhttpParser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(data: Buffer): number | Error;
-  close(): void;
-  [k: number]: unknown;
-}
-const common = createRequire(import.meta.url)('_http_common') as {
-  HTTPParser: {
-    new (): LlhttpParser;
-    REQUEST: number;
-    RESPONSE: number;
-    kOnHeadersComplete: number;
-    kOnBody: number;
-    kOnMessageComplete: number;
-  };
-  methods: string[];
-};
+const common = llhttpCommon;
 
 interface Read {
   method?: string;

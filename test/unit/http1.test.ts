@@ -3,11 +3,11 @@
  * request-smuggling rejections, and a differential property test against llhttp (the parser inside
  * node:http): whatever gatepass accepts, llhttp accepts too and reads the same way.
  */
-import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_CREDENTIALS, HOP_BY_HOP } from '../../src/proxy/headers.js';
 import { CLIENT, HOP, type Http1Head, Http1Parser, LENGTH } from '../../src/proxy/wire/http1.js';
+import { llhttpCommon } from '../helpers/llhttp.js';
 
 interface Message {
   head: Http1Head;
@@ -314,23 +314,7 @@ describe('responses', () => {
 // --------------------------------------------------------------------------------------------
 // Differential: gatepass' parser against llhttp (node:http's), on generated and mutated requests.
 
-interface LlhttpParser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(data: Buffer): number | Error;
-  close(): void;
-  [k: number]: unknown;
-}
-const common = createRequire(import.meta.url)('_http_common') as {
-  HTTPParser: {
-    new (): LlhttpParser;
-    REQUEST: number;
-    kOnHeaders: number;
-    kOnHeadersComplete: number;
-    kOnBody: number;
-    kOnMessageComplete: number;
-  };
-  methods: string[];
-};
+const common = llhttpCommon;
 
 function llhttp(text: Buffer) {
   const P = common.HTTPParser;
