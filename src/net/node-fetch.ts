@@ -16,11 +16,10 @@
  * (ECONNREFUSED, TLS certificate codes). Answers over 16 MiB are refused (an IdP's are a few KiB).
  */
 import http from 'node:http';
-import { createRequire } from 'node:module';
+import { builtin } from '../util/builtin.js';
 
-// node:https (and with it node:tls) is loaded for https URLs only, through require: an ES import of
+// node:https (and with it node:tls) is loaded for https URLs only (util/builtin.ts): an ES import of
 // a built-in evaluates every export of it, node:tls' root certificate list included.
-const requireBuiltin = createRequire(import.meta.url);
 
 export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
@@ -83,8 +82,7 @@ export function nodeFetch(input: string | URL, init: NodeFetchInit = {}): Promis
   headers['accept'] ??= '*/*';
   headers['accept-encoding'] ??= 'gzip, deflate, br';
   headers['connection'] = 'close';
-  const mod =
-    url.protocol === 'https:' ? (requireBuiltin('node:https') as typeof import('node:https')) : http;
+  const mod = url.protocol === 'https:' ? builtin('node:https') : http;
   return new Promise<Response>((resolve, reject) => {
     let settled = false;
     const fail = (err: unknown) => {

@@ -6,10 +6,10 @@
  * "TLS verification failed; pass --ca-file" instead of a bare `fetch failed`.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import type { TlsSettings } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+import { builtin } from '../util/builtin.js';
 import type { EgressPlan } from './egress.js';
 
 import type { ResolvedTls } from './tls-types.js';
@@ -78,7 +78,7 @@ export function resolveTls(
     const file = expandHome(tls!.ca_file);
     const extra = readPemFile(file, 'tls.ca_file');
     // Required here: an ES import of node:tls evaluates its root certificate list on every load.
-    const { rootCertificates } = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
+    const { rootCertificates } = builtin('node:tls');
     out.ca = [...rootCertificates, ...inheritedCas(env), ...extra];
     out.caFile = file;
   }

@@ -9,16 +9,16 @@
  * fresh context (v8 flag --expose-gc set at run time, as test runners' leak detectors do);
  * vm.measureMemory would do too but prints an ExperimentalWarning.
  */
-import { createRequire } from 'node:module';
 import type net from 'node:net';
+import { builtin } from '../util/builtin.js';
 
-/** node:v8 and node:vm are required on the first collection: an idle proxy that saw no burst never loads them. */
-const requireBuiltin = createRequire(import.meta.url);
-
-/** One full garbage collection. */
+/**
+ * One full garbage collection (node:v8 and node:vm loaded on the first one: an idle proxy that saw
+ * no burst never loads them).
+ */
 function collectGarbage(): void {
-  (requireBuiltin('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
-  ((requireBuiltin('node:vm') as typeof import('node:vm')).runInNewContext('gc') as () => void)();
+  builtin('node:v8').setFlagsFromString('--expose-gc');
+  (builtin('node:vm').runInNewContext('gc') as () => void)();
 }
 
 export interface IdleCollector {

@@ -9,20 +9,9 @@
  * What to do with a response is the owner's (`ResponseSink`, the engine's exchange); keeping idle
  * connections is the pool's (pool.ts).
  */
-import { createRequire } from 'node:module';
 import net from 'node:net';
+import { builtin } from '../../util/builtin.js';
 import { type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
-
-/**
- * node:tls, required on the first https connection: a proxy for an http gateway (a local one, the
- * bench's) never loads it, and an idle proxy holds ~0.3 MiB less until its first request.
- */
-const requireBuiltin = createRequire(import.meta.url);
-let tlsModule: typeof import('node:tls') | undefined;
-function loadTls(): typeof import('node:tls') {
-  tlsModule ??= requireBuiltin('node:tls') as typeof import('node:tls');
-  return tlsModule;
-}
 
 export class WireError extends Error {
   constructor(
@@ -100,7 +89,9 @@ export class Upstream implements Http1Handler {
     this.last = pool.now();
     const { host, port, secure } = target;
     const socket = secure
-      ? loadTls().connect({
+      ? // node:tls loaded on the first https connection: a proxy for an http gateway (a local one, the
+        // bench's) never loads it, and an idle proxy holds ~0.3 MiB less until its first request.
+        builtin('node:tls').connect({
           host,
           port,
           ...(net.isIP(host) ? {} : { servername: host }),
