@@ -17,6 +17,8 @@ import {
   Http1Head,
   type InterestingHeaders,
   LENGTH,
+  valueEnd,
+  valueStart,
 } from './http1-message.js';
 
 export { CLIENT, fail, type HeadScratch, HOP, Http1Error, Http1Head, LENGTH } from './http1-message.js';
@@ -187,10 +189,8 @@ function classify(
   colon: number,
   e: number,
 ): number {
-  let a = colon + 1;
-  let b = e;
-  while (a < b && (data[a] === 32 || data[a] === 9)) a++;
-  while (b > a && (data[b - 1] === 32 || data[b - 1] === 9)) b--;
+  const a = valueStart(data, colon + 1, e);
+  const b = valueEnd(data, a, e);
   const h = head.headers as InterestingHeaders;
   switch (colon - s) {
     case 2:

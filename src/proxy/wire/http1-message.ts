@@ -53,6 +53,18 @@ function newHeaders(): Record<string, string> {
   return h as Record<string, string>;
 }
 
+/** Where a field value in buf[a, b) starts once its leading blanks (SP, HTAB) are skipped. */
+export function valueStart(buf: Buffer, a: number, b: number): number {
+  while (a < b && (buf[a] === 32 || buf[a] === 9)) a++;
+  return a;
+}
+
+/** Where a field value in buf[a, b) ends once its trailing blanks (SP, HTAB) are dropped. */
+export function valueEnd(buf: Buffer, a: number, b: number): number {
+  while (b > a && (buf[b - 1] === 32 || buf[b - 1] === 9)) b--;
+  return b;
+}
+
 export class Http1Head {
   /** Requests: the method and request-target as sent. */
   method = '';
@@ -109,10 +121,8 @@ export class Http1Head {
     const out: string[] = [];
     const { buf, lines } = this;
     for (let i = 0; i < lines.length; i += 3) {
-      let a = lines[i + 1]! + 1;
-      let b = lines[i + 2]!;
-      while (a < b && (buf[a] === 32 || buf[a] === 9)) a++;
-      while (b > a && (buf[b - 1] === 32 || buf[b - 1] === 9)) b--;
+      const a = valueStart(buf, lines[i + 1]! + 1, lines[i + 2]!);
+      const b = valueEnd(buf, a, lines[i + 2]!);
       out.push(buf.toString('latin1', lines[i]!, lines[i + 1]!), buf.toString('latin1', a, b));
     }
     return out;

@@ -189,9 +189,9 @@ export class Http1Parser implements HeadScratch {
     if (head === undefined) {
       // Up to MAX_HEAD bytes, and the first three of the CRLFCRLF that ends them.
       if (len - pos > MAX_HEAD + 3) throw new Http1Error('E_HTTP_HEADER_OVERFLOW', 'message head too large');
-      // Refuse now what can never become a valid head (rather than wait for a timeout); parseHead
-      // has refused any byte that cannot be in a head.
-      // From the last byte checked before: a CR there meets its LF (or not) only now.
+      // Refuse now what can never become a valid head (rather than wait for a timeout): parseHead
+      // has checked every byte it read; otherwise the new bytes are checked here, from the last
+      // one checked before (a CR there meets its LF, or not, only now).
       if (checked > 0) checkHeadBytes(data, pos + checked - 1, len);
       if (
         this.kind === 'request' &&
