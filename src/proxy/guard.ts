@@ -61,14 +61,19 @@ function checkHost(host: string, port: number): boolean {
   return /^\d{1,5}$/.test(hostPort) && Number(hostPort) === port;
 }
 
+const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
+
+/** The token of an `Authorization: Bearer <token>` header, if there is one. */
+function bearerKey(headers: Headers): string | undefined {
+  const auth = first(headers['authorization']);
+  return auth ? BEARER.exec(auth)?.[1] : undefined;
+}
+
 /** Every API key the client presented: Authorization Bearer, x-api-key, x-goog-api-key, ?key= (query.ts). */
 export function presentedKeys(headers: Headers, search: Query): string[] {
   const keys: string[] = [];
-  const auth = first(headers['authorization']);
-  if (auth) {
-    const m = /^\s*bearer\s+(\S+)\s*$/i.exec(auth);
-    if (m) keys.push(m[1]!);
-  }
+  const bearer = bearerKey(headers);
+  if (bearer !== undefined) keys.push(bearer);
   for (const name of ['x-api-key', 'x-goog-api-key']) {
     const v = first(headers[name])?.trim();
     if (v) keys.push(v);
@@ -83,14 +88,8 @@ export function hasLocalKey(headers: Headers, search: Query, localKey: string): 
   // every key; any one matching is enough, so the order changes nothing but the cost.
   const x = first(headers['x-api-key']);
   if (x !== undefined && localKeyMatches(x.trim(), localKey)) return true;
-  const auth = first(headers['authorization']);
-  if (
-    auth !== undefined &&
-    auth.length > 7 &&
-    /^bearer /i.test(auth) &&
-    localKeyMatches(auth.slice(7), localKey)
-  )
-    return true;
+  const bearer = bearerKey(headers);
+  if (bearer !== undefined && localKeyMatches(bearer, localKey)) return true;
   return presentedKeys(headers, search).some((k) => localKeyMatches(k, localKey));
 }
 
