@@ -1,5 +1,6 @@
 // The targets of the wrk benchmark (bench/wrk.mjs): the bench gateway, gatepass (with and without
-// the same-user check), a raw Node `net` pipe, nginx and haproxy, each in its own process; and the
+// the same-user check), a raw Node `net` pipe, the least HTTP work a Node proxy can do
+// (min-http-proxy.cjs), nginx and haproxy, each in its own process; and the
 // /proc readings (CPU time, RSS) the benchmark takes of them.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -155,6 +156,11 @@ export async function startTargets(children, dir, key) {
   });
   children.push(pipeProc);
   targets['node-pipe'] = { port: await firstLine(pipeProc), pid: pipeProc.pid, auth: 'bearer' };
+  const minProc = spawn(process.execPath, [path.join(here, 'min-http-proxy.cjs'), String(up)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(minProc);
+  targets['node-min-http'] = { port: await firstLine(minProc), pid: minProc.pid, auth: 'key' };
   if (existsBin('/usr/sbin/nginx')) {
     const port = await freePort();
     writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, port, up));

@@ -307,6 +307,11 @@ function rpsLines(res, perConn, targets) {
       `  gatepass CPU per request: ${cpu('gatepass')} µs = ${round(cpu('gatepass') / cpu('node-pipe'))}× the pipe's${against} (load-independent; req/s ratios drift toward 1 under load)`,
     );
   }
+  if (cpu('gatepass') && cpu('node-min-http')) {
+    targets.push(
+      `  the least HTTP work a Node proxy can do (min-http-proxy.cjs): ${cpu('node-min-http')} µs per request, ${round(res['node-min-http'].rps / res['node-pipe'].rps)}× the pipe's req/s; gatepass spends ${round(cpu('gatepass') - cpu('node-min-http'), 1)} µs more`,
+    );
+  }
   const peer = round(perConn.gatepass - perConn['gatepass-no-peer-check'], 1);
   return `
 | target | req/s | × nginx | × node pipe | CPU µs/request | read+write syscalls/request | non-2xx |

@@ -1175,6 +1175,100 @@ describe('wire engine over raw TCP', () => {
       expect(c.buf.length - head, 'body bytes received').toBe(SIZE);
       expect(c.buf.subarray(head).equals(data)).toBe(true);
     });
+
+    // Reads from a plain-HTTP gateway go into one buffer shared by every gateway connection
+    // (src/proxy/wire/read-buffer.ts): bytes held past their read must have been copied, or another
+    // connection's next read overwrites them. Held here: a write the stalled client's socket could
+    // not take (small reads, so the shared buffer), and a response head that arrives in two reads.
+    it("bytes held past their gateway read are the gateway's: a stalled client's answer and a head in two pieces stay intact while other connections are read", async () => {
+      // Each piece read on its own: under a full read (so into the shared buffer), over the 16 KiB
+      // that respond.ts gathers into one buffer (so written on as it is).
+      const PIECE = 20_000;
+      const PIECES = 600; // 12 MB: more than the loopback socket buffers take from a stalled client
+      const piece = (i: number) => Buffer.alloc(PIECE, `piece ${i};`);
+      const held = new Set<string>();
+      const up = await startRawUpstream((req, socket) => {
+        const path = req.head.split(' ')[1];
+        if (path === '/drip' || path === '/drip-chunked') {
+          // Sized: each read is written on as it is; chunked: as a size line, the data and a CRLF.
+          const chunked = path === '/drip-chunked';
+          const framing = chunked ? 'transfer-encoding: chunked' : `content-length: ${PIECE * PIECES}`;
+          socket.write(`HTTP/1.1 200 OK\r\n${framing}\r\n\r\n`);
+          let i = 0;
+          const next = () => {
+            if (socket.destroyed) return;
+            if (i === PIECES) {
+              if (chunked) socket.write('0\r\n\r\n');
+              return;
+            }
+            // Chunked, with an extension: the proxy writes a plain size line of its own, then the
+            // chunk's bytes as read (two parts over 16 KiB: respond.ts' writev).
+            const size = `${PIECE.toString(16)};n=${i}\r\n`;
+            const data = piece(i++);
+            const ok = socket.write(
+              chunked ? Buffer.concat([Buffer.from(size), data, Buffer.from('\r\n')]) : data,
+            );
+            // A pause between pieces: each is read on its own, not gathered into a full read.
+            if (ok) setTimeout(next, 1);
+            else {
+              held.add(path); // the proxy stopped reading: its write to the stalled client waits
+              socket.once('drain', next);
+            }
+          };
+          next();
+        } else if (path === '/split') {
+          socket.write('HTTP/1.1 200 OK\r\nx-split: first piece\r\nContent-Le');
+          setTimeout(() => socket.write('ngth: 5\r\n\r\nhello'), 300);
+        } else {
+          // Longer than a piece: each answer's read covers all the shared buffer a held piece is in.
+          const body = `other answer ${req.n} `.repeat(2_000);
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+        }
+      });
+      const p = await wireProxy(up.url);
+      const stalled = await RawClient.connect(p.port);
+      stalled.socket.pause();
+      stalled.write(request(p, 'GET', '/drip'));
+      const stalledChunked = await RawClient.connect(p.port);
+      stalledChunked.socket.pause();
+      stalledChunked.write(request(p, 'GET', '/drip-chunked'));
+      const split = await RawClient.connect(p.port);
+      split.write(request(p, 'GET', '/split'));
+      for (let i = 0; held.size < 2 && i < 500; i++) await sleep(10);
+      expect([...held].sort(), 'gateway writes held back by the stalled clients').toEqual([
+        '/drip',
+        '/drip-chunked',
+      ]);
+      // Meanwhile another client's answers are read into the shared buffer, again and again.
+      const busy = await RawClient.connect(p.port);
+      const until = Date.now() + 500;
+      for (let n = 0; Date.now() < until; n++) {
+        busy.write(request(p, 'GET', `/small/${n}`));
+        const r = await busy.readResponse();
+        expect(r.status).toBe(200);
+        expect(r.body.toString()).toMatch(/^(other answer \d+ ){2000}$/);
+      }
+      const s = await split.readResponse();
+      expect([s.status, s.header('x-split'), s.body.toString()]).toEqual([200, 'first piece', 'hello']);
+      for (const c of [stalled, stalledChunked]) c.socket.resume();
+      const bodies = [
+        await stalled.readResponse({ ms: 20_000 }),
+        await stalledChunked.readResponse({ ms: 20_000 }),
+      ].map((r) => r.body);
+      for (const body of bodies) {
+        expect(body.length).toBe(PIECE * PIECES);
+        for (let i = 0; i < PIECES; i++) {
+          const got = body.subarray(i * PIECE, (i + 1) * PIECE);
+          const want = piece(i);
+          if (got.equals(want)) continue;
+          let at = 0;
+          while (got[at] === want[at]) at++;
+          expect(got.toString('latin1', at, at + 40), `piece ${i} from byte ${at}`).toBe(
+            want.toString('latin1', at, at + 40),
+          );
+        }
+      }
+    });
   });
 
   describe('idle and partial clients', () => {

@@ -250,10 +250,114 @@ describe('requests', () => {
     const ok = req(['GET / HTTP/1.1', `X-Big: ${'a'.repeat(15 * 1024)}`]);
     expect(parse('request', ok).error).toBeUndefined();
   });
+
+  it('requests on one connection each read as their own: target, Host, version and keys that differ from the last one by a byte', () => {
+    // The parser reuses the strings of the last head while the bytes are the same (Recent): any byte
+    // that differs, wherever it is, must give the new value.
+    const key = 'gp_local_0123456789abcdef0123456789abcdef01234567';
+    const at = (i: number, c: string, s: string) => s.slice(0, i) + c + s.slice(i + 1);
+    const heads = fc.sample(
+      fc.record({
+        url: fc.constantFrom('/v1/messages', '/v1/messagez', '/v2/messages', '/v1/messages?key=a'),
+        host: fc.constantFrom('127.0.0.1:4000', '127.0.0.1:4001', 'localhost:4000'),
+        version: fc.constantFrom('2023-06-01', '2023-06-02', '2023-01-01'),
+        key: fc.constantFrom(key, at(0, 'G', key), at(20, 'X', key), at(key.length - 1, '8', key), `${key}9`),
+        bearer: fc.constantFrom(`Bearer ${key}`, `Bearer ${at(30, 'Z', key)}`),
+      }),
+      { numRuns: 60, seed: 19 },
+    );
+    const text = heads
+      .map((h) =>
+        req([
+          `POST ${h.url} HTTP/1.1`,
+          `Host: ${h.host}`,
+          `anthropic-version: ${h.version}`,
+          `x-api-key: ${h.key}`,
+          `authorization: ${h.bearer}`,
+          'Content-Length: 0',
+        ]),
+      )
+      .join('');
+    const r = parse('request', text);
+    expect(r.error).toBeUndefined();
+    expect(r.messages.map((m) => m.head.url)).toEqual(heads.map((h) => h.url));
+    expect(r.messages.map((m) => m.head.headers)).toEqual(
+      heads.map((h) =>
+        expect.objectContaining({
+          host: h.host,
+          'anthropic-version': h.version,
+          'x-api-key': h.key,
+          authorization: h.bearer,
+        }),
+      ),
+    );
+  });
 });
 
 describe('responses', () => {
   const res = (lines: string[], body = '') => req(lines, body);
+
+  it('a chunked body passed on as read (passChunks): plain chunk framing out, the same bytes, no extension or trailer, however it is cut into reads', () => {
+    const chunk = fc.record({
+      data: fc.string({ minLength: 1, maxLength: 40 }),
+      ext: fc.constantFrom('', ';a=b', ' ', '\t;x'),
+      upper: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(chunk, { maxLength: 6 }),
+        fc.constantFrom('', 'x-trailer: t\r\n'),
+        fc.array(fc.nat(400), { maxLength: 8 }),
+        (chunks, trailer, cuts) => {
+          const body = chunks
+            .map((c) => {
+              const hex = Buffer.byteLength(c.data, 'latin1').toString(16);
+              return `${c.upper ? hex.toUpperCase() : hex}${c.ext}\r\n${c.data}\r\n`;
+            })
+            .join('');
+          const text = `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${body}0\r\n${trailer}\r\n`;
+          let out = '';
+          let done = false;
+          const parser = new Http1Parser('response', {
+            onHead: () => false,
+            onBody: () => {
+              throw new Error('passed-on chunks come as runs, not de-chunked');
+            },
+            onComplete: () => {
+              done = true;
+            },
+            passChunks: () => true,
+            onRawChunks: (data, start, end) => {
+              out += data.toString('latin1', start, end);
+            },
+            onChunkLine: (size) => {
+              out += `${size.toString(16)}\r\n`;
+            },
+          });
+          const buf = Buffer.from(text, 'latin1');
+          let prev = 0;
+          for (const cut of [
+            ...cuts.filter((c) => c > 0 && c < buf.length).sort((a, b) => a - b),
+            buf.length,
+          ]) {
+            // Each read in a buffer of its own, with other bytes after it (as in the shared read buffer).
+            const read = Buffer.concat([buf.subarray(prev, cut), Buffer.from('\r\n0\r\n\r\nXX')]);
+            expect(parser.execute(read, cut - prev)).toBeUndefined();
+            prev = cut;
+          }
+          expect(done).toBe(true);
+          // What the client gets: the runs and lines, then the proxy's own last chunk.
+          const framed = `${out}0\r\n\r\n`;
+          const sizesAsSent = chunks.map((c) => {
+            const hex = Buffer.byteLength(c.data, 'latin1').toString(16);
+            return `${c.upper && c.ext === '' ? hex.toUpperCase() : hex}\r\n${c.data}\r\n`;
+          });
+          expect(framed).toBe(`${sizesAsSent.join('')}0\r\n\r\n`);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 
   it('reads status, reason and a sized body; 1xx and 204/304 have none', () => {
     const r = parse(

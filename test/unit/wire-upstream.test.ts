@@ -56,6 +56,9 @@ function sink(): ResponseSink & Recorded {
     responseBody(b) {
       s.body += b.toString();
     },
+    passChunks: false,
+    responseRaw: () => undefined,
+    responseChunkLine: () => undefined,
     responseComplete: () => settle('complete'),
     flushRead: () => undefined,
     failed: (err) => settle(err as Error),
@@ -80,7 +83,7 @@ describe('upstream connections and their pool', () => {
       expect(await s.done).toBe('complete');
       expect([s.status, s.body]).toEqual([200, expected]);
       expect(pool.idle).toHaveLength(1);
-      expect(pool.busy.size).toBe(0);
+      expect(pool.busy).toBe(0);
     }
     expect(gw.connections()).toBe(1);
     pool.destroyAll();

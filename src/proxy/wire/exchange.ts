@@ -38,6 +38,8 @@ export class Exchange implements ResponseSink {
   swallowed = false;
   responseStarted = false;
   chunkedOut = false;
+  /** A chunked answer re-chunked for the client: its chunks are passed on as they came (ResponseSink). */
+  passChunks = false;
   closeAfter: boolean;
   /** Response bytes produced while parsing one read from the gateway, written as one. */
   out: (string | Buffer)[] = [];
@@ -74,6 +76,14 @@ export class Exchange implements ResponseSink {
     if (this.swallowed) return;
     if (this.chunkedOut) this.out.push(`${b.length.toString(16)}\r\n`, b, '\r\n');
     else this.out.push(b);
+  }
+
+  responseRaw(b: Buffer): void {
+    if (!this.swallowed) this.out.push(b);
+  }
+
+  responseChunkLine(size: number): void {
+    if (!this.swallowed) this.out.push(`${size.toString(16)}\r\n`);
   }
 
   responseComplete(): void {

@@ -166,7 +166,7 @@ export function pump(ex: Exchange): void {
       }
     } else ok = s.write(b);
   }
-  ex.body.length = 0;
+  ex.body = [];
   ex.bodyBytes = 0;
   if (ex.bodyDone && chunked && !ex.endSent) {
     ex.endSent = true;

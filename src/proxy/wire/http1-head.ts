@@ -17,6 +17,8 @@ import {
   Http1Head,
   type InterestingHeaders,
   LENGTH,
+  type Recent,
+  type RecentValues,
   valueEnd,
   valueStart,
 } from './http1-message.js';
@@ -84,7 +86,7 @@ export function parseHead(p: HeadScratch, data: Buffer, start: number, limit: nu
   if (i + 1 >= limit) return incomplete(p); // the line end has not arrived
   if (data[i + 1] !== 10) throw fail('bare CR in message head');
   head.startLineEnd = i;
-  if (p.kind === 'request') requestLine(head, data, start, i);
+  if (p.kind === 'request') requestLine(head, data, start, i, p.recent);
   else statusLine(head, data, start, i);
   const lines = head.lines;
   const kinds = head.kind;
@@ -140,7 +142,13 @@ export function checkHeadBytes(data: Buffer, from: number, to: number): void {
 }
 
 /** `METHOD SP request-target SP HTTP/1.x` in data[s, e) (its bytes already checked as field bytes). */
-function requestLine(head: Http1Head, data: Buffer, s: number, e: number): void {
+function requestLine(
+  head: Http1Head,
+  data: Buffer,
+  s: number,
+  e: number,
+  recent: RecentValues | undefined,
+): void {
   let sp = s;
   while (sp < e && data[sp] !== 32) sp++;
   let method: string | undefined;
@@ -153,7 +161,7 @@ function requestLine(head: Http1Head, data: Buffer, s: number, e: number): void 
   const minor = data[e - 1]! - 48;
   if (minor !== 0 && minor !== 1) throw fail('bad request line');
   head.method = method;
-  head.url = data.toString('latin1', u, v);
+  head.url = recent === undefined ? data.toString('latin1', u, v) : recent.url.get(data, u, v);
   head.minor = minor;
 }
 
@@ -192,12 +200,13 @@ function classify(
   const a = valueStart(data, colon + 1, e);
   const b = valueEnd(data, a, e);
   const h = head.headers as InterestingHeaders;
+  const recent = p.recent;
   switch (colon - s) {
     case 2:
       return is(data, s, 'te') ? HOP : 0;
     case 4:
       if (!is(data, s, 'host')) return 0;
-      h.host ??= data.toString('latin1', a, b);
+      h.host ??= value(recent?.host, data, a, b);
       return CLIENT;
     case 6:
       if (is(data, s, 'origin')) h.origin ??= data.toString('latin1', a, b);
@@ -215,7 +224,7 @@ function classify(
       return is(data, s, 'trailer') ? HOP : 0;
     case 9:
       if (!is(data, s, 'x-api-key')) return 0;
-      h['x-api-key'] ??= data.toString('latin1', a, b);
+      h['x-api-key'] ??= value(recent?.apiKey, data, a, b);
       return CLIENT;
     case 10:
       if (is(data, s, 'connection')) {
@@ -225,7 +234,7 @@ function classify(
       return is(data, s, 'keep-alive') ? HOP : 0;
     case 13:
       if (!is(data, s, 'authorization')) return 0;
-      h.authorization ??= data.toString('latin1', a, b);
+      h.authorization ??= value(recent?.authorization, data, a, b);
       return CLIENT;
     case 14:
       if (is(data, s, 'content-length')) {
@@ -241,7 +250,7 @@ function classify(
     case 16:
       return is(data, s, 'proxy-connection') ? HOP : 0;
     case 17:
-      if (is(data, s, 'anthropic-version')) h['anthropic-version'] ??= data.toString('latin1', a, b);
+      if (is(data, s, 'anthropic-version')) h['anthropic-version'] ??= value(recent?.version, data, a, b);
       else if (is(data, s, 'transfer-encoding')) {
         const v = b - a === 7 && is(data, a, 'chunked') ? 'chunked' : data.toString('latin1', a, b);
         p.teValue = p.teValue === undefined ? v : `${p.teValue}, ${v}`;
@@ -259,6 +268,11 @@ function classify(
       return CLIENT;
   }
   return 0;
+}
+
+/** data[a, b) as latin1 text, through the connection's Recent for this value when there is one. */
+function value(recent: Recent | undefined, data: Buffer, a: number, b: number): string {
+  return recent === undefined ? data.toString('latin1', a, b) : recent.get(data, a, b);
 }
 
 /** Content-Length: 1 to 15 digits, once. */

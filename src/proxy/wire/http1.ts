@@ -21,6 +21,8 @@ import {
   isToken,
   parseHead,
 } from './http1-head.js';
+import { RecentValues } from './http1-message.js';
+import { owned } from './read-buffer.js';
 
 export { CLIENT, HOP, Http1Error, Http1Head, LENGTH } from './http1-head.js';
 
@@ -31,6 +33,15 @@ export interface Http1Handler {
   onBody(chunk: Buffer): void;
   /** The message is complete. */
   onComplete(): void;
+  /**
+   * Responses: pass a chunked body on with its own framing? Then the bytes of its chunks (size lines,
+   * data, CRLFs) come as they were read, in runs (onRawChunks) instead of de-chunked (onBody): one
+   * run per read, as checked as ever. A size line with an extension or blanks becomes onChunkLine
+   * (the handler writes a plain one); the last chunk and the trailers are the handler's to end.
+   */
+  passChunks?(): boolean;
+  onRawChunks?(data: Buffer, start: number, end: number): void;
+  onChunkLine?(size: number): void;
 }
 
 enum State {
@@ -63,6 +74,20 @@ const CHUNK_SIZE = /^([0-9A-Fa-f]{1,15})[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
 /** What a chunk-size line still arriving may start with. */
 const CHUNK_SIZE_START = /^[0-9A-Fa-f]{1,15}(?:[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?)?$/;
 const CRLF2 = Buffer.from('\r\n\r\n');
+/**
+ * Was a byte found (indexOf's `at`) before `len`? A read may be the first `len` bytes of a larger
+ * buffer (read-buffer.ts): what lies beyond is another read's.
+ */
+function within(at: number, len: number): boolean {
+  return at >= 0 && at < len;
+}
+
+/** Is there a CRLFCRLF in data[from, len)? */
+function headEnds(data: Buffer, from: number, len: number): boolean {
+  const at = data.indexOf(CRLF2, from);
+  return at >= 0 && at + 4 <= len;
+}
+
 /** From a read step: the rest of the input waits in `pending` (or there is none); execute() returns. */
 const WAIT = -1;
 
@@ -71,6 +96,9 @@ export class Http1Parser implements HeadScratch {
   /** Unconsumed bytes of a head, a chunk-size line, or trailers split across reads. */
   private pending: Buffer | undefined;
   private remaining = 0;
+  /** Passing this chunked body on as read (Http1Handler.passChunks), and where its run of this read began (-1: none). */
+  private raw = false;
+  private rawStart = -1;
   /** Bytes of a head still arriving (in `pending`) that have been checked. */
   private headChecked = 0;
   // HeadScratch: what parseHead() collects while reading one head (http1-head.ts).
@@ -80,27 +108,31 @@ export class Http1Parser implements HeadScratch {
   connectionKeepAlive = false;
   upgradeHeader = false;
   expectContinue = false;
+  readonly recent: RecentValues | undefined;
 
   constructor(
     readonly kind: 'request' | 'response',
     private readonly handler: Http1Handler,
-  ) {}
+  ) {
+    this.recent = kind === 'request' ? new RecentValues() : undefined;
+  }
 
   /** True while a message has started but is not complete. */
   get inMessage(): boolean {
     return this.state !== State.Head || this.pending !== undefined;
   }
 
-  /** Parse one read. Returns an error (and stops) on malformed input. */
-  execute(input: Buffer): Http1Error | undefined {
+  /** Parse one read (input[0, end)). Returns an error (and stops) on malformed input. */
+  execute(input: Buffer, end = input.length): Http1Error | undefined {
     if (this.state === State.Stopped) return undefined;
     let data = input;
+    let len = end;
     if (this.pending) {
-      data = Buffer.concat([this.pending, input]);
+      data = Buffer.concat([this.pending, input.subarray(0, end)]);
+      len = data.length;
       this.pending = undefined;
     }
     let pos = 0;
-    const len = data.length;
     try {
       while (pos < len) {
         switch (this.state) {
@@ -120,28 +152,32 @@ export class Http1Parser implements HeadScratch {
             break;
           }
           case State.UntilClose: {
-            const slice = pos === 0 ? data : data.subarray(pos);
+            const slice = pos === 0 && len === data.length ? data : data.subarray(pos, len);
             pos = len;
             this.handler.onBody(slice);
             break;
           }
           case State.ChunkSize:
+            if (this.raw && this.rawStart < 0) this.rawStart = pos;
             pos = this.readChunkSize(data, pos, len);
             if (pos === WAIT) return undefined;
             break;
           case State.ChunkData: {
+            if (this.raw && this.rawStart < 0) this.rawStart = pos;
             const n = Math.min(this.remaining, len - pos);
-            const slice = data.subarray(pos, pos + n);
+            const at = pos;
             pos += n;
             this.remaining -= n;
             if (this.remaining === 0) this.state = State.ChunkDataEnd;
-            this.handler.onBody(slice);
+            if (!this.raw) this.handler.onBody(data.subarray(at, pos));
             break;
           }
           case State.ChunkDataEnd: {
+            if (this.raw && this.rawStart < 0) this.rawStart = pos;
             if (len - pos < 2) {
               if (data[pos] !== 13) throw fail('chunk data not followed by CRLF');
-              this.pending = data.subarray(pos);
+              this.endRun(data, pos);
+              this.keep(data, pos, len);
               return undefined;
             }
             if (data[pos] !== 13 || data[pos + 1] !== 10) throw fail('chunk data not followed by CRLF');
@@ -158,6 +194,7 @@ export class Http1Parser implements HeadScratch {
         }
         if ((this.state as State) === State.Stopped) return undefined;
       }
+      this.endRun(data, len);
     } catch (err) {
       this.state = State.Stopped;
       this.pending = undefined;
@@ -167,13 +204,20 @@ export class Http1Parser implements HeadScratch {
     return undefined;
   }
 
+  /** Hand on the run of a passed-on chunked body read so far, up to `end` (onRawChunks). */
+  private endRun(data: Buffer, end: number): void {
+    const start = this.rawStart;
+    this.rawStart = -1;
+    if (start >= 0 && end > start) this.handler.onRawChunks?.(data, start, end);
+  }
+
   /** State.Head: a complete head starts its message; an incomplete one waits (pending) unless it can never be valid. */
   private readHead(data: Buffer, pos: number, len: number): number {
     // Empty lines before a request line are ignored (RFC 9112 §2.2).
     if (this.kind === 'request') {
       while (pos + 1 < len && data[pos] === 13 && data[pos + 1] === 10) pos += 2;
       if (pos + 1 === len && data[pos] === 13) {
-        this.pending = data.subarray(pos);
+        this.keep(data, pos, len);
         return WAIT;
       }
       if (pos >= len) return WAIT;
@@ -183,7 +227,7 @@ export class Http1Parser implements HeadScratch {
     // A head arriving in pieces is parsed once its empty line is there; until then only the new
     // bytes are checked (a head cut into many reads costs no more than one read).
     const head =
-      checked > 0 && data.indexOf(CRLF2, Math.max(pos, pos + checked - 3)) < 0
+      checked > 0 && !headEnds(data, Math.max(pos, pos + checked - 3), len)
         ? undefined
         : parseHead(this, data, pos, Math.min(len, pos + MAX_HEAD + 4));
     if (head === undefined) {
@@ -199,7 +243,7 @@ export class Http1Parser implements HeadScratch {
       )
         throw fail('bad request line');
       this.headChecked = len - pos;
-      this.pending = data.subarray(pos);
+      this.keep(data, pos, len);
       return WAIT;
     }
     if (head.bodyStart - 4 - pos > MAX_HEAD)
@@ -212,17 +256,24 @@ export class Http1Parser implements HeadScratch {
   /** State.ChunkSize: one chunk-size line (a size of 0 starts the trailers). */
   private readChunkSize(data: Buffer, pos: number, len: number): number {
     const eol = data.indexOf(10, pos);
-    if (eol < 0) {
+    if (!within(eol, len)) {
       if (len - pos > MAX_LINE) throw fail('chunk size line too long');
       const partial = data.toString('latin1', pos, data[len - 1] === 13 ? len - 1 : len);
       if (partial && !CHUNK_SIZE_START.test(partial)) throw fail('bad chunk size');
-      this.pending = data.subarray(pos);
+      this.endRun(data, pos);
+      this.keep(data, pos, len);
       return WAIT;
     }
     if (eol === pos || data[eol - 1] !== 13 || eol - pos > MAX_LINE) throw fail('bad chunk size line');
-    const m = CHUNK_SIZE.exec(data.toString('latin1', pos, eol - 1));
+    const line = data.toString('latin1', pos, eol - 1);
+    const m = CHUNK_SIZE.exec(line);
     if (!m) throw fail('bad chunk size');
     const size = Number.parseInt(m[1]!, 16);
+    if (this.raw && (size === 0 || m[1] !== line)) {
+      // The last chunk and the trailers are not passed on; nor is an extension (a plain line instead).
+      this.endRun(data, pos);
+      if (size !== 0) this.handler.onChunkLine?.(size);
+    }
     pos = eol + 1;
     if (size === 0) this.state = State.Trailers;
     else {
@@ -236,9 +287,9 @@ export class Http1Parser implements HeadScratch {
   private readTrailer(data: Buffer, pos: number, len: number): number {
     // Trailer fields are read and dropped; the section ends with an empty line.
     const eol = data.indexOf(10, pos);
-    if (eol < 0) {
+    if (!within(eol, len)) {
       if (len - pos > MAX_HEAD) throw new Http1Error('E_HTTP_HEADER_OVERFLOW', 'trailer section too large');
-      this.pending = data.subarray(pos);
+      this.keep(data, pos, len);
       return WAIT;
     }
     if (eol === pos || data[eol - 1] !== 13) throw fail('bad trailer line');
@@ -249,6 +300,11 @@ export class Http1Parser implements HeadScratch {
       throw fail('bad trailer field');
     }
     return pos;
+  }
+
+  /** Keep data[pos, len) for the next read (a copy when it is in the shared read buffer: read-buffer.ts). */
+  private keep(data: Buffer, pos: number, len: number): void {
+    this.pending = owned(data.subarray(pos, len));
   }
 
   /** The connection ended: completes a body delimited by it; an error if a message was cut short. */
@@ -263,6 +319,7 @@ export class Http1Parser implements HeadScratch {
   }
 
   private complete(): void {
+    this.raw = false;
     this.state = State.Head;
     this.remaining = 0;
     this.handler.onComplete();
@@ -287,8 +344,10 @@ export class Http1Parser implements HeadScratch {
       this.complete();
       return;
     }
-    if (head.chunked) this.state = State.ChunkSize;
-    else if (head.contentLength !== undefined) {
+    if (head.chunked) {
+      this.state = State.ChunkSize;
+      this.raw = this.handler.passChunks?.() === true;
+    } else if (head.contentLength !== undefined) {
       this.remaining = head.contentLength;
       if (this.remaining === 0) this.complete();
       else this.state = State.Body;

@@ -6,14 +6,16 @@
  * - malformed or ambiguous requests (the request-smuggling cases) → 400 and the connection closes;
  * - every request body streams to the gateway as it arrives, with backpressure; one with a known
  *   length up to maxReplay is also recorded (tee) so it can be replayed after a 401, others are not;
- * - the gateway's answer is re-framed for the client (hop-by-hop headers dropped, chunked bodies
- *   re-chunked as they arrive, never buffered or copied: size line, data and CRLF go out in one
- *   corked write, a writev), the client's pace slowing the gateway;
+ * - the gateway's answer is re-framed for the client (hop-by-hop headers dropped; a chunked body
+ *   passed on with its own chunk framing as it arrives, one write per read, never buffered or
+ *   copied; an unsized one chunked: size line, data and CRLF in one corked write, a writev), the
+ *   client's pace slowing the gateway;
  * - a client that goes away destroys its upstream connection; an upstream failure before the answer
  *   is a 502/504 JSON error, after it the client's connection is cut (no silent truncation);
  * - upstream connections (upstream.ts: as strict with the gateway as client.ts is with clients)
  *   are kept alive in a small pool (pool.ts); a pooled connection the gateway closed
- *   before answering is retried on a fresh one when the request is replayable;
+ *   before answering is retried on a fresh one when the request is replayable; to a plain-HTTP
+ *   gateway they read with `onread` into one shared buffer, not through a Readable stream;
  * - a refused request is answered as soon as its head is parsed (its body is read and dropped);
  * - timeouts (idle client, slow request head, stalled request body, gateway silent) are checked by
  *   one sweeper per engine, not a timer per socket.
@@ -21,8 +23,9 @@
  * This file builds the engine (its state, state.ts) and serves accepted sockets; the modules beside
  * it: client.ts (a client connection and its request parser), exchange.ts + forward.ts (one request
  * on its way to the gateway), respond.ts (what goes back to the client), upstream.ts + pool.ts (the
- * gateway side and its response reader), sweeper.ts (timeouts), http1.ts + http1-head.ts +
- * http1-message.ts (the parser), heads-out.ts (the heads written, as bytes).
+ * gateway side and its response reader) + read-buffer.ts (the buffer plain-HTTP gateway connections
+ * share for their reads), sweeper.ts (timeouts), http1.ts + http1-head.ts + http1-message.ts (the
+ * parser), heads-out.ts (the heads written, as bytes).
  */
 import type net from 'node:net';
 import type { ProxyPolicy } from '../policy.js';

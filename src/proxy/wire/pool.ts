@@ -1,7 +1,9 @@
 /**
  * The wire engine's connections to the gateway: a LIFO pool of idle keep-alive connections (at most
- * POOL_MAX_IDLE, each for at most POOL_IDLE_MS) and the set of busy ones, with the sweep that ends
- * idle connections and gateways silent for longer than the upstream timeout. Connections themselves
+ * POOL_MAX_IDLE, each for at most POOL_IDLE_MS) among every open connection, with the sweep that
+ * ends idle connections and gateways silent for longer than the upstream timeout. A connection is
+ * busy while it has an owner: no set of busy ones to add to and delete from on every request (a
+ * Set shrinking and growing again as the busy count moves cost more than the rest of the pool). Connections themselves
  * (and their strictness) are upstream.ts'.
  */
 import { type PoolHooks, type ResponseSink, Upstream, type UpstreamTarget, WireError } from './upstream.js';
@@ -11,7 +13,8 @@ export const POOL_MAX_IDLE = 128;
 
 export class UpstreamPool implements PoolHooks {
   readonly idle: Upstream[] = [];
-  readonly busy = new Set<Upstream>();
+  /** Every open connection, busy (it has an owner) or idle; one leaves when it is dropped. */
+  readonly open: Upstream[] = [];
   /** Closing: released connections are not kept. */
   stopping = false;
 
@@ -32,14 +35,15 @@ export class UpstreamPool implements PoolHooks {
       }
       c.drop();
     }
-    u ??= new Upstream(this.target, this);
+    if (u === undefined) {
+      u = new Upstream(this.target, this);
+      this.open.push(u);
+    }
     u.assign(owner);
-    this.busy.add(u);
     return u;
   }
 
   released(u: Upstream): void {
-    this.busy.delete(u);
     if (u.dead || this.stopping || this.idle.length >= POOL_MAX_IDLE || u.socket.destroyed) {
       u.drop();
       return;
@@ -50,14 +54,22 @@ export class UpstreamPool implements PoolHooks {
   }
 
   dropped(u: Upstream): void {
-    this.busy.delete(u);
+    const o = this.open.indexOf(u);
+    if (o >= 0) this.open.splice(o, 1);
     const i = this.idle.indexOf(u);
     if (i >= 0) this.idle.splice(i, 1);
   }
 
+  /** Connections serving a request now. */
+  get busy(): number {
+    let n = 0;
+    for (const u of this.open) if (u.owner) n++;
+    return n;
+  }
+
   /** Time out silent gateways (not those paused for a slow client) and stale idle connections. */
   sweep(now: number, upstreamTimeoutMs: number): void {
-    for (const u of this.busy) {
+    for (const u of this.open.slice()) {
       if (u.owner && !u.pausedForClient && now - u.last >= upstreamTimeoutMs) {
         u.fault(new WireError('UND_ERR_HEADERS_TIMEOUT', 'the gateway did not answer in time'));
       }
@@ -66,7 +78,7 @@ export class UpstreamPool implements PoolHooks {
   }
 
   get empty(): boolean {
-    return this.busy.size === 0 && this.idle.length === 0;
+    return this.open.length === 0;
   }
 
   closeIdle(): void {
@@ -75,6 +87,6 @@ export class UpstreamPool implements PoolHooks {
   }
 
   destroyAll(): void {
-    for (const u of [...this.idle, ...this.busy]) u.drop();
+    for (const u of this.open.slice()) u.drop();
   }
 }

@@ -16,6 +16,7 @@ import {
   responseHeadSize,
 } from './heads-out.js';
 import type { Http1Head } from './http1.js';
+import { owned } from './read-buffer.js';
 import { SMALL_WRITE } from './state.js';
 
 const STATUS_TEXT: Record<number, string> = {
@@ -38,6 +39,7 @@ export function writeResponseHead(ex: Exchange, h: Http1Head): void {
     // Unsized (chunked or close-delimited): re-chunk for HTTP/1.1 clients, close-delimit for 1.0.
     if (ex.head.minor === 1) {
       ex.chunkedOut = true;
+      ex.passChunks = h.chunked; // the gateway's chunks go on as they are (http1.ts, passChunks)
       add |= ADD_CHUNKED;
     } else ex.closeAfter = true;
   }
@@ -51,22 +53,25 @@ export function writeResponseHead(ex: Exchange, h: Http1Head): void {
   ex.headAdd = add;
 }
 
-/** Write the response bytes gathered from one gateway read (and the response head, if due) in one go. */
+/**
+ * Write the response bytes gathered from one gateway read (and the response head, if due) in one go.
+ * Bytes still in the shared read buffer are copied before a write holds on to them (read-buffer.ts).
+ */
 export function flush(ex: Exchange): void {
   const parts = ex.out;
   const c = ex.client;
   const h = ex.headOut;
   ex.headOut = undefined;
-  if (c.closed) {
-    parts.length = 0;
-    return;
-  }
+  // A new list rather than `length = 0`: V8 sets an array's length through a runtime call, and
+  // frees its elements anyway, so the next push allocates them again.
+  ex.out = [];
+  if (c.closed) return;
   let ok = true;
   const s = c.socket;
   const reason = h === undefined ? '' : (STATUS_TEXT[h.status] ?? '');
   if (h === undefined && parts.length === 1) {
     const p = parts[0]!;
-    ok = typeof p === 'string' ? s.write(p, 'latin1') : s.write(p);
+    ok = typeof p === 'string' ? s.write(p, 'latin1') : s.write(owned(p));
   } else {
     let bytes = h === undefined ? 0 : responseHeadSize(h, ex.headAdd, reason);
     for (const p of parts) bytes += p.length; // strings here are latin1: one byte a character
@@ -81,11 +86,16 @@ export function flush(ex: Exchange): void {
       // Large (chunk size lines, the gateway's reads, CRLFs): one writev, the data never copied.
       s.cork();
       if (h !== undefined) s.write(responseHead(h, ex.headAdd, reason));
-      for (const p of parts) ok = typeof p === 'string' ? s.write(p, 'latin1') : s.write(p);
+      for (const p of parts) {
+        if (typeof p === 'string') s.write(p, 'latin1');
+        else s.write(owned(p));
+      }
       s.uncork();
+      // While corked every write buffers, so each says "wait" past 16 KiB; what counts is what is
+      // still waiting once the writev is handed to the socket (usually nothing: no pause, no drain).
+      ok = s.writableLength < s.writableHighWaterMark;
     }
   }
-  parts.length = 0;
   // A slow client slows the gateway: stop reading it until the client drains.
   const u = ex.conn;
   if (!ok && u && !u.dead && !u.pausedForClient) {

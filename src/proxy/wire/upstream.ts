@@ -6,12 +6,15 @@
  * - interim answers: 100 and 103 are skipped (the client gets the final answer only); any other 1xx
  *   (101 Switching Protocols to a request that asked for no upgrade, 102) fails the request (502);
  * - the gateway closing before the response is complete fails it; a close-delimited body ends there.
- * What to do with a response is the owner's (`ResponseSink`, the engine's exchange); keeping idle
- * connections is the pool's (pool.ts).
+ * A plain-HTTP connection reads with net.connect's `onread` into the buffer read-buffer.ts keeps
+ * (shared by all of them while reads are small; each read parsed to its end before the next), a TLS
+ * one through its stream. What to do with a response is the owner's (`ResponseSink`, the engine's
+ * exchange); keeping idle connections is the pool's (pool.ts).
  */
 import net from 'node:net';
 import { builtin } from '../../util/builtin.js';
 import { type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
+import { readBuffer } from './read-buffer.js';
 
 export class WireError extends Error {
   constructor(
@@ -36,7 +39,19 @@ export interface UpstreamTarget {
 export interface ResponseSink {
   /** A final (≥ 200) response head; return true when the response has no body (the answer to HEAD). */
   responseHead(h: Http1Head): boolean;
+  /**
+   * Body bytes. They (and a head's bytes) may be in the shared read buffer (read-buffer.ts): valid
+   * until flushRead() returns, so anything kept past it is a copy (`owned()`).
+   */
   responseBody(b: Buffer): void;
+  /**
+   * A chunked answer re-framed for the client: passed on with the gateway's own framing instead
+   * (responseRaw: runs of its chunks as read, responseChunkLine: a plain size line in place of one
+   * with an extension); the sink ends it. Valid as responseBody's bytes are.
+   */
+  readonly passChunks: boolean;
+  responseRaw(b: Buffer): void;
+  responseChunkLine(size: number): void;
   /** The response is complete (the connection has been released or dropped already). */
   responseComplete(): void;
   /** One read from the gateway was parsed: write what it produced. */
@@ -81,6 +96,8 @@ export class Upstream implements Http1Handler {
   private releaseAfterRead = false;
   /** Bytes that belong to no request arrived: never reuse this connection. */
   private tainted = false;
+  /** The last read filled its buffer: the next one goes into a buffer of its own (read-buffer.ts). */
+  private bulk = false;
 
   constructor(
     target: UpstreamTarget,
@@ -103,7 +120,19 @@ export class Upstream implements Http1Handler {
               }
             : {}),
         })
-      : net.connect({ host, port });
+      : // Plain HTTP: reads go straight to the parser, into the shared buffer (read-buffer.ts).
+        net.connect({
+          host,
+          port,
+          onread: {
+            buffer: () => readBuffer(this.bulk),
+            callback: (n: number, buf: Uint8Array) => {
+              this.bulk = n === buf.length; // a full read: more is coming, into buffers of its own
+              this.onData(buf as Buffer, n);
+              return true; // false would pause the socket
+            },
+          },
+        });
     this.socket = socket;
     socket.setNoDelay(true);
     this.connectTimer = setTimeout(
@@ -114,7 +143,7 @@ export class Upstream implements Http1Handler {
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
     });
-    socket.on('data', (d: Buffer) => this.onData(d));
+    if (secure) socket.on('data', (d: Buffer) => this.onData(d, d.length));
     socket.on('error', (err) => this.fault(err));
     socket.on('end', () => this.onEnd());
     socket.on('close', () =>
@@ -132,7 +161,8 @@ export class Upstream implements Http1Handler {
     this.last = this.pool.now();
   }
 
-  private onData(d: Buffer): void {
+  /** One read: d[0, n). */
+  private onData(d: Buffer, n: number): void {
     const owner = this.owner;
     if (!owner) {
       this.drop(); // bytes nobody asked for
@@ -140,7 +170,7 @@ export class Upstream implements Http1Handler {
     }
     this.last = this.pool.now();
     this.reading = true;
-    const err = this.parser.execute(d);
+    const err = this.parser.execute(d, n);
     this.reading = false;
     owner.flushRead();
     if (err) {
@@ -206,6 +236,18 @@ export class Upstream implements Http1Handler {
 
   onBody(b: Buffer): void {
     this.owner?.responseBody(b);
+  }
+
+  passChunks(): boolean {
+    return this.owner?.passChunks === true;
+  }
+
+  onRawChunks(data: Buffer, start: number, end: number): void {
+    this.owner?.responseRaw(data.subarray(start, end));
+  }
+
+  onChunkLine(size: number): void {
+    this.owner?.responseChunkLine(size);
   }
 
   onComplete(): void {

@@ -1,0 +1,38 @@
+/**
+ * Where the wire engine's connections to a plain-HTTP gateway read into (net.connect's documented
+ * `onread` option, upstream.ts), instead of a socket's Readable stream: each read is handed straight
+ * to the response parser, without the stream's per-read work (a new Buffer, push, the 'data' event,
+ * the read-more tick), and into one buffer all those connections share (the engine parses a read to
+ * the end before the next one starts).
+ *
+ * The rule that makes sharing safe: bytes of a read into the shared buffer (`shared(b)`) do not
+ * outlive the read. The parser copies what it keeps for the next read (a partial head, chunk-size
+ * line or trailer: `copyKept`), and respond.ts copies what it hands to a socket write (a write the
+ * kernel cannot take at once keeps its buffer). Small answers cost nothing more: they were already
+ * copied into the one buffer written to the client. A read that fills its buffer (a large transfer)
+ * sends the connection's next reads into buffers of their own (`readBuffer`), which are handed on
+ * uncopied: a large download copies no more than it did with the stream.
+ * A TLS gateway keeps the stream's reads (node:tls has no `onread`).
+ */
+
+/** The size of a read: what Node reads a socket with. */
+export const READ_SIZE = 64 * 1024;
+
+let sharedBuffer: Buffer | undefined;
+
+/** The buffer for a connection's next read: the shared one, or its own after a read that filled one. */
+export function readBuffer(bulk: boolean): Buffer {
+  if (bulk) return Buffer.allocUnsafeSlow(READ_SIZE);
+  sharedBuffer ??= Buffer.allocUnsafeSlow(READ_SIZE);
+  return sharedBuffer;
+}
+
+/** Are `b`'s bytes in the shared read buffer (valid only until the read being parsed is done)? */
+export function shared(b: Buffer): boolean {
+  return sharedBuffer !== undefined && b.buffer === sharedBuffer.buffer;
+}
+
+/** `b` itself, or a copy of it when its bytes are in the shared read buffer. */
+export function owned(b: Buffer): Buffer {
+  return shared(b) ? Buffer.from(b) : b;
+}
