@@ -161,7 +161,7 @@ function requestLine(
   const minor = data[e - 1]! - 48;
   if (minor !== 0 && minor !== 1) throw fail('bad request line');
   head.method = method;
-  head.url = recent === undefined ? data.toString('latin1', u, v) : recent.url.get(data, u, v);
+  head.url = value(recent?.url, data, u, v);
   head.minor = minor;
 }
 

@@ -156,7 +156,7 @@ export class Recent {
   get(data: Buffer, a: number, b: number): string {
     const text = this.text;
     const n = b - a;
-    if (text.length === n && n > 0) {
+    if (text.length === n) {
       let diff = 0;
       for (let i = 0; i < n; i++) diff |= text.charCodeAt(i) ^ data[a + i]!;
       if (diff === 0) return text;

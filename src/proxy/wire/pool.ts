@@ -3,8 +3,8 @@
  * POOL_MAX_IDLE, each for at most POOL_IDLE_MS) among every open connection, with the sweep that
  * ends idle connections and gateways silent for longer than the upstream timeout. A connection is
  * busy while it has an owner: no set of busy ones to add to and delete from on every request (a
- * Set shrinking and growing again as the busy count moves cost more than the rest of the pool). Connections themselves
- * (and their strictness) are upstream.ts'.
+ * Set shrinking and growing again as the busy count moves cost more than the rest of the pool).
+ * Connections themselves (and their strictness) are upstream.ts'.
  */
 import { type PoolHooks, type ResponseSink, Upstream, type UpstreamTarget, WireError } from './upstream.js';
 
