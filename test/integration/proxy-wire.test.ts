@@ -1271,6 +1271,51 @@ describe('wire engine over raw TCP', () => {
     });
   });
 
+  // Chunked answers are passed on with their own framing (src/proxy/wire/http1.ts, passChunks); a
+  // 401 is swallowed and the request retried once with a fresh token, so a swallowed chunked 401
+  // must leave nothing behind, and a second one reaches the client whole.
+  describe('a gateway that answers 401 with a chunked body', () => {
+    const chunked401 = (n: number) =>
+      `HTTP/1.1 401 Unauthorized\r\ntransfer-encoding: chunked\r\n\r\n4;why=token\r\nno-${n}\r\n0\r\n\r\n`;
+
+    it('the retry answers: the client gets only the chunked 200, framed plainly', async () => {
+      const up = await startRawUpstream((req, socket) => {
+        socket.write(
+          up.requests.length === 1
+            ? chunked401(1)
+            : 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n4\r\ndefg\r\n0\r\nx-t: 1\r\n\r\n',
+        );
+        expect(req.body.toString()).toBe('{"q":1}');
+      });
+      const p = await wireProxy(up.url);
+      const c = await RawClient.connect(p.port);
+      c.write(request(p, 'POST', '/v1/messages', { body: '{"q":1}' }));
+      const r = await c.readResponse();
+      expect(r.status).toBe(200);
+      expect(r.body.toString()).toBe('abcdefg');
+      expect(r.wireBody.toString()).toBe('3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n');
+      expect(up.requests).toHaveLength(2);
+      // The connection goes on: nothing of the swallowed 401 is left to be read as the next answer.
+      c.write(request(p, 'POST', '/v1/messages', { body: '{"q":1}' }));
+      expect((await c.readResponse()).status).toBe(200);
+    });
+
+    it('a 401 again: the client gets the second 401 whole, once', async () => {
+      const up = await startRawUpstream((_req, socket) => {
+        socket.write(chunked401(up.requests.length));
+      });
+      const p = await wireProxy(up.url);
+      const c = await RawClient.connect(p.port);
+      c.write(request(p, 'POST', '/v1/messages', { body: '{}' }));
+      const r = await c.readResponse();
+      expect(r.status, r.body.toString()).toBe(401);
+      expect(r.body.toString()).toBe('no-2');
+      expect(r.wireBody.toString()).toBe('4\r\nno-2\r\n0\r\n\r\n');
+      await sleep(50);
+      expect(c.buf.length, 'bytes after the answer').toBe(0);
+    });
+  });
+
   describe('idle and partial clients', () => {
     it('a keep-alive connection still works after 1 s idle', async () => {
       const up = await startUpstream();
