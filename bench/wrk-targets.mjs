@@ -1,9 +1,9 @@
-// The targets of the wrk benchmark (bench/wrk.mjs): the bench gateway, gatepass (with and without
-// the same-user check), a raw Node `net` pipe, the least HTTP work a Node proxy can do
-// (min-http-proxy.cjs), nginx and haproxy, each in its own process; and the
-// /proc readings (CPU time, RSS) the benchmark takes of them.
+// The targets of the wrk benchmark (bench/wrk.mjs): the bench gateway, gatepass (the real
+// `gatepass proxy start`; and the library without the same-user check), a raw Node `net` pipe, the
+// least HTTP work a Node proxy can do (min-http-proxy.cjs), nginx and haproxy, each in its own
+// process; and the /proc readings (CPU time, RSS) the benchmark takes of them.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +23,22 @@ export function cpuMs(pid) {
 export function syscalls(pid) {
   const t = readFileSync(`/proc/${pid}/io`, 'utf8');
   return { r: Number(/syscr: (\d+)/.exec(t)[1]), w: Number(/syscw: (\d+)/.exec(t)[1]) };
+}
+
+/** Sockets listed in the kernel's TCP tables (what the same-user check reads), or 0 without /proc. */
+export function tcpTableLines() {
+  let n = 0;
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      // Every line but the header names its socket `N:`.
+      n += readFileSync(f, 'latin1')
+        .split('\n')
+        .filter((l) => /^\s*\d+:/.test(l)).length;
+    } catch {
+      // no such table
+    }
+  }
+  return n;
 }
 
 export function rssMiB(pid) {
@@ -131,6 +147,38 @@ export function firstLine(proc) {
   });
 }
 
+/**
+ * The real `gatepass proxy start` as users run it (the npm bin, dist/cli.cjs, which serves it from
+ * the lean entry dist/proxy.cjs): a command provider reading the token from the environment and the
+ * env secret store holding the local key, in a HOME of its own. Resolves once it accepts connections.
+ */
+export async function startRealProxy(children, dir, key, up, name = 'real') {
+  const home = path.join(dir, `home-${name}`);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const cfg = path.join(home, 'gatepass.yaml');
+  writeFileSync(
+    cfg,
+    `version: 1\ndefault_provider: default\nproviders:\n  default:\n    type: command\n    gateway_url: http://127.0.0.1:${up}\n    auth:\n      env_var: BENCH_GW_TOKEN\n`,
+  );
+  const port = await freePort();
+  const p = run(
+    children,
+    process.execPath,
+    [path.join(here, '..', 'dist', 'cli.cjs'), '--config', cfg, 'proxy', 'start', '--port', String(port)],
+    {
+      env: {
+        ...process.env,
+        HOME: home,
+        GATEPASS_SECRET_STORE: 'env',
+        GATEPASS_SECRET_GATEPASS_LOCAL_PROXY_KEY: key,
+        BENCH_GW_TOKEN: 'bench-token',
+      },
+    },
+  );
+  await waitForPort(port);
+  return { port, pid: p.pid, auth: 'key', proc: p };
+}
+
 export async function startTargets(children, dir, key) {
   const upProc = spawn(process.execPath, [path.join(here, 'upstream.mjs')], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -146,7 +194,10 @@ export async function startTargets(children, dir, key) {
     children.push(p);
     targets[name] = { port: await firstLine(p), pid: p.pid, auth: 'key' };
   };
-  await gp('gatepass', {});
+  // gatepass as users run it. The same-user check cannot be turned off there (no such option), so
+  // the run without it is the library (`startProxy`) in a process of its own (proxy-child.mjs).
+  const real = await startRealProxy(children, dir, key, up, 'targets');
+  targets.gatepass = { port: real.port, pid: real.pid, auth: 'key' };
   await gp('gatepass-no-peer-check', { BENCH_PEER_CHECK: '0' });
   // Another build side by side (its bench/proxy-child.mjs), interleaved with this one.
   if (process.env.BENCH_WRK_COMPARE)

@@ -5,9 +5,13 @@
 // `Connection: close`, gatepass with and without the check), large downloads (chunked vs
 // content-length, gatepass vs nginx), 8 MiB uploads, and the memory of the real `gatepass proxy start`
 // (idle, with many open streams, and settled 30 s after they close).
+// gatepass is the real `gatepass proxy start` (the npm bin) throughout; the run without the same-user
+// check is the library (`startProxy`, proxy-child.mjs), as that check has no off switch.
 // Knobs: BENCH_WRK_ROUNDS (3), BENCH_WRK_SECONDS (4), BENCH_CONCURRENCY (32), BENCH_BULK_MIB (512),
-// BENCH_MEM_STREAMS (1000), BENCH_SETTLE_S (30), BENCH_WRK_PARTS (rps,transfers,memory: the parts to run),
-// BENCH_WRK_COMPARE (another proxy-child.mjs, e.g. of another build: one more target, `gatepass-compare`).
+// BENCH_BULK_ROUNDS (3), BENCH_UPLOADS (31), BENCH_MEM_STREAMS (1000), BENCH_SETTLE_S (30),
+// BENCH_WRK_PARTS (rps,transfers,memory: the parts to run), BENCH_WRK_COMPARE (another build's
+// proxy-child.mjs: one more target, `gatepass-compare`; the library, with the same-user check, so
+// compare it with a proxy-child.mjs of this build rather than with `gatepass`).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -15,15 +19,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cpuMs, freePort, has, rssMiB, run, startTargets, syscalls, waitForPort } from './wrk-targets.mjs';
+import { cpuMs, has, rssMiB, startRealProxy, startTargets, syscalls, tcpTableLines } from './wrk-targets.mjs';
 
-const here = path.dirname(new URL(import.meta.url).pathname);
 const ROUNDS = Number(process.env.BENCH_WRK_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const BULK_MIB = Number(process.env.BENCH_BULK_MIB ?? 512);
 const MEM_STREAMS = Number(process.env.BENCH_MEM_STREAMS ?? 1000);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 30);
+const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 31);
+const BULK_ROUNDS = Number(process.env.BENCH_BULK_ROUNDS ?? 3);
 /** Which parts run: rps (wrk rounds), transfers (downloads, uploads), memory (`gatepass proxy start`). */
 const PARTS = new Set(
   (process.env.BENCH_WRK_PARTS ?? 'rps,transfers,memory').split(',').map((x) => x.trim()),
@@ -100,7 +105,7 @@ function download(target, key, mib, chunked) {
   });
 }
 
-/** POST `mib` MiB through a target: MiB/s. */
+/** POST `mib` MiB through a target: MiB/s and the target's CPU ms spent on it. */
 function upload(target, key, mib) {
   const body = Buffer.alloc(1024 * 1024, 'u');
   return new Promise((resolve, reject) => {
@@ -108,6 +113,7 @@ function upload(target, key, mib) {
       'content-length': mib * body.length,
       ...(target.auth === 'key' ? { 'x-api-key': key } : { authorization: 'Bearer bench-token' }),
     };
+    const cpu0 = cpuMs(target.pid);
     const t0 = performance.now();
     const req = http.request(
       { host: '127.0.0.1', port: target.port, method: 'POST', path: '/v1/upload', headers },
@@ -118,7 +124,7 @@ function upload(target, key, mib) {
         });
         res.on('end', () => {
           if (Number(text) !== mib * body.length) reject(new Error(`upstream got ${text} bytes`));
-          resolve({ mibPerS: mib / ((performance.now() - t0) / 1000) });
+          resolve({ mibPerS: mib / ((performance.now() - t0) / 1000), cpuMs: cpuMs(target.pid) - cpu0 });
         });
       },
     );
@@ -137,27 +143,7 @@ function upload(target, key, mib) {
 
 /** The real `gatepass proxy start` (command provider, env store): RSS idle, with streams, settled. */
 async function memory(children, dir, key, up) {
-  const port = await freePort();
-  const cfg = path.join(dir, 'gatepass.yaml');
-  writeFileSync(
-    cfg,
-    `version: 1\ndefault_provider: default\nproviders:\n  default:\n    type: command\n    gateway_url: http://127.0.0.1:${up}\n    auth:\n      env_var: BENCH_GW_TOKEN\n`,
-  );
-  const p = run(
-    children,
-    process.execPath,
-    [path.join(here, '..', 'dist', 'cli.js'), '--config', cfg, 'proxy', 'start', '--port', String(port)],
-    {
-      env: {
-        ...process.env,
-        HOME: dir,
-        GATEPASS_SECRET_STORE: 'env',
-        GATEPASS_SECRET_GATEPASS_LOCAL_PROXY_KEY: key,
-        BENCH_GW_TOKEN: 'bench-token',
-      },
-    },
-  );
-  await waitForPort(port);
+  const { port, proc: p } = await startRealProxy(children, dir, key, up, 'memory');
   await sleep(2000);
   const idle = rssMiB(p.pid);
   const sockets = [];
@@ -196,15 +182,32 @@ function rpsPart(targets, names, dir, key) {
   const closeRuns = { gatepass: [], 'gatepass-no-peer-check': [] };
   for (let r = 0; r < ROUNDS; r++) {
     console.error(`wrk round ${r + 1}/${ROUNDS}…`);
-    for (const n of names) wrk(targets[n], dir, key, { seconds: 1 }); // warm-up
-    for (const n of names) runs[n].push(wrk(targets[n], dir, key));
-    for (const n of Object.keys(closeRuns))
-      closeRuns[n].push(wrk(targets[n], dir, key, { close: true, seconds: 2 }));
+    // Every other round in reverse order, so that no target always runs first or last.
+    const order = r % 2 ? [...names].reverse() : names;
+    for (const n of order) wrk(targets[n], dir, key, { seconds: 1 }); // warm-up
+    for (const n of order) runs[n].push(wrk(targets[n], dir, key));
   }
+  // The `Connection: close` runs come after every keep-alive round: each connection they close
+  // stays listed in the kernel's socket table (TIME_WAIT) for 60 s, and the same-user check reads
+  // that table (~3 µs of kernel time a line here): run between the rounds, they made the next
+  // round's connection setups pay for thousands of lines no user's machine lists. The table's size
+  // is reported with the figure.
+  const tableLines = [];
+  for (let r = 0; r < ROUNDS; r++)
+    for (const n of Object.keys(closeRuns)) {
+      tableLines.push(tcpTableLines());
+      closeRuns[n].push(wrk(targets[n], dir, key, { close: true, seconds: 1 }));
+    }
+  // A ratio is the median of the rounds' own ratios: the two runs of a round are seconds apart, the
+  // rounds a minute, and this VM's pace drifts by 10-20 % within minutes.
+  const ratio = (n, base) =>
+    runs[base] ? round(median(runs[n].map((x, r) => x.rps / runs[base][r].rps))) : undefined;
   const res = {};
   for (const n of names) {
     res[n] = {
       rps: Math.round(median(runs[n].map((x) => x.rps))),
+      xNginx: ratio(n, 'nginx'),
+      xPipe: ratio(n, 'node-pipe'),
       cpuUsPerRequest: round(median(runs[n].map((x) => x.cpuUsPerRequest)), 1),
       syscallsPerRequest: round(median(runs[n].map((x) => x.syscallsPerRequest)), 2),
       non2xx: runs[n].reduce((a, x) => a + x.non2xx, 0),
@@ -213,7 +216,7 @@ function rpsPart(targets, names, dir, key) {
   const perConn = Object.fromEntries(
     Object.entries(closeRuns).map(([n, xs]) => [n, round(median(xs.map((x) => x.cpuUsPerRequest)), 1)]),
   );
-  return { res, perConn };
+  return { res, perConn, tableLines: median(tableLines) };
 }
 
 /** Large downloads (chunked and content-length) and 8 MiB uploads. */
@@ -226,14 +229,20 @@ async function transfersPart(targets, key) {
     'nginx content-length': [],
   };
   const uploads = { gatepass: [], nginx: [], 'node-pipe': [] }; // the pipe: Node's own floor
-  for (let r = 0; r < 2; r++) {
+  // A first download of each kind warms up (measured: the first of a series ran 20-35 % slower,
+  // through gatepass and nginx alike), then BULK_ROUNDS in turns, the best of them.
+  for (let r = -1; r < BULK_ROUNDS; r++) {
     for (const name of Object.keys(bulk)) {
       const [t, kind] = name.split(' ');
-      if (targets[t]) bulk[name].push(await download(targets[t], key, BULK_MIB, kind === 'chunked'));
+      if (!targets[t]) continue;
+      const d = await download(targets[t], key, r < 0 ? 64 : BULK_MIB, kind === 'chunked');
+      if (r >= 0) bulk[name].push(d);
     }
-    for (const t of Object.keys(uploads))
-      for (let i = 0; i < 3; i++) if (targets[t]) uploads[t].push(await upload(targets[t], key, 8));
   }
+  // One upload takes ~20 ms: taken in turns, so that a busy moment of the machine falls on every
+  // target alike, and UPLOADS of each for the median.
+  for (let i = 0; i < UPLOADS; i++)
+    for (const t of Object.keys(uploads)) if (targets[t]) uploads[t].push(await upload(targets[t], key, 8));
   const bulkRes = Object.fromEntries(
     Object.entries(bulk)
       .filter(([, xs]) => xs.length)
@@ -248,7 +257,13 @@ async function transfersPart(targets, key) {
   const upRes = Object.fromEntries(
     Object.entries(uploads)
       .filter(([, xs]) => xs.length)
-      .map(([n, xs]) => [n, round(median(xs.map((x) => x.mibPerS)), 0)]),
+      .map(([n, xs]) => [
+        n,
+        {
+          mibPerS: round(median(xs.map((x) => x.mibPerS)), 0),
+          cpuMsPerGiB: round((xs.reduce((a, x) => a + x.cpuMs, 0) * 1024) / (8 * xs.length), 0),
+        },
+      ]),
   );
   return { bulkRes, upRes };
 }
@@ -286,17 +301,17 @@ function verdict(ok) {
   return ok ? 'PASS' : 'MISS';
 }
 
-function rpsLines(res, perConn, targets) {
+function rpsLines(res, perConn, tableLines, targets) {
   const g = res.gatepass;
   const rows = Object.entries(res).map(
     ([n, r]) =>
-      `| ${n} | ${r.rps} | ${res.nginx ? round(r.rps / res.nginx.rps) : '–'} | ${round(r.rps / res['node-pipe'].rps)} | ${r.cpuUsPerRequest} | ${r.syscallsPerRequest} | ${r.non2xx} |`,
+      `| ${n} | ${r.rps} | ${r.xNginx ?? '–'} | ${r.xPipe} | ${r.cpuUsPerRequest} | ${r.syscallsPerRequest} | ${r.non2xx} |`,
   );
   if (res.nginx) {
-    const x = round(g.rps / res.nginx.rps);
+    const x = g.xNginx;
     targets.push(`gatepass req/s vs nginx: ${x}× (target ≥ 0.7×) ${verdict(x >= 0.7)}`);
   }
-  const xp = round(g.rps / res['node-pipe'].rps);
+  const xp = g.xPipe;
   targets.push(`gatepass req/s vs the raw Node pipe: ${xp}× (target ≥ 0.85×) ${verdict(xp >= 0.85)}`);
   // Under load wrk itself is short of CPU and bounds every target alike, so the req/s ratios drift
   // toward 1 (bench/README.md, "at a quiet moment"); the CPU each target spends per request does not.
@@ -309,7 +324,7 @@ function rpsLines(res, perConn, targets) {
   }
   if (cpu('gatepass') && cpu('node-min-http')) {
     targets.push(
-      `  the least HTTP work a Node proxy can do (min-http-proxy.cjs): ${cpu('node-min-http')} µs per request, ${round(res['node-min-http'].rps / res['node-pipe'].rps)}× the pipe's req/s; gatepass spends ${round(cpu('gatepass') - cpu('node-min-http'), 1)} µs more`,
+      `  the least HTTP work a Node proxy can do (min-http-proxy.cjs): ${cpu('node-min-http')} µs per request, ${res['node-min-http'].xPipe}× the pipe's req/s; gatepass spends ${round(cpu('gatepass') - cpu('node-min-http'), 1)} µs more`,
     );
   }
   const peer = round(perConn.gatepass - perConn['gatepass-no-peer-check'], 1);
@@ -318,7 +333,7 @@ function rpsLines(res, perConn, targets) {
 |---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
-Same-user check (/proc/net/tcp lookup), paid once per connection: with \`Connection: close\` (one connection per request) gatepass spends ${perConn.gatepass} µs CPU per request with it and ${perConn['gatepass-no-peer-check']} µs without: ${peer} µs per connection.
+Same-user check (/proc/net/tcp lookup), paid once per connection: with \`Connection: close\` (one connection per request) gatepass spends ${perConn.gatepass} µs CPU per request with it and ${perConn['gatepass-no-peer-check']} µs without: ${peer} µs per connection, with ${tableLines} sockets listed in /proc/net/tcp{,6} (the cost grows with that number).
 `;
 }
 
@@ -338,21 +353,22 @@ function transferLines(bulkRes, upRes, targets) {
       `gatepass vs nginx, ${BULK_MIB} MiB chunked download: ${x}× (target ≥ 1×; within 5 % counts) ${verdict(x >= 0.95)}`,
     );
   }
-  if (upRes.gatepass && upRes.nginx) {
-    const x = round(upRes.gatepass / upRes.nginx);
-    const floor = upRes['node-pipe']
-      ? `; the raw Node pipe: ${round(upRes['node-pipe'] / upRes.nginx)}× nginx`
+  const up = (n) => upRes[n]?.mibPerS;
+  if (up('gatepass') && up('nginx')) {
+    const x = round(up('gatepass') / up('nginx'));
+    const floor = up('node-pipe')
+      ? `; the raw Node pipe: ${round(up('node-pipe') / up('nginx'))}× nginx`
       : '';
     targets.push(`gatepass vs nginx, 8 MiB upload: ${x}× (target ≥ 0.9×) ${verdict(x >= 0.9)}${floor}`);
   }
   return `
-| transfer | MiB/s (best of 2) | CPU ms/GiB |
+| transfer | MiB/s (best of ${BULK_ROUNDS}) | CPU ms/GiB |
 |---|---|---|
 ${Object.entries(bulkRes)
   .map(([n, r]) => `| ${n} (${BULK_MIB} MiB) | ${r.mibPerS} | ${r.cpuMsPerGiB} |`)
   .join('\n')}
 ${Object.entries(upRes)
-  .map(([n, v]) => `| ${n} upload (8 MiB, median of 6) | ${v} | – |`)
+  .map(([n, v]) => `| ${n} upload (8 MiB, median of ${UPLOADS}) | ${v.mibPerS} | ${v.cpuMsPerGiB} |`)
   .join('\n')}
 `;
 }
@@ -370,14 +386,14 @@ function memoryTargets(mem, targets) {
 }
 
 /** Print the parts that ran (BENCH_WRK_PARTS), each target with its ratio and PASS/MISS. */
-function report({ load, loadEnd, res, perConn, bulkRes, upRes, mem }) {
+function report({ load, loadEnd, res, perConn, tableLines, bulkRes, upRes, mem }) {
   const targets = [];
-  const rpsText = res ? rpsLines(res, perConn, targets) : '';
+  const rpsText = res ? rpsLines(res, perConn, tableLines, targets) : '';
   const transferText = bulkRes ? transferLines(bulkRes, upRes, targets) : '';
   if (mem) memoryTargets(mem, targets);
   const peer = perConn ? round(perConn.gatepass - perConn['gatepass-no-peer-check'], 1) : undefined;
   console.log(`
-(e) ${res ? `wrk -t1 -c${CONCURRENCY}, POST /v1/chat/completions, ${ROUNDS} interleaved rounds of ${SECONDS} s (median)` : `parts: ${[...PARTS].join(', ')}`}. Load average ${load.join(' ')} at start, ${loadEnd.join(' ')} at end
+(e) ${res ? `wrk -t1 -c${CONCURRENCY}, POST /v1/chat/completions, ${ROUNDS} interleaved rounds of ${SECONDS} s (medians; ratios: the median of the rounds' own)` : `parts: ${[...PARTS].join(', ')}`}. Load average ${load.join(' ')} at start, ${loadEnd.join(' ')} at end
 ${rpsText}${transferText}
 Targets:
 ${targets.map((t) => `  ${t}`).join('\n')}`);
@@ -386,6 +402,7 @@ ${targets.map((t) => `  ${t}`).join('\n')}`);
     loadAverageAtEnd: loadEnd,
     wrk: res,
     peerCheckUsPerConnection: peer,
+    tcpTableLines: tableLines,
     bulk: bulkRes,
     uploadMiBPerS: upRes,
     memory: mem,

@@ -49,6 +49,18 @@ async function until(f: () => boolean, what: string, ms = 20_000): Promise<void>
   }
 }
 
+/** Listen on loopback; the cleanup destroys `sockets` (what the server holds open) and closes it. */
+async function listenUntilCleanup(server: net.Server, sockets: Iterable<net.Socket>): Promise<void> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
+}
+
 interface GatewayRequest {
   head: string;
   /** Body bytes received so far (Content-Length framing). */
@@ -94,14 +106,7 @@ async function startGateway(hooks: {
       hooks.onProgress(r, requests.indexOf(r));
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
+  await listenUntilCleanup(server, sockets);
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
 }
 
@@ -200,6 +205,118 @@ describe('wire engine: streamed bodies', () => {
     expect(res.body).toBe('{"error":"expired"}');
     expect(gw.requests).toHaveLength(1);
     expect(sha(Buffer.concat(gw.requests[0]!.body))).toBe(sha(upload));
+  }, 60_000);
+});
+
+describe('wire engine: the pace an upload is read at', () => {
+  /**
+   * A gateway that reads nothing until `open()`: then the whole request, answered with the sha of
+   * its body. Whatever the proxy sends before that waits in socket buffers (~10–20 MiB on loopback).
+   */
+  async function closedGateway(): Promise<{ url: string; open: () => void; bytes: () => number }> {
+    let opened = false;
+    const waiting: net.Socket[] = [];
+    let bytes = 0;
+    const gw = await startGateway({
+      onProgress(req) {
+        bytes = req.bytes;
+        if (req.bytes >= req.length)
+          answer(req.socket, 200, JSON.stringify({ sha: sha(Buffer.concat(req.body)) }));
+      },
+    });
+    const port = Number(new URL(gw.url).port);
+    // In front of the gateway: a pass-through that holds its reads while closed.
+    const conns: net.Socket[] = [];
+    const front = net.createServer((c) => {
+      const g = net.connect(port, '127.0.0.1');
+      conns.push(c, g);
+      c.pipe(g);
+      g.pipe(c);
+      c.on('error', () => g.destroy());
+      g.on('error', () => c.destroy());
+      if (!opened) {
+        c.pause();
+        waiting.push(c);
+      }
+    });
+    await listenUntilCleanup(front, conns);
+    return {
+      url: `http://127.0.0.1:${(front.address() as AddressInfo).port}`,
+      open() {
+        opened = true;
+        for (const c of waiting.splice(0)) c.resume();
+      },
+      bytes: () => bytes,
+    };
+  }
+
+  /** POST `body` in 1 MiB writes; `finished` turns true once the client has handed it all to the kernel. */
+  function post(p: RunningProxy, body: Buffer) {
+    const state = { finished: false };
+    const done = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: p.port,
+          method: 'POST',
+          path: '/v1/upload',
+          headers: { 'x-api-key': KEY, 'content-length': body.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.on('finish', () => {
+        state.finished = true;
+      });
+      let off = 0;
+      const more = () => {
+        while (off < body.length) {
+          const piece = body.subarray(off, off + 1024 * 1024);
+          off += piece.length;
+          if (!req.write(piece)) return void req.once('drain', more);
+        }
+        req.end();
+      };
+      more();
+    });
+    return { state, done };
+  }
+
+  it("an upload within the replay bound is read at the client's pace while the gateway reads none of it yet (the recording holds it anyway), and arrives whole", async () => {
+    const upload = Buffer.alloc(48 * 1024 * 1024);
+    for (let i = 0; i < upload.length; i += 4096) upload.writeUInt32LE(i, i);
+    const gw = await closedGateway();
+    const p = await wireProxy(gw.url, 64 * 1024 * 1024);
+    const { state, done } = post(p, upload);
+    // 48 MiB is more than the socket buffers between the proxy and the closed gateway hold: the
+    // client finishes only if the proxy keeps reading it.
+    await until(() => state.finished, 'the client to finish sending');
+    gw.open();
+    const res = await done;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ sha: sha(upload) });
+  }, 60_000);
+
+  it("control: an upload over the replay bound is read at the gateway's pace (not held in memory), and arrives whole", async () => {
+    const upload = Buffer.alloc(48 * 1024 * 1024);
+    for (let i = 0; i < upload.length; i += 4096) upload.writeUInt32LE(i, i);
+    const gw = await closedGateway();
+    const p = await wireProxy(gw.url, 1024 * 1024);
+    const { state, done } = post(p, upload);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(state.finished).toBe(false);
+    expect(gw.bytes()).toBe(0);
+    gw.open();
+    const res = await done;
+    expect(state.finished).toBe(true);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ sha: sha(upload) });
   }, 60_000);
 });
 

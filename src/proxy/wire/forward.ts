@@ -133,7 +133,10 @@ function send(ex: Exchange, token: string): void {
 
 /**
  * Replayable body: send the recorded pieces the current connection has not had yet (they stay
- * recorded for a retry after a 401 or on a fresh connection).
+ * recorded for a retry after a 401 or on a fresh connection). The client is not paused when the
+ * gateway reads more slowly: every piece is held by the recording anyway (at most maxReplay
+ * bytes, its declared length), so a socket's write queue only adds references to the same buffers,
+ * and pausing would leave the client waiting for nothing (bench/README.md, "Uploads").
  */
 export function tee(ex: Exchange): void {
   const u = ex.conn;
@@ -141,11 +144,9 @@ export function tee(ex: Exchange): void {
   u.last = ex.client.engine.clock;
   const s = u.socket;
   const body = ex.body;
-  let ok = true;
-  for (let i = ex.sent; i < body.length; i++) ok = s.write(body[i]!);
+  for (let i = ex.sent; i < body.length; i++) s.write(body[i]!);
   ex.sent = body.length;
   u.bodyPending = !ex.bodyDone;
-  if (!ok) ex.client.socket.pause(); // resumed by drained()
 }
 
 /** Streamed request body: forward what has arrived (chunk-framed when the client chunked it). */

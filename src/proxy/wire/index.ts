@@ -4,8 +4,9 @@
  * stream plumbing, a timer per socket), which cost more than half the proxy's CPU per request
  * (bench/README.md). Same behaviour as the node:http engine (node/, GATEPASS_PROXY_ENGINE=node):
  * - malformed or ambiguous requests (the request-smuggling cases) → 400 and the connection closes;
- * - every request body streams to the gateway as it arrives, with backpressure; one with a known
- *   length up to maxReplay is also recorded (tee) so it can be replayed after a 401, others are not;
+ * - every request body streams to the gateway as it arrives; one with a known length up to
+ *   maxReplay is also recorded (tee) so it can be replayed after a 401 (read from the client at its
+ *   own pace: the recording holds it anyway), others are not (read at the gateway's pace);
  * - the gateway's answer is re-framed for the client (hop-by-hop headers dropped; a chunked body
  *   passed on with its own chunk framing as it arrives, one write per read, never buffered or
  *   copied; an unsized one chunked: size line, data and CRLF in one corked write, a writev), the
