@@ -2,11 +2,12 @@
  * The npm package as users get it: `npm pack` on a copy of the repository's files (what a fresh
  * clone holds, no dist/: the `prepack` script builds), then `npm install -g` of the tarball into a
  * temp prefix and `npx <tarball>`, and the installed copy run with a temp HOME — `--help`, `setup
- * --dry-run`, a real `setup` whose tool wiring must run the installed copy, and a cached `gatepass
- * token` on both the fast and the full path. npm uses the developer's npm cache (`--prefer-offline`:
+ * --dry-run`, a real `setup` whose tool wiring must run the installed copy, a cached `gatepass
+ * token` on both the fast and the full path, and its `gatepass proxy start` forwarding to a gateway. npm uses the developer's npm cache (`--prefer-offline`:
  * the dependencies are there after `npm ci`), never the network when it need not.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -20,12 +21,16 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oidcSecretKey } from '../../src/auth/oidc/keys.js';
 import { resolvePaths } from '../../src/config/paths.js';
+import { generateLocalProxyKey } from '../../src/secrets/local-key.js';
 import { makeTempHome, ROOT, runProcess, type TempHome } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 
 const GATEWAY = 'https://llm.example.com';
 const ISSUER = 'https://sso.example.com';
@@ -248,5 +253,87 @@ describe('the installed copy', () => {
     const full = await gatepass(['token'], { ...t.env, GATEPASS_TOKEN_FAST_PATH: '0' });
     expect(full.code, full.stderr).toBe(0);
     expect(full.stdout).toBe('tok-installed\n');
+  });
+
+  it('`gatepass proxy start` of the installed copy forwards with the token; an 8 MiB upload arrives whole', async () => {
+    // A gateway that answers with the Authorization it got and the size and sha256 of the body.
+    const gw = http.createServer((req, res) => {
+      const hash = createHash('sha256');
+      let bytes = 0;
+      req.on('data', (d: Buffer) => {
+        hash.update(d);
+        bytes += d.length;
+      });
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ auth: req.headers.authorization ?? null, bytes, sha: hash.digest('hex') }));
+      });
+    });
+    await new Promise<void>((r) => gw.listen(0, '127.0.0.1', r));
+    const cfg = path.join(t.home, 'proxy.yaml');
+    writeFileSync(
+      cfg,
+      `version: 1\ndefault_provider: default\nproviders:\n  default:\n    type: command\n    gateway_url: http://127.0.0.1:${(gw.address() as AddressInfo).port}\n    auth:\n      env_var: GW_TOKEN\n`,
+    );
+    const key = generateLocalProxyKey();
+    const port = await freePort();
+    const env = { ...t.env, GATEPASS_SECRET_STORE: 'env', GATEPASS_SECRET_GATEPASS_LOCAL_PROXY_KEY: key };
+    const proxy = spawn('gatepass', ['--config', cfg, 'proxy', 'start', '--port', String(port)], {
+      env: { ...env, GW_TOKEN: 'tok-proxy' },
+      cwd: tmpdir(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let log = '';
+    try {
+      await new Promise<void>((resolve, reject) => {
+        proxy.stderr.on('data', (d: Buffer) => {
+          log += d;
+          if (log.includes('gatepass proxy listening on')) resolve();
+        });
+        proxy.once('exit', (code) => reject(new Error(`proxy exited (${code}): ${log}`)));
+      });
+      // The installed copy is what runs (PATH holds no clone).
+      expect(readFileSync(`/proc/${proxy.pid}/cmdline`, 'utf8')).toContain(prefix);
+      const post = (body: Buffer) =>
+        new Promise<{ status: number; json: { auth: string | null; bytes: number; sha: string } }>(
+          (resolve, reject) => {
+            const req = http.request(
+              {
+                host: '127.0.0.1',
+                port,
+                method: 'POST',
+                path: '/v1/messages',
+                headers: { 'x-api-key': key, 'content-length': body.length },
+              },
+              (res) => {
+                let text = '';
+                res.on('data', (d) => {
+                  text += d;
+                });
+                res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+              },
+            );
+            req.on('error', reject);
+            req.end(body);
+          },
+        );
+      const small = await post(Buffer.from('{"model":"m"}'));
+      expect(small.status).toBe(200);
+      expect(small.json.auth).toBe('Bearer tok-proxy');
+      const upload = Buffer.alloc(8 * 1024 * 1024);
+      for (let i = 0; i < upload.length; i += 4096) upload.writeUInt32LE(i, i);
+      const big = await post(upload);
+      expect(big.status).toBe(200);
+      expect(big.json).toEqual({
+        auth: 'Bearer tok-proxy',
+        bytes: upload.length,
+        sha: createHash('sha256').update(upload).digest('hex'),
+      });
+    } finally {
+      proxy.kill('SIGTERM');
+      await new Promise<void>((r) => gw.close(() => r()));
+    }
+    expect(log).not.toContain('tok-proxy');
+    expect(log).not.toContain(key);
   });
 });
