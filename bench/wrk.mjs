@@ -28,6 +28,8 @@ const BULK_MIB = Number(process.env.BENCH_BULK_MIB ?? 512);
 const MEM_STREAMS = Number(process.env.BENCH_MEM_STREAMS ?? 1000);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 30);
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 31);
+/** The issue's upload size (its target names it). */
+const UPLOAD_MIB = 8;
 const BULK_ROUNDS = Number(process.env.BENCH_BULK_ROUNDS ?? 3);
 /** Which parts run: rps (wrk rounds), transfers (downloads, uploads), memory (`gatepass proxy start`). */
 const PARTS = new Set(
@@ -242,7 +244,8 @@ async function transfersPart(targets, key) {
   // One upload takes ~20 ms: taken in turns, so that a busy moment of the machine falls on every
   // target alike, and UPLOADS of each for the median.
   for (let i = 0; i < UPLOADS; i++)
-    for (const t of Object.keys(uploads)) if (targets[t]) uploads[t].push(await upload(targets[t], key, 8));
+    for (const t of Object.keys(uploads))
+      if (targets[t]) uploads[t].push(await upload(targets[t], key, UPLOAD_MIB));
   const bulkRes = Object.fromEntries(
     Object.entries(bulk)
       .filter(([, xs]) => xs.length)
@@ -261,7 +264,7 @@ async function transfersPart(targets, key) {
         n,
         {
           mibPerS: round(median(xs.map((x) => x.mibPerS)), 0),
-          cpuMsPerGiB: round((xs.reduce((a, x) => a + x.cpuMs, 0) * 1024) / (8 * xs.length), 0),
+          cpuMsPerGiB: round((xs.reduce((a, x) => a + x.cpuMs, 0) * 1024) / (UPLOAD_MIB * xs.length), 0),
         },
       ]),
   );

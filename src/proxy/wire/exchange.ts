@@ -7,7 +7,7 @@ import type { Client } from './client.js';
 import { done, retryAfter401, upstreamFailed } from './forward.js';
 import type { Http1Head } from './http1.js';
 import { flush, writeResponseHead } from './respond.js';
-import { Phase } from './state.js';
+import { chunkSizeLine, Phase } from './state.js';
 import type { ResponseSink, Upstream } from './upstream.js';
 
 export class Exchange implements ResponseSink {
@@ -74,7 +74,7 @@ export class Exchange implements ResponseSink {
 
   responseBody(b: Buffer): void {
     if (this.swallowed) return;
-    if (this.chunkedOut) this.out.push(`${b.length.toString(16)}\r\n`, b, '\r\n');
+    if (this.chunkedOut) this.out.push(chunkSizeLine(b.length), b, '\r\n');
     else this.out.push(b);
   }
 
@@ -83,7 +83,7 @@ export class Exchange implements ResponseSink {
   }
 
   responseChunkLine(size: number): void {
-    if (!this.swallowed) this.out.push(`${size.toString(16)}\r\n`);
+    if (!this.swallowed) this.out.push(chunkSizeLine(size));
   }
 
   responseComplete(): void {

@@ -12,7 +12,7 @@ import { tokenWithin } from '../token-wait.js';
 import type { Exchange } from './exchange.js';
 import { put, requestHead } from './heads-out.js';
 import { sendError, sendPlain } from './respond.js';
-import { CRLF, GONE, Phase, SMALL_WRITE } from './state.js';
+import { CRLF, chunkSizeLine, GONE, Phase, SMALL_WRITE } from './state.js';
 import { ensureSweeper } from './sweeper.js';
 import type { Upstream } from './upstream.js';
 
@@ -136,7 +136,8 @@ function send(ex: Exchange, token: string): void {
  * recorded for a retry after a 401 or on a fresh connection). The client is not paused when the
  * gateway reads more slowly: every piece is held by the recording anyway (at most maxReplay
  * bytes, its declared length), so a socket's write queue only adds references to the same buffers,
- * and pausing would leave the client waiting for nothing (bench/README.md, "Uploads").
+ * and pausing would leave the client waiting for nothing (bench/README.md, "What users run, uploads
+ * at the client's pace").
  */
 export function tee(ex: Exchange): void {
   const u = ex.conn;
@@ -161,7 +162,7 @@ export function pump(ex: Exchange): void {
   for (const b of ex.body) {
     if (chunked) {
       if (b.length) {
-        s.write(`${b.length.toString(16)}\r\n`, 'latin1');
+        s.write(chunkSizeLine(b.length), 'latin1');
         s.write(b);
         ok = s.write(CRLF);
       }

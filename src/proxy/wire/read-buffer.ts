@@ -7,7 +7,7 @@
  *
  * The rule that makes sharing safe: bytes of a read into the shared buffer (`shared(b)`) do not
  * outlive the read. The parser copies what it keeps for the next read (a partial head, chunk-size
- * line or trailer: `copyKept`), and respond.ts copies what it hands to a socket write (a write the
+ * line or trailer: `keep` in http1.ts), and respond.ts copies what it hands to a socket write (a write the
  * kernel cannot take at once keeps its buffer). Small answers cost nothing more: they were already
  * copied into the one buffer written to the client. A read that fills its buffer (a large transfer)
  * sends the connection's next reads into buffers of their own (`readBuffer`), which are handed on

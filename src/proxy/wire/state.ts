@@ -21,6 +21,10 @@ export const HEADERS_TIMEOUT_MS = 60_000;
 /** Streamed request bodies: stop reading the client while this much waits for the gateway. */
 export const STREAM_BUFFER_MAX = 256 * 1024;
 export const CRLF = Buffer.from('\r\n');
+/** The size line of a chunk of `n` bytes (chunked framing: hex size, CRLF). */
+export function chunkSizeLine(n: number): string {
+  return `${n.toString(16)}\r\n`;
+}
 /** Writes up to this size are gathered into one buffer; larger ones go out as a writev. */
 export const SMALL_WRITE = 16 * 1024;
 
