@@ -318,6 +318,26 @@ describe('wire engine: the pace an upload is read at', () => {
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ sha: sha(upload) });
   }, 60_000);
+
+  it('a gateway that answers 401 to every request at once, while a replayable upload is still arriving: one replay with a new token, then its 401 reaches the client', async () => {
+    const upload = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < upload.length; i += 4096) upload.writeUInt32LE(i, i);
+    const answered = new Set<number>();
+    const gw = await startGateway({
+      onProgress(req, index) {
+        if (answered.has(index)) return;
+        answered.add(index);
+        answer(req.socket, 401, `{"error":"no token will do","n":${index}}`);
+      },
+    });
+    const p = await wireProxy(gw.url); // default bound: 10 MiB, so the upload is recorded
+    const res = await post(p, upload).done;
+    expect(res.status).toBe(401);
+    expect(res.body).toBe('{"error":"no token will do","n":1}');
+    expect(gw.requests).toHaveLength(2);
+    expect(gw.requests[0]!.head).toMatch(/\r\nauthorization: Bearer test-token-1(\r\n|$)/i);
+    expect(gw.requests[1]!.head).toMatch(/\r\nauthorization: Bearer test-token-2(\r\n|$)/i);
+  }, 60_000);
 });
 
 // Both engines (issue 19: the node engine's uploads were read in full before being sent).
