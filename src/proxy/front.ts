@@ -22,6 +22,16 @@ export interface Front {
   abort(): void;
 }
 
+/**
+ * The wire engine's servers. Paused on connect: nothing is read before the engine reads each
+ * connection its own way (wire/adopt.ts), after the same-user check.
+ */
+export const WIRE_SERVER_OPTIONS: net.ServerOpts = {
+  allowHalfOpen: true,
+  noDelay: true,
+  pauseOnConnect: true,
+};
+
 export function wireFront(wire: WireEngine, peers: PeerCheck): Front {
   const wireAccept = (socket: net.Socket) => {
     if (!peers.enabled) {
@@ -36,7 +46,7 @@ export function wireFront(wire: WireEngine, peers: PeerCheck): Front {
     });
   };
   return {
-    createServer: () => net.createServer({ allowHalfOpen: true, noDelay: true }, wireAccept),
+    createServer: () => net.createServer(WIRE_SERVER_OPTIONS, wireAccept),
     closeServer: (server, done) => server.close(() => done()),
     closeIdle: () => wire.closeIdle(),
     cut: () => wire.destroyAll(),

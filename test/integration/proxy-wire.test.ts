@@ -1269,6 +1269,63 @@ describe('wire engine over raw TCP', () => {
         }
       }
     });
+
+    // Client connections read into the same shared buffer (src/proxy/wire/adopt.ts): a request's
+    // head and body are kept past their read whenever the request waits — for a login, for the
+    // pipelined request before it, for its replay after a 401 — and must have been copied, or the
+    // next read of any connection overwrites them.
+    it("bytes held past their client read are the client's: requests waiting for a login, a pipelined one waiting its turn, a body replayed after a 401 and a head in two pieces reach the gateway intact while other connections are read", async () => {
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+      let replays = 0;
+      const up = await startRawUpstream((req, socket) => {
+        const path = req.head.split(' ')[1]!;
+        const tag = /\r\nx-tag: ([^\r]*)/.exec(req.head)?.[1] ?? '';
+        const answer = () => {
+          const body = JSON.stringify({ path, tag, sha: sha(req.body), head: req.head });
+          socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        };
+        if (path === '/v1/replay' && replays++ === 0) {
+          setTimeout(() => socket.write('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n'), 300);
+        } else if (path === '/v1/slow') setTimeout(answer, 300);
+        else answer();
+      });
+      // The first token takes 300 ms (a login): every request read meanwhile waits with its bytes.
+      const source = new TestTokenSource({ issue: (n) => `${TOKEN}-${n}`, delayMs: 300 });
+      const p = await wireProxy(up.url, { tokenSource: source });
+      const body = (tag: string, n = 700) => Buffer.from(`${tag}:`.repeat(Math.ceil(n / (tag.length + 1))));
+      const req = (path: string, tag: string) =>
+        request(p, 'POST', path, { headers: [`x-tag: ${tag}`], body: body(tag) });
+      const expected = (r: RawResponse, path: string, tag: string) => {
+        expect(r.status, `${tag}: status`).toBe(200);
+        const got = JSON.parse(r.body.toString()) as { path: string; tag: string; sha: string; head: string };
+        expect([got.path, got.tag, got.sha], tag).toEqual([path, tag, sha(body(tag))]);
+        expect(got.head, `${tag}: the head the gateway got`).toMatch(/^POST \S+ HTTP\/1\.1\r\nhost: /);
+        expect(got.head).toContain(`\r\nx-tag: ${tag}\r\nContent-Length: ${body(tag).length}\r\n`);
+      };
+      const waiting = await Promise.all([0, 1, 2].map(() => RawClient.connect(p.port)));
+      for (const [i, c] of waiting.entries()) c.write(req('/v1/login', `login-${i}`));
+      const pipelined = await RawClient.connect(p.port);
+      pipelined.write(Buffer.concat([req('/v1/slow', 'first'), req('/v1/queued', 'second')]));
+      const replayed = await RawClient.connect(p.port);
+      replayed.write(req('/v1/replay', 'replayed'));
+      const split = await RawClient.connect(p.port);
+      const whole = req('/v1/split', 'split');
+      split.write(whole.subarray(0, 60));
+      // Meanwhile another client's requests are read into the shared buffer, again and again.
+      const busy = await RawClient.connect(p.port);
+      const until = Date.now() + 900;
+      for (let n = 0; Date.now() < until; n++) {
+        if (n === 3) split.write(whole.subarray(60));
+        busy.write(req('/v1/busy', `busy-${n}`));
+        expected(await busy.readResponse(), '/v1/busy', `busy-${n}`);
+      }
+      for (const [i, c] of waiting.entries()) expected(await c.readResponse(), '/v1/login', `login-${i}`);
+      expected(await pipelined.readResponse(), '/v1/slow', 'first');
+      expected(await pipelined.readResponse(), '/v1/queued', 'second');
+      expected(await replayed.readResponse(), '/v1/replay', 'replayed');
+      expect(replays, 'the replayed request went to the gateway twice').toBe(2);
+      expected(await split.readResponse(), '/v1/split', 'split');
+    });
   });
 
   // Chunked answers are passed on with their own framing (src/proxy/wire/http1.ts, passChunks); a

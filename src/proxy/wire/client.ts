@@ -2,14 +2,20 @@
  * One client connection of the wire engine: the request parser (http1.ts) over its reads, its queue of
  * exchanges (pipelined requests are served one at a time, in order), request bodies routed to the
  * exchange that owns them, the 400/431 for an unparsable request, and what a client closing means
- * for the exchanges in flight.
+ * for the exchanges in flight. Its reads go into the shared read buffer (adopt.ts, read-buffer.ts):
+ * what an exchange keeps of them past the read (its head, its body's pieces) is copied out first.
  */
 import type net from 'node:net';
+import { adoptReads } from './adopt.js';
 import { Exchange } from './exchange.js';
 import { done, obtainToken, pump, start, tee } from './forward.js';
 import { type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
+import { owned, readBuffer } from './read-buffer.js';
 import { closingAnswer } from './respond.js';
 import { type EngineState, Phase, STREAM_BUFFER_MAX } from './state.js';
+
+/** Bytes read while pipelined requests wait before reading stops (onHead): a stream's buffer. */
+const HOLD_MAX = 16 * 1024;
 
 export class Client implements Http1Handler {
   readonly parser = new Http1Parser('request', this);
@@ -17,6 +23,12 @@ export class Client implements Http1Handler {
   closed = false;
   last: number;
   headStart = 0;
+  /** The socket the client is read from and written to (the accepted one, or adopt.ts' over its handle). */
+  readonly socket: net.Socket;
+  /** The last read filled its buffer: the next one goes into a buffer of its own (read-buffer.ts). */
+  private bulk = false;
+  /** Bytes read while requests were queued behind another (onHead). */
+  private heldBytes = 0;
   /**
    * An exchange whose head arrived in the read being parsed, started once the whole read is
    * parsed: the body bytes of the same read then leave with the head in one write (one segment,
@@ -26,26 +38,44 @@ export class Client implements Http1Handler {
 
   constructor(
     readonly engine: EngineState,
-    readonly socket: net.Socket,
+    /** The socket the server accepted: the same-user check's verdict is on it (peer.ts). */
+    readonly peer: net.Socket,
   ) {
     this.last = engine.clock;
+    const socket =
+      adoptReads(peer, {
+        buffer: () => readBuffer(this.bulk),
+        callback: (n, buf) => {
+          this.bulk = n === buf.length; // a full read: more is coming, into buffers of its own
+          this.onData(buf as Buffer, n);
+          return true; // false would pause the socket
+        },
+      }) ?? peer;
+    this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('data', (d: Buffer) => this.onData(d));
+    if (socket === peer) {
+      socket.on('data', (d: Buffer) => this.onData(d, d.length));
+      socket.resume(); // a server's sockets may start paused (pauseOnConnect: front.ts)
+    }
     socket.on('error', () => undefined);
     socket.on('close', () => this.onClose());
     socket.on('end', () => this.onEnd());
   }
 
-  private onData(d: Buffer): void {
+  /** One read: d[0, n). */
+  private onData(d: Buffer, n: number): void {
     if (this.closed) return;
+    if (this.queue.length > 1) this.heldBytes += n;
+    else this.heldBytes = 0;
     const clock = this.engine.clock;
     this.last = clock;
     if (this.queue.length === 0 && !this.parser.inMessage) this.headStart = clock;
-    const err = this.parser.execute(d);
+    const err = this.parser.execute(d, n);
     const ex = this.startAfterRead;
     this.startAfterRead = undefined;
     if (err) this.badRequest(err);
     else if (ex && !this.closed && ex.phase === Phase.Queued) start(ex);
+    if (this.heldBytes > HOLD_MAX && this.queue.length > 1) this.socket.pause(); // onHead
   }
 
   private badRequest(err: { code: string }): void {
@@ -62,11 +92,15 @@ export class Client implements Http1Handler {
 
   onHead(h: Http1Head): boolean {
     this.headStart = 0;
+    h.own(); // kept by its exchange past this read (a retry builds the gateway's head from it again)
     const ex = new Exchange(this, h);
     this.queue.push(ex);
-    if (this.queue.length !== 1)
-      this.socket.pause(); // pipelined: one at a time
-    else if (h.contentLength === 0 || (h.contentLength === undefined && !h.chunked)) start(ex);
+    if (this.queue.length !== 1) {
+      // Pipelined: one at a time. A paused stream still reads into its buffer (16 KiB): how a
+      // client that goes away meanwhile is seen (onEnd). onread's pause stops reading at once
+      // (adopt.ts), so that one stops only once as much has come since (onData).
+      if (this.socket === this.peer) this.socket.pause();
+    } else if (h.contentLength === 0 || (h.contentLength === undefined && !h.chunked)) start(ex);
     else this.startAfterRead = ex; // with the body bytes of this read: onData
     return false;
   }
@@ -74,6 +108,7 @@ export class Client implements Http1Handler {
   onBody(b: Buffer): void {
     const ex = this.queue[this.queue.length - 1];
     if (!ex || ex.bodyMode === 'discard') return;
+    b = owned(b); // recorded for a replay, or held by a socket write the gateway has not taken yet
     ex.body.push(b);
     ex.bodyBytes += b.length;
     if (ex.bodyMode === 'buffer') {

@@ -40,7 +40,7 @@ export function start(ex: Exchange): void {
     done(ex);
     return;
   }
-  const v = ex.client.engine.policy.route(h.method, h.url, h.headers, ex.client.socket);
+  const v = ex.client.engine.policy.route(h.method, h.url, h.headers, ex.client.peer);
   if (v.kind === 'refuse') {
     answerAfterBody(ex, () => sendError(ex, 403, 'forbidden', v.message));
     return;

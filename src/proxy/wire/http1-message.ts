@@ -4,6 +4,7 @@
  * the values the proxy decides on, the body framing), the header kinds, the parse error, and the
  * scratch state one head's parse collects on its parser.
  */
+import { shared } from './read-buffer.js';
 
 export class Http1Error extends Error {
   constructor(
@@ -106,10 +107,28 @@ export class Http1Head {
 
   constructor(
     /** The bytes the head was read from (kept: the forwarded lines are copied from them). */
-    readonly buf: Buffer,
+    public buf: Buffer,
     /** Where the start line begins in `buf`. */
-    readonly start: number,
+    public start: number,
   ) {}
+
+  /**
+   * Make the head's bytes its own: when they are in the shared read buffer (read-buffer.ts), a copy
+   * of them (start line to empty line), every position in the head moved with them.
+   */
+  own(): void {
+    if (!shared(this.buf)) return;
+    const from = this.start;
+    const copy = Buffer.allocUnsafe(this.bodyStart - from);
+    this.buf.copy(copy, 0, from, this.bodyStart);
+    this.buf = copy;
+    this.start = 0;
+    this.startLineEnd -= from;
+    this.bodyStart -= from;
+    if (this.reasonAt >= 0) this.reasonAt -= from;
+    const lines = this.lines;
+    for (let i = 0; i < lines.length; i++) lines[i]! -= from;
+  }
 
   /** Responses: the reason phrase ('' when none). */
   get reason(): string {

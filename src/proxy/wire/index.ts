@@ -16,16 +16,17 @@
  * - upstream connections (upstream.ts: as strict with the gateway as client.ts is with clients)
  *   are kept alive in a small pool (pool.ts); a pooled connection the gateway closed
  *   before answering is retried on a fresh one when the request is replayable; to a plain-HTTP
- *   gateway they read with `onread` into one shared buffer, not through a Readable stream;
+ *   gateway they read with `onread` into one shared buffer, not through a Readable stream; and so
+ *   do client connections (adopt.ts), whose heads and bodies are copied out when kept;
  * - a refused request is answered as soon as its head is parsed (its body is read and dropped);
  * - timeouts (idle client, slow request head, stalled request body, gateway silent) are checked by
  *   one sweeper per engine, not a timer per socket.
  *
  * This file builds the engine (its state, state.ts) and serves accepted sockets; the modules beside
- * it: client.ts (a client connection and its request parser), exchange.ts + forward.ts (one request
+ * it: client.ts (a client connection and its request parser) + adopt.ts (its reads with onread), exchange.ts + forward.ts (one request
  * on its way to the gateway), respond.ts (what goes back to the client), upstream.ts + pool.ts (the
- * gateway side and its response reader) + read-buffer.ts (the buffer plain-HTTP gateway connections
- * share for their reads), sweeper.ts (timeouts), http1.ts + http1-head.ts + http1-message.ts (the
+ * gateway side and its response reader) + read-buffer.ts (the buffer client and plain-HTTP gateway
+ * connections share for their reads), sweeper.ts (timeouts), http1.ts + http1-head.ts + http1-message.ts (the
  * parser), heads-out.ts (the heads written, as bytes).
  */
 import type net from 'node:net';

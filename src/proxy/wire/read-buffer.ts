@@ -1,15 +1,17 @@
 /**
- * Where the wire engine's connections to a plain-HTTP gateway read into (net.connect's documented
- * `onread` option, upstream.ts), instead of a socket's Readable stream: each read is handed straight
- * to the response parser, without the stream's per-read work (a new Buffer, push, the 'data' event,
- * the read-more tick), and into one buffer all those connections share (the engine parses a read to
- * the end before the next one starts).
+ * Where the wire engine's connections read into (the `onread` option: net.connect's for a
+ * plain-HTTP gateway, upstream.ts; over an accepted socket's handle for a client, adopt.ts), instead
+ * of a socket's Readable stream: each read is handed straight to its parser, without the stream's
+ * per-read work (a new Buffer, push, the 'data' event, the read-more tick), and into one buffer all
+ * those connections share (the engine parses a read to the end before the next one starts).
  *
  * The rule that makes sharing safe: bytes of a read into the shared buffer (`shared(b)`) do not
  * outlive the read. The parser copies what it keeps for the next read (a partial head, chunk-size
  * line or trailer: `keep` in http1.ts), and respond.ts copies what it hands to a socket write (a write the
  * kernel cannot take at once keeps its buffer). Small answers cost nothing more: they were already
- * copied into the one buffer written to the client. A read that fills its buffer (a large transfer)
+ * copied into the one buffer written to the client. A request's head and body are kept by their
+ * exchange past the read (a wait for a token, the pipelined request before it, a replay after a
+ * 401): client.ts copies them out as they are parsed (Http1Head.own, owned). A read that fills its buffer (a large transfer)
  * sends the connection's next reads into buffers of their own (`readBuffer`), which are handed on
  * uncopied: a large download copies no more than it did with the stream.
  * A TLS gateway keeps the stream's reads (node:tls has no `onread`).
