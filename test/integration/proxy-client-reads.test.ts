@@ -48,6 +48,24 @@ function connect(port: number): Promise<net.Socket> {
   });
 }
 
+/** Splits the bytes of a connection into its messages (Content-Length framing), as they arrive. */
+function messageReader(): (d: Buffer) => { head: string; body: Buffer }[] {
+  let buf = Buffer.alloc(0);
+  return (d) => {
+    buf = Buffer.concat([buf, d]);
+    const out: { head: string; body: Buffer }[] = [];
+    for (;;) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return out;
+      const head = buf.toString('latin1', 0, end);
+      const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      if (buf.length < end + 4 + len) return out;
+      out.push({ head, body: buf.subarray(end + 4, end + 4 + len) });
+      buf = buf.subarray(end + 4 + len);
+    }
+  };
+}
+
 /**
  * A gateway that answers each request (Content-Length bodies) with its path, body sha256 and the
  * token it carried; the first POST /v1/replay gets a 401; paths under /v1/hang are never answered.
@@ -60,17 +78,9 @@ async function gateway(): Promise<{ url: string; seen: string[]; hanging: () => 
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    let buf = Buffer.alloc(0);
+    const messages = messageReader();
     socket.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const head = buf.toString('latin1', 0, end);
-        const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-        if (buf.length < end + 4 + len) return;
-        const body = buf.subarray(end + 4, end + 4 + len);
-        buf = buf.subarray(end + 4 + len);
+      for (const { head, body } of messages(d)) {
         const path = head.split(' ')[1]!;
         seen.push(path);
         if (path.startsWith('/v1/hang')) {
@@ -83,7 +93,7 @@ async function gateway(): Promise<{ url: string; seen: string[]; hanging: () => 
           continue;
         }
         const auth = /\r\nauthorization: ([^\r]*)/i.exec(head)?.[1];
-        const out = JSON.stringify({ path, auth, sha: createHash('sha256').update(body).digest('hex') });
+        const out = JSON.stringify({ path, auth, sha: sha(body) });
         socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${out.length}\r\n\r\n${out}`);
       }
     });
@@ -145,18 +155,11 @@ function answers(
   count: number,
 ): Promise<{ status: number; body: Record<string, string> }[]> {
   return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
+    const messages = messageReader();
     const out: { status: number; body: Record<string, string> }[] = [];
     const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const head = buf.toString('latin1', 0, end);
-        const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
-        if (buf.length < end + 4 + len) return;
-        const text = buf.toString('utf8', end + 4, end + 4 + len);
-        buf = buf.subarray(end + 4 + len);
+      for (const { head, body } of messages(d)) {
+        const text = body.toString();
         out.push({ status: Number(head.split(' ')[1]), body: text ? JSON.parse(text) : {} });
         if (out.length === count) {
           socket.off('data', onData);
