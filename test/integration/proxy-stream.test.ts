@@ -250,6 +250,13 @@ describe('wire engine: the pace an upload is read at', () => {
     };
   }
 
+  /** `mib` MiB numbered every 4 KiB with its offset: a piece lost, repeated or moved changes its hash. */
+  function numberedBody(mib: number): Buffer {
+    const body = Buffer.alloc(mib * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 4096) body.writeUInt32LE(i, i);
+    return body;
+  }
+
   /** POST `body` in 1 MiB writes; `finished` turns true once the client has handed it all to the kernel. */
   function post(p: RunningProxy, body: Buffer) {
     const state = { finished: false };
@@ -289,8 +296,7 @@ describe('wire engine: the pace an upload is read at', () => {
   }
 
   it("an upload within the replay bound is read at the client's pace while the gateway reads none of it yet (the recording holds it anyway), and arrives whole", async () => {
-    const upload = Buffer.alloc(48 * 1024 * 1024);
-    for (let i = 0; i < upload.length; i += 4096) upload.writeUInt32LE(i, i);
+    const upload = numberedBody(48);
     const gw = await closedGateway();
     const p = await wireProxy(gw.url, 64 * 1024 * 1024);
     const { state, done } = post(p, upload);
@@ -304,8 +310,7 @@ describe('wire engine: the pace an upload is read at', () => {
   }, 60_000);
 
   it("control: an upload over the replay bound is read at the gateway's pace (not held in memory), and arrives whole", async () => {
-    const upload = Buffer.alloc(48 * 1024 * 1024);
-    for (let i = 0; i < upload.length; i += 4096) upload.writeUInt32LE(i, i);
+    const upload = numberedBody(48);
     const gw = await closedGateway();
     const p = await wireProxy(gw.url, 1024 * 1024);
     const { state, done } = post(p, upload);
@@ -320,8 +325,7 @@ describe('wire engine: the pace an upload is read at', () => {
   }, 60_000);
 
   it('a gateway that answers 401 to every request at once, while a replayable upload is still arriving: one replay with a new token, then its 401 reaches the client', async () => {
-    const upload = Buffer.alloc(8 * 1024 * 1024);
-    for (let i = 0; i < upload.length; i += 4096) upload.writeUInt32LE(i, i);
+    const upload = numberedBody(8);
     const answered = new Set<number>();
     const gw = await startGateway({
       onProgress(req, index) {

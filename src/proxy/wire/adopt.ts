@@ -16,6 +16,7 @@
  * (the accepted socket, resumed), which serves the same requests the same way, only slower.
  */
 import net from 'node:net';
+import type { OnRead } from './read-buffer.js';
 
 /** The parts of a connected socket's native handle this relies on (checked here on every socket). */
 interface StreamHandle {
@@ -25,13 +26,6 @@ interface StreamHandle {
 }
 
 type WithHandle = net.Socket & { _handle?: StreamHandle | null };
-
-export interface OnRead {
-  /** The buffer for the next read (called before the first read and after each one). */
-  buffer: () => Buffer;
-  /** One read: buf[0, n). */
-  callback: (n: number, buf: Uint8Array) => boolean;
-}
 
 /**
  * A socket reading `accepted`'s connection with `onread`, or undefined when it cannot be made (the

@@ -10,7 +10,7 @@ import { adoptReads } from './adopt.js';
 import { Exchange } from './exchange.js';
 import { done, obtainToken, pump, start, tee } from './forward.js';
 import { type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
-import { owned, readBuffer } from './read-buffer.js';
+import { owned, sharedReads } from './read-buffer.js';
 import { closingAnswer } from './respond.js';
 import { type EngineState, Phase, STREAM_BUFFER_MAX } from './state.js';
 
@@ -25,8 +25,6 @@ export class Client implements Http1Handler {
   headStart = 0;
   /** The socket the client is read from and written to (the accepted one, or adopt.ts' over its handle). */
   readonly socket: net.Socket;
-  /** The last read filled its buffer: the next one goes into a buffer of its own (read-buffer.ts). */
-  private bulk = false;
   /** Bytes read while requests were queued behind another (onHead). */
   private heldBytes = 0;
   /**
@@ -43,14 +41,10 @@ export class Client implements Http1Handler {
   ) {
     this.last = engine.clock;
     const socket =
-      adoptReads(peer, {
-        buffer: () => readBuffer(this.bulk),
-        callback: (n, buf) => {
-          this.bulk = n === buf.length; // a full read: more is coming, into buffers of its own
-          this.onData(buf as Buffer, n);
-          return true; // false would pause the socket
-        },
-      }) ?? peer;
+      adoptReads(
+        peer,
+        sharedReads((d, n) => this.onData(d, n)),
+      ) ?? peer;
     this.socket = socket;
     socket.setNoDelay(true);
     if (socket === peer) {

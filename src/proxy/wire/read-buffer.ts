@@ -23,10 +23,34 @@ export const READ_SIZE = 64 * 1024;
 let sharedBuffer: Buffer | undefined;
 
 /** The buffer for a connection's next read: the shared one, or its own after a read that filled one. */
-export function readBuffer(bulk: boolean): Buffer {
+function readBuffer(bulk: boolean): Buffer {
   if (bulk) return Buffer.allocUnsafeSlow(READ_SIZE);
   sharedBuffer ??= Buffer.allocUnsafeSlow(READ_SIZE);
   return sharedBuffer;
+}
+
+/** A socket's `onread` option (net.Socket, net.connect). */
+export interface OnRead {
+  /** The buffer for the next read (called before the first read and after each one). */
+  buffer: () => Buffer;
+  /** One read: buf[0, n). */
+  callback: (n: number, buf: Uint8Array) => boolean;
+}
+
+/**
+ * The `onread` option for one connection reading into the shared buffer: each read is handed to
+ * `onData` (d[0, n)); after a read that filled its buffer, the next goes into a buffer of its own.
+ */
+export function sharedReads(onData: (d: Buffer, n: number) => void): OnRead {
+  let bulk = false;
+  return {
+    buffer: () => readBuffer(bulk),
+    callback: (n, buf) => {
+      bulk = n === buf.length; // a full read: more is coming, into buffers of its own
+      onData(buf as Buffer, n);
+      return true; // false would pause the socket
+    },
+  };
 }
 
 /** Are `b`'s bytes in the shared read buffer (valid only until the read being parsed is done)? */

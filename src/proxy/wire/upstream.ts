@@ -14,7 +14,7 @@
 import net from 'node:net';
 import { builtin } from '../../util/builtin.js';
 import { type Http1Handler, type Http1Head, Http1Parser } from './http1.js';
-import { readBuffer } from './read-buffer.js';
+import { sharedReads } from './read-buffer.js';
 
 export class WireError extends Error {
   constructor(
@@ -96,8 +96,6 @@ export class Upstream implements Http1Handler {
   private releaseAfterRead = false;
   /** Bytes that belong to no request arrived: never reuse this connection. */
   private tainted = false;
-  /** The last read filled its buffer: the next one goes into a buffer of its own (read-buffer.ts). */
-  private bulk = false;
 
   constructor(
     target: UpstreamTarget,
@@ -124,14 +122,7 @@ export class Upstream implements Http1Handler {
         net.connect({
           host,
           port,
-          onread: {
-            buffer: () => readBuffer(this.bulk),
-            callback: (n: number, buf: Uint8Array) => {
-              this.bulk = n === buf.length; // a full read: more is coming, into buffers of its own
-              this.onData(buf as Buffer, n);
-              return true; // false would pause the socket
-            },
-          },
+          onread: sharedReads((d, n) => this.onData(d, n)),
         });
     this.socket = socket;
     socket.setNoDelay(true);
